@@ -1,0 +1,69 @@
+"""The `loreweaver` command: a thin argparse layer over the domain.
+
+Sub-command modules are imported only when chosen, and none of them imports the engine at
+module level, so `--help` and `--version` answer without loading llama.cpp.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from app import __version__
+from app.errors import LoreweaverError
+
+# name → (module under app.cli, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "chat": ("chat", "chat with a character in the plain terminal (scriptable through stdin)"),
+    "prompt": ("prompt", "print the exact prompt that would be sent to the model"),
+    "characters": ("characters", "list, show, validate, import and export characters"),
+    "models": ("models", "list the models Loreweaver can use, with their metadata"),
+    "bench": ("bench", "measure streaming speed against raw llama-cpp-python"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line and exit code 2, like every other error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="loreweaver",
+        description="Offline role-play and NPC dialogue on local GGUF models. "
+        "Without a sub-command, opens the terminal app.",
+    )
+    parser.add_argument("--version", action="version", version=f"loreweaver {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, (module, help_text) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        _load(module).configure(command)
+    return parser
+
+
+def _load(module: str):  # type: ignore[no-untyped-def]
+    return importlib.import_module(f"app.cli.{module}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            from app.tui.launch import run_tui
+
+            return run_tui()
+        return int(_load(COMMANDS[args.command][0]).run(args) or 0)
+    except LoreweaverError as exc:
+        sys.stderr.write(f"loreweaver: error: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("loreweaver: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,83 @@
+"""The engine interface every backend implements.
+
+A backend owns one loaded model. `generate` returns a `Generation`: iterate it for text pieces as
+they are produced, cancel it from any thread, read its `stats` once it is done.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+FinishReason = Literal["stop", "eos", "length", "cancelled", "error"]
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Sampler settings. Every field is passed to the backend explicitly: no library defaults."""
+
+    temperature: float = 0.8
+    top_p: float = 0.95
+    top_k: int = 40
+    min_p: float = 0.05
+    repeat_penalty: float = 1.1
+    seed: int | None = None
+    max_tokens: int = 300
+
+
+@dataclass
+class GenerationStats:
+    prompt_tokens: int = 0
+    evaluated_tokens: int = 0
+    """Prompt tokens actually run through the model (the rest came from the KV cache)."""
+    completion_tokens: int = 0
+    first_token_s: float | None = None
+    """Seconds from the call to the first text piece (prompt evaluation included)."""
+    total_s: float = 0.0
+    finish_reason: FinishReason = "stop"
+    stopped_by: str | None = None
+    """The stop string that ended the reply, if one did."""
+
+    @property
+    def tokens_per_s(self) -> float:
+        gen_s = self.total_s - (self.first_token_s or 0.0)
+        return (self.completion_tokens - 1) / gen_s if gen_s > 0 and self.completion_tokens > 1 else 0.0
+
+
+class Generation(Protocol):
+    """A reply being produced. Iterate for text; `cancel()` is safe from any thread."""
+
+    def __iter__(self) -> Iterator[str]: ...
+
+    def cancel(self) -> None: ...
+
+    @property
+    def text(self) -> str:
+        """Everything produced so far (the whole reply once iteration ends)."""
+        ...
+
+    @property
+    def stats(self) -> GenerationStats: ...
+
+
+class Engine(Protocol):
+    @property
+    def n_ctx(self) -> int: ...
+
+    def tokenize(self, text: str) -> list[int]:
+        """Tokens of a rendered prompt, special tokens parsed, BOS added iff the model wants it."""
+        ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def generate(
+        self,
+        prompt: str,
+        sampling: Sampling,
+        stop: Sequence[str] = (),
+        cancel: threading.Event | None = None,
+    ) -> Generation: ...
+
+    def close(self) -> None: ...

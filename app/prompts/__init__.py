@@ -1,0 +1,1 @@
+"""Prompt formats: role-tagged messages rendered exactly as each model family expects."""

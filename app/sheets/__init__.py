@@ -1,0 +1,1 @@
+"""Character sheets: the pydantic model, YAML files on disk, macros."""

@@ -1,0 +1,98 @@
+"""Finding and loading character sheets: the user's (in the home) and the bundled samples.
+
+A character is named by its id (the file name without extension) or by a path to a sheet file.
+User sheets shadow samples of the same id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from app.errors import LoreweaverError
+from app.home import Home, sample_characters_dir
+from app.sheets.sheet import Sheet
+from app.sheets.validation import describe
+
+SHEET_SUFFIXES = (".yaml", ".yml")
+MAX_SHEET_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    path: Path
+    sample: bool
+
+
+def sheet_dirs(home: Home) -> list[tuple[Path, bool]]:
+    """Folders searched for sheets, highest priority first, each with whether it holds samples."""
+    dirs: list[tuple[Path, bool]] = [(home.characters, False)]
+    samples = sample_characters_dir()
+    if samples is not None:
+        dirs.append((samples, True))
+    return dirs
+
+
+def entries(home: Home) -> list[Entry]:
+    seen: dict[str, Entry] = {}
+    for folder, sample in sheet_dirs(home):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            if path.suffix.lower() in SHEET_SUFFIXES and path.is_file():
+                seen.setdefault(path.stem, Entry(path.stem, path, sample))
+    return sorted(seen.values(), key=lambda e: e.id)
+
+
+def resolve(home: Home, ref: str) -> Entry:
+    """An id or a path to a sheet file → its entry; a clear error when it is neither."""
+    candidate = Path(ref).expanduser()
+    if candidate.suffix.lower() in SHEET_SUFFIXES or "/" in ref or candidate.is_file():
+        if not candidate.is_file():
+            raise LoreweaverError("no such character sheet file", path=candidate)
+        return Entry(candidate.stem, candidate.resolve(), False)
+    for entry in entries(home):
+        if entry.id == ref:
+            return entry
+    known = ", ".join(e.id for e in entries(home)) or "none"
+    raise LoreweaverError(f"unknown character {ref!r} (known: {known})")
+
+
+def read_yaml_mapping(path: Path) -> dict[str, object]:
+    """Parse a YAML file that must hold one mapping; every failure is one clear line."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_SHEET_BYTES:
+            raise LoreweaverError(f"file is {size} bytes, over the {MAX_SHEET_BYTES} limit", path=path)
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LoreweaverError(f"not valid UTF-8 (byte {exc.start})", path=path) from None
+    except OSError as exc:
+        raise LoreweaverError(f"cannot read: {exc.strerror}", path=path) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise LoreweaverError(f"{where}{problem}", path=path) from None
+    if not isinstance(data, dict):
+        raise LoreweaverError("must hold a mapping of fields (name: …, description: …)", path=path)
+    return data
+
+
+def load_sheet(path: Path) -> Sheet:
+    data = read_yaml_mapping(path)
+    try:
+        return Sheet.model_validate(data)
+    except ValidationError as exc:
+        raise LoreweaverError(describe(exc), path=path) from None
+
+
+def load(home: Home, ref: str) -> tuple[Entry, Sheet]:
+    entry = resolve(home, ref)
+    return entry, load_sheet(entry.path)
