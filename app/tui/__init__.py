@@ -1,0 +1,1 @@
+"""The Textual front-end: a thin view over the domain (sessions, sheets, engine)."""

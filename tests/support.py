@@ -1,0 +1,36 @@
+"""Helpers shared by tests (importable as `support`: `tests/` is on pytest's pythonpath)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run `loreweaver ARGS…` as a real subprocess (the same interpreter), capturing its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+    )
+
+
+async def wait_until(pilot, condition, *, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    """Let a Textual app run until `condition()` holds; fail with a clear message on timeout."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await pilot.pause(0.02)
+        await asyncio.sleep(0)

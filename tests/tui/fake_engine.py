@@ -1,0 +1,70 @@
+"""A scripted engine for fast UI tests (the real-model tests prove the real path)."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Iterator, Sequence
+
+from app.engine.base import GenerationStats, Sampling
+
+
+class FakeGeneration:
+    def __init__(self, pieces: Sequence[str], delay: float) -> None:
+        self._pieces = list(pieces)
+        self._delay = delay
+        self._cancel = threading.Event()
+        self._text = ""
+        self._stats = GenerationStats()
+
+    def __iter__(self) -> Iterator[str]:
+        start = time.monotonic()
+        for piece in self._pieces:
+            if self._cancel.is_set():
+                self._stats.finish_reason = "cancelled"
+                break
+            time.sleep(self._delay)
+            self._text += piece
+            self._stats.completion_tokens += 1
+            if self._stats.first_token_s is None:
+                self._stats.first_token_s = time.monotonic() - start
+            yield piece
+        self._stats.total_s = time.monotonic() - start
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    @property
+    def stats(self) -> GenerationStats:
+        return self._stats
+
+
+class FakeEngine:
+    def __init__(self, pieces: Sequence[str] = ("Hello", " there", "."), delay: float = 0.0) -> None:
+        self.pieces = pieces
+        self.delay = delay
+        self.prompts: queue.Queue[str] = queue.Queue()
+        self.closed = False
+
+    @property
+    def n_ctx(self) -> int:
+        return 4096
+
+    def tokenize(self, text: str) -> list[int]:
+        return [ord(c) for c in text]
+
+    def count_tokens(self, text: str) -> int:
+        return len(text)
+
+    def generate(self, prompt: str, sampling: Sampling, stop: Sequence[str] = (),
+                 cancel: threading.Event | None = None) -> FakeGeneration:
+        self.prompts.put(prompt)
+        return FakeGeneration(self.pieces, self.delay)
+
+    def close(self) -> None:
+        self.closed = True

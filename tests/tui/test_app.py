@@ -1,0 +1,51 @@
+"""The terminal app driven through Pilot: the real model streams a reply; Esc stops one."""
+
+from __future__ import annotations
+
+from app.home import Home
+from app.settings import SamplingSettings, Settings, save_settings
+from app.tui.app import LoreweaverApp
+from app.tui.widgets.chat_log import ChatMessage
+from fake_engine import FakeEngine
+from support import wait_until
+from textual.widgets import Input
+
+
+def _messages(app: LoreweaverApp) -> list[ChatMessage]:
+    return list(app.query(ChatMessage))
+
+
+async def _say(app: LoreweaverApp, pilot, text: str) -> None:  # type: ignore[no-untyped-def]
+    box = app.query_one("#say", Input)
+    box.focus()
+    box.value = text
+    await pilot.press("enter")
+
+
+async def test_real_model_reply_streams_into_the_chat(lw_home: Home) -> None:
+    save_settings(lw_home, Settings(sampling=SamplingSettings(max_tokens=24, seed=2)))
+    app = LoreweaverApp(lw_home)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.session is not None)
+        greeting_count = len(_messages(app))
+        await _say(app, pilot, "How much for a sword?")
+        await wait_until(pilot, lambda: app.generation is None and len(_messages(app)) == greeting_count + 2)
+        reply = _messages(app)[-1]
+        assert reply.text.strip()
+        assert app.session is not None
+        assert [m.role for m in app.session.history] == ["user", "assistant"]
+        assert "tok/s" in str(app.query_one("#status").render())
+
+
+async def test_escape_stops_a_streaming_reply(lw_home: Home) -> None:
+    engine = FakeEngine(pieces=["word "] * 500, delay=0.01)
+    app = LoreweaverApp(lw_home, loader=lambda info, settings: engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.session is not None)
+        await _say(app, pilot, "Talk forever.")
+        await wait_until(pilot, lambda: bool(app.streaming and app.streaming.text))
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.generation is None, timeout=5)
+        words = _messages(app)[-1].text.split()
+        assert 0 < len(words) < 500
+        assert "cancelled" in str(app.query_one("#status").render())
