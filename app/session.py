@@ -7,11 +7,12 @@ the history. It knows nothing of terminals: callers iterate the `Generation` it 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from app.engine.base import Engine, Generation, Sampling
 from app.engine.modelinfo import ModelInfo
 from app.home import Home
-from app.memory.assembly import build_messages
+from app.memory.assembly import Assembly, Turn, TurnNotes, Window, assemble, history_turns
 from app.prompts.formats import PromptFormat, choose_format, role_play_stops
 from app.prompts.messages import Message
 from app.settings import Settings
@@ -28,14 +29,28 @@ class ChatSession:
     user: str = "User"
     user_description: str = ""
     history: list[Message] = field(default_factory=list)
+    reserve: int = 300
+    """Tokens kept free for the reply; `send` sets it from the sampling's max_tokens."""
+
+    def __post_init__(self) -> None:
+        self._count = lru_cache(maxsize=4096)(self.engine.count_tokens)
+
+    def assembly(self, pending: str | None = None, notes: TurnNotes | None = None) -> Assembly:
+        turns = [Turn(m.role, m.content) for m in self.history]
+        if pending is not None:
+            turns.append(Turn("user", pending))
+        return assemble(
+            self.sheet,
+            history_turns(self.sheet, turns, user=self.user),
+            user=self.user,
+            user_description=self.user_description,
+            count=self._count,
+            window=Window(n_ctx=self.engine.n_ctx, reserve=self.reserve),
+            notes=notes,
+        )
 
     def messages(self, pending: str | None = None) -> list[Message]:
-        turns = list(self.history)
-        if pending is not None:
-            turns.append(Message("user", pending))
-        return build_messages(
-            self.sheet, turns, user=self.user, user_description=self.user_description
-        )
+        return self.assembly(pending).messages
 
     def prompt(self, pending: str | None = None) -> str:
         return self.fmt.render(self.messages(pending))
@@ -46,6 +61,7 @@ class ChatSession:
 
     def send(self, text: str, sampling: Sampling) -> Generation:
         """Start the character's reply to `text`; call `record` with the finished generation."""
+        self.reserve = sampling.max_tokens
         prompt = self.prompt(text)
         self.history.append(Message("user", text))
         return self.engine.generate(prompt, sampling, stop=self.stops)

@@ -1,20 +1,78 @@
-"""Prompt assembly: a character sheet and a chat history become role-tagged messages.
+"""Prompt assembly: sheet, lore, summary, history and per-turn notes become role-tagged messages.
 
-The layout is cache-friendly: everything that is fixed for a chat (the persona, example
-dialogues, the greeting) comes first and never changes between turns, so each turn's prompt
-extends the previous one and the engine evaluates only the new tokens.
+The layout is built for the KV cache. What is fixed for a chat comes first (persona, constant
+lore, example dialogues), then the summary of evicted turns (changes rarely), then the history
+(append-only), and everything that changes every turn (triggered lore, recalled memories,
+state variables, author's note, post-history instructions) rides in the last user turn, so each
+turn's prompt extends the previous one. When the window is full, example dialogues go first,
+then the oldest turns in large chunks (see `budget`). Every section reports its token count
+and why it holds what it holds, for `--explain`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
-from app.prompts.messages import Message
+from app.memory.budget import window_start
+from app.prompts.messages import Message, Role
 from app.sheets.macros import substitute
 from app.sheets.sheet import Sheet
 
+MESSAGE_OVERHEAD = 8
+"""Tokens a turn's markers cost on top of its text (estimate; the caller checks the total)."""
 
-def system_text(sheet: Sheet, *, user: str, user_description: str = "") -> str:
+
+@dataclass(frozen=True)
+class Turn:
+    role: Role
+    content: str
+    id: int | None = None
+
+
+@dataclass
+class TurnNotes:
+    """What changes every turn; it goes at the end of the prompt."""
+
+    lore: list[tuple[str, str]] = field(default_factory=list)
+    """Triggered lore entries as (title, text)."""
+    memories: list[str] = field(default_factory=list)
+    state: dict[str, object] = field(default_factory=dict)
+    authors_note: str = ""
+    post_history: str = ""
+
+
+@dataclass(frozen=True)
+class Window:
+    n_ctx: int
+    reserve: int
+    """Tokens kept free for the reply (the sampling's max_tokens)."""
+    chunk_fraction: float = 0.25
+    margin: int = 16
+
+
+@dataclass
+class Section:
+    name: str
+    tokens: int
+    lines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Assembly:
+    messages: list[Message]
+    sections: list[Section]
+    first_kept: int
+    """Index of the first history turn still in the window (0: nothing evicted)."""
+    evicted: list[Turn]
+    examples_cut: bool
+
+    @property
+    def estimated_tokens(self) -> int:
+        return sum(s.tokens for s in self.sections)
+
+
+def persona_text(sheet: Sheet, *, user: str, user_description: str = "") -> str:
     """The persona block: the sheet's own system prompt, then its descriptive fields."""
     parts: list[str] = []
     if sheet.system_prompt.strip():
@@ -32,29 +90,121 @@ def system_text(sheet: Sheet, *, user: str, user_description: str = "") -> str:
     ):
         if body.strip():
             parts.append(f"{title}: {body.strip()}")
-    if sheet.example_dialogues.strip():
-        parts.append("Example dialogue:\n" + _examples(sheet.example_dialogues))
     return substitute("\n\n".join(parts), char=sheet.name, user=user)
 
 
-def _examples(raw: str) -> str:
-    """`<START>`-separated examples, as one block with blank lines between them."""
-    blocks = [block.strip() for block in raw.replace("\r\n", "\n").split("<START>")]
-    return "\n\n".join(block for block in blocks if block)
+def examples_text(sheet: Sheet, *, user: str) -> str:
+    """`<START>`-separated example exchanges as one block, blank lines between them."""
+    blocks = [b.strip() for b in sheet.example_dialogues.replace("\r\n", "\n").split("<START>")]
+    body = "\n\n".join(b for b in blocks if b)
+    return substitute(f"Example dialogue:\n{body}", char=sheet.name, user=user) if body else ""
 
 
-def build_messages(
+def notes_text(notes: TurnNotes, *, char: str) -> str:
+    parts: list[str] = []
+    if notes.lore:
+        parts.append("Lore:\n" + "\n".join(f"- {text.strip()}" for _, text in notes.lore))
+    if notes.memories:
+        parts.append("Earlier in this chat:\n" + "\n".join(f"- {m.strip()}" for m in notes.memories))
+    if notes.state:
+        parts.append("State: " + ", ".join(f"{k} = {v}" for k, v in notes.state.items()))
+    if notes.authors_note.strip():
+        parts.append(notes.authors_note.strip())
+    if notes.post_history.strip():
+        parts.append(notes.post_history.strip())
+    if not parts:
+        return ""
+    return f"[Notes for {char}'s reply, not spoken aloud:\n" + "\n\n".join(parts) + "]"
+
+
+def assemble(
     sheet: Sheet,
-    history: Sequence[Message],
+    turns: Sequence[Turn],
     *,
     user: str,
+    count: Callable[[str], int],
+    window: Window,
     user_description: str = "",
-    greeting: str | None = None,
-) -> list[Message]:
-    """System persona, the greeting as the character's first turn, then the history as is."""
-    messages = [Message("system", system_text(sheet, user=user, user_description=user_description))]
-    first = sheet.first_message if greeting is None else greeting
-    if first.strip():
-        messages.append(Message("assistant", substitute(first.strip(), char=sheet.name, user=user)))
-    messages.extend(history)
-    return messages
+    constant_lore: Sequence[tuple[str, str]] = (),
+    summary: str = "",
+    notes: TurnNotes | None = None,
+) -> Assembly:
+    """Lay the prompt out; `turns` is the whole active history, greeting first."""
+    notes = notes or TurnNotes()
+
+    def cost(text: str) -> int:
+        return count(text) + MESSAGE_OVERHEAD if text else 0
+
+    persona = persona_text(sheet, user=user, user_description=user_description)
+    lore_fixed = "\n\n".join(text.strip() for _, text in constant_lore if text.strip())
+    examples = examples_text(sheet, user=user)
+    summary_text = f"Story so far: {summary.strip()}" if summary.strip() else ""
+    tail = notes_text(notes, char=sheet.name)
+
+    fixed_tokens = cost(persona) + (count(lore_fixed) if lore_fixed else 0)
+    example_tokens = count(examples) if examples else 0
+    summary_tokens = cost(summary_text)
+    tail_tokens = count(tail) if tail else 0
+    sizes = [cost(t.content) for t in turns]
+
+    room = window.n_ctx - window.reserve - window.margin
+    history_room = room - fixed_tokens - summary_tokens - tail_tokens
+    examples_cut = bool(examples) and sum(sizes) + example_tokens > history_room
+    if not examples_cut:
+        history_room -= example_tokens
+    chunk = int(max(history_room, 0) * window.chunk_fraction)
+    first = window_start(sizes, max(history_room, 0), chunk)
+    kept = list(turns[first:])
+
+    system = "\n\n".join(p for p in (persona, lore_fixed, "" if examples_cut else examples) if p)
+    messages = [Message("system", system)]
+    if summary_text:
+        messages.append(Message("system", summary_text))
+    for index, turn in enumerate(kept):
+        content = turn.content
+        if tail and index == len(kept) - 1 and turn.role == "user":
+            content = f"{content}\n\n{tail}"
+        messages.append(Message(turn.role, content))
+    if tail and not (kept and kept[-1].role == "user"):
+        messages.append(Message("user", tail))
+
+    sections = [
+        Section("persona", cost(persona), [f"{sheet.name}'s sheet"]),
+        Section(
+            "constant lore",
+            count(lore_fixed) if lore_fixed else 0,
+            [title for title, _ in constant_lore],
+        ),
+        Section(
+            "example dialogues",
+            0 if examples_cut else example_tokens,
+            ["cut: the window is full (examples go first)"] if examples_cut else [],
+        ),
+        Section("summary", summary_tokens, [summary_text[:80]] if summary_text else []),
+        Section(
+            "history",
+            sum(sizes[first:]),
+            [f"{len(kept)} turns kept"]
+            + ([f"{first} oldest turns evicted ({sum(sizes[:first])} tokens)"] if first else []),
+        ),
+        Section("per-turn notes", tail_tokens, _note_lines(notes)),
+    ]
+    return Assembly(messages, sections, first, list(turns[:first]), examples_cut)
+
+
+def _note_lines(notes: TurnNotes) -> list[str]:
+    lines = [f"lore: {title}" for title, _ in notes.lore]
+    lines += [f"memory: {m[:60]}" for m in notes.memories]
+    lines += [f"state: {k} = {v}" for k, v in notes.state.items()]
+    if notes.authors_note.strip():
+        lines.append("author's note")
+    if notes.post_history.strip():
+        lines.append("post-history instructions")
+    return lines
+
+
+def history_turns(sheet: Sheet, history: Sequence[Turn], *, user: str) -> list[Turn]:
+    """The chat as the model sees it: the greeting (macros filled) as the first turn."""
+    greeting = substitute(sheet.first_message.strip(), char=sheet.name, user=user)
+    lead = [Turn("assistant", greeting)] if greeting else []
+    return lead + list(history)

@@ -1,0 +1,205 @@
+"""`loreweaver chats`: list, show, export, import and delete stored chats.
+
+Output is plain text for people and `--json` for scripts; chat ids are the numbers `list` shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.home import Home
+    from app.memory.records import StoredMessage
+    from app.memory.store import ChatStore
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    listing = actions.add_parser("list", help="chats, newest first (ids, character, size, date)")
+    listing.add_argument("character", nargs="?", metavar="CHARACTER", help="only this character's")
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    show = actions.add_parser("show", help="print a chat's active path")
+    show.add_argument("chat_id", type=int, metavar="ID")
+    show.add_argument(
+        "--json", action="store_true", help="print JSON, with each message's metadata"
+    )
+
+    export = actions.add_parser("export", help="write a chat as SillyTavern JSONL")
+    export.add_argument("chat_id", type=int, metavar="ID")
+    export.add_argument(
+        "-o", "--output", metavar="FILE", default="-", help="the .jsonl file (default: stdout)"
+    )
+
+    load = actions.add_parser("import", help="read a SillyTavern JSONL chat file")
+    load.add_argument("file", type=Path, metavar="FILE")
+    load.add_argument(
+        "--character", metavar="ID", help="whose chat it is (default: from the file's header)"
+    )
+
+    delete = actions.add_parser("delete", help="delete a chat and all its messages")
+    delete.add_argument("chat_id", type=int, metavar="ID")
+
+
+def run(args: argparse.Namespace) -> int:
+    from app.home import home
+    from app.memory.store import ChatStore
+
+    where = home()
+    with ChatStore.open(where) as store:
+        if args.action == "list":
+            return _list(store, args.character, as_json=args.json)
+        if args.action == "show":
+            return _show(store, args.chat_id, as_json=args.json)
+        if args.action == "export":
+            return _export(store, where, args.chat_id, args.output)
+        if args.action == "import":
+            return _import(store, where, args.file, args.character)
+        store.delete_chat(args.chat_id)
+        print(f"deleted chat {args.chat_id}")
+        return 0
+
+
+def _when(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp).astimezone().isoformat(timespec="seconds")
+
+
+def _list(store: ChatStore, character: str | None, *, as_json: bool) -> int:
+    chats = store.list_chats(character)
+    if as_json:
+        rows = [
+            {
+                "id": chat.id,
+                "character": chat.character_id,
+                "title": chat.title,
+                "message_count": chat.message_count,
+                "created_at": _iso(chat.created_at),
+                "updated_at": _iso(chat.updated_at),
+                "last_message": chat.last_message,
+            }
+            for chat in chats
+        ]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not chats:
+        print(f"no chats with {character}" if character else "no chats yet")
+        return 0
+    table = [("ID", "CHARACTER", "MESSAGES", "UPDATED", "TITLE")] + [
+        (str(c.id), c.character_id, str(c.message_count), _when(c.updated_at), c.title or "")
+        for c in chats
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    for row in table:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[4]]).rstrip())
+    return 0
+
+
+def _swipe(store: ChatStore, message: StoredMessage) -> tuple[int, int]:
+    ids = [m.id for m in store.swipes(message.id)]
+    return ids.index(message.id) + 1, len(ids)
+
+
+def _show(store: ChatStore, chat_id: int, *, as_json: bool) -> int:
+    chat = store.get_chat(chat_id)
+    path = store.active_path(chat_id)
+    if as_json:
+        messages: list[dict[str, Any]] = []
+        for message in path:
+            position, count = _swipe(store, message)
+            messages.append(
+                {
+                    "id": message.id,
+                    "parent_id": message.parent_id,
+                    "role": message.role,
+                    "name": message.name,
+                    "content": message.content,
+                    "status": message.status,
+                    "swipe": position,
+                    "swipes": count,
+                    "created_at": _iso(message.created_at),
+                    "meta": message.meta,
+                }
+            )
+        out = {
+            "id": chat.id,
+            "character": chat.character_id,
+            "title": chat.title,
+            "user_name": chat.user_name,
+            "created_at": _iso(chat.created_at),
+            "updated_at": _iso(chat.updated_at),
+            "meta": chat.meta,
+            "messages": messages,
+        }
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return 0
+    title = f' "{chat.title}"' if chat.title else ""
+    print(
+        f"chat {chat.id} with {chat.character_id}{title}: {len(path)} messages, "
+        f"updated {_when(chat.updated_at)}"
+    )
+    for message in path:
+        speaker = message.name or {"user": chat.user_name, "assistant": chat.character_id}.get(
+            message.role, "System"
+        )
+        position, count = _swipe(store, message)
+        notes = [f"{position}/{count}"] if count > 1 else []
+        if message.status != "complete":
+            notes.append(message.status)
+        note = f" [{', '.join(notes)}]" if notes else ""
+        print(f"#{message.id} {speaker}{note}: {message.content}")
+    return 0
+
+
+def _character_name(home: Home, character_id: str) -> str | None:
+    """The sheet's display name when the character is installed (else the file keeps the id)."""
+    from app.errors import LoreweaverError
+    from app.sheets import library
+
+    try:
+        return library.load(home, character_id)[1].name
+    except LoreweaverError:
+        return None
+
+
+def _export(store: ChatStore, home: Home, chat_id: int, output: str) -> int:
+    from app.memory.jsonl import export_chat, write_chat_file
+
+    chat = store.get_chat(chat_id)
+    name = _character_name(home, chat.character_id)
+    if output == "-":
+        sys.stdout.write(export_chat(store, chat_id, character_name=name))
+        return 0
+    target = Path(output)
+    write_chat_file(store, chat_id, target, character_name=name)
+    print(f"exported chat {chat_id} ({len(store.active_path(chat_id))} messages) to {target}")
+    return 0
+
+
+def _import(store: ChatStore, home: Home, file: Path, character: str | None) -> int:
+    from app.errors import LoreweaverError
+    from app.memory.jsonl import import_chat
+    from app.sheets import library
+
+    if character is not None and not character.strip():
+        raise LoreweaverError("--character must not be empty")
+    chat = import_chat(store, file, character_id=character)
+    known = {entry.id for entry in library.entries(home)}
+    if chat.character_id not in known:
+        print(
+            f"note: no character {chat.character_id!r} is installed; the chat is kept under it",
+            file=sys.stderr,
+        )
+    count = len(store.active_path(chat.id))
+    print(f"imported chat {chat.id} for {chat.character_id}: {count} messages")
+    return 0

@@ -1,0 +1,421 @@
+"""SillyTavern chat files (JSONL): export a stored chat, import one back as a tree.
+
+The format, as SillyTavern writes it: line 1 is the header `{"user_name", "character_name",
+"create_date", "chat_metadata"}`; every further line is one message `{"name", "is_user",
+"is_system", "send_date", "mes", "extra", ...}`, and a character message carries its
+alternatives as `swipes` (texts), `swipe_id` (the one shown) and `swipe_info` (per-swipe dates
+and `extra`). In SillyTavern `is_system: true` means "hidden from the prompt"; narrator lines are
+`extra.type == "narrator"`.
+
+A file holds one path, so export writes the active path, with each assistant turn's siblings as
+its swipes (branches hanging off a swipe that is not shown are not exported). Our own data —
+role, status, metadata, edit history — rides in `extra.loreweaver`, and SillyTavern's fields we
+don't use are kept in the message's meta under `sillytavern` and written back on export, so a
+round trip through either program loses nothing the other needs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from app.errors import LoreweaverError
+from app.fsutil import write_text_atomic
+from app.memory.records import ROLES, STATUSES, Chat, Status, StoredMessage
+from app.memory.st_dates import humanized_date, iso_date, parse_date
+from app.memory.store import ChatStore
+from app.prompts.messages import Role
+from app.sheets.validation import describe
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_MESSAGES = 100_000
+MAX_SWIPES = 1_000
+OUR_KEY = "loreweaver"
+ST_KEY = "sillytavern"
+_KNOWN_FIELDS = frozenset(
+    {"name", "is_user", "is_system", "send_date", "mes", "swipes", "swipe_id", "swipe_info",
+     "extra", "gen_started", "gen_finished"}
+)  # fmt: skip
+
+
+# -- export -----------------------------------------------------------------------------------
+
+
+def _ours(meta: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in meta.items() if key != ST_KEY}
+
+
+def _theirs(meta: dict[str, Any]) -> dict[str, Any]:
+    kept = meta.get(ST_KEY)
+    return kept if isinstance(kept, dict) else {}
+
+
+def _extra(store: ChatStore, message: StoredMessage) -> dict[str, Any]:
+    st_extra = _theirs(message.meta).get("extra")
+    extra: dict[str, Any] = dict(st_extra) if isinstance(st_extra, dict) else {}
+    if message.role == "system":
+        extra["type"] = "narrator"
+    if isinstance(message.meta.get("model"), str):
+        extra["model"] = message.meta["model"]
+    if isinstance(message.meta.get("completion_tokens"), int):
+        extra["token_count"] = message.meta["completion_tokens"]
+    ours: dict[str, Any] = {
+        "role": message.role,
+        "name": message.name,
+        "status": message.status,
+        "meta": _ours(message.meta),
+    }
+    older = store.versions(message.id)[:-1]
+    if older:
+        ours["versions"] = older
+    extra[OUR_KEY] = ours
+    return extra
+
+
+def _generation_dates(message: StoredMessage) -> dict[str, str]:
+    """When generation started (the row is made before the first token) and, if known, ended."""
+    dates = {"gen_started": iso_date(message.created_at)}
+    total = message.meta.get("total_s")
+    if isinstance(total, int | float) and not isinstance(total, bool) and 0 <= total < 1e6:
+        dates["gen_finished"] = iso_date(message.created_at + total)
+    return dates
+
+
+def _message_line(
+    store: ChatStore, message: StoredMessage, chat: Chat, character_name: str
+) -> dict[str, Any]:
+    default_name = {"user": chat.user_name, "assistant": character_name, "system": "System"}
+    line: dict[str, Any] = {}
+    fields = _theirs(message.meta).get("fields")
+    if isinstance(fields, dict):
+        line.update((k, v) for k, v in fields.items() if k not in _KNOWN_FIELDS)
+    line.update(
+        name=message.name or default_name[message.role],
+        is_user=message.role == "user",
+        is_system=bool(message.meta.get("hidden")),
+        send_date=iso_date(message.created_at),
+        mes=message.content,
+        extra=_extra(store, message),
+    )
+    if message.role == "assistant":
+        swipes = store.swipes(message.id)
+        line["swipes"] = [swipe.content for swipe in swipes]
+        line["swipe_id"] = [swipe.id for swipe in swipes].index(message.id)
+        line["swipe_info"] = [
+            {"send_date": iso_date(swipe.created_at), **_generation_dates(swipe),
+             "extra": _extra(store, swipe)}
+            for swipe in swipes
+        ]  # fmt: skip
+        line.update(_generation_dates(message))
+    return line
+
+
+_LINE_BREAKERS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def _json_line_text(value: dict[str, Any]) -> str:
+    """One JSON line with text kept readable, except the characters that some line readers
+    (Python's `splitlines`, editors) take for line breaks, which are escaped."""
+    return json.dumps(value, ensure_ascii=False).translate(_LINE_BREAKERS)
+
+
+def export_chat(store: ChatStore, chat_id: int, *, character_name: str | None = None) -> str:
+    """The chat as SillyTavern JSONL text (`character_name` defaults to the character id)."""
+    chat = store.get_chat(chat_id)
+    name = character_name or chat.character_id
+    header_meta = dict(_theirs(chat.meta))
+    header_meta[OUR_KEY] = {
+        "chat_id": chat.id,
+        "character_id": chat.character_id,
+        "title": chat.title,
+        "meta": _ours(chat.meta),
+    }
+    header = {
+        "user_name": chat.user_name,
+        "character_name": name,
+        "create_date": humanized_date(chat.created_at),
+        "chat_metadata": header_meta,
+    }
+    lines = [header] + [
+        _message_line(store, message, chat, name) for message in store.active_path(chat_id)
+    ]
+    return "".join(_json_line_text(line) + "\n" for line in lines)
+
+
+def write_chat_file(
+    store: ChatStore, chat_id: int, path: Path, *, character_name: str | None = None
+) -> None:
+    text = export_chat(store, chat_id, character_name=character_name)
+    try:
+        write_text_atomic(path, text)
+    except OSError as exc:
+        raise LoreweaverError(f"cannot write: {exc.strerror}", path=path) from None
+
+
+# -- import -----------------------------------------------------------------------------------
+
+
+class _Header(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    user_name: str = "User"
+    character_name: str = ""
+    create_date: str | float | None = None
+    chat_metadata: dict[str, Any] | None = None
+
+
+class _SwipeInfo(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    send_date: str | float | None = None
+    extra: dict[str, Any] | None = None
+
+
+class _Line(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str | None = None
+    is_user: bool = False
+    is_system: bool = False
+    send_date: str | float | None = None
+    mes: str
+    swipes: list[str] | None = None
+    swipe_id: int | None = None
+    swipe_info: list[_SwipeInfo | None] | None = None
+    extra: dict[str, Any] | None = None
+
+
+@dataclass
+class Variant:
+    """One text of a turn (a swipe), with what we keep about it."""
+
+    content: str
+    name: str | None
+    created_at: float | None
+    status: Status = "complete"
+    meta: dict[str, Any] = field(default_factory=dict)
+    versions: list[str] = field(default_factory=list)
+    """Older texts, oldest first."""
+
+
+@dataclass
+class Turn:
+    role: Role
+    variants: list[Variant]
+    active: int
+
+
+@dataclass
+class ChatFile:
+    user_name: str
+    character_name: str
+    created_at: float | None
+    chat_metadata: dict[str, Any]
+    turns: list[Turn]
+
+
+def _variant(text: str, name: str | None, date: object, extra: dict[str, Any] | None) -> Variant:
+    """One swipe: our block in `extra` restores our data; the rest of `extra` is kept as is."""
+    theirs = dict(extra or {})
+    ours = theirs.pop(OUR_KEY, None)
+    ours = ours if isinstance(ours, dict) else {}
+    meta = dict(ours["meta"]) if isinstance(ours.get("meta"), dict) else {}
+    if ours:  # drop what our own export derived from the metadata
+        if "model" in meta and theirs.get("model") == meta["model"]:
+            theirs.pop("model")
+        if "completion_tokens" in meta and theirs.get("token_count") == meta["completion_tokens"]:
+            theirs.pop("token_count")
+        if ours.get("role") == "system" and theirs.get("type") == "narrator":
+            theirs.pop("type")
+        if "name" in ours and (ours["name"] is None or isinstance(ours["name"], str)):
+            name = ours["name"]
+    if theirs:
+        meta[ST_KEY] = {"extra": theirs}
+    status: Status = ours["status"] if ours.get("status") in STATUSES else "complete"
+    versions = ours.get("versions")
+    return Variant(
+        content=text,
+        name=name,
+        created_at=parse_date(date),
+        status="interrupted" if status == "streaming" else status,
+        meta=meta,
+        versions=[v for v in versions if isinstance(v, str)] if isinstance(versions, list) else [],
+    )
+
+
+def _role(line: _Line) -> Role:
+    ours = (line.extra or {}).get(OUR_KEY)
+    if isinstance(ours, dict) and ours.get("role") in ROLES:
+        return ours["role"]  # type: ignore[no-any-return]
+    if line.is_user:
+        return "user"
+    if (line.extra or {}).get("type") == "narrator":
+        return "system"
+    return "assistant"
+
+
+def _turn(line: _Line, where: str, source: Path) -> Turn:
+    role = _role(line)
+    swipes = line.swipes or []
+    if len(swipes) > MAX_SWIPES:
+        raise LoreweaverError(
+            f"{where}: {len(swipes)} swipes, over the {MAX_SWIPES} limit", path=source
+        )
+    if not swipes:
+        swipes, active = [line.mes], 0
+    elif line.swipe_id is None:
+        active = swipes.index(line.mes) if line.mes in swipes else 0
+    elif 0 <= line.swipe_id < len(swipes):
+        active = line.swipe_id
+    else:
+        raise LoreweaverError(
+            f"{where}: swipe_id {line.swipe_id} is out of range ({len(swipes)} swipes)",
+            path=source,
+        )
+    infos = list(line.swipe_info or [])[: len(swipes)]
+    infos += [None] * (len(swipes) - len(infos))
+    variants = []
+    for index, text in enumerate(swipes):
+        if index == active:
+            variant = _variant(line.mes, line.name, line.send_date, line.extra)
+            fields = {k: v for k, v in (line.model_extra or {}).items() if k not in _KNOWN_FIELDS}
+            if fields:
+                variant.meta.setdefault(ST_KEY, {})["fields"] = fields
+            if line.is_system:
+                variant.meta["hidden"] = True
+        else:
+            info = infos[index]
+            variant = _variant(
+                text, line.name, info.send_date if info else None, info.extra if info else None
+            )
+        variants.append(variant)
+    return Turn(role=role, variants=variants, active=active)
+
+
+def _json_line(raw: str, where: str, source: Path) -> Any:
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not allowed")
+
+    try:
+        return json.loads(raw, parse_constant=refuse)
+    except json.JSONDecodeError as exc:
+        raise LoreweaverError(
+            f"{where}: not valid JSON ({exc.msg} at column {exc.colno})", path=source
+        ) from None
+    except (ValueError, RecursionError) as exc:
+        problem = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise LoreweaverError(f"{where}: not valid JSON ({problem})", path=source) from None
+
+
+def parse_chat(data: bytes, source: Path) -> ChatFile:
+    """Check and parse a chat file's bytes; every problem is one line naming file and line."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        bad = data[: exc.start].count(b"\n") + 1
+        raise LoreweaverError(f"line {bad}: not valid UTF-8", path=source) from None
+    header: _Header | None = None
+    turns: list[Turn] = []
+    for line_number, raw in enumerate(text.split("\n"), start=1):
+        if not raw.strip():
+            continue
+        where = f"line {line_number}"
+        value = _json_line(raw, where, source)
+        if not isinstance(value, dict):
+            raise LoreweaverError(f"{where}: must be a JSON object", path=source)
+        try:
+            if header is None:
+                if "mes" in value:
+                    raise LoreweaverError(
+                        f"{where}: expected the chat header (user_name, character_name), "
+                        "found a message",
+                        path=source,
+                    )
+                header = _Header.model_validate(value)
+                continue
+            line = _Line.model_validate(value)
+        except ValidationError as exc:
+            raise LoreweaverError(f"{where}: {describe(exc)}", path=source) from None
+        if len(turns) >= MAX_MESSAGES:
+            raise LoreweaverError(f"more than {MAX_MESSAGES} messages", path=source)
+        turns.append(_turn(line, where, source))
+    if header is None:
+        raise LoreweaverError("empty file: no chat header line", path=source)
+    return ChatFile(
+        user_name=header.user_name or "User",
+        character_name=header.character_name,
+        created_at=parse_date(header.create_date),
+        chat_metadata=header.chat_metadata or {},
+        turns=turns,
+    )
+
+
+def read_chat_file(path: Path) -> ChatFile:
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise LoreweaverError(
+                f"file is {size} bytes, over the {MAX_FILE_BYTES} limit", path=path
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LoreweaverError(f"cannot read: {exc.strerror}", path=path) from None
+    return parse_chat(data, path)
+
+
+def character_slug(name: str) -> str:
+    """`Old Tam` → `old_tam`: a display name as a character id."""
+    return re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_")
+
+
+def import_chat(store: ChatStore, path: Path, *, character_id: str | None = None) -> Chat:
+    """Read a SillyTavern chat file into a new chat; all of it is stored, or nothing."""
+    parsed = read_chat_file(path)
+    ours = parsed.chat_metadata.get(OUR_KEY)
+    ours = ours if isinstance(ours, dict) else {}
+    owner = (
+        character_id
+        or (ours.get("character_id") if isinstance(ours.get("character_id"), str) else None)
+        or character_slug(parsed.character_name)
+    )
+    if not owner:
+        raise LoreweaverError("the file names no character; pass --character", path=path)
+    meta = dict(ours["meta"]) if isinstance(ours.get("meta"), dict) else {}
+    theirs = {key: value for key, value in parsed.chat_metadata.items() if key != OUR_KEY}
+    if theirs:
+        meta[ST_KEY] = theirs
+    meta["imported_from"] = path.name
+    title = ours.get("title") if isinstance(ours.get("title"), str) else path.stem
+    with store.transaction():
+        chat = store.create_chat(
+            owner, title=title, user_name=parsed.user_name, meta=meta, created_at=parsed.created_at
+        )
+        parent: int | None = None
+        for turn in parsed.turns:
+            ids = [_store_variant(store, chat.id, turn.role, v, parent) for v in turn.variants]
+            parent = store.select(ids[turn.active]).id if len(ids) > 1 else ids[0]
+        return store.get_chat(chat.id)
+
+
+def _store_variant(
+    store: ChatStore, chat_id: int, role: Role, variant: Variant, parent: int | None
+) -> int:
+    texts = [*variant.versions, variant.content]
+    message = store.add_message(
+        chat_id,
+        role,
+        texts[0],
+        parent_id=parent,
+        name=variant.name,
+        meta=variant.meta,
+        status=variant.status,
+        created_at=variant.created_at,
+    )
+    for text in texts[1:]:
+        store.edit(message.id, text)
+    return message.id
