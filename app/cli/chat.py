@@ -24,6 +24,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, metavar="N", help="sampling seed (same seed, same reply)")
     parser.add_argument("--max-tokens", type=int, metavar="N", help="longest reply, in tokens")
     parser.add_argument("--say", metavar="TEXT", help="send one line, print the reply, exit")
+    parser.add_argument(
+        "--resume",
+        nargs="?",
+        const=True,
+        type=int,
+        metavar="CHAT_ID",
+        help="continue a saved chat: the character's latest, or the one with this id",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,48 +40,58 @@ def run(args: argparse.Namespace) -> int:
 
     from app.errors import LoreweaverError
     from app.home import home
-    from app.session import greeting, open_session, sampling_from
+    from app.memory.store import ChatStore
+    from app.session import open_session, sampling_from
     from app.settings import load_settings
 
     if args.max_tokens is not None and args.max_tokens < 1:
         raise LoreweaverError(f"--max-tokens must be at least 1, got {args.max_tokens}")
-    where = home()
+    where = home().ensure()
     settings = load_settings(where)
     sampling = sampling_from(settings, seed=args.seed, max_tokens=args.max_tokens)
-    session = open_session(
-        where,
-        settings,
-        character=args.character,
-        model=args.model,
-        template=args.template,
-        user=args.user,
-    )
+    store = ChatStore.open(where)
+    try:
+        session = open_session(
+            where,
+            settings,
+            character=args.character,
+            model=args.model,
+            template=args.template,
+            user=args.user,
+            store=store,
+            resume=args.resume,
+        )
+    except BaseException:
+        store.close()
+        raise
     out = Console(highlight=False, soft_wrap=True)
     interactive = args.say is None and sys.stdin.isatty()
     name = f"[bold cyan]{escape(session.sheet.name)}[/]: "
     try:
         if interactive:
-            hello = greeting(session.sheet, session.user)
-            if hello:
-                out.print(name, end="")
-                out.out(hello)
+            assert session.chat is not None
+            out.print(f"[dim]chat {session.chat.id} with {escape(session.sheet.name)}[/]")
+            for message in session.history:
+                speaker = name if message.role == "assistant" else f"[bold green]{escape(session.user)}[/]: "
+                out.print(speaker, end="")
+                out.out(message.content)
         for line in _lines(args.say, interactive, out, session.user):
-            generation = session.send(line, sampling)
+            reply = session.send(line, sampling)
             if interactive:
                 out.print(name, end="")
             try:
-                for piece in generation:
+                for piece in reply:
                     out.out(piece, end="")
                     out.file.flush()
             except KeyboardInterrupt:
-                generation.cancel()
-                for _ in generation:
-                    pass
+                reply.cancel()
                 out.print(" [dim](stopped)[/]", end="")
+            finally:
+                reply.finish()
             out.out("")
-            session.record(generation)
     finally:
         session.engine.close()
+        store.close()
     return 0
 
 

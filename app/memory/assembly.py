@@ -201,10 +201,3 @@ def _note_lines(notes: TurnNotes) -> list[str]:
     if notes.post_history.strip():
         lines.append("post-history instructions")
     return lines
-
-
-def history_turns(sheet: Sheet, history: Sequence[Turn], *, user: str) -> list[Turn]:
-    """The chat as the model sees it: the greeting (macros filled) as the first turn."""
-    greeting = substitute(sheet.first_message.strip(), char=sheet.name, user=user)
-    lead = [Turn("assistant", greeting)] if greeting else []
-    return lead + list(history)

@@ -15,11 +15,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header, Input, ListItem, ListView, Static
 
-from app.engine.base import Engine, Generation
+from app.engine.base import Engine
 from app.engine.modelinfo import ModelInfo
 from app.errors import LoreweaverError
 from app.home import Home, home
-from app.session import ChatSession, greeting, sampling_from
+from app.memory.store import ChatStore
+from app.session import ChatSession, Reply, greeting, open_chat, sampling_from
 from app.settings import Settings, load_settings
 from app.sheets import library
 from app.sheets.sheet import Sheet
@@ -50,9 +51,11 @@ class LoreweaverApp(App[None]):
         self.loader = loader or _load_llama
         self.engine: Engine | None = None
         self.session: ChatSession | None = None
-        self.generation: Generation | None = None
+        self.reply: Reply | None = None
+        self.store: ChatStore | None = None
         self.streaming: ChatMessage | None = None
         self.current_sheet: Sheet | None = None
+        self.current_id: str | None = None
         self.settings = Settings()
 
     def compose(self) -> ComposeResult:
@@ -68,6 +71,7 @@ class LoreweaverApp(App[None]):
     def on_mount(self) -> None:
         try:
             self.settings = load_settings(self.where)
+            self.store = ChatStore.open(self.where.ensure())
         except LoreweaverError as exc:
             self.notify(str(exc), severity="error")
         characters = self.query_one("#characters", ListView)
@@ -109,25 +113,30 @@ class LoreweaverApp(App[None]):
             self.notify(str(exc), severity="error")
             return
         self.current_sheet = sheet
+        self.current_id = character
         log = self.query_one(ChatLog)
         log.remove_children()
-        user = self.settings.user_name
-        hello = greeting(sheet, user)
+        hello = greeting(sheet, self.settings.user_name)
         if hello:
             log.add(sheet.name, hello, mine=False)
         self.session = None
         self._start_chat()
 
     def _start_chat(self) -> None:
-        sheet = self.current_sheet
-        if self.engine is None or sheet is None or self.session is not None:
+        sheet, character = self.current_sheet, self.current_id
+        if self.engine is None or sheet is None or character is None or self.session is not None:
             return
         from app.engine.registry import resolve_model
         from app.prompts.formats import choose_format
 
+        user = self.settings.user_name
         try:
             info = resolve_model(self.where, self.settings.model)
             fmt = choose_format(self.settings.template, info)
+            chat, history = None, []
+            if self.store is not None:
+                resume = True if self.store.latest_chat(character) else None
+                chat, history = open_chat(self.store, character, sheet, user=user, resume=resume)
         except LoreweaverError as exc:
             self.notify(str(exc), severity="error")
             return
@@ -135,9 +144,18 @@ class LoreweaverApp(App[None]):
             sheet,
             fmt,
             self.engine,
-            user=self.settings.user_name,
+            user=user,
             user_description=self.settings.user_description,
+            history=history,
+            store=self.store,
+            chat=chat,
+            model_name=info.path.name,
         )
+        log = self.query_one(ChatLog)
+        log.remove_children()
+        for message in history:
+            mine = message.role == "user"
+            log.add(user if mine else sheet.name, message.content, mine=mine)
 
     @on(Input.Submitted, "#say")
     def _send(self, event: Input.Submitted) -> None:
@@ -147,7 +165,7 @@ class LoreweaverApp(App[None]):
         if self.session is None:
             self.notify("The model is still loading.", severity="warning")
             return
-        if self.generation is not None:
+        if self.reply is not None:
             self.notify("Wait for the reply, or press Esc to stop it.", severity="warning")
             return
         event.input.value = ""
@@ -155,15 +173,19 @@ class LoreweaverApp(App[None]):
         log.add(self.session.user, text, mine=True)
         self.streaming = log.add(self.session.sheet.name, "", mine=False)
         sampling = sampling_from(self.settings, seed=None, max_tokens=None)
-        self.generation = self.session.send(text, sampling)
-        self.stream_reply(self.generation)
+        try:
+            self.reply = self.session.send(text, sampling)
+        except LoreweaverError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.stream_reply(self.reply)
 
     @work(thread=True, group="reply")
-    def stream_reply(self, generation: Generation) -> None:
+    def stream_reply(self, reply: Reply) -> None:
         """Forward the reply in frame-sized batches: one UI update per frame, not per token."""
         batch: list[str] = []
         last = time.monotonic()
-        for piece in generation:
+        for piece in reply:
             batch.append(piece)
             now = time.monotonic()
             if now - last >= FRAME_S:
@@ -172,16 +194,15 @@ class LoreweaverApp(App[None]):
                 last = now
         if batch:
             self.post_message(ReplyChunk("".join(batch)))
-        self.post_message(ReplyDone(generation.stats))
+        reply.finish()
+        self.post_message(ReplyDone(reply.stats))
 
     def on_reply_chunk(self, message: ReplyChunk) -> None:
         if self.streaming is not None:
             self.streaming.append(message.text)
 
     def on_reply_done(self, message: ReplyDone) -> None:
-        if self.session is not None and self.generation is not None:
-            self.session.record(self.generation)
-        self.generation = None
+        self.reply = None
         self.streaming = None
         stats = message.stats
         first = f"{stats.first_token_s:.2f}s" if stats.first_token_s is not None else "-"
@@ -190,11 +211,13 @@ class LoreweaverApp(App[None]):
         )
 
     def action_stop(self) -> None:
-        if self.generation is not None:
-            self.generation.cancel()
+        if self.reply is not None:
+            self.reply.cancel()
 
     def on_unmount(self) -> None:
-        if self.generation is not None:
-            self.generation.cancel()
+        if self.reply is not None:
+            self.reply.cancel()
         if self.engine is not None:
             self.engine.close()
+        if self.store is not None:
+            self.store.close()

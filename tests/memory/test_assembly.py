@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.memory.assembly import Turn, TurnNotes, Window, assemble, history_turns
+from app.memory.assembly import Turn, TurnNotes, Window, assemble
 from app.sheets.sheet import Sheet
 
 SHEET = Sheet(
@@ -18,7 +18,7 @@ def words(text: str) -> int:
 
 
 def test_layout_order_and_macros() -> None:
-    turns = history_turns(SHEET, [Turn("user", "Hello")], user="Ann")
+    turns = [Turn("assistant", "Buying or browsing, Ann?"), Turn("user", "Hello")]
     out = assemble(SHEET, turns, user="Ann", count=words, window=Window(n_ctx=4096, reserve=100))
     roles = [m.role for m in out.messages]
     assert roles == ["system", "assistant", "user"]
@@ -30,7 +30,7 @@ def test_layout_order_and_macros() -> None:
 
 def test_per_turn_notes_ride_in_the_last_user_turn() -> None:
     notes = TurnNotes(lore=[("Ashen Pass", "The pass is closed by snow.")], state={"trust": 2})
-    turns = history_turns(SHEET, [Turn("user", "Open the pass?")], user="Ann")
+    turns = [Turn("assistant", "Buying or browsing, Ann?"), Turn("user", "Open the pass?")]
     out = assemble(SHEET, turns, user="Ann", count=words, window=Window(4096, 100), notes=notes)
     last = out.messages[-1]
     assert last.role == "user" and last.content.startswith("Open the pass?")

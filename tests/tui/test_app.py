@@ -6,7 +6,7 @@ from app.home import Home
 from app.settings import SamplingSettings, Settings, save_settings
 from app.tui.app import LoreweaverApp
 from app.tui.widgets.chat_log import ChatMessage
-from fake_engine import FakeEngine
+from tui.fake_engine import FakeEngine
 from support import wait_until
 from textual.widgets import Input
 
@@ -29,11 +29,15 @@ async def test_real_model_reply_streams_into_the_chat(lw_home: Home) -> None:
         await wait_until(pilot, lambda: app.session is not None)
         greeting_count = len(_messages(app))
         await _say(app, pilot, "How much for a sword?")
-        await wait_until(pilot, lambda: app.generation is None and len(_messages(app)) == greeting_count + 2)
+        await wait_until(pilot, lambda: app.reply is None and len(_messages(app)) == greeting_count + 2)
         reply = _messages(app)[-1]
         assert reply.text.strip()
         assert app.session is not None
-        assert [m.role for m in app.session.history] == ["user", "assistant"]
+        assert [m.role for m in app.session.history] == ["assistant", "user", "assistant"]
+        assert app.store is not None and app.session.chat is not None
+        stored = app.store.active_path(app.session.chat.id)
+        assert [m.role for m in stored] == ["assistant", "user", "assistant"]
+        assert stored[-1].status == "complete" and stored[-1].content == reply.text.strip()
         assert "tok/s" in str(app.query_one("#status").render())
 
 
@@ -45,7 +49,7 @@ async def test_escape_stops_a_streaming_reply(lw_home: Home) -> None:
         await _say(app, pilot, "Talk forever.")
         await wait_until(pilot, lambda: bool(app.streaming and app.streaming.text))
         await pilot.press("escape")
-        await wait_until(pilot, lambda: app.generation is None, timeout=5)
+        await wait_until(pilot, lambda: app.reply is None, timeout=5)
         words = _messages(app)[-1].text.split()
         assert 0 < len(words) < 500
         assert "cancelled" in str(app.query_one("#status").render())

@@ -14,13 +14,13 @@ class ChatMessage(Static):
         super().__init__(classes="mine" if mine else "theirs")
         self.speaker = speaker
         self.text = text
-        self.update(self._render())
+        self.update(self._styled())
 
     def append(self, piece: str) -> None:
         self.text += piece
-        self.update(self._render())
+        self.update(self._styled())
 
-    def _render(self) -> Text:
+    def _styled(self) -> Text:
         out = Text()
         out.append(f"{self.speaker}: ", style="bold")
         for index, part in enumerate(self.text.split("*")):

@@ -1,0 +1,77 @@
+"""`loreweaver models`: every model Loreweaver can find, with what its header says."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
+    parser.add_argument(
+        "--model", "-m", action="append", default=[], metavar="PATH", help="also list this GGUF file"
+    )
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} B"
+
+
+def run(args: argparse.Namespace) -> int:
+    from app.engine.registry import discover
+    from app.home import home
+
+    models = discover(home(), [Path(p) for p in args.model])
+    if args.json:
+        rows = [
+            {
+                "id": m.id,
+                "name": m.name,
+                "path": str(m.path),
+                "source": m.source,
+                "architecture": m.architecture,
+                "size_label": m.size_label,
+                "quantization": m.quantization,
+                "file_size": m.file_size,
+                "context_length": m.context_length,
+                "family": m.family,
+                "has_chat_template": m.chat_template is not None,
+                "bos_token": m.bos_token,
+                "eos_token": m.eos_token,
+                "add_bos": m.add_bos,
+                "usable": m.usable,
+                "problem": m.problem,
+            }
+            for m in models
+        ]
+        json.dump(rows, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="Models", title_justify="left")
+    for column in ("id", "name", "arch", "size", "quant", "file", "context", "format", "status"):
+        table.add_column(column, overflow="fold")
+    for m in models:
+        template = f"gguf ({m.family})" if m.chat_template else (m.family or "unknown")
+        table.add_row(
+            escape(m.id),
+            escape(m.name),
+            m.architecture or "-",
+            m.size_label or "-",
+            m.quantization or "-",
+            _size(m.file_size),
+            str(m.context_length or "-"),
+            template if m.usable else "-",
+            "[green]usable[/]" if m.usable else f"[red]unusable: {escape(m.problem or '')}[/]",
+        )
+    Console().print(table)
+    return 0

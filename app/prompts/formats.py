@@ -1,0 +1,99 @@
+"""The public face of prompt formats: pick one for a model, render messages, know where to stop.
+
+Policy (`choose_format`): an explicit family id wins; `gguf` means the file's own template; with
+no request, the file's template if it has one, else the built-in for its detected family, else
+an error. It never falls back silently to an unrelated format — a wrong format makes a small
+model ramble on in the wrong voice, which looks like a model problem rather than a setup one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from app.engine.modelinfo import ModelInfo
+from app.errors import LoreweaverError
+from app.prompts.detect import detect_family
+from app.prompts.families import BUILTINS
+from app.prompts.messages import Message
+from app.prompts.template import GgufTemplateFormat
+
+FAMILIES: tuple[str, ...] = ("nemotron", "phi3", "gemma", "llama3", "chatml", "mistral")
+GGUF = "gguf"
+
+_PROBES: tuple[tuple[Message, ...], ...] = (
+    (Message("system", "Persona."), Message("user", "Hello.")),
+    (Message("system", "Persona."), Message("assistant", "Greeting."), Message("user", "Hello.")),
+)
+
+
+class PromptFormat(Protocol):
+    @property
+    def id(self) -> str:
+        """A family id, or "gguf" for the model file's own template."""
+        ...
+
+    @property
+    def stop(self) -> tuple[str, ...]:
+        """Stop strings: the format's turn markers (`role_play_stops` adds the user's name)."""
+        ...
+
+    def render(self, messages: Sequence[Message], *, add_generation_prompt: bool = True) -> str: ...
+
+
+def _valid_ids() -> str:
+    return ", ".join((*FAMILIES, GGUF))
+
+
+def get_format(family: str) -> PromptFormat:
+    """The built-in renderer for a family id."""
+    key = family.strip().lower()
+    if key not in BUILTINS:
+        raise LoreweaverError(
+            f"unknown prompt format {family!r}; valid formats: {', '.join(FAMILIES)}"
+        )
+    return BUILTINS[key]
+
+
+def choose_format(requested: str | None, info: ModelInfo) -> PromptFormat:
+    """The format to talk to `info`'s model with, per the policy in the module docstring."""
+    key = (requested or "").strip().lower()
+    if key and key not in FAMILIES and key != GGUF:
+        raise LoreweaverError(f"unknown prompt format {requested!r}; valid formats: {_valid_ids()}")
+    if key in FAMILIES:
+        return BUILTINS[key]
+    template = info.chat_template if info.chat_template and info.chat_template.strip() else None
+    if template is not None:
+        fmt = GgufTemplateFormat(
+            template,
+            bos_token=info.bos_token or "",
+            eos_token=info.eos_token or "",
+            family=detect_family(template, info.architecture, info.name),
+            origin=info.path,
+        )
+        for probe in _PROBES:  # a template that rejects a chat's shape fails now, not mid-chat
+            fmt.render(probe)
+        return fmt
+    if key == GGUF:
+        raise LoreweaverError(
+            "the model file has no chat template; "
+            f"pass --template with one of: {', '.join(FAMILIES)}",
+            path=info.path,
+        )
+    family = info.family or detect_family(None, info.architecture, info.name)
+    if family in BUILTINS:
+        return BUILTINS[family]
+    raise LoreweaverError(
+        "the model file has no chat template and its prompt family is unknown; "
+        f"pass --template with one of: {', '.join(FAMILIES)}",
+        path=info.path,
+    )
+
+
+def role_play_stops(fmt: PromptFormat, user_name: str) -> list[str]:
+    """`fmt.stop` plus the user's name opening a line: the model must not write the user's turn."""
+    stops = list(fmt.stop)
+    name = " ".join(user_name.split())
+    if name:
+        stops += [f"\n{name}:", f"\n{name} :"]
+    return list(dict.fromkeys(stops))
