@@ -1,41 +1,91 @@
-"""`loreweaver prompt`: the exact text the model would receive, for checking a format by eye."""
+"""`loreweaver prompt`: the exact text the model would receive, and with `--explain`, why."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from app.cli.common import add_character_arg, add_model_flags
+
+if TYPE_CHECKING:
+    from app.session import ChatSession
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_character_arg(parser)
     add_model_flags(parser)
     parser.add_argument("--say", metavar="TEXT", help="a user line to end the prompt with")
+    parser.add_argument(
+        "--chat", type=int, metavar="CHAT_ID", help="build the prompt of this saved chat"
+    )
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="print each section with its token count, what fired and what was cut, and why",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.engine.llamacpp import load_engine
     from app.home import home
-    from app.session import ChatSession, resolve_setup
+    from app.memory.store import ChatStore
+    from app.session import ChatSession, greeting, open_chat, resolve_setup
     from app.settings import load_settings
 
     where = home()
     settings = load_settings(where)
-    sheet, info, fmt = resolve_setup(
+    character_id, sheet, info, fmt = resolve_setup(
         where, settings, character=args.character, model=args.model, template=args.template
     )
     user = args.user or settings.user_name
-    from app.engine.llamacpp import load_engine
+    history = []
+    if args.chat is not None:
+        with ChatStore.open(where.ensure()) as store:
+            _, history = open_chat(store, character_id, sheet, user=user, resume=args.chat)
+    else:
+        from app.prompts.messages import Message
 
+        hello = greeting(sheet, user)
+        history = [Message("assistant", hello)] if hello else []
     engine = load_engine(info, n_threads=settings.n_threads, n_ctx_cap=settings.n_ctx)
     try:
-        session = ChatSession(sheet, fmt, engine, user=user, user_description=settings.user_description)
-        text = session.prompt(args.say)
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        sys.stderr.write(
-            f"\n[{engine.count_tokens(text)} tokens, format {fmt.id}, model {info.id}]\n"
+        session = ChatSession(
+            sheet,
+            fmt,
+            engine,
+            user=user,
+            user_description=settings.user_description,
+            history=history,
+            reserve=settings.sampling.max_tokens,
         )
+        text = session.prompt(args.say)
+        total = engine.count_tokens(text)
+        if args.explain:
+            _explain(session, args.say, total, engine.n_ctx, fmt.id, info.id)
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        sys.stderr.write(f"\n[{total} tokens, format {fmt.id}, model {info.id}]\n")
     finally:
         engine.close()
     return 0
+
+
+def _explain(
+    session: ChatSession, say: str | None, total: int, n_ctx: int, fmt: str, model: str
+) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    assembly = session.assembly(say)
+    table = Table(title=f"Prompt for {escape(session.sheet.name)}: {total}/{n_ctx} tokens "
+                  f"(reply reserve {session.reserve}), format {fmt}, model {escape(model)}",
+                  title_justify="left")
+    table.add_column("section")
+    table.add_column("tokens", justify="right")
+    table.add_column("what and why", overflow="fold")
+    for section in assembly.sections:
+        table.add_row(section.name, str(section.tokens), escape("\n".join(section.lines)) or "-")
+    Console(soft_wrap=False).print(table)
