@@ -57,9 +57,7 @@ def test_ctrl_c_stops_the_reply_not_the_program() -> None:
     assert first
     time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
-    proc.stdin.write("Thanks.\n")
-    proc.stdin.close()
-    out, err = proc.communicate(timeout=120)
+    out, err = proc.communicate(input="Thanks.\n", timeout=120)
     assert proc.returncode == 0, err
     assert "(stopped)" in first + out
     assert "Traceback" not in err
