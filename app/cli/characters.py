@@ -1,4 +1,4 @@
-"""`loreweaver characters`: list, show and validate character sheets."""
+"""`loreweaver characters`: list, show, validate, import and export characters."""
 
 from __future__ import annotations
 
@@ -16,6 +16,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     show.add_argument("character", metavar="ID")
     validate = sub.add_parser("validate", help="check sheet files (default: all characters)")
     validate.add_argument("paths", nargs="*", metavar="PATH")
+    imp = sub.add_parser(
+        "import", help="import a card (V1/V2/V3 JSON, PNG, CHARX), a lorebook, or a YAML sheet"
+    )
+    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("--as", dest="as_id", metavar="NAME", help="store under this id")
+    exp = sub.add_parser("export", help="export a character as a card or sheet")
+    exp.add_argument("character", metavar="ID")
+    exp.add_argument("--format", "-f", required=True, choices=["v2", "v3", "png", "charx", "yaml"])
+    exp.add_argument("-o", "--output", required=True, metavar="OUT")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,7 +35,31 @@ def run(args: argparse.Namespace) -> int:
         return _list(where, args.json)
     if args.action == "show":
         return _show(where, args.character)
+    if args.action == "import":
+        return _import(where, Path(args.file), args.as_id)
+    if args.action == "export":
+        return _export(where, args.character, args.format, Path(args.output))
     return _validate(where, [Path(p) for p in args.paths])
+
+
+def _import(where, path: Path, as_id: str | None) -> int:  # type: ignore[no-untyped-def]
+    from app.sheets.transfer import import_file
+
+    result = import_file(where, path, as_id=as_id)
+    if result.already_there:
+        sys.stdout.write(f"{path}: already in your library as {result.kind} {result.id!r}\n")
+    else:
+        sys.stdout.write(f"imported {result.kind} to {result.path}\n")
+    sys.stdout.write(f"{result.id}\n")
+    return 0
+
+
+def _export(where, ref: str, fmt: str, out: Path) -> int:  # type: ignore[no-untyped-def]
+    from app.sheets.transfer import export_character
+
+    written = export_character(where, ref, fmt, out)
+    sys.stdout.write(f"{written}\n")
+    return 0
 
 
 def _list(where, as_json: bool) -> int:  # type: ignore[no-untyped-def]

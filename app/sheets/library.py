@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from app.errors import LoreweaverError
 from app.home import Home, sample_characters_dir
+from app.sheets.lorebook import Lorebook
 from app.sheets.sheet import Sheet
 from app.sheets.validation import describe
 
@@ -85,12 +86,52 @@ def read_yaml_mapping(path: Path) -> dict[str, object]:
     return data
 
 
-def load_sheet(path: Path) -> Sheet:
-    data = read_yaml_mapping(path)
+def validate_sheet(data: dict[str, object]) -> Sheet:
     try:
         return Sheet.model_validate(data)
     except ValidationError as exc:
+        raise LoreweaverError(describe(exc)) from None
+
+
+def load_sheet(path: Path) -> Sheet:
+    data = read_yaml_mapping(path)
+    try:
+        return validate_sheet(data)
+    except LoreweaverError as exc:
+        raise LoreweaverError(str(exc), path=path) from None
+
+
+def load_lorebook(path: Path) -> Lorebook:
+    data = read_yaml_mapping(path)
+    try:
+        return Lorebook.model_validate(data)
+    except ValidationError as exc:
         raise LoreweaverError(describe(exc), path=path) from None
+
+
+def lorebook_dirs(home: Home) -> list[Path]:
+    """The user's lorebooks, then the samples' shared worlds (`characters/lorebooks/`)."""
+    dirs = [home.lorebooks]
+    samples = sample_characters_dir()
+    if samples is not None:
+        dirs.append(samples / "lorebooks")
+    return dirs
+
+
+def world_books(home: Home, sheet: Sheet) -> list[tuple[str, Lorebook]]:
+    """The shared lorebooks a sheet names in `world`, then its own embedded book."""
+    books: list[tuple[str, Lorebook]] = []
+    for book_id in sheet.world:
+        for folder in lorebook_dirs(home):
+            path = folder / f"{book_id}.yaml"
+            if path.is_file():
+                books.append((book_id, load_lorebook(path)))
+                break
+        else:
+            raise LoreweaverError(f"{sheet.name}: world lorebook {book_id!r} not found")
+    if sheet.character_book is not None and sheet.character_book.entries:
+        books.append((sheet.character_book.name or sheet.name, sheet.character_book))
+    return books
 
 
 def load(home: Home, ref: str) -> tuple[Entry, Sheet]:

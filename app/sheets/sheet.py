@@ -1,23 +1,120 @@
 """The character sheet: what a character is, as a designer writes it in YAML.
 
-Field names are the friendly ones a designer types; card import/export maps them to the
-Character Card V2/V3 names. Unknown keys are kept (`extra="allow"`) so that nothing a user or
-another tool wrote is lost on save.
+It holds everything Character Card V2/V3 hold, under the friendly names a designer types
+(`cardmap` maps them to the card names), plus what game NPCs need and cards lack: role, goals,
+knowledge and its limits, relationships with trust, speech style, in-character refusals and
+state variables. Unknown keys are kept (`extra="allow"`) so nothing another tool wrote is lost.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.sheets.lorebook import Lorebook
+
+MAX_TEXT = 200_000
+MAX_ITEMS = 1000
+VarType = Literal["int", "float", "bool", "text"]
+
+
+class Relationship(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str = Field(min_length=1, max_length=200)
+    """`{{user}}` for the player, or another character's name or id."""
+    kind: str = Field("", max_length=200)
+    trust: int = Field(0, ge=-100, le=100)
+    notes: str = Field("", max_length=MAX_TEXT)
+
+
+class Refusal(BaseModel):
+    """A topic the character will not discuss, and how they deflect it in character."""
+
+    model_config = ConfigDict(extra="allow")
+
+    topic: str = Field(min_length=1, max_length=500)
+    reply: str = Field("", max_length=MAX_TEXT)
+
+
+class StateVar(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+    type: VarType = "int"
+    default: int | float | bool | str | None = None
+    description: str = Field("", max_length=2000)
+
+    @model_validator(mode="after")
+    def _default_matches_type(self) -> StateVar:
+        kinds = {"int": int, "float": (int, float), "bool": bool, "text": str}
+        if self.default is None:
+            self.default = {"int": 0, "float": 0.0, "bool": False, "text": ""}[self.type]
+        elif isinstance(self.default, bool) and self.type != "bool" or not isinstance(
+            self.default, kinds[self.type]
+        ):
+            raise ValueError(f"default {self.default!r} is not of type {self.type}")
+        return self
+
+
+class Asset(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "icon"
+    uri: str = Field(max_length=4096)
+    name: str = "main"
+    ext: str = "png"
 
 
 class Sheet(BaseModel):
-    model_config = ConfigDict(extra="allow", str_strip_whitespace=False)
+    model_config = ConfigDict(extra="allow")
 
+    # -- Character Card V2 / V3 ---------------------------------------------------------------
     name: str = Field(min_length=1, max_length=200)
-    description: str = ""
-    personality: str = ""
-    scenario: str = ""
-    first_message: str = ""
-    example_dialogues: str = ""
+    nickname: str = Field("", max_length=200)
+    description: str = Field("", max_length=MAX_TEXT)
+    personality: str = Field("", max_length=MAX_TEXT)
+    scenario: str = Field("", max_length=MAX_TEXT)
+    first_message: str = Field("", max_length=MAX_TEXT)
+    alternate_greetings: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
+    group_only_greetings: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
+    example_dialogues: str = Field("", max_length=MAX_TEXT)
     """Example exchanges, separated by `<START>` lines as in `mes_example`."""
-    system_prompt: str = ""
+    system_prompt: str = Field("", max_length=MAX_TEXT)
+    post_history_instructions: str = Field("", max_length=MAX_TEXT)
+    creator_notes: str = Field("", max_length=MAX_TEXT)
+    creator_notes_multilingual: dict[str, str] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
+    creator: str = Field("", max_length=500)
+    version: str = Field("", max_length=200)
+    source: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
+    creation_date: int | None = None
+    modification_date: int | None = None
+    avatar: str | None = Field(None, max_length=500)
+    """The avatar image file, beside the sheet (e.g. `brenna.png`)."""
+    assets: list[Asset] = Field(default_factory=list, max_length=MAX_ITEMS)
+    character_book: Lorebook | None = None
+    world: list[str] = Field(default_factory=list, max_length=100)
+    """Ids of shared lorebooks (worlds) this character draws on."""
+    extensions: dict[str, object] = Field(default_factory=dict)
+
+    # -- What game NPCs need and cards lack ----------------------------------------------------
+    role: str = Field("", max_length=500)
+    goals: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
+    knowledge: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
+    unknowns: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
+    """What the character explicitly does not know, and must not pretend to."""
+    relationships: list[Relationship] = Field(default_factory=list, max_length=MAX_ITEMS)
+    speech_style: str = Field("", max_length=MAX_TEXT)
+    catchphrases: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
+    refusals: list[Refusal] = Field(default_factory=list, max_length=MAX_ITEMS)
+    state: list[StateVar] = Field(default_factory=list, max_length=200)
+
+    @model_validator(mode="after")
+    def _unique_state_names(self) -> Sheet:
+        names = [var.name for var in self.state]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"state variable {duplicates[0]!r} is declared twice")
+        return self

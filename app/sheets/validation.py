@@ -48,6 +48,7 @@ def describe(error: ValidationError) -> str:
         text = "is not a known field"
     else:
         text = first.get("msg", "is invalid").rstrip(".")
+        text = text.removeprefix("Value error, ").replace("Input should be", "must be")
         text = text[0].lower() + text[1:] if text else "is invalid"
     more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"{loc}: {text}{more}"

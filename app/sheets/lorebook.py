@@ -1,0 +1,104 @@
+"""Lorebooks (world info): entries of lore that enter the prompt when their keys come up.
+
+The fields follow Character Card V2/V3's `character_book` plus SillyTavern's world-info
+extensions (selective logic, depth, probability, groups, timed effects). Everything is stored
+and validated here; `app.memory.lore` decides what fires. Unknown keys are kept so a book
+survives a round trip through Loreweaver untouched.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_TEXT = 200_000
+SelectiveLogic = Literal["and_any", "not_all", "not_any", "and_all"]
+Position = Literal["before_char", "after_char", "at_depth", "before_examples", "after_examples",
+                   "top_of_notes", "bottom_of_notes"]
+Role = Literal["system", "user", "assistant"]
+
+DECORATOR = re.compile(r"^@@(@?)([a-z_]+)(?:[ \t]+(.*))?$")
+
+
+class Decorator(BaseModel):
+    """A V3 `@@name value` line at the start of an entry's content; `fallback` for `@@@`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    value: str = ""
+    fallback: bool = False
+
+
+class LoreEntry(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    keys: list[str] = Field(default_factory=list)
+    content: str = Field("", max_length=MAX_TEXT)
+    enabled: bool = True
+    insertion_order: int = 100
+    name: str | None = None
+    comment: str = ""
+    id: int | str | None = None
+    case_sensitive: bool | None = None
+    """None means the book's default (insensitive)."""
+    match_whole_words: bool | None = None
+    use_regex: bool = False
+    constant: bool = False
+    selective: bool = False
+    secondary_keys: list[str] = Field(default_factory=list)
+    selective_logic: SelectiveLogic = "and_any"
+    position: Position = "after_char"
+    depth: int = Field(4, ge=0, le=10_000)
+    role: Role = "system"
+    priority: int = 10
+    scan_depth: int | None = Field(None, ge=0, le=1000)
+    probability: int = Field(100, ge=0, le=100)
+    group: str = ""
+    group_weight: int = Field(100, ge=0)
+    sticky: int = Field(0, ge=0)
+    cooldown: int = Field(0, ge=0)
+    delay: int = Field(0, ge=0)
+    exclude_recursion: bool = False
+    prevent_recursion: bool = False
+    extensions: dict[str, object] = Field(default_factory=dict)
+
+    @field_validator("keys", "secondary_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        """Cards in the wild store keys as one comma-separated string as often as a list."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    def decorators(self) -> list[Decorator]:
+        """The V3 decorators at the head of `content` (lines starting with `@@`)."""
+        found = []
+        for line in self.content.splitlines():
+            match = DECORATOR.match(line.strip())
+            if match is None:
+                break
+            found.append(Decorator(name=match.group(2), value=(match.group(3) or "").strip(),
+                                   fallback=bool(match.group(1))))
+        return found
+
+    def text(self) -> str:
+        """The content without its decorator lines: what goes into the prompt."""
+        lines = self.content.splitlines()
+        while lines and DECORATOR.match(lines[0].strip()):
+            lines.pop(0)
+        return "\n".join(lines).strip()
+
+
+class Lorebook(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str = ""
+    description: str = ""
+    scan_depth: int = Field(2, ge=0, le=1000)
+    token_budget: int = Field(600, ge=0, le=1_000_000)
+    recursive_scanning: bool = False
+    entries: list[LoreEntry] = Field(default_factory=list, max_length=20_000)
+    extensions: dict[str, object] = Field(default_factory=dict)
