@@ -16,7 +16,7 @@ from app.engine.base import Engine, Generation, GenerationStats, Sampling
 from app.engine.modelinfo import ModelInfo
 from app.errors import LoreweaverError
 from app.home import Home
-from app.memory.assembly import Assembly, Turn, TurnNotes, Window, assemble
+from app.memory.assembly import Assembly, Turn, TurnNotes, Window, assemble, post_history_text
 from app.memory.checkpoint import ReplyWriter
 from app.memory.records import Chat
 from app.memory.store import ChatStore
@@ -54,6 +54,8 @@ class ChatSession:
         turns = [Turn(m.role, m.content) for m in self.history]
         if pending is not None:
             turns.append(Turn("user", pending))
+        if notes is None:
+            notes = TurnNotes(post_history=post_history_text(self.sheet, user=self.user))
         return assemble(
             self.sheet,
             turns,

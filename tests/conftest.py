@@ -9,6 +9,7 @@ import pytest
 
 from app.home import ENV_VAR, Home
 
+
 @pytest.fixture(autouse=True)
 def lw_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Home]:
     """A fresh, empty home for each test, also seen by subprocesses through the environment."""

@@ -73,24 +73,54 @@ class Assembly:
 
 
 def persona_text(sheet: Sheet, *, user: str, user_description: str = "") -> str:
-    """The persona block: the sheet's own system prompt, then its descriptive fields."""
-    parts: list[str] = []
-    if sheet.system_prompt.strip():
-        parts.append(sheet.system_prompt.strip())
-    else:
-        parts.append(
-            f"You are {sheet.name}. Stay in character and write {sheet.name}'s next reply in a "
-            f"role-play with {user}. Never write {user}'s lines."
-        )
-    for title, body in (
+    """The persona block: the system prompt, then every descriptive and NPC field that is set.
+
+    `{{original}}` in the sheet's system prompt stands for Loreweaver's default instruction.
+    """
+    default = (
+        f"You are {sheet.name}. Stay in character and write {sheet.name}'s next reply in a "
+        f"role-play with {user}. Never write {user}'s lines."
+    )
+    own = sheet.system_prompt.strip()
+    parts = [own.replace("{{original}}", default) if own else default]
+    sections: list[tuple[str, str]] = [
         ("Description", sheet.description),
+        ("Role", sheet.role),
         ("Personality", sheet.personality),
+        ("Goals", _bullets(sheet.goals)),
+        ("Knows", _bullets(sheet.knowledge)),
+        (
+            f"Does not know (if asked, {sheet.name} says so and never invents an answer)",
+            _bullets(sheet.unknowns),
+        ),
+        ("Relationships", _bullets([_relation(r.name, r.kind, r.trust, r.notes)
+                                    for r in sheet.relationships])),
+        ("Speech", sheet.speech_style),
+        ("Catchphrases", _bullets(sheet.catchphrases)),
+        (
+            "Refuses to discuss (stays in character, never mentions being an AI or a game)",
+            _bullets([f"{r.topic}: {r.reply}" if r.reply else r.topic for r in sheet.refusals]),
+        ),
         ("Scenario", sheet.scenario),
         (f"About {user}", user_description),
-    ):
-        if body.strip():
-            parts.append(f"{title}: {body.strip()}")
+    ]
+    parts += [f"{title}:\n{body.strip()}" if "\n" in body.strip() else f"{title}: {body.strip()}"
+              for title, body in sections if body.strip()]
     return substitute("\n\n".join(parts), char=sheet.name, user=user)
+
+
+def post_history_text(sheet: Sheet, *, user: str) -> str:
+    text = sheet.post_history_instructions.replace("{{original}}", "").strip()
+    return substitute(text, char=sheet.name, user=user)
+
+
+def _bullets(items: Sequence[str]) -> str:
+    return "\n".join(f"- {item.strip()}" for item in items if item.strip())
+
+
+def _relation(name: str, kind: str, trust: int, notes: str) -> str:
+    label = f"{name} ({kind}, trust {trust:+d})" if kind else f"{name} (trust {trust:+d})"
+    return f"{label}: {notes.strip()}" if notes.strip() else label
 
 
 def examples_text(sheet: Sheet, *, user: str) -> str:

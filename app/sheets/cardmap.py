@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.errors import LoreweaverError
-from app.sheets.lorebook import LoreEntry, Lorebook
+from app.sheets.lorebook import Lorebook, LoreEntry
 from app.sheets.sheet import Sheet
 from app.sheets.validation import describe
 

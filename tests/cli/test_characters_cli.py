@@ -133,3 +133,33 @@ def test_sheet_field_errors_name_file_and_field(tmp_path: Path) -> None:
     sheet.write_text("name: Guard\ngoals:\n  - watch\n  - wait\n  - [a, list]\n", encoding="utf-8")
     line = one_line_error(run_cli("characters", "validate", str(sheet)))
     assert line.endswith(f"{sheet}: goals[2]: must be text, got a list")
+
+
+def test_standalone_lorebooks_import_from_v3_and_sillytavern(tmp_path: Path, lw_home: Home) -> None:
+    v3 = {"spec": "lorebook_v3", "data": {"name": "Coast", "entries": [
+        {"keys": ["harbour"], "content": "@@depth 3\nThe harbour silts up.", "enabled": True,
+         "insertion_order": 1, "use_regex": False, "extensions": {}}]}}
+    st_world = {"entries": {"0": {"uid": 0, "key": ["storm"], "keysecondary": ["sea"],
+                                  "content": "Storms wreck ships.", "selective": True,
+                                  "selectiveLogic": 3, "position": 4, "depth": 2,
+                                  "probability": 40, "useProbability": True, "group": "weather",
+                                  "sticky": 2, "cooldown": 1, "delay": 3, "order": 7,
+                                  "disable": False, "constant": False, "vectorized": False}}}
+    for name, data in (("coast.json", v3), ("world.json", st_world)):
+        path = tmp_path / name
+        path.write_text(json.dumps(data), encoding="utf-8")
+        result = run_cli("characters", "import", str(path))
+        assert result.returncode == 0, result.stderr
+        assert "lorebook" in result.stdout
+    from app.sheets.library import load_lorebook
+
+    coast = load_lorebook(lw_home.lorebooks / "coast.yaml")
+    assert coast.entries[0].decorators()[0].name == "depth"
+    assert coast.entries[0].text() == "The harbour silts up."
+    world = load_lorebook(lw_home.lorebooks / "world.yaml")
+    entry = world.entries[0]
+    assert (entry.selective_logic, entry.position, entry.depth, entry.probability) == (
+        "and_all", "at_depth", 2, 40)
+    assert (entry.group, entry.sticky, entry.cooldown, entry.delay, entry.insertion_order) == (
+        "weather", 2, 1, 3, 7)
+    assert entry.extensions["sillytavern"] == {"vectorized": False}

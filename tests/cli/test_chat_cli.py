@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from support import REPO, run_cli
 
 
@@ -129,3 +131,14 @@ def test_version_and_help_do_not_load_the_engine() -> None:
     assert result.returncode == 0, result.stderr
     version = run_cli("--version")
     assert version.returncode == 0 and version.stdout.startswith("loreweaver ")
+
+
+SAMPLES = sorted(p.stem for p in (REPO / "characters").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("character", SAMPLES)
+def test_every_sample_chats_with_the_bundled_model(character: str) -> None:
+    result = run_cli("chat", character, "--say", "Hello. Who are you?", "--seed", "1",
+                     "--max-tokens", "16")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()

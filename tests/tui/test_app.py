@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from support import wait_until
+from textual.widgets import Input
+from tui.fake_engine import FakeEngine
+
 from app.home import Home
 from app.settings import SamplingSettings, Settings, save_settings
 from app.tui.app import LoreweaverApp
 from app.tui.widgets.chat_log import ChatMessage
-from tui.fake_engine import FakeEngine
-from support import wait_until
-from textual.widgets import Input
 
 
 def _messages(app: LoreweaverApp) -> list[ChatMessage]:
