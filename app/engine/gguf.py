@@ -178,6 +178,8 @@ def _parse(reader: _Reader) -> GGUFHeader:
 
 def _tensor_data_end(reader: _Reader, header: GGUFHeader) -> int | None:
     """Read the tensor index and work out where the data must end (None if a type is unknown)."""
+    if header.tensor_count == 0:
+        return None
     end = 0
     known = True
     for _ in range(header.tensor_count):
