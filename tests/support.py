@@ -23,6 +23,15 @@ def run_cli(*args: str, stdin: str | None = None, timeout: float = 120) -> subpr
     )
 
 
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    """Assert a failed command said exactly one line on stderr and no traceback; return it."""
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
 async def wait_until(pilot, condition, *, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
     """Let a Textual app run until `condition()` holds; fail with a clear message on timeout."""
     import asyncio

@@ -8,7 +8,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from support import REPO, run_cli
+from support import REPO, one_line_error, run_cli
 
 from app.home import Home
 
@@ -25,14 +25,6 @@ CARD_V2 = {
 
 def snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-
-
-def one_line_error(result) -> str:  # type: ignore[no-untyped-def]
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    return lines[0]
 
 
 def test_list_json_has_ids_names_and_files() -> None:

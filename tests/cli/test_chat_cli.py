@@ -11,15 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from support import REPO, run_cli
-
-
-def _one_line_error(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    return lines[0]
+from support import REPO, one_line_error, run_cli
 
 
 def test_single_turn_streams_a_reply() -> None:
@@ -84,39 +76,39 @@ def test_prompt_uses_the_gguf_template_by_default() -> None:
 
 
 def test_unknown_character_is_one_clear_line() -> None:
-    line = _one_line_error(run_cli("chat", "nobody", "--say", "hi"))
+    line = one_line_error(run_cli("chat", "nobody", "--say", "hi"))
     assert "unknown character 'nobody'" in line and "brenna" in line
 
 
 def test_broken_sheet_yaml_is_one_clear_line(tmp_path: Path) -> None:
     sheet = tmp_path / "broken.yaml"
     sheet.write_text("name: [unclosed\n", encoding="utf-8")
-    line = _one_line_error(run_cli("chat", str(sheet), "--say", "hi"))
+    line = one_line_error(run_cli("chat", str(sheet), "--say", "hi"))
     assert str(sheet) in line and "line" in line
 
 
 def test_sheet_field_of_wrong_type_names_the_field(tmp_path: Path) -> None:
     sheet = tmp_path / "wrong.yaml"
     sheet.write_text("name: Wrong\npersonality: [a, b]\n", encoding="utf-8")
-    line = _one_line_error(run_cli("prompt", str(sheet)))
+    line = one_line_error(run_cli("prompt", str(sheet)))
     assert f"{sheet}: personality: must be text, got a list" in line
 
 
 def test_missing_model_path_is_one_clear_line(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.gguf"
-    line = _one_line_error(run_cli("chat", "brenna", "--model", str(missing), "--say", "hi"))
+    line = one_line_error(run_cli("chat", "brenna", "--model", str(missing), "--say", "hi"))
     assert str(missing) in line
 
 
 def test_corrupt_gguf_is_one_clear_line(tmp_path: Path) -> None:
     corrupt = tmp_path / "corrupt.gguf"
     corrupt.write_bytes(b"GGUF" + os.urandom(64))
-    line = _one_line_error(run_cli("chat", "brenna", "--model", str(corrupt), "--say", "hi"))
+    line = one_line_error(run_cli("chat", "brenna", "--model", str(corrupt), "--say", "hi"))
     assert str(corrupt) in line
 
 
 def test_unknown_template_family_is_one_clear_line() -> None:
-    line = _one_line_error(run_cli("prompt", "brenna", "--template", "vicuna"))
+    line = one_line_error(run_cli("prompt", "brenna", "--template", "vicuna"))
     assert "vicuna" in line and "chatml" in line
 
 

@@ -3,6 +3,8 @@ deliberate evictions; chats persist and resume."""
 
 from __future__ import annotations
 
+import os
+
 from app.engine.registry import resolve_model
 from app.home import Home
 from app.memory.store import ChatStore
@@ -15,12 +17,7 @@ REPLY = "Aye. " + "The steel was good and the quench was clean. " * 6
 
 
 def _prefix_len(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
+    return len(os.path.commonprefix([a, b]))
 
 
 def _session(engine, home: Home, family: str | None = None) -> ChatSession:  # type: ignore[no-untyped-def]
