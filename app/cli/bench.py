@@ -9,7 +9,7 @@ import sys
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", "-m", metavar="M", help="model id, name or GGUF path")
-    parser.add_argument("--runs", type=int, default=5, metavar="N", help="runs per side (median)")
+    parser.add_argument("--runs", type=int, default=7, metavar="N", help="runs per side (median)")
     parser.add_argument("--max-tokens", type=int, default=200, metavar="N", help="reply length")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -41,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
     for column in ("", "app", "raw llama-cpp-python", "app / raw"):
         table.add_column(column, justify="right")
     table.add_row("first token (s)", f"{result.app_first_token_s:.3f}",
-                  f"{result.raw_first_token_s:.3f}", f"{result.first_token_delta_ms:+.0f} ms")
+                  f"{result.raw_first_token_s:.3f}",
+                  f"{result.first_token_delta_ms:+.0f} ms (paired median)")
     table.add_row("tokens/s", f"{result.app_tokens_per_s:.1f}", f"{result.raw_tokens_per_s:.1f}",
                   f"{result.tokens_per_s_ratio:.3f}")
     Console().print(table)
