@@ -1,2 +1,45 @@
 """Benchmarks behind `loreweaver bench`: each compares the app with a baseline measured in the
-same run (raw llama-cpp-python, a no-cache replay, …) and reports ratios."""
+same run (raw llama-cpp-python, a no-cache replay, …) and reports ratios.
+
+A benchmark is a module (here, by convention) with `run(info, options) -> report`, listed in
+`BENCHES`; the CLI turns each entry's flag into an option, so a new benchmark (`--long-chat`,
+`--tui`) needs no other change. Modules are imported only when chosen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    runs: int
+    max_tokens: int
+    n_threads: int | None = None
+
+
+class BenchReport(Protocol):
+    def as_dict(self) -> dict[str, Any]:
+        """The figures as one flat JSON object."""
+        ...
+
+    def render(self) -> Any:
+        """The figures as a Rich renderable (a small table)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Bench:
+    name: str
+    module: str
+    """Dotted module path exposing `run(info: ModelInfo, options: BenchOptions) -> BenchReport`."""
+    flag: str | None
+    """The CLI flag choosing it; None for the default benchmark."""
+    help: str
+
+
+BENCHES: tuple[Bench, ...] = (
+    Bench("streaming", "app.bench.streaming", None,
+          "app streaming vs a raw llama-cpp-python loop (default)"),
+)

@@ -2,113 +2,35 @@
 
 A `llama_cpp.Llama` object is not thread-safe, so one dedicated worker thread creates it and
 runs every request against it, one at a time; callers get results through futures and reply
-text through a queue. llama.cpp's logging is silenced with a log callback instead of the
-library's own trick of pointing fds 1 and 2 at /dev/null, which would blank a Textual screen.
+text through a queue. Running all compute on one thread also matters for speed: the OpenMP
+build of ggml spins fewer cycles between tokens once two threads in a process have driven it,
+which halves tokens/s here (see `call`).
 """
 
 from __future__ import annotations
 
 import codecs
-import contextlib
 import ctypes
+import os
 import queue
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
-from app.engine.base import GenerationStats, Sampling
+from app.engine import quiet
+from app.engine.base import Sampling
+from app.engine.generation import QueuedGeneration
 from app.engine.modelinfo import ModelInfo
 from app.engine.stops import StopMatcher
 from app.errors import LoreweaverError
 
 T = TypeVar("T")
-_DONE = object()
-_ERROR_LOG: list[str] = []
-_quiet_installed = False
-
-
-def _install_quiet_logging() -> Any:
-    """Route llama.cpp's log lines into memory (errors kept for messages), never to the terminal."""
-    global _quiet_installed
-    import llama_cpp
-    import llama_cpp.llama as llama_module
-
-    if _quiet_installed:
-        return llama_cpp
-
-    @llama_cpp.llama_log_callback  # type: ignore[misc]
-    def _log(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
-        if level == 3:  # GGML_LOG_LEVEL_ERROR
-            _ERROR_LOG.append(text.decode("utf-8", "replace").strip())
-            del _ERROR_LOG[:-20]
-
-    llama_cpp.llama_log_set(_log, ctypes.c_void_p(0))
-    llama_module._loreweaver_log_callback = _log  # keep the ctypes callback alive
-    # verbose=False makes Llama() redirect fds 1/2 to /dev/null while loading; our callback
-    # already keeps llama.cpp quiet, so that redirect is replaced by a no-op.
-    llama_module.suppress_stdout_stderr = lambda disable=True: contextlib.nullcontext()
-    _quiet_installed = True
-    return llama_cpp
-
-
-def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
-class LlamaGeneration:
-    """A reply in progress: pieces arrive through a queue filled by the engine's worker."""
-
-    def __init__(self, cancel: threading.Event | None) -> None:
-        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
-        self._cancel = cancel or threading.Event()
-        self._parts: list[str] = []
-        self._stats = GenerationStats()
-        self._error: BaseException | None = None
-        self._finished = False
-
-    def __iter__(self) -> Iterator[str]:
-        while not self._finished:
-            item = self._queue.get()
-            if item is _DONE:
-                self._finished = True
-                break
-            assert isinstance(item, str)
-            self._parts.append(item)
-            yield item
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
-
-    @property
-    def text(self) -> str:
-        return "".join(self._parts)
-
-    @property
-    def stats(self) -> GenerationStats:
-        return self._stats
-
-    def _put(self, piece: str) -> None:
-        self._queue.put(piece)
-
-    def _finish(self, error: BaseException | None = None) -> None:
-        self._error = error
-        self._queue.put(_DONE)
+REPEAT_WINDOW = 64
+"""How many recent tokens the repeat penalty looks at."""
 
 
 class LlamaEngine:
@@ -117,16 +39,20 @@ class LlamaEngine:
     def __init__(self, info: ModelInfo, *, n_ctx: int, n_threads: int) -> None:
         self.info = info
         self._n_ctx = n_ctx
-        self._n_threads = n_threads
+        self.n_threads = n_threads
         self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         self._llm: Any = None
         self._pieces: dict[int, bytes] = {}
         self._active_cancel: threading.Event | None = None
-        self._abort_cb: Any = None
+        self._closing = threading.Event()
         self._closed = False
         self._thread = threading.Thread(target=self._work, name="llama-worker", daemon=True)
         self._thread.start()
-        self._call(self._load)
+        try:
+            self.call(self._load)
+        except BaseException:
+            self.close()
+            raise
 
     # -- worker plumbing -------------------------------------------------------------------
 
@@ -136,9 +62,16 @@ class LlamaEngine:
             if job is None:
                 break
             job()
+        if self._llm is not None:
+            self._llm.close()  # free llama.cpp's memory on the thread that made it
         self._llm = None
 
-    def _call(self, fn: Callable[[], T]) -> T:
+    def call(self, fn: Callable[[], T]) -> T:
+        """Run `fn` on the worker thread, after any queued work, and return its result.
+
+        Anything that drives llama.cpp in this process (a baseline in a benchmark, a future
+        state tool) should go through here rather than run on a thread of its own.
+        """
         if self._closed:
             raise LoreweaverError("the model has been unloaded")
         future: Future[T] = Future()
@@ -155,39 +88,62 @@ class LlamaEngine:
     # -- worker-side operations -------------------------------------------------------------
 
     def _load(self) -> None:
-        llama_cpp = _install_quiet_logging()
         path = self.info.path
         if not path.is_file():
             raise LoreweaverError("model file not found", path=path)
-        _ERROR_LOG.clear()
-        try:
-            self._llm = llama_cpp.Llama(
-                model_path=str(path),
-                n_ctx=self._n_ctx,
-                n_threads=self._n_threads,
-                n_threads_batch=self._n_threads,
-                n_batch=512,
-                verbose=False,
-            )
-        except (ValueError, RuntimeError, OSError) as exc:
-            detail = _ERROR_LOG[-1] if _ERROR_LOG else str(exc)
-            raise LoreweaverError(f"cannot load model: {detail}", path=path) from None
-        self._lib = llama_cpp
-        self._vocab = self._llm._model.vocab
-        self._bos = self._llm.token_bos()
-        self._add_bos = bool(self._llm._model.add_bos_token())
-        self._bos_text = self._piece(self._bos).decode("utf-8", "replace") if self._bos >= 0 else ""
+        quiet.install_log_callback()
+        import llama_cpp
+        from llama_cpp import _internals
 
-        # Called by llama.cpp between compute steps: a cancel stops a long prefill too.
+        if not hasattr(_internals.LlamaModel, "sampler"):
+            # 0.3.16: a LlamaModel whose file fails to load never sets `sampler`, and its
+            # __del__ then raises; a class-level default makes that clean-up a no-op.
+            _internals.LlamaModel.sampler = None
+
+        quiet.clear_errors()
+        failure = None
+        # verbose=True is what keeps fds 1/2 untouched (see app.engine.quiet); the prints it
+        # makes while loading are dropped for this thread instead.
+        with quiet.drop_this_threads_stderr():
+            try:
+                llm = llama_cpp.Llama(
+                    model_path=str(path),
+                    n_ctx=self._n_ctx,
+                    n_threads=self.n_threads,
+                    n_threads_batch=self.n_threads,
+                    n_batch=512,
+                    last_n_tokens_size=REPEAT_WINDOW,
+                    verbose=True,
+                )
+            except MemoryError:
+                failure = "not enough memory to load the model"
+            except (ValueError, RuntimeError, OSError) as exc:
+                failure = f"cannot load the model: {quiet.first_error() or exc}"
+        if failure is not None:
+            raise LoreweaverError(failure, path=path)
+        llm.verbose = False  # no per-call prints from here on
+        self._llm = llm
+        self._lib = llama_cpp
+        self._vocab = llm._model.vocab
+        self._bos = llm.token_bos()
+        self._add_bos = bool(llm._model.add_bos_token())
+
+        # llama.cpp calls this between compute steps, which is what lets a cancel stop a
+        # long prompt evaluation. It runs ~1000 times per token, so it is set only for prefill.
         @llama_cpp.ggml_abort_callback  # type: ignore[misc]
         def _should_abort(_data: ctypes.c_void_p) -> bool:
             active = self._active_cancel
-            return active is not None and active.is_set()
+            return self._closing.is_set() or (active is not None and active.is_set())
 
         self._abort_cb = _should_abort
-        llama_cpp.llama_set_abort_callback(self._llm._ctx.ctx, _should_abort, None)
+        self._no_abort = llama_cpp.ggml_abort_callback()  # a NULL function pointer
+
+    def _set_abort(self, on: bool) -> None:
+        callback = self._abort_cb if on else self._no_abort
+        self._lib.llama_set_abort_callback(self._llm._ctx.ctx, callback, None)
 
     def _piece(self, token: int) -> bytes:
+        """A token's bytes (special tokens as their text), cached: each id is converted once."""
         cached = self._pieces.get(token)
         if cached is None:
             buf = ctypes.create_string_buffer(64)
@@ -205,56 +161,80 @@ class LlamaEngine:
             tokens.insert(0, self._bos)
         return tokens
 
-    def _is_eog(self, token: int) -> bool:
-        return bool(self._lib.llama_vocab_is_eog(self._vocab, token))
+    def _check_fits(self, prompt_tokens: int, max_tokens: int) -> None:
+        if prompt_tokens + max_tokens <= self._n_ctx:
+            return
+        message = f"prompt is {prompt_tokens} tokens; the context window is {self._n_ctx}"
+        if prompt_tokens < self._n_ctx:
+            message += f", which leaves no room for a {max_tokens}-token reply"
+        raise LoreweaverError(message)
+
+    def _reuse_prefix(self, tokens: Sequence[int]) -> int:
+        """Keep the longest cached prefix of `tokens` and return its length.
+
+        This is the one place that moves llama-cpp-python's `n_tokens` / `_input_ids` in step
+        with the KV cache. At least the last token is always evaluated again: sampling needs
+        its logits, which the cache does not keep.
+        """
+        llm = self._llm
+        keep = len(os.path.commonprefix([llm.input_ids[: llm.n_tokens].tolist(), tokens[:-1]]))
+        llm.n_tokens = keep
+        llm._ctx.kv_cache_seq_rm(-1, keep, -1)
+        return keep
 
     def _generate(
-        self, prompt: str, sampling: Sampling, stops: Sequence[str], gen: LlamaGeneration
+        self,
+        prompt: str,
+        sampling: Sampling,
+        stops: Sequence[str],
+        gen: QueuedGeneration,
+        started: float,
     ) -> None:
         llm = self._llm
         stats = gen.stats
-        start = time.perf_counter()
         tokens = self._tokenize(prompt)
         stats.prompt_tokens = len(tokens)
-        if len(tokens) + sampling.max_tokens > self._n_ctx:
-            raise LoreweaverError(
-                f"prompt is {len(tokens)} tokens and the reply may take {sampling.max_tokens}; "
-                f"the context window is {self._n_ctx}"
-            )
-        stats.evaluated_tokens = len(tokens) - _common_prefix(llm._input_ids.tolist(), tokens[:-1])
+        self._check_fits(len(tokens), sampling.max_tokens)
+        if gen.cancelled or self._closing.is_set():
+            stats.finish_reason = "cancelled"
+            return
+        reused = self._reuse_prefix(tokens)
+        stats.evaluated_tokens = len(tokens) - reused
         llm.set_seed(sampling.seed if sampling.seed is not None else secrets.randbits(31))
         matcher = StopMatcher(stops)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        if gen.cancelled:
-            stats.finish_reason = "cancelled"
-            return
-        self._active_cancel = gen._cancel
         stats.finish_reason = "length"
+        self._active_cancel = gen.cancel_event
+        self._set_abort(True)
+        stream = llm.generate(
+            tokens[reused:],
+            top_k=sampling.top_k,
+            top_p=sampling.top_p,
+            min_p=sampling.min_p,
+            typical_p=1.0,
+            temp=sampling.temperature,
+            repeat_penalty=sampling.repeat_penalty,
+            frequency_penalty=0.0,
+            presence_penalty=0.0,
+            tfs_z=1.0,
+            mirostat_mode=0,
+            reset=False,  # _reuse_prefix has already lined the cache up with the prompt
+        )
         try:
-            stream = llm.generate(
-                tokens,
-                top_k=sampling.top_k,
-                top_p=sampling.top_p,
-                min_p=sampling.min_p,
-                typical_p=1.0,
-                temp=sampling.temperature,
-                repeat_penalty=sampling.repeat_penalty,
-                frequency_penalty=0.0,
-                presence_penalty=0.0,
-                reset=True,
-            )
             for token in stream:
-                if gen.cancelled:
+                if stats.completion_tokens == 0:
+                    self._set_abort(False)  # prefill is over; between tokens the loop checks
+                if gen.cancelled or self._closing.is_set():
                     stats.finish_reason = "cancelled"
                     break
-                if self._is_eog(token):
+                if self._lib.llama_vocab_is_eog(self._vocab, token):
                     stats.finish_reason = "eos"
                     break
                 stats.completion_tokens += 1
                 shown = matcher.feed(decoder.decode(self._piece(token)))
                 if shown:
                     if stats.first_token_s is None:
-                        stats.first_token_s = time.perf_counter() - start
+                        stats.first_token_s = time.perf_counter() - started
                     gen._put(shown)
                 if matcher.stopped_by is not None:
                     stats.finish_reason = "stop"
@@ -262,19 +242,24 @@ class LlamaEngine:
                     break
                 if stats.completion_tokens >= sampling.max_tokens:
                     break
-        except RuntimeError as exc:
-            if not gen.cancelled:
+        except RuntimeError as exc:  # llama_decode failed; aborted by our callback on cancel
+            if not (gen.cancelled or self._closing.is_set()):
                 raise LoreweaverError(f"generation failed: {exc}") from None
             stats.finish_reason = "cancelled"
         finally:
+            stream.close()
+            self._set_abort(False)
             self._active_cancel = None
         if stats.finish_reason != "cancelled":
             tail = matcher.feed(decoder.decode(b"", final=True)) + matcher.flush()
             if tail:
                 gen._put(tail)
+            if matcher.stopped_by is not None:  # held-back text turned out to hold a stop
+                stats.finish_reason = "stop"
+                stats.stopped_by = matcher.stopped_by
         if stats.first_token_s is None and stats.completion_tokens:
-            stats.first_token_s = time.perf_counter() - start
-        stats.total_s = time.perf_counter() - start
+            stats.first_token_s = time.perf_counter() - started
+        stats.total_s = time.perf_counter() - started
 
     # -- public interface (any thread) ------------------------------------------------------
 
@@ -283,7 +268,7 @@ class LlamaEngine:
         return self._n_ctx
 
     def tokenize(self, text: str) -> list[int]:
-        return self._call(lambda: self._tokenize(text))
+        return self.call(lambda: self._tokenize(text))
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenize(text))
@@ -294,15 +279,18 @@ class LlamaEngine:
         sampling: Sampling,
         stop: Sequence[str] = (),
         cancel: threading.Event | None = None,
-    ) -> LlamaGeneration:
+    ) -> QueuedGeneration:
         if self._closed:
             raise LoreweaverError("the model has been unloaded")
-        gen = LlamaGeneration(cancel)
+        if sampling.max_tokens < 1 or sampling.temperature < 0:
+            raise LoreweaverError("sampling needs max_tokens ≥ 1 and temperature ≥ 0")
+        started = time.perf_counter()
+        gen = QueuedGeneration(cancel)
         stops = list(stop)
 
         def run() -> None:
             try:
-                self._generate(prompt, sampling, stops, gen)
+                self._generate(prompt, sampling, stops, gen, started)
             except BaseException as exc:
                 gen._finish(exc)
             else:
@@ -313,7 +301,7 @@ class LlamaEngine:
 
     def cached_tokens(self) -> list[int]:
         """The token sequence whose keys and values are in the KV cache, in position order."""
-        return self._call(lambda: list(self._llm._input_ids.tolist()))
+        return self.call(lambda: list(self._llm.input_ids[: self._llm.n_tokens].tolist()))
 
     def reset_cache(self) -> None:
         """Forget the KV cache: the next prompt is evaluated from scratch."""
@@ -322,12 +310,22 @@ class LlamaEngine:
             self._llm.reset()
             self._llm._ctx.kv_cache_clear()
 
-        self._call(run)
+        self.call(run)
+
+    def save_state(self) -> Any:
+        """A snapshot of the KV cache and its token bookkeeping (`llama_cpp.LlamaState`)."""
+        return self.call(lambda: self._llm.save_state())
+
+    def load_state(self, state: Any) -> None:
+        """Restore a `save_state()` snapshot taken on this engine."""
+        self.call(lambda: self._llm.load_state(state))
 
     def close(self) -> None:
+        """Stop any running generation, free the model, end the worker. Idempotent."""
         if self._closed:
             return
         self._closed = True
+        self._closing.set()
         self._jobs.put(None)
         self._thread.join(timeout=30)
 

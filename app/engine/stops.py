@@ -1,7 +1,8 @@
 """Stop strings over a stream of text pieces.
 
-Text that could still turn out to be the start of a stop string is held back until the next
-piece decides it, so a stop string split across tokens is never shown, even in part.
+Text from the point where a stop string could still begin is held back until later pieces
+decide, so a stop split across tokens is never shown, even in part, and the reply ends at the
+stop that starts earliest whatever the token boundaries were.
 """
 
 from __future__ import annotations
@@ -21,26 +22,38 @@ class StopMatcher:
         if self.stopped_by is not None:
             return ""
         text = self._held + piece
+        hit = self._earliest(text)
+        undecided = len(text) - self._pending_suffix(text)
+        if hit is not None and hit[0] <= undecided:
+            self.stopped_by = hit[1]
+            self._held = ""
+            return text[: hit[0]]
+        # a stop may still start before the one found: wait for the next piece to tell
+        self._held = text[undecided:]
+        return text[:undecided]
+
+    def flush(self) -> str:
+        """At the end of the reply: the held-back text, up to a stop it completes, if any."""
+        if self.stopped_by is not None:
+            return ""
+        held, self._held = self._held, ""
+        hit = self._earliest(held)
+        if hit is None:
+            return held
+        self.stopped_by = hit[1]
+        return held[: hit[0]]
+
+    def _earliest(self, text: str) -> tuple[int, str] | None:
         first: tuple[int, str] | None = None
         for stop in self.stops:
             index = text.find(stop)
             if index != -1 and (first is None or index < first[0]):
                 first = (index, stop)
-        if first is not None:
-            self.stopped_by = first[1]
-            self._held = ""
-            return text[: first[0]]
-        keep = self._pending_prefix(text)
-        self._held = text[len(text) - keep :] if keep else ""
-        return text[: len(text) - keep]
+        return first
 
-    def flush(self) -> str:
-        """At the end of the reply, held-back text was not a stop after all."""
-        held, self._held = self._held, ""
-        return "" if self.stopped_by is not None else held
-
-    def _pending_prefix(self, text: str) -> int:
-        """Length of the longest suffix of `text` that is a proper prefix of some stop string."""
+    def _pending_suffix(self, text: str) -> int:
+        """Length of the longest suffix of `text` that a stop string starts with (shorter
+        than the longest stop): text that may still grow into a stop."""
         for size in range(min(len(text), self._longest - 1), 0, -1):
             tail = text[-size:]
             if any(stop.startswith(tail) for stop in self.stops):
