@@ -18,7 +18,7 @@ from app.errors import LoreweaverError
 from app.home import Home
 from app.memory.assembly import Assembly, Turn, TurnNotes, Window, assemble, post_history_text
 from app.memory.checkpoint import ReplyWriter
-from app.memory.records import Chat
+from app.memory.records import Chat, StoredMessage
 from app.memory.store import ChatStore
 from app.prompts.formats import PromptFormat, choose_format, role_play_stops
 from app.prompts.messages import Message
@@ -32,6 +32,25 @@ def greeting(sheet: Sheet, user: str) -> str:
     return substitute(sheet.first_message.strip(), char=sheet.name, user=user)
 
 
+def greetings(sheet: Sheet, user: str) -> list[str]:
+    """The first message and the alternate greetings: the greeting's swipes, in card order."""
+    texts = [sheet.first_message, *sheet.alternate_greetings]
+    found = (substitute(text.strip(), char=sheet.name, user=user) for text in texts)
+    return [text for text in found if text]
+
+
+def visible_path(store: ChatStore, chat_id: int) -> list[StoredMessage]:
+    """The active path as the user sees it, without empty (stopped at once) or hidden messages."""
+    return [m for m in store.active_path(chat_id) if m.content.strip() and not m.meta.get("hidden")]
+
+
+IMPERSONATE = (
+    "[Write {user}'s next message in this conversation, in first person, as {user} would say it "
+    "to {char}. Write only {user}'s words and actions, nothing of {char}'s.]"
+)
+"""The instruction behind impersonation (the model drafts the user's line for editing)."""
+
+
 @dataclass
 class ChatSession:
     sheet: Sheet
@@ -41,6 +60,8 @@ class ChatSession:
     user_description: str = ""
     history: list[Message] = field(default_factory=list)
     """The active path, greeting first; mirrors the store when there is one."""
+    ids: list[int] = field(default_factory=list)
+    """The store's ids of `history`'s messages, in step with it (empty without a store)."""
     store: ChatStore | None = None
     chat: Chat | None = None
     model_name: str | None = None
@@ -50,8 +71,16 @@ class ChatSession:
     def __post_init__(self) -> None:
         self._count = lru_cache(maxsize=4096)(self.engine.count_tokens)
 
-    def assembly(self, pending: str | None = None, notes: TurnNotes | None = None) -> Assembly:
-        turns = [Turn(m.role, m.content) for m in self.history]
+    def assembly(
+        self,
+        pending: str | None = None,
+        notes: TurnNotes | None = None,
+        *,
+        history: list[Message] | None = None,
+    ) -> Assembly:
+        """The prompt's sections for `history` (default: the whole active path) + `pending`."""
+        past = self.history if history is None else history
+        turns = [Turn(m.role, m.content) for m in past]
         if pending is not None:
             turns.append(Turn("user", pending))
         if notes is None:
@@ -69,8 +98,8 @@ class ChatSession:
     def messages(self, pending: str | None = None) -> list[Message]:
         return self.assembly(pending).messages
 
-    def prompt(self, pending: str | None = None) -> str:
-        return self.fmt.render(self.messages(pending))
+    def prompt(self, pending: str | None = None, *, history: list[Message] | None = None) -> str:
+        return self.fmt.render(self.assembly(pending, history=history).messages)
 
     @property
     def stops(self) -> list[str]:
@@ -82,11 +111,130 @@ class ChatSession:
         prompt = self.prompt(text)
         writer = None
         if self.store is not None and self.chat is not None:
-            self.store.add_message(self.chat.id, "user", text, name=self.user)
+            stored = self.store.add_message(self.chat.id, "user", text, name=self.user)
+            self.ids.append(stored.id)
             writer = ReplyWriter(self.store, self.chat.id, name=self.sheet.name)
         self.history.append(Message("user", text))
         generation = self.engine.generate(prompt, sampling, stop=self.stops)
         return Reply(self, generation, writer, sampling)
+
+    # -- the chat tree: swipes, regenerate, continue, edit, delete, branch --------------------
+
+    def _stored(self) -> tuple[ChatStore, Chat]:
+        if self.store is None or self.chat is None:
+            raise LoreweaverError("this chat is not saved, so it has no swipes, edits or branches")
+        return self.store, self.chat
+
+    def reload(self) -> None:
+        """Re-read the active path from the store (after any change to the tree)."""
+        store, chat = self._stored()
+        self.chat = store.get_chat(chat.id)
+        path = visible_path(store, chat.id)
+        self.history = [m.as_message() for m in path]
+        self.ids = [m.id for m in path]
+
+    def regenerate(self, sampling: Sampling) -> Reply:
+        """A new reply to the last user line, kept as another swipe beside the current one.
+
+        When the path ends on the user's line (its reply was stopped empty or deleted), this
+        simply replies to it.
+        """
+        store, chat = self._stored()
+        if not self.history or (self.history[-1].role == "assistant" and len(self.history) == 1):
+            raise LoreweaverError(
+                "nothing to regenerate yet: the greeting's swipes are the alternate greetings"
+            )
+        if self.history[-1].role == "assistant":
+            parent = store.get_message(self.ids[-1]).parent_id
+            base = self.history[:-1]
+            self.history, self.ids = base, self.ids[:-1]
+        else:
+            parent = self.ids[-1]
+            base = self.history
+        self.reserve = sampling.max_tokens
+        prompt = self.prompt(history=base)
+        writer = ReplyWriter(store, chat.id, parent_id=parent, name=self.sheet.name)
+        generation = self.engine.generate(prompt, sampling, stop=self.stops)
+        return Reply(self, generation, writer, sampling)
+
+    def continue_reply(self, sampling: Sampling) -> Reply:
+        """More of the last reply: the model picks up where the text stops, in the same message."""
+        if not self.history or self.history[-1].role != "assistant":
+            raise LoreweaverError("there is no reply to continue: the last message is the user's")
+        last = self.history[-1]
+        self.reserve = sampling.max_tokens
+        prompt = self.prompt(history=self.history[:-1]) + last.content
+        writer = None
+        if self.store is not None and self.chat is not None:
+            writer = ReplyWriter(
+                self.store, self.chat.id, extend=self.store.get_message(self.ids[-1])
+            )
+        self.history, self.ids = self.history[:-1], self.ids[:-1]
+        generation = self.engine.generate(prompt, sampling, stop=self.stops)
+        return Reply(self, generation, writer, sampling, prefix=last.content)
+
+    def impersonate(self, sampling: Sampling) -> Generation:
+        """The model drafts the user's next line (not stored: the user edits and sends it)."""
+        instruction = substitute(IMPERSONATE, char=self.sheet.name, user=self.user)
+        self.reserve = sampling.max_tokens
+        prompt = self.prompt(instruction)
+        return self.engine.generate(
+            prompt, sampling, stop=role_play_stops(self.fmt, self.sheet.name)
+        )
+
+    def swipe_position(self, index: int = -1) -> tuple[int, int]:
+        """(n, of) for the message at `index` of the history: it is swipe n of `of` (1-based)."""
+        store, _ = self._stored()
+        siblings = [m.id for m in store.swipes(self.ids[index])]
+        return siblings.index(self.ids[index]) + 1, len(siblings)
+
+    def swipe(self, step: int, index: int = -1) -> tuple[int, int]:
+        """Show the alternative `step` places left (−) or right (+) of the message at `index`.
+
+        Returns the new (n, of); raises when there is nothing further that way.
+        """
+        store, _ = self._stored()
+        if not self.ids:
+            raise LoreweaverError("the chat is empty")
+        siblings = [m.id for m in store.swipes(self.ids[index])]
+        target = siblings.index(self.ids[index]) + step
+        if not 0 <= target < len(siblings):
+            raise LoreweaverError("no more swipes that way")
+        store.select(siblings[target])
+        self.reload()
+        return target + 1, len(siblings)
+
+    def edit(self, index: int, text: str) -> None:
+        """Replace the text of the history's message at `index` (the old text is kept)."""
+        store, _ = self._stored()
+        if not text.strip():
+            raise LoreweaverError("a message cannot be edited to nothing: delete it instead")
+        store.edit(self.ids[index], text)
+        self.reload()
+
+    def delete(self, index: int) -> None:
+        """Delete the history's message at `index` and everything after it on this branch."""
+        store, _ = self._stored()
+        store.delete(self.ids[index])
+        self.reload()
+
+    def branch(self, index: int) -> Chat:
+        """Start a new chat from the history up to `index`; the session moves to it."""
+        store, _ = self._stored()
+        self.chat = store.branch(self.ids[index])
+        self.reload()
+        return self.chat
+
+    def set_persona(self, name: str, description: str = "") -> None:
+        """Who the user is in this chat: name and description, kept with the chat."""
+        name = " ".join(name.split())
+        if not name:
+            raise LoreweaverError("a persona needs a name")
+        self.user, self.user_description = name, description.strip()
+        if self.store is not None and self.chat is not None:
+            self.chat = self.store.update_chat(
+                self.chat.id, user_name=self.user, meta={"user_description": self.user_description}
+            )
 
 
 class Reply:
@@ -98,11 +246,15 @@ class Reply:
         generation: Generation,
         writer: ReplyWriter | None,
         sampling: Sampling,
+        *,
+        prefix: str = "",
     ) -> None:
+        """`prefix`: the text a continued reply already had (the new text is appended to it)."""
         self.session = session
         self.generation = generation
         self.writer = writer
         self.sampling = sampling
+        self.prefix = prefix
         self.finished = False
 
     def __iter__(self) -> Iterator[str]:
@@ -125,21 +277,23 @@ class Reply:
     def finish(self) -> str:
         """Keep the reply (a stopped one keeps what was produced) in the history and store."""
         if self.finished:
-            return self.generation.text.strip()
+            return (self.prefix + self.generation.text).strip()
         self.finished = True
         for _ in self.generation:  # drain whatever is left (after a cancel)
             pass
-        reply = self.generation.text.strip()
+        reply = (self.prefix + self.generation.text).strip()
+        session = self.session
         if self.writer is not None:
             self.writer.complete(
                 self.generation,
                 text=reply,
-                model=self.session.model_name,
-                template=self.session.fmt.id,
+                model=session.model_name,
+                template=session.fmt.id,
                 sampling=self.sampling,
             )
-        if reply:
-            self.session.history.append(Message("assistant", reply))
+            session.reload()
+        elif reply:
+            session.history.append(Message("assistant", reply))
         return reply
 
 
@@ -188,14 +342,16 @@ def open_chat(
             )
     if chat is None:
         chat = store.create_chat(character_id, user_name=user)
-        hello = greeting(sheet, user)
-        if hello:
-            store.add_message(chat.id, "assistant", hello, name=sheet.name)
-    history = [
-        m.as_message()
-        for m in store.active_path(chat.id)
-        if m.content.strip() and not m.meta.get("hidden")
-    ]
+        with store.transaction():
+            first = None
+            for text in greetings(sheet, user):
+                stored = store.add_message(
+                    chat.id, "assistant", text, parent_id=None, name=sheet.name
+                )
+                first = first or stored
+            if first is not None:
+                store.select(first.id)
+    history = [m.as_message() for m in visible_path(store, chat.id)]
     return chat, history
 
 
@@ -216,20 +372,49 @@ def open_session(
     character_id, sheet, info, fmt = resolve_setup(
         home, settings, character=character, model=model, template=template
     )
-    name = user or settings.user_name
-    chat, history = None, [Message("assistant", greeting(sheet, name))]
-    if store is not None:
-        chat, history = open_chat(store, character_id, sheet, user=name, resume=resume)
-    history = [m for m in history if m.content]
     engine = load_engine(info, n_threads=settings.n_threads, n_ctx_cap=settings.n_ctx)
-    return ChatSession(
+    try:
+        return start_session(
+            engine, info, fmt, sheet, character_id, settings, user=user, store=store, resume=resume
+        )
+    except BaseException:
+        engine.close()
+        raise
+
+
+def start_session(
+    engine: Engine,
+    info: ModelInfo,
+    fmt: PromptFormat,
+    sheet: Sheet,
+    character_id: str,
+    settings: Settings,
+    *,
+    user: str | None = None,
+    store: ChatStore | None = None,
+    resume: int | bool | None = None,
+) -> ChatSession:
+    """A session on an already loaded engine: a new chat, or a saved one to resume.
+
+    A resumed chat keeps the persona it was played with unless `user` names another.
+    """
+    name = user or settings.user_name
+    session = ChatSession(
         sheet=sheet,
         fmt=fmt,
         engine=engine,
         user=name,
         user_description=settings.user_description,
-        history=history,
+        history=[Message("assistant", text) for text in greetings(sheet, name)[:1]],
         store=store,
-        chat=chat,
         model_name=info.path.name,
     )
+    if store is not None:
+        session.chat, _ = open_chat(store, character_id, sheet, user=name, resume=resume)
+        session.reload()
+        if user is None:
+            session.user = session.chat.user_name
+            session.user_description = str(
+                session.chat.meta.get("user_description", settings.user_description)
+            )
+    return session

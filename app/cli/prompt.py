@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from app.engine.llamacpp import load_engine
     from app.home import home
     from app.memory.store import ChatStore
-    from app.session import ChatSession, greeting, open_chat, resolve_setup
+    from app.session import resolve_setup, start_session
     from app.settings import load_settings
 
     where = home()
@@ -38,37 +38,35 @@ def run(args: argparse.Namespace) -> int:
     character_id, sheet, info, fmt = resolve_setup(
         where, settings, character=args.character, model=args.model, template=args.template
     )
-    user = args.user or settings.user_name
-    history = []
-    if args.chat is not None:
-        with ChatStore.open(where.ensure()) as store:
-            _, history = open_chat(store, character_id, sheet, user=user, resume=args.chat)
-    else:
-        from app.prompts.messages import Message
-
-        hello = greeting(sheet, user)
-        history = [Message("assistant", hello)] if hello else []
-    engine = load_engine(info, n_threads=settings.n_threads, n_ctx_cap=settings.n_ctx)
+    store = ChatStore.open(where.ensure()) if args.chat is not None else None
     try:
-        session = ChatSession(
-            sheet,
-            fmt,
-            engine,
-            user=user,
-            user_description=settings.user_description,
-            history=history,
-            reserve=settings.sampling.max_tokens,
-        )
-        text = session.prompt(args.say)
-        total = engine.count_tokens(text)
-        if args.explain:
-            _explain(session, args.say, total, engine.n_ctx, fmt.id, info.id)
-        else:
-            sys.stdout.write(text)
-            sys.stdout.flush()
-        sys.stderr.write(f"\n[{total} tokens, format {fmt.id}, model {info.id}]\n")
+        engine = load_engine(info, n_threads=settings.n_threads, n_ctx_cap=settings.n_ctx)
+        try:
+            session = start_session(
+                engine,
+                info,
+                fmt,
+                sheet,
+                character_id,
+                settings,
+                user=args.user,
+                store=store,
+                resume=args.chat,
+            )
+            session.reserve = settings.sampling.max_tokens
+            text = session.prompt(args.say)
+            total = engine.count_tokens(text)
+            if args.explain:
+                _explain(session, args.say, total, engine.n_ctx, fmt.id, info.id)
+            else:
+                sys.stdout.write(text)
+                sys.stdout.flush()
+            sys.stderr.write(f"\n[{total} tokens, format {fmt.id}, model {info.id}]\n")
+        finally:
+            engine.close()
     finally:
-        engine.close()
+        if store is not None:
+            store.close()
     return 0
 
 

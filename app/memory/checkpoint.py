@@ -81,9 +81,12 @@ class ReplyWriter:
         meta: dict[str, Any] | None = None,
         interval_s: float = FLUSH_INTERVAL_S,
         on_flush: Callable[[str], None] | None = None,
+        extend: StoredMessage | None = None,
     ) -> None:
         """`parent_id` as in `ChatStore.add_message`: a user message's id makes a swipe.
 
+        `extend`: stream onto that existing reply instead (continue); its saves hold the old
+        text plus the new, and its status stays as it was until the end.
         `on_flush(saved_text)` runs after each save (tests and progress displays use it).
         """
         self._store = store
@@ -91,15 +94,23 @@ class ReplyWriter:
         self._saved = 0
         self._interval_s = interval_s
         self._on_flush = on_flush
-        self.message: StoredMessage = store.add_message(
-            chat_id,
-            "assistant",
-            "",
-            parent_id=parent_id,
-            name=name,
-            meta=meta,
-            status="streaming",
-        )
+        self.message: StoredMessage
+        if extend is not None:
+            if extend.chat_id != chat_id:
+                raise LoreweaverError(f"message {extend.id} is not in chat {chat_id}")
+            self.message = extend
+            self._parts = [extend.content]
+            self._saved = len(extend.content)
+        else:
+            self.message = store.add_message(
+                chat_id,
+                "assistant",
+                "",
+                parent_id=parent_id,
+                name=name,
+                meta=meta,
+                status="streaming",
+            )
         self._last_save = time.monotonic()
         self.status: Status = "streaming"
         self.saves = 0

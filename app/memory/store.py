@@ -160,6 +160,29 @@ class ChatStore:
             ).fetchone()
         return _chat(row) if row is not None else None
 
+    def update_chat(
+        self,
+        chat_id: int,
+        *,
+        title: str | None = None,
+        user_name: str | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> Chat:
+        """Rename a chat, change its persona, or merge keys into its metadata."""
+        with self.transaction() as conn:
+            chat = self.get_chat(chat_id)
+            conn.execute(
+                "UPDATE chats SET title = ?, user_name = ?, meta = ?, updated_at = ? WHERE id = ?",
+                (
+                    chat.title if title is None else title,
+                    chat.user_name if user_name is None else user_name,
+                    dump_json({**chat.meta, **meta} if meta else chat.meta),
+                    time.time(),
+                    chat_id,
+                ),
+            )
+            return self.get_chat(chat_id)
+
     def delete_chat(self, chat_id: int) -> None:
         with self.transaction() as conn:
             self.get_chat(chat_id)
