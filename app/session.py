@@ -256,11 +256,16 @@ class Reply:
         self.sampling = sampling
         self.prefix = prefix
         self.finished = False
+        self._shown: list[str] = []
 
     def __iter__(self) -> Iterator[str]:
-        for piece in self.generation:
+        pieces = iter(self.generation)
+        if not self.prefix:
+            pieces = without_speaker(pieces, self.session.sheet.name)
+        for piece in pieces:
             if self.writer is not None:
                 self.writer.append(piece)
+            self._shown.append(piece)
             yield piece
 
     def cancel(self) -> None:
@@ -268,7 +273,8 @@ class Reply:
 
     @property
     def text(self) -> str:
-        return self.generation.text
+        """What the reply has said so far (without a leading "Name:" the model wrote)."""
+        return "".join(self._shown)
 
     @property
     def stats(self) -> GenerationStats:
@@ -277,11 +283,11 @@ class Reply:
     def finish(self) -> str:
         """Keep the reply (a stopped one keeps what was produced) in the history and store."""
         if self.finished:
-            return (self.prefix + self.generation.text).strip()
+            return (self.prefix + self.text).strip()
         self.finished = True
-        for _ in self.generation:  # drain whatever is left (after a cancel)
+        for _ in self:  # drain whatever is left (after a cancel)
             pass
-        reply = (self.prefix + self.generation.text).strip()
+        reply = (self.prefix + self.text).strip()
         session = self.session
         if self.writer is not None:
             self.writer.complete(
@@ -295,6 +301,28 @@ class Reply:
         elif reply:
             session.history.append(Message("assistant", reply))
         return reply
+
+
+def without_speaker(pieces: Iterator[str], name: str) -> Iterator[str]:
+    """The pieces, minus a leading "Name:" the model wrote before its reply (small models often
+    do): the opening is held back only until it can no longer be that label."""
+    label = f"{name}:"
+    held = ""
+    for piece in pieces:
+        held += piece
+        opening = held.lstrip()
+        if label.startswith(opening):
+            continue  # still possibly the label: wait for more
+        if opening.startswith(label):
+            held = opening[len(label) :].lstrip(" ")
+        if held:
+            yield held
+        break
+    else:
+        if held.strip() and held.lstrip() != label:
+            yield held
+        return
+    yield from pieces
 
 
 def sampling_from(settings: Settings, *, seed: int | None, max_tokens: int | None) -> Sampling:

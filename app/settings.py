@@ -41,6 +41,15 @@ class SamplingSettings(BaseModel):
     max_tokens: int = Field(300, ge=1, le=32768)
 
 
+SAMPLING_PRESETS: dict[str, SamplingSettings] = {
+    "balanced": SamplingSettings(),
+    "precise": SamplingSettings(temperature=0.3, top_p=0.9, top_k=20, min_p=0.1),
+    "creative": SamplingSettings(temperature=1.1, top_p=0.98, top_k=0, min_p=0.03),
+    "greedy": SamplingSettings(temperature=0.0, top_k=1, seed=0),
+}
+"""Starting points for the sampler, by name; any field can then be changed by hand."""
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -1,31 +1,47 @@
 """The Loreweaver terminal app: pick a character, chat, watch the reply stream in.
 
-The engine loads in a thread worker while the UI is already usable; replies are generated in a
-thread worker that posts batched chunks, so typing and Esc stay responsive while tokens stream.
+A thin view over the domain (`app.session`, the chat store, the library): every action here is
+a call into it. The engine loads in a thread worker while the UI is already usable; replies are
+generated in a thread worker that posts chunks batched to screen frames, so typing, scrolling
+and Esc stay responsive while tokens stream. While a reply streams, the session belongs to that
+worker: other chat actions wait for it (or for Esc).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Header, Input, ListItem, ListView, Static
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, ListItem, ListView, ProgressBar, Static
 
-from app.engine.base import Engine
+from app.engine.base import Engine, Generation
 from app.engine.modelinfo import ModelInfo
 from app.errors import LoreweaverError
 from app.home import Home, home
 from app.memory.store import ChatStore
-from app.session import ChatSession, Reply, greeting, open_chat, sampling_from
-from app.settings import Settings, load_settings
+from app.session import ChatSession, Reply, greetings, sampling_from, start_session, visible_path
+from app.settings import Settings, load_settings, save_settings
 from app.sheets import library
 from app.sheets.sheet import Sheet
-from app.tui.messages import EngineFailed, EngineReady, ReplyChunk, ReplyDone
-from app.tui.widgets.chat_log import ChatLog, ChatMessage
+from app.tui.messages import (
+    DraftChunk,
+    EngineFailed,
+    EngineReady,
+    ReplyChunk,
+    ReplyDone,
+    ReplyFailed,
+    ReplyStarted,
+)
+from app.tui.screens.context import ContextScreen
+from app.tui.screens.edit_message import EditMessageScreen
+from app.tui.screens.model_settings import ModelSettingsScreen
+from app.tui.screens.persona import PersonaScreen
+from app.tui.widgets.chat_log import ChatLog, ChatMessage, Shown
 
 EngineLoader = Callable[[ModelInfo, Settings], Engine]
 FRAME_S = 1 / 30
@@ -41,7 +57,16 @@ class LoreweaverApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "Loreweaver"
     BINDINGS = [
-        Binding("escape", "stop", "Stop reply"),
+        Binding("escape", "stop", "Stop"),
+        Binding("ctrl+r", "regenerate", "Regenerate"),
+        Binding("ctrl+t", "continue_reply", "Continue"),
+        Binding("ctrl+left", "swipe(-1)", "◀ Swipe"),
+        Binding("ctrl+right", "swipe(1)", "Swipe ▶"),
+        Binding("ctrl+u", "impersonate", "Impersonate"),
+        Binding("ctrl+x", "context", "Context"),
+        Binding("f2", "model_settings", "Model"),
+        Binding("f3", "persona", "Persona", show=False),
+        Binding("ctrl+n", "new_chat", "New chat", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -50,22 +75,35 @@ class LoreweaverApp(App[None]):
         self.where = where or home()
         self.loader = loader or _load_llama
         self.engine: Engine | None = None
+        self.model: ModelInfo | None = None
         self.session: ChatSession | None = None
         self.reply: Reply | None = None
+        self.draft: Generation | None = None
+        self.busy = False
+        """A worker owns the session (a reply or a draft is being generated)."""
         self.store: ChatStore | None = None
         self.streaming: ChatMessage | None = None
         self.current_sheet: Sheet | None = None
         self.current_id: str | None = None
+        self.wanted_chat: int | None = None
+        """The chat to open once the model is ready (None: the character's latest)."""
         self.settings = Settings()
+        self.last_stats = ""
+        self._new_chat = False
+        self._stop_asked = False
+
+    # -- layout and start-up ---------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with Horizontal():
+        with Horizontal(id="main"):
             yield ListView(id="characters")
             with Vertical(id="chat"):
                 yield ChatLog(id="log")
-                yield Input(placeholder="Say something… (Enter to send, Esc to stop)", id="say")
-        yield Static("loading model…", id="status")
+                yield Input(placeholder="Say something… (Enter sends, Esc stops)", id="say")
+        with Horizontal(id="statusbar"):
+            yield Static("", id="status")
+            yield ProgressBar(total=None, show_eta=False, show_percentage=False, id="loading")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -77,147 +115,456 @@ class LoreweaverApp(App[None]):
         characters = self.query_one("#characters", ListView)
         for entry in library.entries(self.where):
             characters.append(ListItem(Static(entry.id), name=entry.id))
-        characters.index = 0 if characters.children else None
+        first = characters.children[0] if characters.children else None
+        if isinstance(first, ListItem) and first.name:
+            characters.index = 0
+            self.open_character(first.name)
+        self.query_one("#say", Input).focus()
         self.load_model()
 
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < 100, "narrow")
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Regenerate", "A new reply, kept as another swipe", self.action_regenerate
+        )
+        yield SystemCommand("Continue", "More of the last reply", self.action_continue_reply)
+        yield SystemCommand("Swipe left", "The previous alternative", lambda: self.action_swipe(-1))
+        yield SystemCommand("Swipe right", "The next alternative", lambda: self.action_swipe(1))
+        yield SystemCommand("Impersonate", "Draft your next line", self.action_impersonate)
+        yield SystemCommand("Stop", "Stop the reply being written", self.action_stop)
+        yield SystemCommand("Edit last message", "Rewrite it", lambda: self._act_on(-1, "edit"))
+        yield SystemCommand(
+            "Delete last message", "And everything after it", lambda: self._act_on(-1, "delete")
+        )
+        yield SystemCommand(
+            "Branch from last message",
+            "A new chat up to here",
+            lambda: self._act_on(-1, "branch"),
+        )
+        yield SystemCommand("New chat", "With the current character", self.action_new_chat)
+        yield SystemCommand("Persona", "Who you are in this chat", self.action_persona)
+        yield SystemCommand("Context", "What the prompt is made of", self.action_context)
+        yield SystemCommand(
+            "Model and sampling", "Model, format, sampler", self.action_model_settings
+        )
+
+    # -- the model -------------------------------------------------------------------------
+
     @work(thread=True, exclusive=True, group="engine")
-    def load_model(self) -> None:
+    def load_model(self, previous: Engine | None = None) -> None:
         from app.engine.registry import resolve_model
 
+        if previous is not None:
+            previous.close()
         try:
             info = resolve_model(self.where, self.settings.model)
+            self.call_from_thread(self._show_loading, info)
             engine = self.loader(info, self.settings)
         except LoreweaverError as exc:
             self.post_message(EngineFailed(str(exc)))
             return
-        self.post_message(EngineReady(engine, f"{info.name} ({info.id})"))
+        self.post_message(EngineReady(engine, info))
+
+    def _show_loading(self, info: ModelInfo) -> None:
+        self.query_one("#loading").display = True
+        self._show_status(f"loading {info.name} ({info.file_size / 1e6:,.0f} MB)…")
 
     def on_engine_ready(self, message: EngineReady) -> None:
-        self.engine = message.engine
-        self.query_one("#status", Static).update(f"model: {message.label}")
+        self.engine, self.model = message.engine, message.info
+        self.query_one("#loading").display = False
         self._start_chat()
+        self._show_status()
 
     def on_engine_failed(self, message: EngineFailed) -> None:
-        self.query_one("#status", Static).update("no model loaded")
+        self.query_one("#loading").display = False
+        self._show_status("no model loaded (F2 to choose one)")
         self.notify(message.error, severity="error", timeout=10)
 
-    @on(ListView.Highlighted, "#characters")
-    def _character_chosen(self, event: ListView.Highlighted) -> None:
-        if event.item is not None and event.item.name:
-            self._open_character(event.item.name)
+    def _show_status(self, text: str | None = None) -> None:
+        if text is None:
+            parts = []
+            if self.model is not None and self.engine is not None:
+                fmt = self.session.fmt.id if self.session is not None else "?"
+                parts.append(f"{self.model.name} · {fmt} · ctx {self.engine.n_ctx}")
+            if self.session is not None and self.session.user:
+                parts.append(f"you: {self.session.user}")
+            if self.last_stats:
+                parts.append(self.last_stats)
+            text = " · ".join(parts)
+        self.query_one("#status", Static).update(text)
 
-    def _open_character(self, character: str) -> None:
+    # -- characters and chats --------------------------------------------------------------
+
+    @on(ListView.Selected, "#characters")
+    def _character_chosen(self, event: ListView.Selected) -> None:
+        if event.item.name and event.item.name != self.current_id:
+            self.open_character(event.item.name)
+
+    def open_character(
+        self, character: str, chat_id: int | None = None, *, new: bool = False
+    ) -> None:
+        """Show `character`'s chat: `chat_id`, a new one, or (default) their latest."""
+        if self.busy:
+            self.notify("Wait for the reply, or press Esc to stop it.", severity="warning")
+            return
         try:
             _, sheet = library.load(self.where, character)
         except LoreweaverError as exc:
             self.notify(str(exc), severity="error")
             return
-        self.current_sheet = sheet
-        self.current_id = character
-        log = self.query_one(ChatLog)
-        log.remove_children()
-        hello = greeting(sheet, self.settings.user_name)
-        if hello:
-            log.add(sheet.name, hello, mine=False)
+        self.current_sheet, self.current_id = sheet, character
+        self.wanted_chat = chat_id
         self.session = None
+        self._new_chat = new
+        self.sub_title = sheet.name
+        self._preview_chat()
         self._start_chat()
+
+    def _preview_chat(self) -> None:
+        """Before the model is ready: the chat that will open, read only."""
+        sheet, character = self.current_sheet, self.current_id
+        if sheet is None or character is None:
+            return
+        user = self.settings.user_name
+        shown: list[Shown] = []
+        chat = None
+        if self.store is not None and not self._new_chat:
+            try:
+                chat = (
+                    self.store.get_chat(self.wanted_chat)
+                    if self.wanted_chat is not None
+                    else self.store.latest_chat(character)
+                )
+            except LoreweaverError:
+                chat = None
+        if chat is not None and self.store is not None:
+            for m in visible_path(self.store, chat.id):
+                mine = m.role == "user"
+                shown.append(Shown(m.id, chat.user_name if mine else sheet.name, m.content, mine))
+        else:
+            shown = [Shown(None, sheet.name, text, False) for text in greetings(sheet, user)[:1]]
+        self.query_one(ChatLog).show(shown)
 
     def _start_chat(self) -> None:
         sheet, character = self.current_sheet, self.current_id
-        if self.engine is None or sheet is None or character is None or self.session is not None:
+        if self.engine is None or self.model is None or sheet is None or character is None:
             return
-        from app.engine.registry import resolve_model
+        if self.session is not None:
+            return
         from app.prompts.formats import choose_format
 
-        user = self.settings.user_name
+        resume: int | bool | None = self.wanted_chat
+        if resume is None and not self._new_chat and self.store is not None:
+            resume = True if self.store.latest_chat(character) else None
         try:
-            info = resolve_model(self.where, self.settings.model)
-            fmt = choose_format(self.settings.template, info)
-            chat, history = None, []
-            if self.store is not None:
-                resume = True if self.store.latest_chat(character) else None
-                chat, history = open_chat(self.store, character, sheet, user=user, resume=resume)
+            fmt = choose_format(self.settings.template, self.model)
+            self.session = start_session(
+                self.engine,
+                self.model,
+                fmt,
+                sheet,
+                character,
+                self.settings,
+                store=self.store,
+                resume=resume,
+            )
         except LoreweaverError as exc:
             self.notify(str(exc), severity="error")
             return
-        self.session = ChatSession(
-            sheet,
-            fmt,
-            self.engine,
-            user=user,
-            user_description=self.settings.user_description,
-            history=history,
-            store=self.store,
-            chat=chat,
-            model_name=info.path.name,
-        )
-        log = self.query_one(ChatLog)
-        log.remove_children()
-        for message in history:
+        self._new_chat = False
+        self._refresh_log()
+        self._show_status()
+
+
+    def _shown(self) -> list[Shown]:
+        session = self.session
+        if session is None:
+            return []
+        shown = []
+        for index, message in enumerate(session.history):
             mine = message.role == "user"
-            log.add(user if mine else sheet.name, message.content, mine=mine)
+            swipe = None
+            message_id = session.ids[index] if index < len(session.ids) else None
+            if message_id is not None and not mine:
+                swipe = session.swipe_position(index)
+            speaker = session.user if mine else session.sheet.name
+            shown.append(Shown(message_id, speaker, message.content, mine, swipe))
+        return shown
+
+    def _refresh_log(self) -> None:
+        self.query_one(ChatLog).show(self._shown())
+
+    def action_new_chat(self) -> None:
+        if self.current_id is not None:
+            self.open_character(self.current_id, new=True)
+
+    # -- replies ---------------------------------------------------------------------------
+
+    def _idle_session(self) -> ChatSession | None:
+        if self.session is None:
+            self.notify("The model is still loading.", severity="warning")
+            return None
+        if self.busy:
+            self.notify("Wait for the reply, or press Esc to stop it.", severity="warning")
+            return None
+        return self.session
 
     @on(Input.Submitted, "#say")
     def _send(self, event: Input.Submitted) -> None:
         text = event.value.strip()
-        if not text:
-            return
-        if self.session is None:
-            self.notify("The model is still loading.", severity="warning")
-            return
-        if self.reply is not None:
-            self.notify("Wait for the reply, or press Esc to stop it.", severity="warning")
+        session = self._idle_session() if text else None
+        if session is None:
             return
         event.input.value = ""
         log = self.query_one(ChatLog)
-        log.add(self.session.user, text, mine=True)
-        self.streaming = log.add(self.session.sheet.name, "", mine=False)
-        sampling = sampling_from(self.settings, seed=None, max_tokens=None)
-        try:
-            self.reply = self.session.send(text, sampling)
-        except LoreweaverError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        self.stream_reply(self.reply)
+        log.add(Shown(None, session.user, text, True))
+        self._reply(lambda sampling: session.send(text, sampling))
+
+    def action_regenerate(self) -> None:
+        session = self._idle_session()
+        if session is not None:
+            self._reply(session.regenerate)
+
+    def action_continue_reply(self) -> None:
+        session = self._idle_session()
+        if session is not None:
+            self._reply(session.continue_reply)
+
+    def _reply(self, start: Callable[..., Reply]) -> None:
+        self.busy = True
+        self._stop_asked = False
+        self.stream_reply(start)
+
 
     @work(thread=True, group="reply")
-    def stream_reply(self, reply: Reply) -> None:
-        """Forward the reply in frame-sized batches: one UI update per frame, not per token."""
-        batch: list[str] = []
-        last = time.monotonic()
-        for piece in reply:
-            batch.append(piece)
-            now = time.monotonic()
-            if now - last >= FRAME_S:
-                self.post_message(ReplyChunk("".join(batch)))
-                batch.clear()
-                last = now
-        if batch:
-            self.post_message(ReplyChunk("".join(batch)))
-        reply.finish()
+    def stream_reply(self, start: Callable[..., Reply]) -> None:
+        """Start the reply here (assembling the prompt may wait for the engine), then forward
+        it in frame-sized batches: one UI update per frame, not per token."""
+        try:
+            reply = start(sampling_from(self.settings, seed=None, max_tokens=None))
+        except LoreweaverError as exc:
+            self.post_message(ReplyFailed(str(exc)))
+            return
+        self.reply = reply
+        if self._stop_asked:
+            reply.cancel()
+        self.post_message(ReplyStarted(reply.prefix))
+        error = None
+        try:
+            for text in frames(reply):
+                self.post_message(ReplyChunk(text))
+        except LoreweaverError as exc:
+            error = str(exc)
+        try:
+            reply.finish()
+        except LoreweaverError as exc:
+            error = error or str(exc)
+        if error is not None:
+            self.post_message(ReplyFailed(error))
+            return
         self.post_message(ReplyDone(reply.stats))
+
+    def on_reply_started(self, message: ReplyStarted) -> None:
+        assert self.session is not None
+        self._refresh_log()
+        self.streaming = self.query_one(ChatLog).add(
+            Shown(None, self.session.sheet.name, message.prefix, False)
+        )
 
     def on_reply_chunk(self, message: ReplyChunk) -> None:
         if self.streaming is not None:
             self.streaming.append(message.text)
 
     def on_reply_done(self, message: ReplyDone) -> None:
-        self.reply = None
-        self.streaming = None
+        self._end_reply()
         stats = message.stats
         first = f"{stats.first_token_s:.2f}s" if stats.first_token_s is not None else "-"
-        self.query_one("#status", Static).update(
-            f"first token {first} · {stats.tokens_per_s:.1f} tok/s · {stats.finish_reason}"
+        used = stats.prompt_tokens + stats.completion_tokens
+        self.last_stats = (
+            f"ctx {used}/{self.engine.n_ctx if self.engine else '?'} · first token {first} · "
+            f"{stats.tokens_per_s:.1f} tok/s · {stats.finish_reason}"
         )
+        self._show_status()
+
+    def on_reply_failed(self, message: ReplyFailed) -> None:
+        self._end_reply()
+        self.notify(message.error, severity="error", timeout=8)
+
+    def _end_reply(self) -> None:
+        self.reply = None
+        self.streaming = None
+        self.busy = False
+        if self.session is not None:
+            self._refresh_log()
 
     def action_stop(self) -> None:
+        self._stop_asked = True
         if self.reply is not None:
             self.reply.cancel()
+        if self.draft is not None:
+            self.draft.cancel()
+
+    def action_impersonate(self) -> None:
+        session = self._idle_session()
+        if session is None:
+            return
+        self.busy = True
+        self._stop_asked = False
+        box = self.query_one("#say", Input)
+        box.value = ""
+        box.focus()
+        self.stream_draft(session)
+
+    @work(thread=True, group="reply")
+    def stream_draft(self, session: ChatSession) -> None:
+        """The model's draft of the user's line, streamed into the input box for editing."""
+        try:
+            self.draft = session.impersonate(
+                sampling_from(self.settings, seed=None, max_tokens=None)
+            )
+            if self._stop_asked:
+                self.draft.cancel()
+            for text in frames(self.draft):
+                self.post_message(DraftChunk(text))
+            self.post_message(DraftChunk("", done=True))
+        except LoreweaverError as exc:
+            self.post_message(ReplyFailed(str(exc)))
+        finally:
+            self.draft = None
+
+    def on_draft_chunk(self, message: DraftChunk) -> None:
+        box = self.query_one("#say", Input)
+        box.value = (box.value + message.text).lstrip()
+        if message.done:
+            self.busy = False
+            box.value = box.value.strip()
+            box.cursor_position = len(box.value)
+
+    # -- the chat tree ---------------------------------------------------------------------
+
+    def action_swipe(self, step: int) -> None:
+        self._act_on(-1, "swipe", step)
+
+    @on(ChatMessage.Action)
+    def _message_action(self, event: ChatMessage.Action) -> None:
+        self._act_on(self.query_one(ChatLog).index_of(event.block), event.action, event.step)
+
+    def _act_on(self, index: int, action: str, step: int = 0) -> None:
+        session = self._idle_session()
+        if session is None or not session.history:
+            return
+        if index < 0:
+            index += len(session.history)
+        try:
+            if action == "swipe":
+                self._swipe_at(session, index, step)
+            elif action == "edit":
+                message = session.history[index]
+                speaker = session.user if message.role == "user" else session.sheet.name
+
+                def edited(text: str | None) -> None:
+                    if text is not None:
+                        self._change_tree(lambda: session.edit(index, text))
+
+                self.push_screen(EditMessageScreen(speaker, message.content), edited)
+            elif action == "delete":
+                self._change_tree(lambda: session.delete(index))
+                self.notify("Message deleted (its swipes and what followed it too).")
+            elif action == "branch":
+                chat = session.branch(index)
+                self.wanted_chat = chat.id
+                self._refresh_log()
+                self.notify(f"Branched into a new chat ({chat.id}).")
+        except LoreweaverError as exc:
+            self.notify(str(exc), severity="warning")
+
+    def _swipe_at(self, session: ChatSession, index: int, step: int) -> None:
+        n, of = session.swipe_position(index)
+        last_reply = index == len(session.history) - 1 and index > 0
+        if step > 0 and n == of and last_reply and session.history[index].role == "assistant":
+            self._reply(session.regenerate)  # past the last swipe: a new one, as in SillyTavern
+            return
+        self._change_tree(lambda: session.swipe(step, index))
+
+    def _change_tree(self, change: Callable[[], object]) -> None:
+        try:
+            change()
+        except LoreweaverError as exc:
+            self.notify(str(exc), severity="warning")
+        self._refresh_log()
+
+    # -- dialogs ---------------------------------------------------------------------------
+
+    def action_persona(self) -> None:
+        session = self._idle_session()
+        if session is None:
+            return
+
+        def chosen(persona: tuple[str, str] | None) -> None:
+            if persona is not None:
+                self._change_tree(lambda: session.set_persona(*persona))
+                self._show_status()
+
+        self.push_screen(PersonaScreen(session.user, session.user_description), chosen)
+
+    def action_context(self) -> None:
+        session = self._idle_session()
+        if session is not None:
+            self.explain_context(session)
+
+    @work(thread=True, group="context")
+    def explain_context(self, session: ChatSession) -> None:
+        assembly = session.assembly()
+        used = session.engine.count_tokens(session.fmt.render(assembly.messages))
+        self.call_from_thread(self.push_screen, ContextScreen(assembly, used, session.engine.n_ctx))
+
+    def action_model_settings(self) -> None:
+        if self.busy:
+            self.notify("Wait for the reply, or press Esc to stop it.", severity="warning")
+            return
+        from app.engine.registry import discover
+
+        def chosen(settings: Settings | None) -> None:
+            if settings is None:
+                return
+            old, self.settings = self.settings, settings
+            try:
+                save_settings(self.where, settings)
+            except LoreweaverError as exc:
+                self.notify(str(exc), severity="error")
+            reload = (old.model, old.template, old.n_ctx, old.n_threads) != (
+                settings.model,
+                settings.template,
+                settings.n_ctx,
+                settings.n_threads,
+            )
+            if reload:
+                previous, self.engine, self.session = self.engine, None, None
+                self.load_model(previous)
+            self.notify("Settings saved.")
+
+        self.push_screen(ModelSettingsScreen(self.settings, discover(self.where)), chosen)
 
     def on_unmount(self) -> None:
-        if self.reply is not None:
-            self.reply.cancel()
+        self.action_stop()
         if self.engine is not None:
             self.engine.close()
         if self.store is not None:
             self.store.close()
+
+
+def frames(pieces: Iterable[str], frame_s: float = FRAME_S) -> Iterator[str]:
+    """Join pieces that arrive within one frame: what a UI can usefully draw."""
+    batch: list[str] = []
+    last = time.monotonic()
+    for piece in pieces:
+        batch.append(piece)
+        if time.monotonic() - last >= frame_s:
+            yield "".join(batch)
+            batch.clear()
+            last = time.monotonic()
+    if batch:
+        yield "".join(batch)

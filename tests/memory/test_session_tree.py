@@ -132,3 +132,21 @@ def test_chat_commands_work_in_a_pipe(lw_home: Home) -> None:
     assert errors == ["loreweaver: error: unknown chat command '/bogus' (try /help)"]
     listed = run_cli("chats", "show", "1", "--json")
     assert listed.returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("pieces", "expected"),
+    [
+        (["Bren", "na: Aye", ", lad."], "Aye, lad."),
+        ([" Brenna:", " Two silver."], "Two silver."),
+        (["Bre", "akfast is", " ready."], "Breakfast is ready."),
+        (["Aye, ", "Brenna: is my name"], "Aye, Brenna: is my name"),
+        (["Bren"], "Bren"),
+        (["Brenna:"], ""),
+        ([], ""),
+    ],
+)
+def test_a_leading_speaker_label_is_dropped(pieces: list[str], expected: str) -> None:
+    from app.session import without_speaker
+
+    assert "".join(without_speaker(iter(pieces), "Brenna")) == expected

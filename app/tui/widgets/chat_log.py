@@ -1,38 +1,120 @@
-"""The scrolling conversation: one block per message, the last one growing as a reply streams."""
+"""The scrolling conversation: one block per message, the last one growing as a reply streams.
+
+Messages are focusable: with one selected (click, or Shift+Tab from the input), its own keys
+edit, delete, branch from it or swipe through its alternatives.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.console import Group
+from rich.markdown import Markdown
 from rich.text import Text
+from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.widgets import Static
 
+_SPEECH = re.compile(r"(\"[^\"\n]*\"|“[^”\n]*”)")
 
-class ChatMessage(Static):
-    """One turn. `*actions*` are shown dim and italic, apart from speech."""
 
-    def __init__(self, speaker: str, text: str, *, mine: bool) -> None:
-        super().__init__(classes="mine" if mine else "theirs")
-        self.speaker = speaker
-        self.text = text
-        self.update(self._styled())
+@dataclass(frozen=True)
+class Shown:
+    """What one block shows: enough to tell whether it must be redrawn."""
+
+    message_id: int | None
+    speaker: str
+    text: str
+    mine: bool
+    swipe: tuple[int, int] | None = None
+
+
+def styled(text: str) -> Markdown:
+    """Markdown, with `*actions*` (emphasis) coloured apart and "speech" in bold."""
+    marked = _SPEECH.sub(lambda m: f"**{m.group(0)}**", text)
+    return Markdown(marked, style="", inline_code_theme="ansi_dark")
+
+
+class ChatMessage(Static, can_focus=True):
+    """One turn of the conversation."""
+
+    BINDINGS = [
+        Binding("e", "edit", "Edit"),
+        Binding("d", "delete", "Delete"),
+        Binding("b", "branch", "Branch here"),
+        Binding("left", "swipe(-1)", "◀ Swipe", show=False),
+        Binding("right", "swipe(1)", "Swipe ▶", show=False),
+    ]
+
+    class Action(Message):
+        """The user asked for `action` on this message (handled by the app)."""
+
+        def __init__(self, block: ChatMessage, action: str, step: int = 0) -> None:
+            super().__init__()
+            self.block = block
+            self.action = action
+            self.step = step
+
+    def __init__(self, shown: Shown) -> None:
+        super().__init__(classes="mine" if shown.mine else "theirs")
+        self.shown = shown
+        self._text = shown.text
+        self.update(self._content())
+
+    @property
+    def text(self) -> str:
+        return self._text
 
     def append(self, piece: str) -> None:
-        self.text += piece
-        self.update(self._styled())
+        self._text += piece
+        self.update(self._content())
 
-    def _styled(self) -> Text:
-        out = Text()
-        out.append(f"{self.speaker}: ", style="bold")
-        for index, part in enumerate(self.text.split("*")):
-            out.append(part, style="italic dim" if index % 2 else "")
-        return out
+    def _content(self) -> Group:
+        head = Text(self.shown.speaker, style="bold")
+        if self.shown.swipe is not None and self.shown.swipe[1] > 1:
+            n, of = self.shown.swipe
+            head.append(f"  ◀ {n}/{of} ▶", style="dim")
+        return Group(head, styled(self._text) if self._text else Text("…", style="dim"))
+
+    def action_edit(self) -> None:
+        self.post_message(self.Action(self, "edit"))
+
+    def action_delete(self) -> None:
+        self.post_message(self.Action(self, "delete"))
+
+    def action_branch(self) -> None:
+        self.post_message(self.Action(self, "branch"))
+
+    def action_swipe(self, step: int) -> None:
+        self.post_message(self.Action(self, "swipe", step))
 
 
-class ChatLog(VerticalScroll):
+class ChatLog(VerticalScroll, can_focus=False):
     def on_mount(self) -> None:
         self.anchor()
 
-    def add(self, speaker: str, text: str, *, mine: bool) -> ChatMessage:
-        message = ChatMessage(speaker, text, mine=mine)
-        self.mount(message)
-        return message
+    @property
+    def blocks(self) -> list[ChatMessage]:
+        return list(self.query_children(ChatMessage))
+
+    def show(self, wanted: Sequence[Shown]) -> None:
+        """Make the log show `wanted`, redrawing only from the first block that differs."""
+        blocks = self.blocks
+        keep = 0
+        while keep < min(len(blocks), len(wanted)) and blocks[keep].shown == wanted[keep]:
+            keep += 1
+        for block in blocks[keep:]:
+            block.remove()
+        if wanted[keep:]:
+            self.mount_all([ChatMessage(shown) for shown in wanted[keep:]])
+
+    def add(self, shown: Shown) -> ChatMessage:
+        block = ChatMessage(shown)
+        self.mount(block)
+        return block
+
+    def index_of(self, block: ChatMessage) -> int:
+        return self.blocks.index(block)

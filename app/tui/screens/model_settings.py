@@ -1,0 +1,152 @@
+"""Model and sampling settings: pick a model from the registry, a prompt format, sampler values.
+
+Returns the edited `Settings` (the app saves them in the home and reloads the model if the
+model, its format or the context size changed); nothing is applied until Ctrl+S.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Input, Label, Select
+
+from app.engine.modelinfo import ModelInfo
+from app.prompts.formats import FAMILIES
+from app.settings import SAMPLING_PRESETS, Settings
+from app.sheets.validation import describe
+
+BUNDLED = "(bundled)"
+FIELDS: tuple[tuple[str, str], ...] = (
+    ("temperature", "temperature"),
+    ("top_p", "top-p"),
+    ("top_k", "top-k"),
+    ("min_p", "min-p"),
+    ("repeat_penalty", "repeat penalty"),
+    ("seed", "seed (empty: random)"),
+    ("max_tokens", "max tokens"),
+)
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1_000_000:,.0f} MB"
+
+
+class ModelSettingsScreen(ModalScreen[Settings | None]):
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save"),
+        Binding("escape", "cancel", "Cancel"),
+    ]
+
+    def __init__(self, settings: Settings, models: list[ModelInfo]) -> None:
+        super().__init__()
+        self.settings = settings
+        self.models = models
+        self.chosen: str | None = settings.model
+
+    def compose(self) -> ComposeResult:
+        sampling = self.settings.sampling
+        with Vertical(classes="dialog wide"):
+            yield Label("Model and sampling — Enter picks a model, Ctrl+S saves, Esc cancels")
+            yield DataTable(id="models", cursor_type="row", zebra_stripes=True)
+            with VerticalScroll(id="sampler"):
+                with Horizontal(classes="field"):
+                    yield Label("prompt format", classes="name")
+                    yield Select(
+                        [(family, family) for family in (*FAMILIES, "gguf")],
+                        value=self.settings.template or Select.NULL,
+                        prompt="auto (the file's own, else detected)",
+                        id="template",
+                    )
+                with Horizontal(classes="field"):
+                    yield Label("preset", classes="name")
+                    yield Select([(name, name) for name in SAMPLING_PRESETS], id="preset")
+                for key, label in FIELDS:
+                    value = getattr(sampling, key)
+                    with Horizontal(classes="field"):
+                        yield Label(label, classes="name")
+                        yield Input("" if value is None else str(value), id=f"s-{key}")
+                with Horizontal(classes="field"):
+                    yield Label("context size (max)", classes="name")
+                    yield Input(str(self.settings.n_ctx), id="n_ctx")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#models", DataTable)
+        table.add_columns("", "model", "family", "size", "quant", "file", "context", "usable")
+        for info in self.models:
+            key = BUNDLED if info.source == "bundled" else str(info.path)
+            table.add_row(
+                "●" if self._is_chosen(info) else "",
+                info.name,
+                info.family or "?",
+                info.size_label or "",
+                info.quantization or "",
+                _mb(info.file_size),
+                str(info.context_length or ""),
+                "yes" if info.usable else f"no: {info.problem}",
+                key=key,
+            )
+        table.focus()
+
+    def _is_chosen(self, info: ModelInfo) -> bool:
+        if self.chosen in (None, ""):
+            return info.source == "bundled"
+        return self.chosen in (str(info.path), info.id, info.name)
+
+    @on(DataTable.RowSelected, "#models")
+    def _pick(self, event: DataTable.RowSelected) -> None:
+        key = event.row_key.value or BUNDLED
+        info = next(
+            m for m in self.models if (BUNDLED if m.source == "bundled" else str(m.path)) == key
+        )
+        if not info.usable:
+            self.notify(f"{info.name} cannot be used: {info.problem}", severity="error")
+            return
+        self.chosen = None if key == BUNDLED else key
+        table = self.query_one("#models", DataTable)
+        for row in table.rows:
+            table.update_cell(
+                row, table.ordered_columns[0].key, "●" if row == event.row_key else ""
+            )
+        self.notify(f"model: {info.name}")
+
+    @on(Select.Changed, "#preset")
+    def _preset(self, event: Select.Changed) -> None:
+        if event.value is Select.NULL:
+            return
+        preset = SAMPLING_PRESETS[str(event.value)]
+        for key, _ in FIELDS:
+            value = getattr(preset, key)
+            self.query_one(f"#s-{key}", Input).value = "" if value is None else str(value)
+
+    def edited(self) -> Settings:
+        """The settings as the form shows them; raises ValidationError for a bad value."""
+        sampling: dict[str, Any] = {}
+        for key, _ in FIELDS:
+            text = self.query_one(f"#s-{key}", Input).value.strip()
+            sampling[key] = None if text == "" else text
+        template = self.query_one("#template", Select).value
+        data = self.settings.model_dump()
+        data.update(
+            model=self.chosen,
+            template=None if template is Select.NULL else template,
+            n_ctx=self.query_one("#n_ctx", Input).value.strip(),
+            sampling={k: v for k, v in sampling.items() if v is not None or k == "seed"},
+        )
+        return Settings.model_validate(data)
+
+    def action_save(self) -> None:
+        try:
+            settings = self.edited()
+        except ValidationError as exc:
+            self.notify(describe(exc), severity="error", timeout=8)
+            return
+        self.dismiss(settings)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
