@@ -257,12 +257,14 @@ class Reply:
         self.prefix = prefix
         self.finished = False
         self._shown: list[str] = []
+        self._pieces: Iterator[str] | None = None
 
     def __iter__(self) -> Iterator[str]:
-        pieces = iter(self.generation)
-        if not self.prefix:
-            pieces = without_speaker(pieces, self.session.sheet.name)
-        for piece in pieces:
+        if self._pieces is None:
+            self._pieces = iter(self.generation)
+            if not self.prefix:
+                self._pieces = without_speaker(self._pieces, self.session.sheet.name)
+        for piece in self._pieces:
             if self.writer is not None:
                 self.writer.append(piece)
             self._shown.append(piece)

@@ -19,8 +19,10 @@ class FakeGeneration:
         self._stats = GenerationStats()
 
     def __iter__(self) -> Iterator[str]:
+        """One pass, like the real thing: iterating again yields only what is left."""
         start = time.monotonic()
-        for piece in self._pieces:
+        while self._pieces:
+            piece = self._pieces.pop(0)
             if self._cancel.is_set():
                 self._stats.finish_reason = "cancelled"
                 break
@@ -45,9 +47,17 @@ class FakeGeneration:
 
 
 class FakeEngine:
-    def __init__(self, pieces: Sequence[str] = ("Hello", " there", "."), delay: float = 0.0) -> None:
+    """Replies with `pieces`; with `replies`, each generation takes the next one in turn."""
+
+    def __init__(
+        self,
+        pieces: Sequence[str] = ("Hello", " there", "."),
+        delay: float = 0.0,
+        replies: Sequence[Sequence[str]] = (),
+    ) -> None:
         self.pieces = pieces
         self.delay = delay
+        self.replies = list(replies)
         self.prompts: queue.Queue[str] = queue.Queue()
         self.closed = False
 
@@ -64,7 +74,8 @@ class FakeEngine:
     def generate(self, prompt: str, sampling: Sampling, stop: Sequence[str] = (),
                  cancel: threading.Event | None = None) -> FakeGeneration:
         self.prompts.put(prompt)
-        return FakeGeneration(self.pieces, self.delay)
+        pieces = self.replies.pop(0) if self.replies else self.pieces
+        return FakeGeneration(pieces, self.delay)
 
     def close(self) -> None:
         self.closed = True

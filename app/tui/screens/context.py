@@ -15,7 +15,7 @@ from app.memory.assembly import Assembly
 
 
 class ContextScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,ctrl+x,q", "close", "Close")]
+    BINDINGS = [Binding("escape,f4,q", "close", "Close")]
 
     def __init__(self, assembly: Assembly, used: int, window: int) -> None:
         super().__init__()
