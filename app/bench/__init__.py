@@ -42,4 +42,6 @@ class Bench:
 BENCHES: tuple[Bench, ...] = (
     Bench("streaming", "app.bench.streaming", None,
           "app streaming vs a raw llama-cpp-python loop (default)"),
+    Bench("tui", "app.bench.tui", "--tui",
+          "the terminal app through Pilot vs headless: tokens/s, key latency, first screen"),
 )

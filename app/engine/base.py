@@ -32,6 +32,10 @@ class GenerationStats:
     prompt_tokens: int = 0
     evaluated_tokens: int = 0
     """Prompt tokens actually run through the model (the rest came from the KV cache)."""
+    reused_tokens: int = 0
+    """Prompt tokens taken from the KV cache (prefix plus any moved run)."""
+    shifted_tokens: int = 0
+    """Cached tokens moved to a new position (context shift) instead of being evaluated again."""
     completion_tokens: int = 0
     first_token_s: float | None = None
     """Seconds from the call to the first text piece (prompt evaluation included)."""

@@ -39,9 +39,15 @@ from app.tui.messages import (
 )
 from app.tui.screens.context import ContextScreen
 from app.tui.screens.edit_message import EditMessageScreen
+from app.tui.screens.help import HelpScreen
+from app.tui.screens.library import Choice, LibraryScreen
 from app.tui.screens.model_settings import ModelSettingsScreen
 from app.tui.screens.persona import PersonaScreen
+from app.tui.theme import follow_theme
 from app.tui.widgets.chat_log import ChatLog, ChatMessage, Shown
+
+MODEL_NAME_CHARS = 24
+"""The status bar shortens longer model names (the reply's figures must stay visible)."""
 
 EngineLoader = Callable[[ModelInfo, Settings], Engine]
 FRAME_S = 1 / 30
@@ -60,13 +66,16 @@ class LoreweaverApp(App[None]):
         Binding("escape", "stop", "Stop"),
         Binding("ctrl+r", "regenerate", "Regenerate"),
         Binding("ctrl+t", "continue_reply", "Continue"),
-        Binding("ctrl+left", "swipe(-1)", "◀ Swipe"),
-        Binding("ctrl+right", "swipe(1)", "Swipe ▶"),
-        Binding("ctrl+u", "impersonate", "Impersonate"),
-        Binding("ctrl+x", "context", "Context"),
+        Binding("ctrl+left", "swipe(-1)", "◀ Swipe", priority=True),
+        Binding("ctrl+right", "swipe(1)", "Swipe ▶", priority=True),
+        Binding("ctrl+y", "impersonate", "Impersonate"),
+        Binding("f4", "context", "Context"),
         Binding("f2", "model_settings", "Model"),
         Binding("f3", "persona", "Persona", show=False),
         Binding("ctrl+n", "new_chat", "New chat", show=False),
+        Binding("ctrl+o", "library", "Library"),
+        Binding("ctrl+e", "edit_character", "Edit", priority=True),
+        Binding("f1,question_mark", "help", "Help"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -112,6 +121,7 @@ class LoreweaverApp(App[None]):
             self.store = ChatStore.open(self.where.ensure())
         except LoreweaverError as exc:
             self.notify(str(exc), severity="error")
+        follow_theme(self)
         characters = self.query_one("#characters", ListView)
         for entry in library.entries(self.where):
             characters.append(ListItem(Static(entry.id), name=entry.id))
@@ -122,11 +132,27 @@ class LoreweaverApp(App[None]):
         self.query_one("#say", Input).focus()
         self.load_model()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Ctrl+←/→ swipe, except while typing a line: then they move the cursor by words."""
+        if action == "swipe":
+            focused = self.focused
+            if isinstance(focused, Input) and focused.value:
+                return False
+        return True
+
     def on_resize(self) -> None:
         self.set_class(self.size.width < 100, "narrow")
+        if self.query("#status"):
+            self._show_status()
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        yield SystemCommand("Library", "Browse, import and manage characters", self.action_library)
+        yield SystemCommand("Help", "The keys of this screen", self.action_help)
+        yield SystemCommand(
+            "Edit character", "Every field and the lorebook of the current character",
+            self.action_edit_character,
+        )
         yield SystemCommand(
             "Regenerate", "A new reply, kept as another swipe", self.action_regenerate
         )
@@ -188,11 +214,18 @@ class LoreweaverApp(App[None]):
             parts = []
             if self.model is not None and self.engine is not None:
                 fmt = self.session.fmt.id if self.session is not None else "?"
-                parts.append(f"{self.model.name} · {fmt} · ctx {self.engine.n_ctx}")
+                name = self.model.name
+                if len(name) > MODEL_NAME_CHARS:
+                    name = name[: MODEL_NAME_CHARS - 1] + "…"
+                if self.size.width >= 100:
+                    parts.append(name)
+                parts.append(fmt)
             if self.session is not None and self.session.user:
                 parts.append(f"you: {self.session.user}")
             if self.last_stats:
                 parts.append(self.last_stats)
+            elif self.engine is not None:
+                parts.append(f"ctx {self.engine.n_ctx}")
             text = " · ".join(parts)
         self.query_one("#status", Static).update(text)
 
@@ -384,7 +417,7 @@ class LoreweaverApp(App[None]):
         first = f"{stats.first_token_s:.2f}s" if stats.first_token_s is not None else "-"
         used = stats.prompt_tokens + stats.completion_tokens
         self.last_stats = (
-            f"ctx {used}/{self.engine.n_ctx if self.engine else '?'} · first token {first} · "
+            f"ctx {used}/{self.engine.n_ctx if self.engine else '?'} · first {first} · "
             f"{stats.tokens_per_s:.1f} tok/s · {stats.finish_reason}"
         )
         self._show_status()
@@ -520,6 +553,57 @@ class LoreweaverApp(App[None]):
         assembly = session.assembly()
         used = session.engine.count_tokens(session.fmt.render(assembly.messages))
         self.call_from_thread(self.push_screen, ContextScreen(assembly, used, session.engine.n_ctx))
+
+    def action_library(self) -> None:
+        if isinstance(self.screen, LibraryScreen):
+            return
+        library_screen = LibraryScreen(
+            self.where, self.store, user=self.settings.user_name, current=self.current_id
+        )
+
+        def chosen(choice: Choice | None) -> None:
+            if choice is not None:
+                self.open_character(choice.character, choice.chat_id, new=choice.new)
+
+        self.push_screen(library_screen, chosen)
+
+    def action_edit_character(self) -> None:
+        """Ctrl+E on the chat screen; elsewhere the key goes on (it is end-of-line in inputs)."""
+        from textual.actions import SkipAction
+
+        from app.tui.screens.editor import EditorScreen
+
+        if self.screen is not self.screen_stack[0]:
+            raise SkipAction()
+        if self.current_id is None:
+            self.notify("Choose a character first.", severity="warning")
+            return
+        try:
+            entry, sheet = library.load(self.where, self.current_id)
+        except LoreweaverError as exc:
+            self.notify(str(exc), severity="error")
+            return
+
+        def closed(saved: bool | None) -> None:
+            if saved and entry.id == self.current_id and not self.busy:
+                chat = self.session.chat if self.session is not None else None
+                self.open_character(entry.id, chat.id if chat is not None else None)
+
+        self.push_screen(EditorScreen(self.where, entry, sheet), closed)
+
+    async def action_quit(self) -> None:
+        """Quit, unless an editor holds unsaved changes: then it asks first."""
+        from app.tui.screens.editor import EditorScreen
+
+        editors = [s for s in self.screen_stack if isinstance(s, EditorScreen) and s.dirty]
+        if not editors:
+            self.exit()
+        elif self.screen is editors[-1]:
+            editors[-1].confirm_leave(self.exit)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen.for_screen(self.screen))
 
     def action_model_settings(self) -> None:
         if self.busy:

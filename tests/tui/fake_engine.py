@@ -11,9 +11,14 @@ from app.engine.base import GenerationStats, Sampling
 
 
 class FakeGeneration:
-    def __init__(self, pieces: Sequence[str], delay: float) -> None:
+    """`clock` set: the stats report that scripted time (snapshots need fixed figures)."""
+
+    def __init__(
+        self, pieces: Sequence[str], delay: float, clock: tuple[float, float] | None = None
+    ) -> None:
         self._pieces = list(pieces)
         self._delay = delay
+        self._clock = clock
         self._cancel = threading.Event()
         self._text = ""
         self._stats = GenerationStats()
@@ -33,6 +38,10 @@ class FakeGeneration:
                 self._stats.first_token_s = time.monotonic() - start
             yield piece
         self._stats.total_s = time.monotonic() - start
+        if self._clock is not None:
+            first, per_token = self._clock
+            self._stats.first_token_s = first
+            self._stats.total_s = first + per_token * self._stats.completion_tokens
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -54,7 +63,9 @@ class FakeEngine:
         pieces: Sequence[str] = ("Hello", " there", "."),
         delay: float = 0.0,
         replies: Sequence[Sequence[str]] = (),
+        clock: tuple[float, float] | None = None,
     ) -> None:
+        self.clock = clock
         self.pieces = pieces
         self.delay = delay
         self.replies = list(replies)
@@ -75,7 +86,7 @@ class FakeEngine:
                  cancel: threading.Event | None = None) -> FakeGeneration:
         self.prompts.put(prompt)
         pieces = self.replies.pop(0) if self.replies else self.pieces
-        return FakeGeneration(pieces, self.delay)
+        return FakeGeneration(pieces, self.delay, self.clock)
 
     def close(self) -> None:
         self.closed = True

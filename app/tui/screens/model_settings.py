@@ -62,18 +62,23 @@ class ModelSettingsScreen(ModalScreen[Settings | None]):
                         value=self.settings.template or Select.NULL,
                         prompt="auto (the file's own, else detected)",
                         id="template",
+                        compact=True,
                     )
                 with Horizontal(classes="field"):
                     yield Label("preset", classes="name")
-                    yield Select([(name, name) for name in SAMPLING_PRESETS], id="preset")
+                    yield Select(
+                        [(name, name) for name in SAMPLING_PRESETS], id="preset", compact=True
+                    )
                 for key, label in FIELDS:
                     value = getattr(sampling, key)
                     with Horizontal(classes="field"):
                         yield Label(label, classes="name")
-                        yield Input("" if value is None else str(value), id=f"s-{key}")
+                        yield Input(
+                            "" if value is None else str(value), id=f"s-{key}", compact=True
+                        )
                 with Horizontal(classes="field"):
                     yield Label("context size (max)", classes="name")
-                    yield Input(str(self.settings.n_ctx), id="n_ctx")
+                    yield Input(str(self.settings.n_ctx), id="n_ctx", compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one("#models", DataTable)

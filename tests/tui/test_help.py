@@ -1,0 +1,72 @@
+"""The help screen (F1 / ?) lists the live keys of the screen it was opened from."""
+
+from __future__ import annotations
+
+from support import wait_until
+from textual.widgets import Static
+from tui.fake_engine import FakeEngine
+
+from app.home import Home
+from app.tui.app import LoreweaverApp
+from app.tui.screens.help import HelpScreen
+from app.tui.screens.library import LibraryScreen
+
+
+def _app(home: Home) -> LoreweaverApp:
+    engine = FakeEngine()
+    return LoreweaverApp(home, loader=lambda info, settings: engine)
+
+
+def _rows(app: LoreweaverApp) -> dict[str, str]:
+    assert isinstance(app.screen, HelpScreen)
+    return {description: keys for keys, description in app.screen.rows}
+
+
+async def test_f1_on_the_chat_lists_the_app_keys_and_escape_closes(lw_home: Home) -> None:
+    app = _app(lw_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.session is not None)
+        main = app.screen
+        await pilot.press("f1")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        rows = _rows(app)
+        assert rows["Library"] == "^o"
+        # the chat box has focus and would type a "?", so only F1 is listed here
+        assert rows["Help"] == "f1"
+        assert rows["Quit"] == "^q"
+        # every app binding is listed: one missing here is shadowed by the chat box's own keys
+        for binding in LoreweaverApp.BINDINGS:
+            assert binding.description in rows  # type: ignore[union-attr]
+        # widget keys (the Input's cursor moves) are not
+        assert not any("cursor" in description.lower() for description in rows)
+        assert "Keys&#160;—&#160;Loreweaver" in app.export_screenshot()
+        assert "Ctrl+P" in str(app.screen.query_one("#help-tips", Static).content)
+        await pilot.press("f1")
+        await wait_until(pilot, lambda: app.screen is main)
+
+
+async def test_question_mark_on_the_library_lists_its_own_keys(lw_home: Home) -> None:
+    app = _app(lw_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.session is not None)
+        await pilot.press("ctrl+o")
+        await wait_until(pilot, lambda: isinstance(app.screen, LibraryScreen) and app.screen.loaded)
+        library = app.screen
+        await pilot.press("question_mark")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        assert app.screen.heading == "Keys — Library"
+        rows = _rows(app)
+        assert rows["Import"] == "i" and rows["Delete"] == "del / x" and rows["Back"] == "esc"
+        assert rows["Help"] == "f1 / ?"
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is library)
+
+
+async def test_help_is_also_a_palette_command(lw_home: Home) -> None:
+    app = _app(lw_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.session is not None)
+        await pilot.press("ctrl+p", *"help")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))

@@ -1,0 +1,50 @@
+"""Snapshots of the chat screen and its dialogs at 80×24 and 120×40 (a scripted engine with
+scripted timings, so every figure on screen is fixed)."""
+
+from __future__ import annotations
+
+import pytest
+from support import wait_until
+from textual.widgets import Input
+from tui.fake_engine import FakeEngine
+
+from app.home import Home
+from app.tui.app import LoreweaverApp
+
+SIZES = [(80, 24), (120, 40)]
+REPLY = [
+    "*Brenna sets the hammer down and wipes her hands.* ",
+    '"A dagger? Three silver for plain steel, ',
+    'five if you want it to hold an edge past the first bandit."',
+]
+
+
+def _app(home: Home) -> LoreweaverApp:
+    engine = FakeEngine(replies=[REPLY], clock=(0.42, 0.01))
+    return LoreweaverApp(home, loader=lambda info, settings: engine)
+
+
+async def _chatted(app: LoreweaverApp, pilot) -> None:  # type: ignore[no-untyped-def]
+    await wait_until(pilot, lambda: app.session is not None)
+    app.open_character("brenna")
+    await wait_until(pilot, lambda: app.current_id == "brenna" and app.session is not None)
+    box = app.query_one("#say", Input)
+    box.value = "How much for a dagger?"
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: not app.busy and app.last_stats != "")
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_chat_screen(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(_app(lw_home), terminal_size=size, run_before=lambda pilot: _chatted(pilot.app, pilot))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_model_settings_dialog(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await wait_until(pilot, lambda: pilot.app.session is not None)
+        await pilot.press("f2")
+        await pilot.pause()
+
+    assert snap_compare(_app(lw_home), terminal_size=size, run_before=before)

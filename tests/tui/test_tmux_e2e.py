@@ -1,0 +1,71 @@
+"""End to end: the real `loreweaver` app in a real terminal (tmux), the real model, keystrokes in,
+the streamed reply read back off the screen and found in the chat database."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from support import REPO
+
+from app.home import Home
+from app.memory.store import ChatStore
+from app.settings import SamplingSettings, Settings, save_settings
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+def _tmux(*args: str) -> str:
+    return subprocess.run(
+        ["tmux", *args], check=True, capture_output=True, text=True, timeout=10
+    ).stdout
+
+
+@pytest.fixture
+def terminal(lw_home: Home) -> Iterator[str]:
+    session = f"lw-{uuid.uuid4().hex[:8]}"
+    command = f"cd {REPO} && LOREWEAVER_HOME={lw_home.root} {sys.executable} -m app"
+    _tmux("new-session", "-d", "-s", session, "-x", "110", "-y", "32", command)
+    try:
+        yield session
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def _screen(session: str) -> str:
+    return _tmux("capture-pane", "-p", "-t", session)
+
+
+def _wait_for(session: str, text: str, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        screen = _screen(session)
+        if text in screen:
+            return screen
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} never appeared on screen:\n{_screen(session)}")
+
+
+def test_type_a_line_and_read_the_streamed_reply(lw_home: Home, terminal: str) -> None:
+    save_settings(lw_home, Settings(sampling=SamplingSettings(max_tokens=40, seed=4)))
+    _wait_for(terminal, "Say something")
+    _wait_for(terminal, "ctx ")  # the model is loaded: the status bar names its context
+    _tmux("send-keys", "-t", terminal, "-l", "What is this place?")
+    _tmux("send-keys", "-t", terminal, "Enter")
+    screen = _wait_for(terminal, "tok/s")  # the reply's figures appear when it is done
+    assert "What is this place?" in screen
+    with ChatStore.open(lw_home) as store:
+        chat = store.list_chats()[0]
+        path = store.active_path(chat.id)
+    assert [m.role for m in path][-2:] == ["user", "assistant"]
+    reply = path[-1]
+    assert reply.status == "complete" and reply.content.strip()
+    plain = str.maketrans("", "", '*_"`#')  # markdown marks are drawn as styles, not characters
+    opening = " ".join(reply.content.translate(plain).split()[:3])
+    flat = " ".join(screen.translate(plain).split())
+    assert opening in flat, f"{opening!r} not on screen:\n{screen}"
