@@ -9,21 +9,42 @@ iterate the `Reply` it returns and call `finish()`.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 from app.engine.base import Engine, Generation, GenerationStats, Sampling
 from app.engine.modelinfo import ModelInfo
 from app.errors import LoreweaverError
 from app.home import Home
-from app.memory.assembly import Assembly, Turn, TurnNotes, Window, assemble, post_history_text
+from app.memory.assembly import (
+    Assembly,
+    Section,
+    Turn,
+    TurnNotes,
+    Window,
+    assemble,
+    post_history_text,
+)
 from app.memory.checkpoint import ReplyWriter
 from app.memory.records import Chat, StoredMessage
 from app.memory.store import ChatStore
+from app.memory.summaries import Summariser
+from app.memory.turn_inputs import (
+    TurnInputs,
+    recall_for,
+    scan_lore,
+    summaries_for,
+    timers_for,
+    timers_meta,
+)
 from app.prompts.formats import PromptFormat, choose_format, role_play_stops
 from app.prompts.messages import Message
 from app.settings import Settings
 from app.sheets import library
+from app.sheets.lorebook import Lorebook
 from app.sheets.macros import substitute
 from app.sheets.sheet import Sheet
 
@@ -67,9 +88,22 @@ class ChatSession:
     model_name: str | None = None
     reserve: int = 300
     """Tokens kept free for the reply; `send` sets it from the sampling's max_tokens."""
+    books: list[Lorebook] = field(default_factory=list)
+    """The lorebooks that can fire in this chat: the world books the sheet names, then its own."""
+    summariser: Summariser | None = None
+    """Writes summaries of evicted turns in the background (saved chats only)."""
+    state_path: Path | None = None
+    """Where the KV cache is saved on close, so reopening the chat need not re-read it."""
+    meta: dict[str, Any] = field(default_factory=dict)
+    """The chat's metadata when it is not saved (lore timers live here)."""
+    inputs: TurnInputs = field(default_factory=TurnInputs)
+    """Lore, summaries and recalled messages of the last assembled prompt."""
+    last_prompt: str = ""
+    """The text of the last prompt sent to the engine."""
 
     def __post_init__(self) -> None:
         self._count = lru_cache(maxsize=4096)(self.engine.count_tokens)
+        self._evicted: list[int] = []
 
     def assembly(
         self,
@@ -78,22 +112,68 @@ class ChatSession:
         *,
         history: list[Message] | None = None,
     ) -> Assembly:
-        """The prompt's sections for `history` (default: the whole active path) + `pending`."""
+        """The prompt's sections for `history` (default: the whole active path) + `pending`.
+
+        Lore fires on the texts in the scan window, summaries stand in for evicted turns, and
+        older messages that match the user's line are recalled, unless still in the window.
+        """
         past = self.history if history is None else history
-        turns = [Turn(m.role, m.content) for m in past]
+        ids = self.ids[: len(past)]
+        turns = [Turn(m.role, m.content, ids[i] if i < len(ids) else None)
+                 for i, m in enumerate(past)]
         if pending is not None:
             turns.append(Turn("user", pending))
         if notes is None:
             notes = TurnNotes(post_history=post_history_text(self.sheet, user=self.user))
-        return assemble(
-            self.sheet,
-            turns,
+        chat_id = self.chat.id if self.chat is not None else None
+        turn = sum(t.role == "user" for t in turns)
+        lore = scan_lore(
+            self.books,
+            [t.content for t in turns],
+            turn=turn,
+            seed=chat_id or 0,
+            timers=timers_for(self.chat.meta if self.chat is not None else self.meta, turn),
+            char=self.sheet.name,
             user=self.user,
-            user_description=self.user_description,
             count=self._count,
-            window=Window(n_ctx=self.engine.n_ctx, reserve=self.reserve),
-            notes=notes,
+            n_ctx=self.engine.n_ctx,
         )
+        fixed, triggered = lore.prompt_lore() if lore is not None else ([], [])
+        notes.lore = triggered
+        summaries = summaries_for(self.store, chat_id)
+        inputs = TurnInputs(lore, summaries)
+
+        def lay_out() -> Assembly:
+            return assemble(
+                self.sheet,
+                turns,
+                user=self.user,
+                user_description=self.user_description,
+                count=self._count,
+                window=Window(n_ctx=self.engine.n_ctx, reserve=self.reserve),
+                constant_lore=fixed,
+                summary=inputs.summary_text,
+                notes=notes,
+            )
+
+        assembly = lay_out()
+        query = pending if pending is not None else next(
+            (t.content for t in reversed(turns) if t.role == "user"), None
+        )
+        in_window = {t.id for t in turns[assembly.first_kept :] if t.id is not None}
+        inputs.recalled = recall_for(
+            self.store, chat_id, query, in_window=in_window, now_turn=len(turns)
+        )
+        if inputs.recalled:
+            notes.memories = [
+                f"{self.user if r.message.role == 'user' else self.sheet.name}: {r.message.content}"
+                for r in inputs.recalled
+            ]
+            assembly = lay_out()
+        self.inputs = inputs
+        self._evicted = [t.id for t in assembly.evicted if t.id is not None]
+        _explain_inputs(assembly, inputs)
+        return assembly
 
     def messages(self, pending: str | None = None) -> list[Message]:
         return self.assembly(pending).messages
@@ -115,8 +195,66 @@ class ChatSession:
             self.ids.append(stored.id)
             writer = ReplyWriter(self.store, self.chat.id, name=self.sheet.name)
         self.history.append(Message("user", text))
-        generation = self.engine.generate(prompt, sampling, stop=self.stops)
-        return Reply(self, generation, writer, sampling)
+        self._keep_lore_timers()
+        return self._reply(prompt, sampling, writer)
+
+    def _keep_lore_timers(self) -> None:
+        """Save the lore timers the turn being replied to leaves behind (its user line is the
+        last of the history): sticky, cooldown and delay count on from them."""
+        lore = self.inputs.lore
+        if lore is None:
+            return
+        turn = sum(m.role == "user" for m in self.history)
+        meta = self.chat.meta if self.chat is not None else self.meta
+        update = timers_meta(timers_for(meta, turn), lore.timers, turn)
+        if self.store is not None and self.chat is not None:
+            self.chat = self.store.update_chat(self.chat.id, meta=update)
+        else:
+            self.meta.update(update)
+
+    def _reply(
+        self, prompt: str, sampling: Sampling, writer: ReplyWriter | None, *, prefix: str = ""
+    ) -> Reply:
+        """Start generating; background summaries keep off the model until the reply is done."""
+        self.last_prompt = prompt
+        hold: AbstractContextManager[None] = (
+            self.summariser.replying() if self.summariser is not None else nullcontext()
+        )
+        hold.__enter__()
+        try:
+            generation = self.engine.generate(prompt, sampling, stop=self.stops)
+        except BaseException:
+            hold.__exit__(None, None, None)
+            raise
+        return Reply(self, generation, writer, sampling, prefix=prefix, hold=hold)
+
+    def after_reply(self) -> None:
+        """Hand the turns the window dropped to the summariser (it skips covered ones)."""
+        if self.summariser is not None and self.chat is not None and self._evicted:
+            self.summariser.submit(self.chat.id, self._evicted)
+
+    def close(self) -> None:
+        """End the session: stop background summaries, save the KV cache for the next open.
+
+        The engine stays open (its owner closes it). A failed save only costs a re-read later.
+        """
+        if self.summariser is not None:
+            self.summariser.close()
+            self.summariser = None
+        save = getattr(self.engine, "save_state_file", None)
+        if self.state_path is not None and save is not None:
+            try:
+                self.state_path.parent.mkdir(parents=True, exist_ok=True)
+                save(self.state_path)
+            except (OSError, LoreweaverError):
+                pass
+
+    def restore_cache(self) -> bool:
+        """Load the KV cache saved for this chat when it matches the model and the prompt."""
+        load = getattr(self.engine, "load_state_file", None)
+        if self.state_path is None or load is None or not self.state_path.is_file():
+            return False
+        return load(self.state_path, self.prompt(history=self.history)) is not None
 
     # -- the chat tree: swipes, regenerate, continue, edit, delete, branch --------------------
 
@@ -154,8 +292,8 @@ class ChatSession:
         self.reserve = sampling.max_tokens
         prompt = self.prompt(history=base)
         writer = ReplyWriter(store, chat.id, parent_id=parent, name=self.sheet.name)
-        generation = self.engine.generate(prompt, sampling, stop=self.stops)
-        return Reply(self, generation, writer, sampling)
+        self._keep_lore_timers()
+        return self._reply(prompt, sampling, writer)
 
     def continue_reply(self, sampling: Sampling) -> Reply:
         """More of the last reply: the model picks up where the text stops, in the same message."""
@@ -170,8 +308,7 @@ class ChatSession:
                 self.store, self.chat.id, extend=self.store.get_message(self.ids[-1])
             )
         self.history, self.ids = self.history[:-1], self.ids[:-1]
-        generation = self.engine.generate(prompt, sampling, stop=self.stops)
-        return Reply(self, generation, writer, sampling, prefix=last.content)
+        return self._reply(prompt, sampling, writer, prefix=last.content)
 
     def impersonate(self, sampling: Sampling) -> Generation:
         """The model drafts the user's next line (not stored: the user edits and sends it)."""
@@ -248,8 +385,11 @@ class Reply:
         sampling: Sampling,
         *,
         prefix: str = "",
+        hold: AbstractContextManager[None] | None = None,
     ) -> None:
-        """`prefix`: the text a continued reply already had (the new text is appended to it)."""
+        """`prefix`: the text a continued reply already had (the new text is appended to it);
+        `hold`: released when the reply is finished (it keeps background work off the model)."""
+        self.hold = hold
         self.session = session
         self.generation = generation
         self.writer = writer
@@ -287,8 +427,13 @@ class Reply:
         if self.finished:
             return (self.prefix + self.text).strip()
         self.finished = True
-        for _ in self:  # drain whatever is left (after a cancel)
-            pass
+        try:
+            for _ in self:  # drain whatever is left (after a cancel)
+                pass
+        finally:
+            if self.hold is not None:
+                self.hold.__exit__(None, None, None)
+                self.hold = None
         reply = (self.prefix + self.text).strip()
         session = self.session
         if self.writer is not None:
@@ -302,6 +447,7 @@ class Reply:
             session.reload()
         elif reply:
             session.history.append(Message("assistant", reply))
+        session.after_reply()
         return reply
 
 
@@ -325,6 +471,37 @@ def without_speaker(pieces: Iterator[str], name: str) -> Iterator[str]:
             yield held
         return
     yield from pieces
+
+
+def _explain_inputs(assembly: Assembly, inputs: TurnInputs) -> None:
+    """Say in the assembly's sections what fired, what was cut, what was summarised or recalled."""
+    lore = inputs.lore
+    if lore is not None:
+        constant = [f"{a.title}: {a.reason} ({a.tokens} tokens)"
+                    for a in lore.activated if a.constant]
+        triggered = [f"lore {a.title}: {a.reason} ({a.tokens} tokens)"
+                     for a in lore.activated if not a.constant]
+        _section(assembly, "constant lore").lines = constant + [f"! {n}" for n in lore.notices]
+        notes = _section(assembly, "per-turn notes")
+        notes.lines = triggered + [line for line in notes.lines if not line.startswith("lore: ")]
+        assembly.sections.append(Section(
+            "lore not used",
+            0,
+            [f"{r.title} [{r.book}]: {r.reason}" for r in lore.rejected]
+            + [f"budget: {lore.tokens}/{lore.budget} tokens used"],
+        ))
+    if inputs.summaries:
+        _section(assembly, "summary").lines = [s.describe() for s in inputs.summaries]
+    if inputs.recalled:
+        notes = _section(assembly, "per-turn notes")
+        notes.lines = [line for line in notes.lines if not line.startswith("memory: ")] + [
+            f"recalled message {r.message.id}: {r.why} (score {r.score:.2f})"
+            for r in inputs.recalled
+        ]
+
+
+def _section(assembly: Assembly, name: str) -> Section:
+    return next(s for s in assembly.sections if s.name == name)
 
 
 def sampling_from(settings: Settings, *, seed: int | None, max_tokens: int | None) -> Sampling:
@@ -404,9 +581,13 @@ def open_session(
     )
     engine = load_engine(info, n_threads=settings.n_threads, n_ctx_cap=settings.n_ctx)
     try:
-        return start_session(
-            engine, info, fmt, sheet, character_id, settings, user=user, store=store, resume=resume
+        session = start_session(
+            engine, info, fmt, sheet, character_id, settings,
+            user=user, store=store, resume=resume, home=home,
         )
+        if resume is not None and resume is not False:
+            session.restore_cache()
+        return session
     except BaseException:
         engine.close()
         raise
@@ -423,12 +604,20 @@ def start_session(
     user: str | None = None,
     store: ChatStore | None = None,
     resume: int | bool | None = None,
+    home: Home | None = None,
+    summaries: bool = True,
 ) -> ChatSession:
     """A session on an already loaded engine: a new chat, or a saved one to resume.
 
-    A resumed chat keeps the persona it was played with unless `user` names another.
+    A resumed chat keeps the persona it was played with unless `user` names another. With a
+    `home`, the sheet's world lorebooks are found there and the KV cache is saved there on
+    close (`restore_cache` loads it); with a store and `summaries`, evicted turns get summarised.
     """
     name = user or settings.user_name
+    if home is not None:
+        books = [book for _, book in library.world_books(home, sheet)]
+    else:
+        books = [sheet.character_book] if sheet.character_book is not None else []
     session = ChatSession(
         sheet=sheet,
         fmt=fmt,
@@ -438,6 +627,7 @@ def start_session(
         history=[Message("assistant", text) for text in greetings(sheet, name)[:1]],
         store=store,
         model_name=info.path.name,
+        books=books,
     )
     if store is not None:
         session.chat, _ = open_chat(store, character_id, sheet, user=name, resume=resume)
@@ -447,4 +637,11 @@ def start_session(
             session.user_description = str(
                 session.chat.meta.get("user_description", settings.user_description)
             )
+        if summaries:
+            session.summariser = Summariser(
+                store, engine, fmt, char=sheet.name, user=session.user
+            )
+        if home is not None:
+            session.state_path = home.root / "kv-cache" / f"chat-{session.chat.id}.lwkv"
+    session.reserve = settings.sampling.max_tokens
     return session

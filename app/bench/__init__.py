@@ -17,6 +17,10 @@ class BenchOptions:
     runs: int
     max_tokens: int
     n_threads: int | None = None
+    turns: int | None = None
+    """Chat length, for benchmarks that script a chat (None: their own default)."""
+    ctx: int | None = None
+    """Context window, for benchmarks that choose one (None: their own default)."""
 
 
 class BenchReport(Protocol):
@@ -42,6 +46,8 @@ class Bench:
 BENCHES: tuple[Bench, ...] = (
     Bench("streaming", "app.bench.streaming", None,
           "app streaming vs a raw llama-cpp-python loop (default)"),
+    Bench("long-chat", "app.bench.long_chat", "--long-chat",
+          "a scripted 300-turn chat: tokens evaluated per turn, first token, RSS, resume"),
     Bench("tui", "app.bench.tui", "--tui",
           "the terminal app through Pilot vs headless: tokens/s, key latency, first screen"),
 )

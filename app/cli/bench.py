@@ -19,6 +19,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs", type=int, default=7, metavar="N", help="runs per side (median)")
     parser.add_argument("--max-tokens", type=int, default=200, metavar="N",
                         help="tokens per reply")
+    parser.add_argument("--turns", type=int, metavar="N",
+                        help="turns of a scripted chat (--long-chat; default 300)")
+    parser.add_argument("--ctx", type=int, metavar="N",
+                        help="context window (--long-chat; default 4096)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(bench=next(b.name for b in BENCHES if b.flag is None))
     flagged = [b for b in BENCHES if b.flag is not None]
@@ -38,13 +42,17 @@ def run(args: argparse.Namespace) -> int:
 
     if args.runs < 1 or args.max_tokens < 2:
         raise LoreweaverError("--runs must be ≥ 1 and --max-tokens ≥ 2")
+    if args.turns is not None and not 1 <= args.turns <= 100_000:
+        raise LoreweaverError(f"--turns must be between 1 and 100000, got {args.turns}")
+    if args.ctx is not None and not 512 <= args.ctx <= 1_048_576:
+        raise LoreweaverError(f"--ctx must be between 512 and 1048576, got {args.ctx}")
     where = home()
     settings = load_settings(where)
     info = resolve_model(where, args.model if args.model is not None else settings.model)
     bench = next(b for b in BENCHES if b.name == args.bench)
     module = importlib.import_module(bench.module)
     options = BenchOptions(runs=args.runs, max_tokens=args.max_tokens,
-                           n_threads=settings.n_threads)
+                           n_threads=settings.n_threads, turns=args.turns, ctx=args.ctx)
     report = module.run(info, options)
     if args.json:
         json.dump(report.as_dict(), sys.stdout)

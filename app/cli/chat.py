@@ -111,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
                 out.print(name, end="")
             _stream(reply, out)
     finally:
+        session.close()
         session.engine.close()
         store.close()
     return 0

@@ -52,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
                 user=args.user,
                 store=store,
                 resume=args.chat,
+                home=where,
+                summaries=False,
             )
             session.reserve = settings.sampling.max_tokens
             text = session.prompt(args.say)

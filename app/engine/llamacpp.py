@@ -356,6 +356,19 @@ class LlamaEngine:
         """The token sequence whose keys and values are in the KV cache, in position order."""
         return self.call(lambda: list(self._llm.input_ids[: self._llm.n_tokens].tolist()))
 
+    def decoded_tokens(self) -> int:
+        """Tokens llama.cpp has run through the model since loading (its own perf counters).
+
+        Benchmarks difference it around a generation to measure, rather than trust, how much
+        of a prompt was evaluated.
+        """
+
+        def run() -> int:
+            data = self._lib.llama_perf_context(self._llm._ctx.ctx)
+            return int(data.n_p_eval) + int(data.n_eval)
+
+        return self.call(run)
+
     def reset_cache(self) -> None:
         """Forget the KV cache: the next prompt is evaluated from scratch."""
 

@@ -205,6 +205,8 @@ class _Run:
             self.order[e.key] = e.seq
             self.activated[e.key] = Activation(e.entry, e.book, why, tokens, e.text, e.position,
                                                e.depth, e.role, e.title, e.key, level)
+            for name in e.groups:  # only a member that really fired closes its group
+                self.groups_won.setdefault(name, e.title)
             fresh.append(e)
         return fresh
 
@@ -323,11 +325,7 @@ class _Run:
         for e, _ in found:
             if e.key in lost:
                 self._reject(e, lost[e.key])
-        kept = [(e, why) for e, why in found if e.key not in lost]
-        for e, _ in kept:
-            for name in e.groups:
-                self.groups_won.setdefault(name, e.title)
-        return kept
+        return [(e, why) for e, why in found if e.key not in lost]
 
     def _group_winner(self, name: str, group: list[Prepared]) -> tuple[Prepared, str]:
         prioritised = [e for e in group if e.group_override]

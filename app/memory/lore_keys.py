@@ -39,6 +39,10 @@ class BadKey(Exception):
     """A regex key that cannot be used; the message says why (for `--explain`)."""
 
 
+class RefusedKey(BadKey):
+    """A valid regex we will not run; reported even where an invalid one would be plain text."""
+
+
 @dataclass(frozen=True)
 class KeyRules:
     case_sensitive: bool = False
@@ -110,6 +114,8 @@ def _regex_key(key: str, rules: KeyRules) -> re.Pattern[str] | None:
             flags |= _FLAGS.get(letter, 0)
         try:
             return _compile(slashed.group(1).replace("\\/", "/"), flags)
+        except RefusedKey:
+            raise
         except BadKey:
             if rules.use_regex:
                 raise
@@ -122,7 +128,7 @@ def _regex_key(key: str, rules: KeyRules) -> re.Pattern[str] | None:
 @lru_cache(maxsize=4096)
 def _compile(pattern: str, flags: int) -> re.Pattern[str]:
     if _NESTED_QUANTIFIER.search(pattern):
-        raise BadKey(f"regex /{pattern}/ refused: a nested quantifier can take minutes to run")
+        raise RefusedKey(f"regex /{pattern}/ refused: a nested quantifier can take minutes to run")
     pattern = _JS_BACKREF.sub(r"(?P=\1)", _JS_NAMED_GROUP.sub("(?P<", pattern))
     try:
         return re.compile(pattern, flags)

@@ -1,7 +1,7 @@
 """Each lorebook entry's effective settings for one scan: defaults, extensions and V3 decorators.
 
 Settings are resolved once per turn, so the scan itself only reads plain fields:
-- case sensitivity and whole-word matching: the entry's value, else off (SillyTavern's defaults);
+- case sensitivity and whole-word matching: the entry's value, else the book's (off by default);
 - scan depth: `@@scan_depth`, else the entry's `scan_depth`, else the book's;
 - placement: `@@position` (our positions, or V3 `before_desc` / `after_desc`), else `@@depth N`
   (at depth N), else the entry's `position` / `depth`; `@@role` overrides the role;
@@ -97,7 +97,8 @@ def _prepare(entry: LoreEntry, book: Lorebook, label: str, key: str, index: int,
         secondary=names(entry.secondary_keys) if entry.selective else [],
         additional=names(decorators.get("additional_keys", "").split(",")),
         excluded=names(decorators.get("exclude_keys", "").split(",")),
-        rules=KeyRules(bool(entry.case_sensitive), bool(entry.match_whole_words), entry.use_regex),
+        rules=KeyRules(_either(entry.case_sensitive, book.case_sensitive),
+                       _either(entry.match_whole_words, book.match_whole_words), entry.use_regex),
         scan_depth=scan_depth, position=position, depth=depth, role=role,
         recursive=book.recursive_scanning,
         groups=[g.strip() for g in entry.group.split(",") if g.strip()],
@@ -175,3 +176,7 @@ def _flag(entry: LoreEntry, card_key: str, st_key: str) -> bool:
         if isinstance(value, bool):
             return value
     return False
+
+
+def _either(own: bool | None, default: bool) -> bool:
+    return default if own is None else own

@@ -71,8 +71,10 @@ class LoreTimers:
             return out
 
         fired = data.get("fired", {})
-        if not isinstance(fired, dict) or not all(_is_int(v) for v in fired.values()):
-            raise LoreweaverError(f"{where}.fired: must map entry keys to turn numbers")
+        if not isinstance(fired, dict) or len(fired) > MAX_TIMERS \
+                or not all(_is_int(v) for v in fired.values()):
+            raise LoreweaverError(f"{where}.fired: must map at most {MAX_TIMERS} entry keys "
+                                  "to turn numbers")
         return cls(effects("sticky"), effects("cooldown"), {str(k): v for k, v in fired.items()})
 
 

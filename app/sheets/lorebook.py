@@ -100,5 +100,8 @@ class Lorebook(BaseModel):
     scan_depth: int = Field(2, ge=0, le=1000)
     token_budget: int = Field(600, ge=0, le=1_000_000)
     recursive_scanning: bool = False
+    case_sensitive: bool = False
+    match_whole_words: bool = False
+    """Defaults for entries that leave these unset (SillyTavern's global settings; off there)."""
     entries: list[LoreEntry] = Field(default_factory=list, max_length=20_000)
     extensions: dict[str, object] = Field(default_factory=dict)

@@ -64,7 +64,10 @@ def test_prompt_prints_the_exact_gemma_prompt_with_the_persona() -> None:
     assert text.startswith("<bos><start_of_turn>user\n")
     assert "blacksmith of Harrowford" in text  # the persona is kept, not dropped
     assert text.endswith("<start_of_turn>model\n")
-    assert "Hi there<end_of_turn>" in text
+    # the per-turn notes (triggered lore of the Harrowford world book) ride in the last user turn
+    last_turn = text.rsplit("<start_of_turn>user\n", 1)[1]
+    assert last_turn.startswith("Hi there\n\n[Notes for Brenna Ironhand's reply")
+    assert "Lore:" in last_turn and last_turn.endswith("]<end_of_turn>\n<start_of_turn>model\n")
     assert "tokens" in result.stderr and "format gemma" in result.stderr
 
 
@@ -72,7 +75,9 @@ def test_prompt_uses_the_gguf_template_by_default() -> None:
     result = run_cli("prompt", "brenna", "--say", "Hi")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("<|im_start|>system\nYou are Brenna Ironhand.")
-    assert result.stdout.endswith("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
+    last_turn = result.stdout.rsplit("<|im_start|>user\n", 1)[1]
+    assert last_turn.startswith("Hi\n\n[Notes for Brenna Ironhand's reply")
+    assert last_turn.endswith("]<|im_end|>\n<|im_start|>assistant\n")
 
 
 def test_unknown_character_is_one_clear_line() -> None:
