@@ -124,7 +124,10 @@ class ChatSession:
         if pending is not None:
             turns.append(Turn("user", pending))
         if notes is None:
-            notes = TurnNotes(post_history=post_history_text(self.sheet, user=self.user))
+            notes = TurnNotes(
+                post_history=post_history_text(self.sheet, user=self.user),
+                state=self.state_values(),
+            )
         chat_id = self.chat.id if self.chat is not None else None
         turn = sum(t.role == "user" for t in turns)
         lore = scan_lore(
@@ -174,6 +177,12 @@ class ChatSession:
         self._evicted = [t.id for t in assembly.evicted if t.id is not None]
         _explain_inputs(assembly, inputs)
         return assembly
+
+    def state_values(self) -> dict[str, object]:
+        """The sheet's state variables: the chat's values, else their defaults."""
+        saved = (self.chat.meta if self.chat is not None else self.meta).get("state")
+        values = saved if isinstance(saved, dict) else {}
+        return {v.name: values.get(v.name, v.default) for v in self.sheet.state}
 
     def messages(self, pending: str | None = None) -> list[Message]:
         return self.assembly(pending).messages

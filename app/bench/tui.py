@@ -15,6 +15,7 @@ import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,12 +24,15 @@ from app.bench import BenchOptions
 from app.engine.base import Engine, GenerationStats
 from app.engine.llamacpp import LlamaEngine
 from app.engine.modelinfo import ModelInfo
+from app.errors import LoreweaverError
 from app.home import Home
 from app.settings import SamplingSettings, Settings, save_settings
 
 CHARACTER = "brenna"
 LINE = "Tell me the whole story of the finest sword you ever forged, every step of it."
 KEY_INTERVAL_S = 0.1
+WAIT_S = 120.0
+"""How long any step may take before the run gives up with an error (never a hang)."""
 
 
 @dataclass
@@ -124,17 +128,22 @@ def _headless(engine: Engine, info: ModelInfo, settings: Settings, home: Home) -
             CHARACTER,
             settings,
             store=store,
+            summaries=False,
         )
-        reply = session.send(LINE, sampling_from(settings, seed=None, max_tokens=None))
-        for _ in reply:
-            pass
-        reply.finish()
+        try:
+            reply = session.send(LINE, sampling_from(settings, seed=None, max_tokens=None))
+            for _ in reply:
+                pass
+            reply.finish()
+        finally:
+            session.close()
         return reply.stats
 
 
 async def _through_ui(
     home: Home, engine: LlamaEngine, report: TuiReport, *, first: bool
 ) -> GenerationStats:
+    from textual import events
     from textual.widgets import Input
 
     from app.tui.app import LoreweaverApp
@@ -143,6 +152,8 @@ async def _through_ui(
     gate = threading.Event()
     painted: list[float] = []
     done: list[GenerationStats] = []
+    changed: list[float] = []
+    """When the input box took each key, stamped by the app itself (no polling)."""
 
     def loader(info: ModelInfo, settings: Settings) -> Engine:
         gate.wait(timeout=30)  # held until the first screen is painted
@@ -161,38 +172,48 @@ async def _through_ui(
             self.engine = None  # the engine is shared between runs: the bench closes it
             super().on_unmount()
 
+        def on_input_changed(self) -> None:
+            changed.append(time.perf_counter())
+
+    async def until(condition: Callable[[], bool], what: str, step: float = 0.005) -> None:
+        deadline = time.perf_counter() + WAIT_S
+        while not condition():
+            if time.perf_counter() > deadline:
+                raise LoreweaverError(f"bench --tui: {what} did not happen within {WAIT_S:.0f} s")
+            await asyncio.sleep(step)
+
     app = MeasuredApp(home, loader=loader)
     started = time.perf_counter()
     async with app.run_test(size=(120, 40)) as pilot:
-        while not painted:
-            await asyncio.sleep(0.005)
+        await until(lambda: bool(painted), "the first screen")
         if first:
             report.first_screen_s = painted[0] - started
             report.model_loading_at_first_screen = app.engine is None
         gate.set()
-        while app.session is None:
-            await asyncio.sleep(0.01)
+        await until(lambda: app.session is not None, "the chat opening")
         app.open_character(CHARACTER, new=True)  # the same fresh chat the headless side has
-        while app.session is None or app.current_id != CHARACTER:
-            await asyncio.sleep(0.01)
+        await until(lambda: app.session is not None and app.current_id == CHARACTER,
+                    "the new chat opening")
         box = app.query_one("#say", Input)
         box.focus()
         box.value = LINE
         await pilot.press("enter")
-        while app.streaming is None or not app.streaming.text:
-            if done:
-                break
-            await asyncio.sleep(0.005)
+        await until(lambda: bool(done) or (app.streaming is not None and bool(app.streaming.text)),
+                    "the reply starting")
+        pressed: list[float] = []
+        changed.clear()
         while not done:
-            before = box.value
-            pressed = time.perf_counter()
-            await pilot.press("x")
-            while box.value == before and not done:
-                await asyncio.sleep(0.001)
-            if box.value != before and not done:
-                report.key_latency_ms.append((time.perf_counter() - pressed) * 1000)
-            await pilot.press("backspace")
-            await asyncio.sleep(KEY_INTERVAL_S)
+            # Keys are posted the way the terminal driver posts them, and their effect is stamped
+            # by the app: Pilot's `press` would wait for the app to go idle (never, while a reply
+            # streams) and polling would take CPU from the model being measured.
+            for key, character in (("x", "x"), ("backspace", None)):
+                pressed.append(time.perf_counter())
+                app.post_message(events.Key(key, character))
+                await asyncio.sleep(KEY_INTERVAL_S / 2)
+        await asyncio.sleep(KEY_INTERVAL_S)
+        report.key_latency_ms += [(c - p) * 1000 for p, c in zip(pressed, changed, strict=False)]
+        if len(changed) < len(pressed):
+            raise LoreweaverError("bench --tui: a key press was never handled")
     return done[0]
 
 

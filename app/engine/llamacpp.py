@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import codecs
 import ctypes
-import os
 import queue
 import secrets
 import threading
@@ -21,8 +20,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
-from app.engine import quiet
-from app.engine import kvstate
+from app.engine import kvstate, quiet
 from app.engine.base import GenerationStats, Sampling
 from app.engine.generation import QueuedGeneration
 from app.engine.kvplan import ReusePlan, plan_reuse

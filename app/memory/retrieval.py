@@ -10,8 +10,8 @@ Each candidate is scored on three parts, each normalised to [0, 1] and weighted:
 
 Only messages on the chat's active path count (a discarded swipe or another branch never
 happened in this story), and never those the prompt already holds (`exclude_ids`). Candidates
-are the top BM25 matches only: a message that shares no word with the turn is never recalled,
-however recent or important.
+are the top BM25 matches only, and only those at least `MIN_BM25` strong: a message that shares
+no telling word with the turn is never recalled, however recent or important.
 """
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ from app.memory.importance import importance_of
 from app.memory.records import StoredMessage
 from app.memory.store import ChatStore
 
+MIN_BM25 = 0.25
+"""Weaker matches are not recalled: they share only words most of the chat uses (FTS5 gives
+such words an inverse document frequency near zero), so they say nothing about relevance and
+would only lengthen every turn's prompt."""
 CANDIDATES = 50
 """How many BM25 matches are re-ranked; the rest are too weak to win on recency alone."""
 MAX_TERMS = 32
@@ -126,6 +130,7 @@ def recall(
             """,
             (match_expression(terms), chat_id, json.dumps(allowed), CANDIDATES),
         ).fetchall()
+    rows = [row for row in rows if -float(row["bm25"]) >= MIN_BM25]
     if not rows:
         return []
     strengths = [-float(row["bm25"]) for row in rows]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -49,8 +50,16 @@ from app.tui.widgets.chat_log import ChatLog, ChatMessage, Shown
 MODEL_NAME_CHARS = 24
 """The status bar shortens longer model names (the reply's figures must stay visible)."""
 
+CHAT_ACTIONS = frozenset({
+    "stop", "regenerate", "continue_reply", "swipe", "impersonate", "context", "model_settings",
+    "persona", "new_chat", "library", "edit_character",
+})
+"""App actions that act on the chat screen, so only its footer shows them."""
+
 EngineLoader = Callable[[ModelInfo, Settings], Engine]
-FRAME_S = 1 / 30
+FRAME_S = 1 / 10
+"""How often a streaming reply is redrawn: smooth to read, and every redraw is CPU the model
+(which has all the cores) does not get."""
 
 
 def _load_llama(info: ModelInfo, settings: Settings) -> Engine:
@@ -60,9 +69,11 @@ def _load_llama(info: ModelInfo, settings: Settings) -> Engine:
 
 
 class LoreweaverApp(App[None]):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    """Absolute, so that subclasses defined elsewhere (the TUI benchmark) find it too."""
     TITLE = "Loreweaver"
     BINDINGS = [
+        Binding("f5", "edit_character", "Edit"),
         Binding("escape", "stop", "Stop"),
         Binding("ctrl+r", "regenerate", "Regenerate"),
         Binding("ctrl+t", "continue_reply", "Continue"),
@@ -74,7 +85,6 @@ class LoreweaverApp(App[None]):
         Binding("f3", "persona", "Persona", show=False),
         Binding("ctrl+n", "new_chat", "New chat", show=False),
         Binding("ctrl+o", "library", "Library"),
-        Binding("ctrl+e", "edit_character", "Edit", priority=True),
         Binding("f1,question_mark", "help", "Help"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
@@ -133,7 +143,10 @@ class LoreweaverApp(App[None]):
         self.load_model()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Ctrl+←/→ swipe, except while typing a line: then they move the cursor by words."""
+        """Ctrl+←/→ swipe, except while typing a line: then they move the cursor by words.
+        Over another screen (library, editor, dialogs) the chat's keys are off and not shown."""
+        if action in CHAT_ACTIONS and len(self.screen_stack) > 1:
+            return False
         if action == "swipe":
             focused = self.focused
             if isinstance(focused, Input) and focused.value:
@@ -147,12 +160,15 @@ class LoreweaverApp(App[None]):
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        yield SystemCommand("Library", "Browse, import and manage characters", self.action_library)
         yield SystemCommand("Help", "The keys of this screen", self.action_help)
-        yield SystemCommand(
-            "Edit character", "Every field and the lorebook of the current character",
-            self.action_edit_character,
-        )
+        if screen is self.screen_stack[0]:
+            yield SystemCommand(
+                "Library", "Browse, import and manage characters", self.action_library
+            )
+            yield SystemCommand(
+                "Edit character", "Every field and the lorebook of the current character",
+                self.action_edit_character,
+            )
         yield SystemCommand(
             "Regenerate", "A new reply, kept as another swipe", self.action_regenerate
         )
@@ -250,7 +266,7 @@ class LoreweaverApp(App[None]):
             return
         self.current_sheet, self.current_id = sheet, character
         self.wanted_chat = chat_id
-        self.session = None
+        self._drop_session()
         self._new_chat = new
         self.sub_title = sheet.name
         self._preview_chat()
@@ -303,7 +319,10 @@ class LoreweaverApp(App[None]):
                 self.settings,
                 store=self.store,
                 resume=resume,
+                home=self.where,
             )
+            if resume is not None:  # the saved KV cache, if any, loads off the UI thread
+                self.run_worker(self.session.restore_cache, thread=True, group="engine-state")
         except LoreweaverError as exc:
             self.notify(str(exc), severity="error")
             return
@@ -404,7 +423,7 @@ class LoreweaverApp(App[None]):
         assert self.session is not None
         self._refresh_log()
         self.streaming = self.query_one(ChatLog).add(
-            Shown(None, self.session.sheet.name, message.prefix, False)
+            Shown(None, self.session.sheet.name, message.prefix, False), live=True
         )
 
     def on_reply_chunk(self, message: ReplyChunk) -> None:
@@ -555,7 +574,8 @@ class LoreweaverApp(App[None]):
         self.call_from_thread(self.push_screen, ContextScreen(assembly, used, session.engine.n_ctx))
 
     def action_library(self) -> None:
-        if isinstance(self.screen, LibraryScreen):
+        """Only from the chat screen: over an editor, choosing a character would bury it."""
+        if self.screen is not self.screen_stack[0]:
             return
         library_screen = LibraryScreen(
             self.where, self.store, user=self.settings.user_name, current=self.current_id
@@ -568,13 +588,11 @@ class LoreweaverApp(App[None]):
         self.push_screen(library_screen, chosen)
 
     def action_edit_character(self) -> None:
-        """Ctrl+E on the chat screen; elsewhere the key goes on (it is end-of-line in inputs)."""
-        from textual.actions import SkipAction
-
+        """F5 on the chat screen (not Ctrl+E: that is end-of-line in the message box)."""
         from app.tui.screens.editor import EditorScreen
 
         if self.screen is not self.screen_stack[0]:
-            raise SkipAction()
+            return
         if self.current_id is None:
             self.notify("Choose a character first.", severity="warning")
             return
@@ -600,6 +618,9 @@ class LoreweaverApp(App[None]):
             self.exit()
         elif self.screen is editors[-1]:
             editors[-1].confirm_leave(self.exit)
+        else:
+            self.notify("The editor has unsaved changes: close this dialog first.",
+                        severity="warning")
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -626,14 +647,23 @@ class LoreweaverApp(App[None]):
                 settings.n_threads,
             )
             if reload:
-                previous, self.engine, self.session = self.engine, None, None
+                self._drop_session()
+                previous, self.engine = self.engine, None
                 self.load_model(previous)
             self.notify("Settings saved.")
 
         self.push_screen(ModelSettingsScreen(self.settings, discover(self.where)), chosen)
 
+    def _drop_session(self) -> None:
+        """Leave the current chat: its summaries stop and its KV cache is saved, off the UI."""
+        session, self.session = self.session, None
+        if session is not None:
+            self.run_worker(session.close, thread=True, group="engine-state")
+
     def on_unmount(self) -> None:
         self.action_stop()
+        if self.session is not None:
+            self.session.close()
         if self.engine is not None:
             self.engine.close()
         if self.store is not None:

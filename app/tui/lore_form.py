@@ -12,12 +12,14 @@ import re
 from dataclasses import dataclass, fields, replace
 from typing import get_args
 
-from app.sheets.lorebook import LoreEntry, Lorebook, Position, SelectiveLogic
-from app.tui.sheet_form import yaml_text, parse_number, parse_yaml, split_lines
+from app.sheets.lorebook import Lorebook, LoreEntry, Position, SelectiveLogic
+from app.tui.sheet_form import parse_number, parse_yaml, split_lines, yaml_text
 
 LOGICS: tuple[str, ...] = get_args(SelectiveLogic)
 POSITIONS: tuple[str, ...] = get_args(Position)
-LOGIC_LABELS = {"and_any": "AND ANY", "not_all": "NOT ALL", "not_any": "NOT ANY", "and_all": "AND ALL"}
+LOGIC_LABELS = {
+    "and_any": "AND ANY", "not_all": "NOT ALL", "not_any": "NOT ANY", "and_all": "AND ALL",
+}
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,8 @@ def parse_yaml(label: str, text: str) -> object:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
-        raise ValueError(f"{label}: {where}{getattr(exc, 'problem', None) or 'invalid YAML'}")
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ValueError(f"{label}: {where}{problem}") from None
 
 
 def parse_number(label: str, text: str) -> int | None:

@@ -29,7 +29,9 @@ def test_a_shortened_long_chat_evaluates_only_new_tokens_and_the_control_does_no
     turns = report.app.turns
     assert [t.turn for t in turns] == list(range(1, 13))
     # the window filled: some turn dropped old turns (its prompt is shorter than the last one)
-    shifts = [b for a, b in zip(turns, turns[1:], strict=False) if b.prompt_tokens < a.prompt_tokens]
+    shifts = [
+        b for a, b in zip(turns, turns[1:], strict=False) if b.prompt_tokens < a.prompt_tokens
+    ]
     assert shifts, [t.prompt_tokens for t in turns]
     # ... and even then only a fraction of the prompt went through the model
     assert all(t.evaluated_tokens < t.prompt_tokens / 2 for t in shifts)

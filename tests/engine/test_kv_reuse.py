@@ -12,8 +12,11 @@ from app.engine.base import Sampling
 from app.engine.llamacpp import LlamaEngine, load_engine
 
 GREEDY = Sampling(temperature=0.0, max_tokens=4, seed=1)
-SYSTEM = "<|im_start|>system\nYou are Orla, keeper of the lighthouse archive. " + (
-    "She answers briefly and precisely. " * 20) + "<|im_end|>\n"
+SYSTEM = (
+    "<|im_start|>system\nYou are Orla, keeper of the lighthouse archive. "
+    + ("She answers briefly and precisely. " * 20)
+    + "<|im_end|>\n"
+)
 
 
 def turn(i: int) -> str:
@@ -60,7 +63,9 @@ def test_dropping_old_turns_shifts_the_cache_instead_of_re_reading(engine: Llama
 
 
 def test_a_saved_kv_state_restores_a_chat_in_another_engine(
-    engine: LlamaEngine, bundled_info, tmp_path: Path  # type: ignore[no-untyped-def]
+    engine: LlamaEngine,
+    bundled_info,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     engine.reset_cache()
     history = prompt(0, 25)
@@ -85,9 +90,7 @@ def test_a_saved_kv_state_restores_a_chat_in_another_engine(
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "junk"])
-def test_a_damaged_state_file_is_ignored(
-    engine: LlamaEngine, tmp_path: Path, damage: str
-) -> None:
+def test_a_damaged_state_file_is_ignored(engine: LlamaEngine, tmp_path: Path, damage: str) -> None:
     engine.reset_cache()
     run(engine, prompt(0, 5))
     state = tmp_path / "chat.lwkv"

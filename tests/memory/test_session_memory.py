@@ -17,14 +17,24 @@ SETTINGS = Settings(sampling=SamplingSettings(temperature=0.0, max_tokens=4, see
 
 
 def _sheet() -> Sheet:
-    book = Lorebook(name="Harbour", scan_depth=1, entries=[
-        LoreEntry(name="Tide bell", keys=["bell"], content="The tide bell rings at dusk.",
-                  sticky=2),
-        LoreEntry(name="Harbour law", keys=[], content="No ship leaves at night.",
-                  constant=True),
-    ])
-    return Sheet(name="Orla", description="Keeper of the harbour archive.",
-                 first_message="Orla looks up.", character_book=book)
+    book = Lorebook(
+        name="Harbour",
+        scan_depth=1,
+        entries=[
+            LoreEntry(
+                name="Tide bell", keys=["bell"], content="The tide bell rings at dusk.", sticky=2
+            ),
+            LoreEntry(
+                name="Harbour law", keys=[], content="No ship leaves at night.", constant=True
+            ),
+        ],
+    )
+    return Sheet(
+        name="Orla",
+        description="Keeper of the harbour archive.",
+        first_message="Orla looks up.",
+        character_book=book,
+    )
 
 
 def _session(engine, store: ChatStore, home: Home, resume: int | None = None) -> ChatSession:  # type: ignore[no-untyped-def]
@@ -32,8 +42,17 @@ def _session(engine, store: ChatStore, home: Home, resume: int | None = None) ->
     from app.prompts.formats import choose_format
 
     info = resolve_model(home, None)
-    return start_session(engine, info, choose_format(None, info), _sheet(), "orla", SETTINGS,
-                         store=store, resume=resume, home=home)
+    return start_session(
+        engine,
+        info,
+        choose_format(None, info),
+        _sheet(),
+        "orla",
+        SETTINGS,
+        store=store,
+        resume=resume,
+        home=home,
+    )
 
 
 def _say(session: ChatSession, text: str) -> None:
@@ -43,7 +62,9 @@ def _say(session: ChatSession, text: str) -> None:
     reply.finish()
 
 
-def test_sticky_lore_keeps_firing_across_turns_and_a_reopened_chat(engine, store: ChatStore, lw_home: Home) -> None:  # type: ignore[no-untyped-def]
+def test_sticky_lore_keeps_firing_across_turns_and_a_reopened_chat(
+    engine, store: ChatStore, lw_home: Home
+) -> None:  # type: ignore[no-untyped-def]
     session = _session(engine, store, lw_home)
     try:
         assembly = session.assembly("Do you hear the bell?")
@@ -77,26 +98,37 @@ def test_sticky_lore_keeps_firing_across_turns_and_a_reopened_chat(engine, store
 def _fill(store: ChatStore, chat_id: int, turns: int) -> None:
     for i in range(turns):
         fact = "Orla hid the silver key under the third flagstone." if i == 0 else ""
-        store.add_message(chat_id, "user", f"Question {i} about the archive ledgers. {fact}"
-                          + " The ledgers are old and the ink is faded." * 12)
-        store.add_message(chat_id, "assistant", f"Answer {i}: the ledgers list ships and cargo."
-                          + " Each page is dated and signed by the harbour master." * 12)
+        store.add_message(
+            chat_id,
+            "user",
+            f"Question {i} about the archive ledgers. {fact}"
+            + " The ledgers are old and the ink is faded." * 12,
+        )
+        store.add_message(
+            chat_id,
+            "assistant",
+            f"Answer {i}: the ledgers list ships and cargo."
+            + " Each page is dated and signed by the harbour master." * 12,
+        )
 
 
-def test_evicted_turns_are_summarised_and_recalled_when_relevant(engine, store: ChatStore, lw_home: Home) -> None:  # type: ignore[no-untyped-def]
+def test_evicted_turns_are_summarised_and_recalled_when_relevant(
+    engine, store: ChatStore, lw_home: Home
+) -> None:  # type: ignore[no-untyped-def]
     session = _session(engine, store, lw_home)
     try:
         assert session.chat is not None and session.summariser is not None
         session.summariser.close()  # the session's own, with shorter recaps to keep this quick
-        session.summariser = Summariser(store, engine, session.fmt, char="Orla", user="User",
-                                        max_tokens=60)
+        session.summariser = Summariser(
+            store, engine, session.fmt, char="Orla", user="User", max_tokens=60
+        )
         _fill(store, session.chat.id, 9)
         session.reload()
         line = "Where did you hide the silver key?"
         assembly = session.assembly(line)
         assert assembly.first_kept > 0  # the 2048-token window dropped the oldest turns
         notes = next(s for s in assembly.sections if s.name == "per-turn notes")
-        assert any(l.startswith("recalled message") and "silver" in l for l in notes.lines)
+        assert any(n.startswith("recalled message") and "silver" in n for n in notes.lines)
         assert "third flagstone" in assembly.messages[-1].content  # recalled into the notes
         _say(session, line)
         assert session.summariser.wait(300)
@@ -111,7 +143,9 @@ def test_evicted_turns_are_summarised_and_recalled_when_relevant(engine, store: 
         session.close()
 
 
-def test_closing_saves_the_kv_cache_and_resuming_restores_it(engine, store: ChatStore, lw_home: Home) -> None:  # type: ignore[no-untyped-def]
+def test_closing_saves_the_kv_cache_and_resuming_restores_it(
+    engine, store: ChatStore, lw_home: Home
+) -> None:  # type: ignore[no-untyped-def]
     session = _session(engine, store, lw_home)
     assert session.chat is not None
     _fill(store, session.chat.id, 4)
@@ -130,3 +164,31 @@ def test_closing_saves_the_kv_cache_and_resuming_restores_it(engine, store: Chat
         assert evaluated < engine.count_tokens(reopened.last_prompt) // 4, evaluated
     finally:
         reopened.close()
+
+
+def test_state_variables_ride_in_the_per_turn_notes(
+    engine, store: ChatStore, lw_home: Home
+) -> None:  # type: ignore[no-untyped-def]
+    from app.engine.registry import resolve_model
+    from app.prompts.formats import choose_format
+    from app.sheets.sheet import StateVar
+
+    info = resolve_model(lw_home, None)
+    sheet = _sheet().model_copy(update={"state": [StateVar(name="trust", type="int", default=2)]})
+    session = start_session(
+        engine,
+        info,
+        choose_format(None, info),
+        sheet,
+        "orla",
+        SETTINGS,
+        store=store,
+        summaries=False,
+    )
+    assert session.chat is not None
+    assert "State: trust = 2" in session.assembly("Hello").messages[-1].content
+    session.chat = store.update_chat(session.chat.id, meta={"state": {"trust": 5}})
+    assembly = session.assembly("Hello")
+    assert "State: trust = 5" in assembly.messages[-1].content
+    notes = next(s for s in assembly.sections if s.name == "per-turn notes")
+    assert "state: trust = 5" in notes.lines

@@ -35,7 +35,7 @@ def test_each_prompt_extends_the_previous_one_until_an_eviction(engine, lw_home:
     session = _session(engine, lw_home)
     previous: list[int] | None = None
     evictions = stable = 0
-    last_first, last_cut = 0, False
+    last_first, last_cut, last_notes = 0, False, 0
     for line in USER_LINES:
         assembly = session.assembly(line)
         tokens = engine.tokenize(session.fmt.render(assembly.messages))
@@ -46,10 +46,12 @@ def test_each_prompt_extends_the_previous_one_until_an_eviction(engine, lw_home:
                 if assembly.first_kept != last_first:
                     assert assembly.first_kept - last_first >= 3  # a chunk, not one turn
             else:
-                # all but the tail of the previous prompt (its generation prompt) is reused
-                assert _prefix_len(previous, tokens) >= len(previous) - 8
+                # all of the previous prompt is reused but its tail: the per-turn notes (they
+                # move on to the new last turn) and the generation prompt
+                assert _prefix_len(previous, tokens) >= len(previous) - last_notes - 8
                 stable += 1
         last_first, last_cut = assembly.first_kept, assembly.examples_cut
+        last_notes = next(s.tokens for s in assembly.sections if s.name == "per-turn notes")
         previous = tokens
         session.history += [Message("user", line), Message("assistant", REPLY)]
     assert evictions >= 1, "the window (2048) should have filled"

@@ -34,12 +34,12 @@ def write_aria(home: Home) -> None:
 
 
 async def open_editor(app: LoreweaverApp, pilot: Pilot[None], character: str) -> EditorScreen:
-    """Show `character` in the chat screen, then press Ctrl+E as a user would."""
+    """Show `character` in the chat screen, then press F5 as a user would."""
     await wait_until(pilot, lambda: app.current_id is not None)
     if app.current_id != character:
         app.open_character(character)
     await pilot.pause()
-    await pilot.press("ctrl+e")
+    await pilot.press("f5")
     await wait_until(pilot, lambda: isinstance(app.screen, EditorScreen))
     screen = app.screen
     assert isinstance(screen, EditorScreen)

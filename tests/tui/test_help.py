@@ -34,6 +34,7 @@ async def test_f1_on_the_chat_lists_the_app_keys_and_escape_closes(lw_home: Home
         # the chat box has focus and would type a "?", so only F1 is listed here
         assert rows["Help"] == "f1"
         assert rows["Quit"] == "^q"
+        assert rows["Edit"] == "f5"  # not ^e: the chat box keeps it for end-of-line
         # every app binding is listed: one missing here is shadowed by the chat box's own keys
         for binding in LoreweaverApp.BINDINGS:
             assert binding.description in rows  # type: ignore[union-attr]

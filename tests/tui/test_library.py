@@ -77,7 +77,8 @@ async def test_cards_show_every_character_and_search_filters_as_you_type(lw_home
         assert mira.has_class("yours")
         texts = [str(label.render()) for label in mira.query(Label)]
         assert "Mira mends bones." in texts and "#healer" in texts and "yours" in texts
-        assert all(c.has_class("sample") for c in screen.query(CharacterCard) if c.summary.id != "mira")
+        assert all(c.has_class("sample")
+                   for c in screen.query(CharacterCard) if c.summary.id != "mira")
 
         await pilot.press("slash")
         assert screen.focused is screen.query_one("#lib-search")
@@ -93,11 +94,32 @@ async def test_cards_show_every_character_and_search_filters_as_you_type(lw_home
         assert screen.focused is screen.cards
 
 
+async def test_markup_in_a_card_is_shown_as_typed(lw_home: Home) -> None:
+    (lw_home.characters / "odd.yaml").write_text(
+        "name: '[b]Odd[/b]'\ntags: ['[red]']\ndescription: 'Loves [red]brackets[/] and [/nope].'\n",
+        encoding="utf-8",
+    )
+    app = _app(lw_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _library(app, pilot)
+        odd = next(c for c in screen.query(CharacterCard) if c.summary.id == "odd")
+        texts = [str(label.render()) for label in odd.query(Label)]
+        assert "Loves [red]brackets[/] and [/nope]." in texts and "#[red]" in texts
+        assert any(text.startswith("[b]Odd[/b]") for text in texts)
+        screen.query_one("#lib-search", Input).value = "[/nope"
+        empty = screen.query_one("#lib-empty", Label)
+        await wait_until(pilot, lambda: _ids(screen) == ["odd"])
+        screen.query_one("#lib-search", Input).value = "[/nope]]"
+        await wait_until(pilot, lambda: empty.display)
+        assert "'[/nope]]'" in str(empty.render())
+
+
 async def test_import_a_card_then_keep_both_under_a_new_id(lw_home: Home, tmp_path: Path) -> None:
     card = tmp_path / "ione.json"
     card.write_text(json.dumps({
         "spec": "chara_card_v2", "spec_version": "2.0",
-        "data": {"name": "Ione", "description": "A ferrywoman.", "first_mes": "Fare?", "tags": ["boat"]},
+        "data": {"name": "Ione", "description": "A ferrywoman.", "first_mes": "Fare?",
+                 "tags": ["boat"]},
     }), encoding="utf-8")
     other = tmp_path / "ione2.json"
     other.write_text(json.dumps({
@@ -124,7 +146,9 @@ async def test_import_a_card_then_keep_both_under_a_new_id(lw_home: Home, tmp_pa
         assert library.load(lw_home, "ione")[1].description == "A ferrywoman."
 
 
-async def test_a_bad_import_is_a_notification_and_changes_nothing(lw_home: Home, tmp_path: Path) -> None:
+async def test_a_bad_import_is_a_notification_and_changes_nothing(
+    lw_home: Home, tmp_path: Path
+) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("{ not json", encoding="utf-8")
     app = _app(lw_home)
@@ -151,7 +175,8 @@ async def test_duplicate_a_sample_and_refuse_a_taken_id(lw_home: Home) -> None:
         await wait_until(pilot, lambda: "brenna_copy" in _ids(screen))
         copy = lw_home.characters / "brenna_copy.yaml"
         assert copy.read_bytes() == library.resolve(lw_home, "brenna").path.read_bytes()
-        await wait_until(pilot, lambda: (h := screen.highlighted()) is not None and h.id == "brenna_copy")
+        await wait_until(pilot, lambda: (h := screen.highlighted()) is not None
+                         and h.id == "brenna_copy")
         assert not screen.highlighted().sample  # type: ignore[union-attr]
 
         await pilot.press("c")
@@ -197,7 +222,8 @@ async def test_open_a_character_and_resume_or_start_chats(lw_home: Home) -> None
         chats = screen.query_one("#lib-chats", ListView)
         await wait_until(pilot, lambda: len(chats.children) == 3)
         assert [item.name for item in chats.children] == ["new", str(newer.id), str(older.id)]
-        assert "Chats with Kestrel Vane (2)" in str(screen.query_one("#lib-chats-title", Label).render())
+        title = screen.query_one("#lib-chats-title", Label)
+        assert "Chats with Kestrel Vane (2)" in str(title.render())
 
         chats.focus()
         chats.index = 2
@@ -237,8 +263,12 @@ async def test_escape_goes_back_and_palette_runs_library_actions(lw_home: Home) 
         assert current is not None and app.session is not None
 
 
-async def test_real_model_chat_started_from_the_library_is_listed_and_resumed(lw_home: Home) -> None:
-    save_settings(lw_home, Settings(sampling=SamplingSettings(max_tokens=16, seed=3)))
+async def test_real_model_chat_started_from_the_library_is_listed_and_resumed(
+    lw_home: Home,
+) -> None:
+    # one llama.cpp thread: two spinning OpenMP threads crawl when other work shares the cores
+    save_settings(lw_home, Settings(n_threads=1,
+                                    sampling=SamplingSettings(max_tokens=16, seed=3)))
     app = LoreweaverApp(lw_home)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await _library(app, pilot)

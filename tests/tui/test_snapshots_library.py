@@ -1,7 +1,8 @@
 """Snapshots of the library, its dialogs and the help screen at 80×24 and 120×40.
 
 Chat times are pinned (and shown in UTC) so the pictures do not change with the clock.
-Regenerate after an intended change with `pytest tests/tui/test_snapshots_library.py --snapshot-update`.
+Regenerate after an intended change with
+`pytest tests/tui/test_snapshots_library.py --snapshot-update`.
 """
 
 from __future__ import annotations

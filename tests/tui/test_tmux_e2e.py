@@ -65,7 +65,11 @@ def test_type_a_line_and_read_the_streamed_reply(lw_home: Home, terminal: str) -
     assert [m.role for m in path][-2:] == ["user", "assistant"]
     reply = path[-1]
     assert reply.status == "complete" and reply.content.strip()
-    plain = str.maketrans("", "", '*_"`#')  # markdown marks are drawn as styles, not characters
-    opening = " ".join(reply.content.translate(plain).split()[:3])
-    flat = " ".join(screen.translate(plain).split())
+    def words(text: str) -> list[str]:
+        """Words without Markdown marks: those are drawn as styles and bullets, not characters."""
+        plain = text.translate(str.maketrans("", "", '*_"`#'))
+        return [w for w in plain.split() if any(c.isalnum() for c in w)]
+
+    opening = " ".join(words(reply.content)[:3])
+    flat = " ".join(words(screen))
     assert opening in flat, f"{opening!r} not on screen:\n{screen}"

@@ -65,9 +65,10 @@ CHECK_DELAY_S = 0.25
 
 def _control(spec: FieldSpec, text: str) -> Input | TextArea:
     box_id = f"field-{spec.name}"
-    if spec.kind in ("line", "number"):
-        kind = "integer" if spec.kind == "number" else "text"
-        return Input(text, id=box_id, type=kind, compact=True)
+    if spec.kind == "number":
+        return Input(text, id=box_id, type="integer", compact=True)
+    if spec.kind == "line":
+        return Input(text, id=box_id, type="text", compact=True)
     return TextArea(
         text, id=box_id, soft_wrap=True, tab_behavior="focus", classes=spec.kind, compact=True
     )
@@ -110,7 +111,7 @@ class EditorScreen(Screen[bool]):
     BINDINGS = [
         Binding("ctrl+s", "save", "Save"),
         Binding("escape", "close", "Close"),
-        Binding("ctrl+n", "add_entry", "New lore entry"),
+        Binding("ctrl+n", "add_entry", "New entry"),
         Binding("ctrl+t", "lore_test", "Lore test"),
     ]
 
@@ -133,8 +134,8 @@ class EditorScreen(Screen[bool]):
     def compose(self) -> ComposeResult:
         texts = sheet_texts(self.sheet)
         yield Header()
-        yield Label("", id="editor-where")
-        yield Label("", id="editor-problem")
+        yield Label("", id="editor-where", markup=False)
+        yield Label("", id="editor-problem", markup=False)
         with TabbedContent(id="editor-tabs"):
             for tab in TABS:
                 with TabPane(tab, id=f"tab-{tab.split()[0].lower()}"), VerticalScroll():
@@ -151,7 +152,7 @@ class EditorScreen(Screen[bool]):
                     id="lore-test",
                 )
                 with VerticalScroll(id="lore-test-scroll"):
-                    yield Static("", id="lore-test-result")
+                    yield Static("", id="lore-test-result", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -303,30 +304,22 @@ class EditorScreen(Screen[bool]):
             result.update("The character has no lorebook entries (Lorebook tab, Ctrl+N).")
             return
         self._probe_text = text
-        self.run_probe(book, text, self._engine())
+        name = self._texts().get("name", "").strip() or self.sheet.name
+        self.run_probe(book, text, self._engine(), name)
 
     @work(thread=True, exclusive=True, group="editor-lore")
-    def run_probe(self, book: Lorebook, text: str, engine: Engine | None) -> None:
+    def run_probe(self, book: Lorebook, text: str, engine: Engine | None, char: str) -> None:
         count = engine.count_tokens if engine is not None else estimate_tokens
+        user = getattr(getattr(self.app, "settings", None), "user_name", "")
         try:
-            found = probe(book, text, count)
+            found = probe(book, text, count, char=char, user=user)
         except LoreweaverError as exc:
-            found = Probe([], full_rules=True)
-            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            found = Probe([], notices=(str(exc),))
         self.post_message(LoreProbed(text, found))
 
     def on_lore_probed(self, message: LoreProbed) -> None:
-        if message.text != self._probe_text:
-            return
-        found = message.probe
-        fired = [line for line in found.lines if line.fired]
-        lines = [f"✓ {line.title} — {line.reason}" for line in fired]
-        lines += [f"✗ {line.title} — {line.reason}" for line in found.lines if not line.fired]
-        if not fired:
-            lines.insert(0, "No entry fires for this text.")
-        if not found.full_rules:
-            lines.append("(primary keys and constant entries only: the full rules are pending)")
-        self.query_one("#lore-test-result", Static).update("\n".join(lines))
+        if message.text == self._probe_text:
+            self.query_one("#lore-test-result", Static).update(message.probe.render())
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -337,7 +330,7 @@ class EditorScreen(Screen[bool]):
         self._check()
         sheet, _, _ = self._build()
         if sheet is None:
-            self.notify(f"Not saved: {self.problem}", severity="error", timeout=8)
+            self.notify(f"Not saved: {self.problem}", severity="error", timeout=8, markup=False)
             return False
         target = self.entry.path
         if self.entry.sample:
@@ -346,14 +339,15 @@ class EditorScreen(Screen[bool]):
             self._copy_avatar(sheet, target)
             write_text_atomic(target, dump_yaml(sheet))
         except OSError as exc:
-            self.notify(f"{target}: cannot write: {exc.strerror}", severity="error", timeout=8)
+            self.notify(f"{target}: cannot write: {exc.strerror}", severity="error", timeout=8,
+                        markup=False)
             return False
         self.entry = library.Entry(self.entry.id, target, sample=False)
         self.sheet, self.saved = sheet, True
         self._baseline = self._snapshot()
         self.sub_title = f"Editing {sheet.name}"
         self._show_where()
-        self.notify(f"Saved {sheet.name}.")
+        self.notify(f"Saved {sheet.name}.", markup=False)
         return True
 
     def _copy_avatar(self, sheet: Sheet, target: Path) -> None:

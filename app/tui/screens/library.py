@@ -49,8 +49,8 @@ def _chat_item(chat: ChatSummary) -> ListItem:
     title = f"{chat.title} · " if chat.title else ""
     preview = " ".join(chat.last_message.split())[:PREVIEW_CHARS] or "(empty)"
     return ListItem(
-        Label(f"{title}{when} · {count}", classes="chat-when"),
-        Label(preview, classes="chat-preview"),
+        Label(f"{title}{when} · {count}", classes="chat-when", markup=False),
+        Label(preview, classes="chat-preview", markup=False),
         name=str(chat.id),
     )
 
@@ -62,7 +62,8 @@ class LibraryScreen(Screen[Choice | None]):
     BINDINGS = [
         Binding("o", "open", "Open", tooltip="Chat with the highlighted character or chat"),
         Binding("n", "new_chat", "New chat", tooltip="Start a new chat with the character"),
-        Binding("i", "import_card", "Import", tooltip="Import a card file (JSON, PNG, CHARX, YAML)"),
+        Binding("i", "import_card", "Import",
+                tooltip="Import a card file (JSON, PNG, CHARX, YAML)"),
         Binding("c", "duplicate", "Duplicate", tooltip="Copy the character under a new id"),
         Binding("delete,x", "delete", "Delete", tooltip="Delete one of your own characters"),
         Binding("slash", "search", "Search", tooltip="Filter by name, tags or description"),
@@ -87,9 +88,9 @@ class LibraryScreen(Screen[Choice | None]):
             with Vertical(id="lib-main"):
                 yield Input(placeholder="Search name, tags, description…  (/)", id="lib-search")
                 yield ListView(id="lib-cards")
-                yield Label("", id="lib-empty")
+                yield Label("", id="lib-empty", markup=False)
             with Vertical(id="lib-side"):
-                yield Label("Chats", id="lib-chats-title")
+                yield Label("Chats", id="lib-chats-title", markup=False)
                 yield ListView(id="lib-chats")
         yield Footer()
 
@@ -163,7 +164,7 @@ class LibraryScreen(Screen[Choice | None]):
             try:
                 chats = self.store.list_chats(summary.id)
             except LoreweaverError as exc:
-                self.notify(str(exc), severity="error")
+                self.notify(str(exc), severity="error", markup=False)
         title.update(f"Chats with {summary.name} ({len(chats)})")
         new = ListItem(Label("+ New chat", classes="chat-when"), name=NEW_CHAT)
         await chats_view.extend([new, *(_chat_item(chat) for chat in chats)])
@@ -213,7 +214,11 @@ class LibraryScreen(Screen[Choice | None]):
             "Path to a card or sheet: .json, .png, .charx or .yaml",
             placeholder="~/Downloads/card.png",
         )
-        self.app.push_screen(dialog, lambda path: path and self.import_card(path, None))
+        def chosen(path: str | None) -> None:
+            if path:
+                self.import_card(path, None)
+
+        self.app.push_screen(dialog, chosen)
 
     @work(thread=True, group="library-import")
     def import_card(self, path: str, as_id: str | None) -> None:
@@ -229,21 +234,25 @@ class LibraryScreen(Screen[Choice | None]):
     def on_card_imported(self, message: CardImported) -> None:
         imported = message.imported
         if imported.already_there:
-            self.notify(f"{imported.id!r} is already in your library, unchanged.")
+            self.notify(f"{imported.id!r} is already in your library, unchanged.", markup=False)
         else:
-            self.notify(f"Imported {imported.kind} {imported.id!r}.")
+            self.notify(f"Imported {imported.kind} {imported.id!r}.", markup=False)
         if imported.kind == "character":
             self._wanted = imported.id
         self.reload()
 
     def on_import_failed(self, message: ImportFailed) -> None:
         if not message.taken:
-            self.notify(message.error, severity="error", timeout=8)
+            self.notify(message.error, severity="error", timeout=8, markup=False)
             return
         self.notify(message.error.replace("import with --as NEW_ID", "choose a new id"),
-                    severity="warning", timeout=8)
+                    severity="warning", timeout=8, markup=False)
         dialog = AskDialog("Keep both", "A new id for the imported one (a-z, 0-9, _)")
-        self.app.push_screen(dialog, lambda new: new and self.import_card(message.path, new))
+        def chosen(new: str | None) -> None:
+            if new:
+                self.import_card(message.path, new)
+
+        self.app.push_screen(dialog, chosen)
 
     # -- duplicate and delete ------------------------------------------------------------------
 
@@ -260,15 +269,19 @@ class LibraryScreen(Screen[Choice | None]):
         dialog = AskDialog(
             f"Duplicate {summary.name}", "Id of the copy (a-z, 0-9, _)", value=suggestion
         )
-        self.app.push_screen(dialog, lambda new: new and self._duplicate(summary.id, new))
+        def chosen(new: str | None) -> None:
+            if new:
+                self._duplicate(summary.id, new)
+
+        self.app.push_screen(dialog, chosen)
 
     def _duplicate(self, source: str, new_id: str) -> None:
         try:
             entry = catalog.duplicate(self.where, source, new_id)
         except LoreweaverError as exc:
-            self.notify(str(exc), severity="error", timeout=8)
+            self.notify(str(exc), severity="error", timeout=8, markup=False)
             return
-        self.notify(f"Copied {source!r} to {entry.id!r}.")
+        self.notify(f"Copied {source!r} to {entry.id!r}.", markup=False)
         self._wanted = entry.id
         self.reload()
 
@@ -278,7 +291,7 @@ class LibraryScreen(Screen[Choice | None]):
             return
         if summary.sample:
             self.notify("Samples cannot be deleted; duplicate one to make your own copy.",
-                        severity="warning")
+                        severity="warning", markup=False)
             return
         question = (
             f"Delete {summary.name} ({summary.id})?\n"
@@ -293,7 +306,7 @@ class LibraryScreen(Screen[Choice | None]):
         try:
             catalog.delete(self.where, character_id)
         except LoreweaverError as exc:
-            self.notify(str(exc), severity="error", timeout=8)
+            self.notify(str(exc), severity="error", timeout=8, markup=False)
             return
-        self.notify(f"Deleted {character_id!r}.")
+        self.notify(f"Deleted {character_id!r}.", markup=False)
         self.reload()

@@ -25,8 +25,8 @@ class CharacterCard(ListItem):
             yield Label(title, classes="card-title")
             yield Label("sample" if summary.sample else "yours", classes="card-kind")
         if summary.error:
-            yield Label(summary.error, classes="card-error")
+            yield Label(summary.error, classes="card-error", markup=False)
             return
         tags = "  ".join(f"#{tag}" for tag in summary.tags) or "no tags"
-        yield Label(tags, classes="card-tags")
-        yield Label(summary.blurb or "(no description)", classes="card-blurb")
+        yield Label(tags, classes="card-tags", markup=False)
+        yield Label(summary.blurb or "(no description)", classes="card-blurb", markup=False)

@@ -26,7 +26,7 @@ class FieldBox(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(classes="field-head"):
             yield Label(self.label, classes="field-label")
-            yield Label("", classes="field-error")
+            yield Label("", classes="field-error", markup=False)
             yield Label("", classes="field-tokens")
         yield self.control
 

@@ -31,7 +31,7 @@ _BOXES = {
     "depth": "Depth",
     "insertion_order": "Order",
     "content": "Content",
-    "other": "Other settings (YAML: priority, probability, group, sticky, …)",
+    "other": "Other (YAML: priority, probability, group, …)",
 }
 
 
@@ -57,9 +57,9 @@ class LoreEditor(Horizontal):
                 yield Button("Add", id="lore-add", variant="primary", compact=True)
                 yield Button("Remove", id="lore-remove", variant="error", compact=True)
         with VerticalScroll(id="lore-form"):
-            yield Label("", id="lore-message")
+            yield Label("", id="lore-message", markup=False)
             yield FieldBox(
-                "Book settings (YAML: name, scan_depth, token_budget, …)",
+                "Book (YAML: name, scan_depth, token_budget, …)",
                 _text_area(self.settings_text, "lore-book"),
                 field="settings",
                 counted=False,
@@ -72,7 +72,8 @@ class LoreEditor(Horizontal):
                     yield Checkbox("Enabled", draft.enabled, id="lore-enabled", compact=True)
                     yield Checkbox("Constant", draft.constant, id="lore-constant", compact=True)
                     yield Checkbox("Selective", draft.selective, id="lore-selective", compact=True)
-                yield self._box("secondary_keys", _text_area(draft.secondary_keys, "lore-secondary"))
+                secondary = _text_area(draft.secondary_keys, "lore-secondary")
+                yield self._box("secondary_keys", secondary)
                 with Horizontal(classes="lore-row"):
                     with Vertical(classes="lore-choice"):
                         yield Label("Secondary logic")
