@@ -25,8 +25,6 @@ the time to restore it and produce the next first token is compared with re-read
 
 from __future__ import annotations
 
-import difflib
-import random
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -34,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from app.bench import BenchOptions
+from app.bench.chat_script import bench_sheet, canned_reply, new_tokens, user_line
 from app.bench.common import current_rss_mb, median
 from app.engine.base import Sampling
 from app.engine.llamacpp import LlamaEngine, load_engine
@@ -47,64 +46,11 @@ from app.sheets.sheet import Sheet
 
 TURNS = 300
 N_CTX = 4096
-SHEET_TOKENS = 800
-USER_TOKENS = 40
-REPLY_TOKENS = 120
 GEN_TOKENS = 16
 """Tokens generated per turn: enough for a first-token time and a stop; the reply is canned."""
-MIN_RUN = 64
 SLACK = 32
 CONTROL_EVERY = 25
 
-_WORDS = [
-    "lantern",
-    "harbour",
-    "ember",
-    "frost",
-    "willow",
-    "anvil",
-    "banner",
-    "cellar",
-    "orchard",
-    "ledger",
-    "compass",
-    "thistle",
-    "mirror",
-    "saddle",
-    "tavern",
-    "quarry",
-    "furnace",
-    "ribbon",
-    "meadow",
-    "beacon",
-    "goblet",
-    "lattice",
-    "hearth",
-    "raven",
-    "cinder",
-    "marble",
-    "garrison",
-    "bramble",
-    "falcon",
-    "parchment",
-    "granary",
-    "crescent",
-    "tinder",
-    "harvest",
-    "sentry",
-    "ferry",
-    "tapestry",
-    "copper",
-    "midnight",
-    "river",
-    "summit",
-    "glacier",
-    "kettle",
-    "wagon",
-    "tower",
-    "forge",
-    "market",
-]
 
 
 @dataclass(frozen=True)
@@ -251,55 +197,6 @@ class LongChatReport:
             "≤ 0.25",
         )
         return table
-
-
-# -- the script ------------------------------------------------------------------------------
-
-
-def _grow(engine: LlamaEngine, target: int, seed: int, opening: str) -> str:
-    """Deterministic prose of about `target` tokens."""
-    rng = random.Random(seed)
-    words = opening.split()
-    while True:
-        text = " ".join(words)
-        if engine.count_tokens(text) >= target:
-            return text
-        sentence = [rng.choice(_WORDS) for _ in range(rng.randrange(6, 12))]
-        words += [sentence[0].capitalize(), *sentence[1:-1], sentence[-1] + "."]
-
-
-def bench_sheet(engine: LlamaEngine) -> Sheet:
-    description = _grow(engine, SHEET_TOKENS - 60, 1, "Orla keeps the lighthouse archive.")
-    return Sheet(
-        name="Orla",
-        description=description,
-        personality="patient, precise, fond of old maps",
-        first_message="The archive door creaks. Orla looks up from a ledger.",
-    )
-
-
-def user_line(engine: LlamaEngine, turn: int) -> str:
-    return _grow(engine, USER_TOKENS, 1000 + turn, f"(turn {turn})")
-
-
-def canned_reply(engine: LlamaEngine, turn: int) -> str:
-    return _grow(engine, REPLY_TOKENS, 5000 + turn, f"Orla answers ({turn}):")
-
-
-def new_tokens(previous: list[int], current: list[int]) -> int:
-    """Tokens of `current` not in `previous`: after the common prefix, minus the longest shared
-    run (if long enough to be worth keeping rather than re-reading)."""
-    p = 0
-    limit = min(len(previous), len(current))
-    while p < limit and previous[p] == current[p]:
-        p += 1
-    a, b = previous[p:], current[p:]
-    if not a or not b:
-        return len(b)
-    match = difflib.SequenceMatcher(None, a, b, autojunk=False).find_longest_match(
-        0, len(a), 0, len(b)
-    )
-    return len(b) - (match.size if match.size >= MIN_RUN else 0)
 
 
 def _append_canned(session: ChatSession, reply: str) -> None:

@@ -38,6 +38,11 @@ class ReusePlan:
     run_len: int
     new_len: int
 
+    @classmethod
+    def keep_prefix(cls, prefix: int, new_len: int) -> ReusePlan:
+        """The plan that keeps only the common prefix and evaluates everything after it."""
+        return cls(prefix, prefix, prefix, 0, new_len)
+
     @property
     def shift(self) -> int:
         """How far the kept run moves (negative when older text was dropped before it)."""
@@ -102,7 +107,7 @@ def plan_reuse(cached: Sequence[int], new: Sequence[int], *, min_run: int = 64) 
     limit = max(len(new) - 1, 0)
     head = new[:limit]
     p = _common_prefix(cached, head)
-    no_run = ReusePlan(p, p, p, 0, len(new))
+    no_run = ReusePlan.keep_prefix(p, len(new))
     if limit - p < min_run or len(cached) - p < min_run:
         return no_run
     index: dict[int, list[int]] = {}

@@ -20,10 +20,9 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
-from app.engine import kvstate, quiet
-from app.engine.base import GenerationStats, Sampling
+from app.engine import kvcache, kvstate, quiet
+from app.engine.base import Sampling
 from app.engine.generation import QueuedGeneration
-from app.engine.kvplan import ReusePlan, plan_reuse
 from app.engine.modelinfo import ModelInfo
 from app.engine.stops import StopMatcher
 from app.errors import LoreweaverError
@@ -31,10 +30,6 @@ from app.errors import LoreweaverError
 T = TypeVar("T")
 REPEAT_WINDOW = 64
 """How many recent tokens the repeat penalty looks at."""
-MIN_RUN = 64
-"""Shortest shared run worth moving in the KV cache rather than evaluating again."""
-_PARKED = 1
-"""Spare sequence id holding a run of cells while a block is decoded before it."""
 
 
 class LlamaEngine:
@@ -174,64 +169,6 @@ class LlamaEngine:
             message += f", which leaves no room for a {max_tokens}-token reply"
         raise LoreweaverError(message)
 
-    def _reuse_cache(self, tokens: Sequence[int], stats: GenerationStats) -> int:
-        """Line the KV cache up with `tokens` as far as it allows; return how many are in place.
-
-        This is the one place that moves llama-cpp-python's `n_tokens` / `input_ids` in step
-        with the KV cache, so that `input_ids[:n_tokens]` is always the cached sequence in
-        position order. The plan (`app.engine.kvplan`) keeps the common prefix and, when the
-        prompt changed after it (old turns dropped, a block replaced), moves a long shared run
-        to its new position instead of evaluating it again, then evaluates the inserted block.
-        At least the last token is left to evaluate: sampling needs its logits.
-        """
-        llm = self._llm
-        plan = plan_reuse(llm.input_ids[: llm.n_tokens].tolist(), tokens, min_run=MIN_RUN)
-        if plan.run_len and plan.shift and not self._can_shift:
-            plan = ReusePlan(plan.prefix, plan.prefix, plan.prefix, 0, len(tokens))
-        llm.n_tokens = plan.prefix  # if anything below fails, the cache is still consistent
-        if plan.run_len and not self._move_run(tokens, plan):
-            plan = ReusePlan(plan.prefix, plan.prefix, plan.prefix, 0, len(tokens))
-        if not plan.run_len:
-            llm._ctx.kv_cache_seq_rm(0, plan.prefix, -1)
-        stats.reused_tokens = plan.reused
-        stats.shifted_tokens = plan.run_len if plan.shift else 0
-        stats.evaluated_tokens = plan.evaluated
-        end = plan.kept_end
-        llm.input_ids[:end] = tokens[:end]
-        llm.n_tokens = end
-        return end
-
-    def _move_run(self, tokens: Sequence[int], plan: ReusePlan) -> bool:
-        """Apply a plan with a run: False (cache untouched past the prefix) if it cannot be.
-
-        llama.cpp accepts a batch for a sequence only at the position after that sequence's
-        last cell, so the inserted block cannot be decoded while the run sits after it. The
-        run is parked on a spare sequence id meanwhile (cells are shared, nothing is copied),
-        moved there, and handed back once the block is in.
-        """
-        llm, lib = self._llm, self._lib
-        mem = llm._ctx.memory
-        src, dst, length = plan.run_src, plan.run_dst, plan.run_len
-        lib.llama_memory_seq_cp(mem, 0, _PARKED, src, src + length)
-        if lib.llama_memory_seq_pos_max(mem, _PARKED) != src + length - 1:
-            lib.llama_memory_seq_rm(mem, _PARKED, -1, -1)
-            return False
-        try:
-            lib.llama_memory_seq_rm(mem, 0, plan.prefix, -1)
-            if plan.shift:
-                lib.llama_memory_seq_add(mem, _PARKED, src, src + length, plan.shift)
-            for start in range(plan.prefix, dst, llm.n_batch):
-                chunk = list(tokens[start : min(dst, start + llm.n_batch)])
-                llm._batch.set_batch(chunk, start, False)
-                llm._ctx.decode(llm._batch)
-            lib.llama_memory_seq_cp(mem, _PARKED, 0, dst, dst + length)
-        except BaseException:
-            lib.llama_memory_seq_rm(mem, 0, plan.prefix, -1)
-            raise
-        finally:
-            lib.llama_memory_seq_rm(mem, _PARKED, -1, -1)
-        return True
-
     def _generate(
         self,
         prompt: str,
@@ -256,7 +193,7 @@ class LlamaEngine:
         self._set_abort(True)
         stream = None
         try:
-            reused = self._reuse_cache(tokens, stats)
+            reused = kvcache.line_up(llm, self._lib, tokens, stats, can_shift=self._can_shift)
             stream = llm.generate(
                 tokens[reused:],
                 top_k=sampling.top_k,
@@ -269,7 +206,7 @@ class LlamaEngine:
                 presence_penalty=0.0,
                 tfs_z=1.0,
                 mirostat_mode=0,
-                reset=False,  # _reuse_cache has already lined the cache up with the prompt
+                reset=False,  # line_up has already lined the cache up with the prompt
             )
             for token in stream:
                 if stats.completion_tokens == 0:
@@ -393,60 +330,19 @@ class LlamaEngine:
         return kvstate.ModelIdentity.of(self.info.path, self._lib.__version__)
 
     def save_state_file(self, path: Path) -> int:
-        """Write the KV cache (used cells only) and its tokens to `path`; return its size.
-
-        Atomic: an interrupted save leaves the previous file. Nothing is written for an
-        empty cache (returns 0).
-        """
-
-        def run() -> int:
-            llm, lib = self._llm, self._lib
-            tokens = llm.input_ids[: llm.n_tokens].tolist()
-            if not tokens:
-                return 0
-            lib.llama_kv_self_update(llm._ctx.ctx)  # apply any pending shift before copying
-            size = lib.llama_state_seq_get_size(llm._ctx.ctx, 0)
-            buf = (ctypes.c_uint8 * size)()
-            written = lib.llama_state_seq_get_data(llm._ctx.ctx, buf, size, 0)
-            if written == 0:
-                raise LoreweaverError("cannot copy the KV state", path=path)
-            data = ctypes.string_at(buf, written)
-            return kvstate.write_state_file(path, self._identity(), self._n_ctx, tokens, data)
-
-        return self.call(run)
+        """Write the KV cache (used cells only) and its tokens to `path`; return its size
+        (0: empty cache, nothing written). Atomic: an interrupted save leaves the old file."""
+        return self.call(lambda: kvcache.save_sequence(
+            self._llm, self._lib, path, self._identity(), self._n_ctx))
 
     def load_state_file(self, path: Path, prompt: str | None = None) -> list[int] | None:
-        """Restore a `save_state_file` snapshot; return the restored tokens, or None if ignored.
-
-        Ignored (cache untouched) when the file is missing, damaged, from another model file or
-        llama-cpp-python build, too long for this context, or, given the `prompt` about to be
-        generated, when it would reuse no more of it than the current cache already does.
-        After a load, generating a prompt that extends the saved tokens evaluates only the rest.
-        """
+        """Restore a `save_state_file` snapshot; return the restored tokens, or None if ignored
+        (see `kvcache.load_sequence`). A prompt extending them then evaluates only the rest."""
 
         def run() -> list[int] | None:
-            llm, lib = self._llm, self._lib
-            saved = kvstate.read_state_file(path, self._identity(), self._n_ctx - 1)
-            if saved is None:
-                return None
-            if prompt is not None:
-                new = self._tokenize(prompt)
-                current = llm.input_ids[: llm.n_tokens].tolist()
-                gain = plan_reuse(saved.tokens, new, min_run=MIN_RUN).reused
-                if gain <= plan_reuse(current, new, min_run=MIN_RUN).reused:
-                    return None
-            llm.n_tokens = 0
-            llm._ctx.kv_cache_clear()
-            buf = (ctypes.c_uint8 * len(saved.data)).from_buffer_copy(saved.data)
-            if lib.llama_state_seq_set_data(llm._ctx.ctx, buf, len(saved.data), 0) == 0:
-                llm._ctx.kv_cache_clear()
-                return None
-            if lib.llama_memory_seq_pos_max(llm._ctx.memory, 0) != len(saved.tokens) - 1:
-                llm._ctx.kv_cache_clear()  # the cells do not line up with the tokens
-                return None
-            llm.input_ids[: len(saved.tokens)] = saved.tokens
-            llm.n_tokens = len(saved.tokens)
-            return saved.tokens
+            new = self._tokenize(prompt) if prompt is not None else None
+            return kvcache.load_sequence(
+                self._llm, self._lib, path, self._identity(), self._n_ctx, new)
 
         return self.call(run)
 

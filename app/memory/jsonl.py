@@ -18,30 +18,16 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
 from app.errors import LoreweaverError
 from app.fsutil import write_text_atomic
-from app.memory.records import ROLES, STATUSES, Chat, Status, StoredMessage
-from app.memory.st_dates import humanized_date, iso_date, parse_date
+from app.memory.jsonl_parse import KNOWN_FIELDS, OUR_KEY, ST_KEY, Variant, read_chat_file
+from app.memory.records import Chat, StoredMessage
+from app.memory.st_dates import humanized_date, iso_date
 from app.memory.store import ChatStore
 from app.prompts.messages import Role
-from app.sheets.validation import describe
-
-MAX_FILE_BYTES = 64 * 1024 * 1024
-MAX_MESSAGES = 100_000
-MAX_SWIPES = 1_000
-OUR_KEY = "loreweaver"
-ST_KEY = "sillytavern"
-_KNOWN_FIELDS = frozenset(
-    {"name", "is_user", "is_system", "send_date", "mes", "swipes", "swipe_id", "swipe_info",
-     "extra", "gen_started", "gen_finished"}
-)  # fmt: skip
-
 
 # -- export -----------------------------------------------------------------------------------
 
@@ -93,7 +79,7 @@ def _message_line(
     line: dict[str, Any] = {}
     fields = _theirs(message.meta).get("fields")
     if isinstance(fields, dict):
-        line.update((k, v) for k, v in fields.items() if k not in _KNOWN_FIELDS)
+        line.update((k, v) for k, v in fields.items() if k not in KNOWN_FIELDS)
     line.update(
         name=message.name or default_name[message.role],
         is_user=message.role == "user",
@@ -157,215 +143,7 @@ def write_chat_file(
         raise LoreweaverError(f"cannot write: {exc.strerror}", path=path) from None
 
 
-# -- import -----------------------------------------------------------------------------------
-
-
-class _Header(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    user_name: str = "User"
-    character_name: str = ""
-    create_date: str | float | None = None
-    chat_metadata: dict[str, Any] | None = None
-
-
-class _SwipeInfo(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    send_date: str | float | None = None
-    extra: dict[str, Any] | None = None
-
-
-class _Line(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    name: str | None = None
-    is_user: bool = False
-    is_system: bool = False
-    send_date: str | float | None = None
-    mes: str
-    swipes: list[str] | None = None
-    swipe_id: int | None = None
-    swipe_info: list[_SwipeInfo | None] | None = None
-    extra: dict[str, Any] | None = None
-
-
-@dataclass
-class Variant:
-    """One text of a turn (a swipe), with what we keep about it."""
-
-    content: str
-    name: str | None
-    created_at: float | None
-    status: Status = "complete"
-    meta: dict[str, Any] = field(default_factory=dict)
-    versions: list[str] = field(default_factory=list)
-    """Older texts, oldest first."""
-
-
-@dataclass
-class Turn:
-    role: Role
-    variants: list[Variant]
-    active: int
-
-
-@dataclass
-class ChatFile:
-    user_name: str
-    character_name: str
-    created_at: float | None
-    chat_metadata: dict[str, Any]
-    turns: list[Turn]
-
-
-def _variant(text: str, name: str | None, date: object, extra: dict[str, Any] | None) -> Variant:
-    """One swipe: our block in `extra` restores our data; the rest of `extra` is kept as is."""
-    theirs = dict(extra or {})
-    ours = theirs.pop(OUR_KEY, None)
-    ours = ours if isinstance(ours, dict) else {}
-    meta = dict(ours["meta"]) if isinstance(ours.get("meta"), dict) else {}
-    if ours:  # drop what our own export derived from the metadata
-        if "model" in meta and theirs.get("model") == meta["model"]:
-            theirs.pop("model")
-        if "completion_tokens" in meta and theirs.get("token_count") == meta["completion_tokens"]:
-            theirs.pop("token_count")
-        if ours.get("role") == "system" and theirs.get("type") == "narrator":
-            theirs.pop("type")
-        if "name" in ours and (ours["name"] is None or isinstance(ours["name"], str)):
-            name = ours["name"]
-    if theirs:
-        meta[ST_KEY] = {"extra": theirs}
-    status: Status = ours["status"] if ours.get("status") in STATUSES else "complete"
-    versions = ours.get("versions")
-    return Variant(
-        content=text,
-        name=name,
-        created_at=parse_date(date),
-        status="interrupted" if status == "streaming" else status,
-        meta=meta,
-        versions=[v for v in versions if isinstance(v, str)] if isinstance(versions, list) else [],
-    )
-
-
-def _role(line: _Line) -> Role:
-    ours = (line.extra or {}).get(OUR_KEY)
-    if isinstance(ours, dict) and ours.get("role") in ROLES:
-        return ours["role"]  # type: ignore[no-any-return]
-    if line.is_user:
-        return "user"
-    if (line.extra or {}).get("type") == "narrator":
-        return "system"
-    return "assistant"
-
-
-def _turn(line: _Line, where: str, source: Path) -> Turn:
-    role = _role(line)
-    swipes = line.swipes or []
-    if len(swipes) > MAX_SWIPES:
-        raise LoreweaverError(
-            f"{where}: {len(swipes)} swipes, over the {MAX_SWIPES} limit", path=source
-        )
-    if not swipes:
-        swipes, active = [line.mes], 0
-    elif line.swipe_id is None:
-        active = swipes.index(line.mes) if line.mes in swipes else 0
-    elif 0 <= line.swipe_id < len(swipes):
-        active = line.swipe_id
-    else:
-        raise LoreweaverError(
-            f"{where}: swipe_id {line.swipe_id} is out of range ({len(swipes)} swipes)",
-            path=source,
-        )
-    infos = list(line.swipe_info or [])[: len(swipes)]
-    infos += [None] * (len(swipes) - len(infos))
-    variants = []
-    for index, text in enumerate(swipes):
-        if index == active:
-            variant = _variant(line.mes, line.name, line.send_date, line.extra)
-            fields = {k: v for k, v in (line.model_extra or {}).items() if k not in _KNOWN_FIELDS}
-            if fields:
-                variant.meta.setdefault(ST_KEY, {})["fields"] = fields
-            if line.is_system:
-                variant.meta["hidden"] = True
-        else:
-            info = infos[index]
-            variant = _variant(
-                text, line.name, info.send_date if info else None, info.extra if info else None
-            )
-        variants.append(variant)
-    return Turn(role=role, variants=variants, active=active)
-
-
-def _json_line(raw: str, where: str, source: Path) -> Any:
-    def refuse(constant: str) -> None:
-        raise ValueError(f"{constant} is not allowed")
-
-    try:
-        return json.loads(raw, parse_constant=refuse)
-    except json.JSONDecodeError as exc:
-        raise LoreweaverError(
-            f"{where}: not valid JSON ({exc.msg} at column {exc.colno})", path=source
-        ) from None
-    except (ValueError, RecursionError) as exc:
-        problem = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-        raise LoreweaverError(f"{where}: not valid JSON ({problem})", path=source) from None
-
-
-def parse_chat(data: bytes, source: Path) -> ChatFile:
-    """Check and parse a chat file's bytes; every problem is one line naming file and line."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        bad = data[: exc.start].count(b"\n") + 1
-        raise LoreweaverError(f"line {bad}: not valid UTF-8", path=source) from None
-    header: _Header | None = None
-    turns: list[Turn] = []
-    for line_number, raw in enumerate(text.split("\n"), start=1):
-        if not raw.strip():
-            continue
-        where = f"line {line_number}"
-        value = _json_line(raw, where, source)
-        if not isinstance(value, dict):
-            raise LoreweaverError(f"{where}: must be a JSON object", path=source)
-        try:
-            if header is None:
-                if "mes" in value:
-                    raise LoreweaverError(
-                        f"{where}: expected the chat header (user_name, character_name), "
-                        "found a message",
-                        path=source,
-                    )
-                header = _Header.model_validate(value)
-                continue
-            line = _Line.model_validate(value)
-        except ValidationError as exc:
-            raise LoreweaverError(f"{where}: {describe(exc)}", path=source) from None
-        if len(turns) >= MAX_MESSAGES:
-            raise LoreweaverError(f"more than {MAX_MESSAGES} messages", path=source)
-        turns.append(_turn(line, where, source))
-    if header is None:
-        raise LoreweaverError("empty file: no chat header line", path=source)
-    return ChatFile(
-        user_name=header.user_name or "User",
-        character_name=header.character_name,
-        created_at=parse_date(header.create_date),
-        chat_metadata=header.chat_metadata or {},
-        turns=turns,
-    )
-
-
-def read_chat_file(path: Path) -> ChatFile:
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise LoreweaverError(
-                f"file is {size} bytes, over the {MAX_FILE_BYTES} limit", path=path
-            )
-        data = path.read_bytes()
-    except OSError as exc:
-        raise LoreweaverError(f"cannot read: {exc.strerror}", path=path) from None
-    return parse_chat(data, path)
+# -- import ------------------------------------------------------------------------------------
 
 
 def character_slug(name: str) -> str:

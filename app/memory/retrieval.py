@@ -92,6 +92,25 @@ def match_expression(terms: Sequence[str]) -> str:
     return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
 
 
+def search(store: ChatStore, chat_id: int, text: str, *, limit: int = 10) -> list[StoredMessage]:
+    """Messages of a chat (any branch) matching any word of `text`, best BM25 match first:
+    plain full-text search, without recall's stop words, scaling or ranking."""
+    words = _TERM.findall(text)
+    if not words:
+        return []
+    with store.transaction() as conn:
+        rows = conn.execute(
+            f"""
+            SELECT {tree.message_columns("m")}
+            FROM message_search JOIN messages m ON m.id = message_search.rowid
+            WHERE message_search MATCH ? AND m.chat_id = ?
+            ORDER BY message_search.rank LIMIT ?
+            """,
+            (match_expression(words), chat_id, limit),
+        ).fetchall()
+    return [tree.message_from_row(row) for row in rows]
+
+
 def recency_of(turns_ago: int, half_life_turns: float) -> float:
     return float(0.5 ** (max(turns_ago, 0) / max(half_life_turns, 1e-9)))
 

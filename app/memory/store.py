@@ -8,7 +8,6 @@ root to the chat's active leaf. All writes go through here, each in one transact
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import time
 from contextlib import AbstractContextManager
@@ -18,14 +17,12 @@ from typing import Any
 
 from app.errors import LoreweaverError
 from app.home import Home
-from app.memory import tree
-from app.memory.db import Database, dump_json, load_json
+from app.memory import chat_rows, tree
+from app.memory.db import Database, dump_json
 from app.memory.liveness import interrupt_dead_writers, process_token
 from app.memory.records import ROLES, STATUSES, Chat, ChatSummary, Status, StoredMessage
 from app.memory.tree import MESSAGE_COLUMNS, message_from_row
 from app.prompts.messages import Role
-
-_PREVIEW_CHARS = 200
 
 
 class _Leaf(Enum):
@@ -37,19 +34,6 @@ ACTIVE_LEAF = _Leaf.ACTIVE
 
 ParentRef = int | None | _Leaf
 """Where a new message goes: under a message id, as a new root (None), or `ACTIVE_LEAF`."""
-
-
-def _chat(row: sqlite3.Row) -> Chat:
-    return Chat(
-        id=row["id"],
-        character_id=row["character_id"],
-        title=row["title"],
-        user_name=row["user_name"],
-        meta=load_json(row["meta"]),
-        active_leaf_id=row["active_leaf_id"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
 
 
 class ChatStore:
@@ -123,33 +107,12 @@ class ChatStore:
             row = self._db.conn.execute("SELECT * FROM chats WHERE id = ?", (chat_id,)).fetchone()
         if row is None:
             raise LoreweaverError(f"no chat with id {chat_id}")
-        return _chat(row)
+        return chat_rows.chat_from_row(row)
 
     def list_chats(self, character_id: str | None = None) -> list[ChatSummary]:
         """Newest first; the count is of the active path (swipes and dead branches excluded)."""
         with self._db.lock:
-            rows = self._db.conn.execute(
-                """
-                SELECT c.id, c.character_id, c.title, c.created_at, c.updated_at,
-                       COALESCE(m.depth + 1, 0) AS message_count, COALESCE(m.content, '') AS last
-                FROM chats c LEFT JOIN messages m ON m.id = c.active_leaf_id
-                WHERE ?1 IS NULL OR c.character_id = ?1
-                ORDER BY c.updated_at DESC, c.id DESC
-                """,
-                (character_id,),
-            ).fetchall()
-        return [
-            ChatSummary(
-                id=row["id"],
-                character_id=row["character_id"],
-                title=row["title"],
-                message_count=row["message_count"],
-                created_at=row["created_at"],
-                updated_at=row["updated_at"],
-                last_message=row["last"][:_PREVIEW_CHARS],
-            )
-            for row in rows
-        ]
+            return chat_rows.summaries(self._db.conn, character_id)
 
     def latest_chat(self, character_id: str) -> Chat | None:
         with self._db.lock:
@@ -158,7 +121,7 @@ class ChatStore:
                 "LIMIT 1",
                 (character_id,),
             ).fetchone()
-        return _chat(row) if row is not None else None
+        return chat_rows.chat_from_row(row) if row is not None else None
 
     def update_chat(
         self,
@@ -419,21 +382,3 @@ class ChatStore:
                 self._activate(chat.id, leaf, now)
             else:
                 self._touch(chat.id, now)
-
-    def search(self, chat_id: int, text: str, *, limit: int = 10) -> list[StoredMessage]:
-        """Messages of a chat matching any word of `text`, best BM25 match first."""
-        words = re.findall(r"\w+", text)
-        if not words:
-            return []
-        query = " OR ".join('"' + word + '"' for word in words)
-        with self._db.lock:
-            rows = self._db.conn.execute(
-                f"""
-                SELECT {tree.message_columns("m")}
-                FROM message_search JOIN messages m ON m.id = message_search.rowid
-                WHERE message_search MATCH ? AND m.chat_id = ?
-                ORDER BY message_search.rank LIMIT ?
-                """,
-                (query, chat_id, limit),
-            ).fetchall()
-        return [message_from_row(row) for row in rows]

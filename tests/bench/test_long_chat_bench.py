@@ -7,7 +7,8 @@ from pathlib import Path
 
 from support import one_line_error, run_cli
 
-from app.bench.long_chat import new_tokens, run_long_chat
+from app.bench.chat_script import new_tokens
+from app.bench.long_chat import run_long_chat
 from app.engine.registry import resolve_model
 from app.home import Home
 

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.errors import LoreweaverError
-from app.memory import jsonl
+from app.memory import jsonl_parse
 from app.memory.jsonl import export_chat, import_chat, write_chat_file
 from app.memory.st_dates import iso_date, parse_date
 from app.memory.store import ChatStore
@@ -215,7 +215,7 @@ def test_bad_bytes_and_oversized_files_are_refused(
     source.write_bytes(HEADER.encode() + b'\n{"mes": "caf\xe9"}\n')
     with pytest.raises(LoreweaverError, match=r"latin1\.jsonl: line 2: not valid UTF-8"):
         import_chat(store, source)
-    monkeypatch.setattr(jsonl, "MAX_FILE_BYTES", 40)
+    monkeypatch.setattr(jsonl_parse, "MAX_FILE_BYTES", 40)
     source.write_text(ST_FILE, encoding="utf-8")
     with pytest.raises(LoreweaverError, match="over the 40 limit"):
         import_chat(store, source)

@@ -10,6 +10,7 @@ import pytest
 from app.errors import LoreweaverError
 from app.home import Home
 from app.memory.migrations import SCHEMA_VERSION, migrate, schema_version
+from app.memory.retrieval import search
 from app.memory.store import ChatStore
 
 
@@ -61,7 +62,7 @@ def test_a_version_1_database_upgrades_with_its_data(lw_home: Home) -> None:
         assert store.get_chat(1).title == "Old chat"
         assert path[1].importance == 0.0
         # The search index was built for the rows that predate it.
-        assert [m.id for m in store.search(1, "longsword")] == [2]
+        assert [m.id for m in search(store, 1, "longsword")] == [2]
         added = store.add_message(1, "user", "How much?")
         assert added.parent_id == 2
     conn = sqlite3.connect(lw_home.database)
@@ -76,7 +77,7 @@ def test_every_older_version_upgrades(lw_home: Home, version: int) -> None:
     with ChatStore.open(lw_home) as store:
         chat = store.create_chat("brenna")
         store.add_message(chat.id, "user", "Hello anvil.")
-        assert [m.content for m in store.search(chat.id, "anvil")] == ["Hello anvil."]
+        assert [m.content for m in search(store, chat.id, "anvil")] == ["Hello anvil."]
     conn = sqlite3.connect(lw_home.database)
     assert schema_version(conn) == SCHEMA_VERSION
     conn.close()

@@ -5,11 +5,12 @@ from __future__ import annotations
 import sqlite3
 
 from app.home import Home
+from app.memory.retrieval import search
 from app.memory.store import ChatStore
 
 
 def ids(store: ChatStore, chat_id: int, text: str) -> list[int]:
-    return [m.id for m in store.search(chat_id, text)]
+    return [m.id for m in search(store, chat_id, text)]
 
 
 def fts_consistent(home: Home) -> bool:
