@@ -135,7 +135,7 @@ class ChatSession:
             [t.content for t in turns],
             turn=turn,
             seed=chat_id or 0,
-            timers=timers_for(self.chat.meta if self.chat is not None else self.meta, turn),
+            timers=timers_for(self.chat_meta, turn),
             char=self.sheet.name,
             user=self.user,
             count=self._count,
@@ -178,9 +178,14 @@ class ChatSession:
         _explain_inputs(assembly, inputs)
         return assembly
 
+    @property
+    def chat_meta(self) -> dict[str, Any]:
+        """The chat's metadata: the stored chat's, or the in-memory one of an unsaved chat."""
+        return self.chat.meta if self.chat is not None else self.meta
+
     def state_values(self) -> dict[str, object]:
         """The sheet's state variables: the chat's values, else their defaults."""
-        saved = (self.chat.meta if self.chat is not None else self.meta).get("state")
+        saved = self.chat_meta.get("state")
         values = saved if isinstance(saved, dict) else {}
         return {v.name: values.get(v.name, v.default) for v in self.sheet.state}
 
@@ -214,8 +219,7 @@ class ChatSession:
         if lore is None:
             return
         turn = sum(m.role == "user" for m in self.history)
-        meta = self.chat.meta if self.chat is not None else self.meta
-        update = timers_meta(timers_for(meta, turn), lore.timers, turn)
+        update = timers_meta(timers_for(self.chat_meta, turn), lore.timers, turn)
         if self.store is not None and self.chat is not None:
             self.chat = self.store.update_chat(self.chat.id, meta=update)
         else:
