@@ -9,6 +9,7 @@ worker: other chat actions wait for it (or for Esc).
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -46,7 +47,9 @@ from app.tui.screens.model_settings import ModelSettingsScreen
 from app.tui.screens.persona import PersonaScreen
 from app.tui.theme import follow_theme
 from app.tui.widgets.chat_log import ChatLog, ChatMessage, Shown
+from app.tui.widgets.line_input import LineInput
 
+PLACEHOLDER = "Say something… (Enter sends, Esc stops, Ctrl+←/→ swipes)"
 MODEL_NAME_CHARS = 24
 """The status bar shortens longer model names (the reply's figures must stay visible)."""
 
@@ -73,19 +76,22 @@ class LoreweaverApp(App[None]):
     """Absolute, so that subclasses defined elsewhere (the TUI benchmark) find it too."""
     TITLE = "Loreweaver"
     BINDINGS = [
+        # The footer lists these in order (priority ones first) and cuts what does not fit:
+        # at 80 columns the way to other screens and to help must come before the chat actions.
+        Binding("f1,question_mark", "help", "Help"),
+        Binding("ctrl+o", "library", "Library"),
         Binding("f5", "edit_character", "Edit"),
         Binding("escape", "stop", "Stop"),
         Binding("ctrl+r", "regenerate", "Regenerate"),
         Binding("ctrl+t", "continue_reply", "Continue"),
-        Binding("ctrl+left", "swipe(-1)", "◀ Swipe", priority=True),
-        Binding("ctrl+right", "swipe(1)", "Swipe ▶", priority=True),
         Binding("ctrl+y", "impersonate", "Impersonate"),
         Binding("f4", "context", "Context"),
         Binding("f2", "model_settings", "Model"),
         Binding("f3", "persona", "Persona", show=False),
         Binding("ctrl+n", "new_chat", "New chat", show=False),
-        Binding("ctrl+o", "library", "Library"),
-        Binding("f1,question_mark", "help", "Help"),
+        # Priority (the input box would take them as word moves); named in the box's placeholder.
+        Binding("ctrl+left", "swipe(-1)", "◀ Swipe", priority=True, show=False),
+        Binding("ctrl+right", "swipe(1)", "Swipe ▶", priority=True, show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -119,7 +125,7 @@ class LoreweaverApp(App[None]):
             yield ListView(id="characters")
             with Vertical(id="chat"):
                 yield ChatLog(id="log")
-                yield Input(placeholder="Say something… (Enter sends, Esc stops)", id="say")
+                yield LineInput(placeholder=PLACEHOLDER, id="say")
         with Horizontal(id="statusbar"):
             yield Static("", id="status")
             yield ProgressBar(total=None, show_eta=False, show_percentage=False, id="loading")
@@ -226,6 +232,7 @@ class LoreweaverApp(App[None]):
         self._loading(False)
         self._start_chat()
         self._show_status()
+        self.call_after_refresh(settle_memory)
 
     def on_engine_failed(self, message: EngineFailed) -> None:
         self._loading(False)
@@ -394,6 +401,7 @@ class LoreweaverApp(App[None]):
 
     def _reply(self, start: Callable[..., Reply]) -> None:
         self.busy = True
+        self.query_one("#say", LineInput).hold_cursor(True)
         self._stop_asked = False
         self.stream_reply(start)
 
@@ -456,8 +464,10 @@ class LoreweaverApp(App[None]):
         self.reply = None
         self.streaming = None
         self.busy = False
+        self.query_one("#say", LineInput).hold_cursor(False)
         if self.session is not None:
             self._refresh_log()
+        self.call_after_refresh(settle_memory)
 
     def action_stop(self) -> None:
         self._stop_asked = True
@@ -675,6 +685,20 @@ class LoreweaverApp(App[None]):
             self.engine.close()
         if self.store is not None:
             self.store.close()
+
+
+def settle_memory() -> None:
+    """Collect garbage now, while nothing streams, then set the survivors aside.
+
+    Python's full collection walks every object (the app, Textual, the model's wrapper): a pause
+    of 30–60 ms here, holding the interpreter lock, at a random moment, so mid-reply as often as
+    not, where it stalls the engine's thread and any key typed. Frozen, the survivors are not
+    walked again: collections while the next reply streams see only what it made (≤ 2 ms).
+    Unfrozen first, so what was set aside last time and died since is collected, not leaked.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def frames(pieces: Iterable[str], frame_s: float = FRAME_S) -> Iterator[str]:

@@ -345,7 +345,8 @@ async def test_f5_opens_the_editor_and_ctrl_e_still_ends_the_line(lw_home: Home)
         keys = {key.key: key for key in app.screen.query(FooterKey)}
         assert "ctrl+e" not in keys
         assert keys["f5"].description == "Edit"
-        assert keys["f5"].region.width > 0 and keys["f5"].region.right <= 80  # on screen at 80×24
+        for key in ("f5", "f1", "ctrl+o"):  # the editor, help and the library: on screen at 80×24
+            assert keys[key].region.width > 0 and keys[key].region.right <= 80, key
 
         await pilot.press("f5")
         await wait_until(pilot, lambda: isinstance(app.screen, EditorScreen))

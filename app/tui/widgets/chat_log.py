@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.console import Group
 from rich.markdown import Markdown
 from rich.text import Text
@@ -17,6 +18,11 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
+
+from app.tui.widgets.steady import steady_virtual_size
+
+GROWTH_LINES = 4
+"""Spare lines below a streaming reply: one layout per that many new lines, not per line."""
 
 _SPEECH = re.compile(r"(\"[^\"\n]*\"|“[^”\n]*”)")
 
@@ -56,8 +62,26 @@ def streaming_styled(text: str) -> Text:
     return shown
 
 
+def most_lines(text: str, width: int) -> int:
+    """An upper bound on the lines `text` takes wrapped at `width`, without wrapping it.
+
+    A greedy wrap ends a line early only by less than the next word's width, so each full line
+    holds more than `width - longest word` cells. Words near the width fold unpredictably: the
+    bound is then the text's cell count, one cell a line (always safe, never used in practice).
+    """
+    lines = 0
+    for paragraph in text.split("\n"):
+        cells = cell_len(paragraph)
+        longest = max((cell_len(word) for word in paragraph.split()), default=0)
+        usable = width - longest if longest < width // 2 else 1
+        lines += max(1, -(-cells // usable))
+    return lines
+
+
 class ChatMessage(Static, can_focus=True):
     """One turn of the conversation."""
+
+    virtual_size = steady_virtual_size()
 
     BINDINGS = [
         Binding("e", "edit", "Edit"),
@@ -89,8 +113,25 @@ class ChatMessage(Static, can_focus=True):
         return self._text
 
     def append(self, piece: str) -> None:
+        """Grow the text; lay the screen out again only when it outgrows the room kept for it.
+
+        A layout re-arranges and repaints every widget on screen (most of a frame's CPU, taken
+        from the model while it streams), so a streaming block keeps `GROWTH_LINES` spare lines
+        below its text: new words repaint this block alone until they fill them.
+        """
         self._text += piece
-        self.update(self._content())
+        self.update(self._content(), layout=False)
+        width = self.content_size.width
+        if not width:
+            self.refresh(layout=True)
+            return
+        room = self.content_size.height
+        if 1 + most_lines(self._text, width) <= room:  # the speaker's line, then the text
+            return  # fits for sure: spares a second wrap of the whole reply each frame
+        needed = self.get_content_height(self.size, self.size, width)
+        if needed > room:
+            chrome = self.size.height - room
+            self.styles.min_height = chrome + needed + GROWTH_LINES
 
     def _content(self) -> Group:
         head = Text(self.shown.speaker, style="bold")
