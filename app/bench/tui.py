@@ -17,7 +17,6 @@ comes and goes over seconds) then hits both sides of a ratio alike.
 from __future__ import annotations
 
 import asyncio
-import statistics
 import tempfile
 import threading
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from app.bench import BenchOptions
+from app.bench.common import median
 from app.engine.base import Engine, GenerationStats
 from app.engine.llamacpp import LlamaEngine
 from app.engine.modelinfo import ModelInfo
@@ -52,28 +52,27 @@ class TuiReport:
     key_latency_ms: list[float] = field(default_factory=list)
     first_screen_s: float = 0.0
     model_loading_at_first_screen: bool = True
-    pair_ratios: list[float] = field(default_factory=list)
+    watching_ratios: list[float] = field(default_factory=list)
     """UI (watching) over headless tokens/s of each run; the figure is their median."""
     typing_tokens_per_s: float = 0.0
     typing_ratios: list[float] = field(default_factory=list)
     """The same while typing."""
 
     def as_dict(self) -> dict[str, Any]:
-        latencies = self.key_latency_ms or [0.0]
         return {
             "model": self.model,
             "runs": self.runs,
             "completion_tokens": self.completion_tokens,
             "ui_tokens_per_s": round(self.ui_tokens_per_s, 2),
             "headless_tokens_per_s": round(self.headless_tokens_per_s, 2),
-            "tokens_per_s_ratio": _median(self.pair_ratios),
-            "tokens_per_s_ratio_range": _range(self.pair_ratios),
+            "tokens_per_s_ratio": round(median(self.watching_ratios), 3),
+            "tokens_per_s_ratio_range": _range(self.watching_ratios),
             "typing_tokens_per_s": round(self.typing_tokens_per_s, 2),
-            "typing_tokens_per_s_ratio": _median(self.typing_ratios),
+            "typing_tokens_per_s_ratio": round(median(self.typing_ratios), 3),
             "typing_tokens_per_s_ratio_range": _range(self.typing_ratios),
             "key_presses": len(self.key_latency_ms),
-            "key_latency_ms_median": round(statistics.median(latencies), 1),
-            "key_latency_ms_max": round(max(latencies), 1),
+            "key_latency_ms_median": round(median(self.key_latency_ms), 1),
+            "key_latency_ms_max": round(max(self.key_latency_ms, default=0.0), 1),
             "first_screen_s": round(self.first_screen_s, 3),
             "model_loading_at_first_screen": self.model_loading_at_first_screen,
         }
@@ -113,10 +112,6 @@ class TuiReport:
             "< 1 s",
         )
         return table
-
-
-def _median(ratios: list[float]) -> float:
-    return round(statistics.median(ratios), 3) if ratios else 0.0
 
 
 def _range(ratios: list[float]) -> list[float]:
@@ -276,7 +271,7 @@ def run(info: ModelInfo, options: BenchOptions) -> TuiReport:
             report = TuiReport(info.name, options.runs, 0.0, 0.0, 0)
             rates: dict[str, list[float]] = {side: [] for side in SIDES}
             for index in range(options.runs):
-                for side in SIDES[index % 3:] + SIDES[: index % 3]:
+                for side in SIDES[index % len(SIDES):] + SIDES[: index % len(SIDES)]:
                     engine.reset_cache()
                     if side == "headless":
                         stats = _headless(engine, info, settings, home)
@@ -286,10 +281,10 @@ def run(info: ModelInfo, options: BenchOptions) -> TuiReport:
                                                         typing=side == "typing"))
                         report.completion_tokens = stats.completion_tokens
                     rates[side].append(_rate(stats))
-            report.ui_tokens_per_s = statistics.median(rates["watching"])
-            report.typing_tokens_per_s = statistics.median(rates["typing"])
-            report.headless_tokens_per_s = statistics.median(rates["headless"])
-            report.pair_ratios = _ratios(rates["watching"], rates["headless"])
+            report.ui_tokens_per_s = median(rates["watching"])
+            report.typing_tokens_per_s = median(rates["typing"])
+            report.headless_tokens_per_s = median(rates["headless"])
+            report.watching_ratios = _ratios(rates["watching"], rates["headless"])
             report.typing_ratios = _ratios(rates["typing"], rates["headless"])
             return report
         finally:
