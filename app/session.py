@@ -8,20 +8,16 @@ iterate the `Reply` it returns and call `finish()`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from app.engine.base import Engine, Generation, GenerationStats, Sampling
-from app.engine.modelinfo import ModelInfo
+from app.engine.base import Engine, Generation, Sampling
 from app.errors import LoreweaverError
-from app.home import Home
 from app.memory.assembly import (
     Assembly,
-    Section,
     Turn,
     TurnNotes,
     Window,
@@ -34,16 +30,16 @@ from app.memory.store import ChatStore
 from app.memory.summaries import Summariser
 from app.memory.turn_inputs import (
     TurnInputs,
+    explain_inputs,
     recall_for,
     scan_lore,
     summaries_for,
     timers_for,
     timers_meta,
 )
-from app.prompts.formats import PromptFormat, choose_format, role_play_stops
+from app.prompts.formats import PromptFormat, role_play_stops
 from app.prompts.messages import Message
-from app.settings import Settings
-from app.sheets import library
+from app.reply import Reply
 from app.sheets.lorebook import Lorebook
 from app.sheets.macros import substitute
 from app.sheets.sheet import Sheet
@@ -175,7 +171,7 @@ class ChatSession:
             assembly = lay_out()
         self.inputs = inputs
         self._evicted = [t.id for t in assembly.evicted if t.id is not None]
-        _explain_inputs(assembly, inputs)
+        explain_inputs(assembly, inputs)
         return assembly
 
     @property
@@ -385,276 +381,3 @@ class ChatSession:
             self.chat = self.store.update_chat(
                 self.chat.id, user_name=self.user, meta={"user_description": self.user_description}
             )
-
-
-class Reply:
-    """A reply streaming in: iterate it for text, `cancel()` from anywhere, then `finish()`."""
-
-    def __init__(
-        self,
-        session: ChatSession,
-        generation: Generation,
-        writer: ReplyWriter | None,
-        sampling: Sampling,
-        *,
-        prefix: str = "",
-        hold: AbstractContextManager[None] | None = None,
-    ) -> None:
-        """`prefix`: the text a continued reply already had (the new text is appended to it);
-        `hold`: released when the reply is finished (it keeps background work off the model)."""
-        self.hold = hold
-        self.session = session
-        self.generation = generation
-        self.writer = writer
-        self.sampling = sampling
-        self.prefix = prefix
-        self.finished = False
-        self._shown: list[str] = []
-        self._pieces: Iterator[str] | None = None
-
-    def __iter__(self) -> Iterator[str]:
-        if self._pieces is None:
-            self._pieces = iter(self.generation)
-            if not self.prefix:
-                self._pieces = without_speaker(self._pieces, self.session.sheet.name)
-        for piece in self._pieces:
-            if self.writer is not None:
-                self.writer.append(piece)
-            self._shown.append(piece)
-            yield piece
-
-    def cancel(self) -> None:
-        self.generation.cancel()
-
-    @property
-    def text(self) -> str:
-        """What the reply has said so far (without a leading "Name:" the model wrote)."""
-        return "".join(self._shown)
-
-    @property
-    def stats(self) -> GenerationStats:
-        return self.generation.stats
-
-    def finish(self) -> str:
-        """Keep the reply (a stopped one keeps what was produced) in the history and store."""
-        if self.finished:
-            return (self.prefix + self.text).strip()
-        self.finished = True
-        try:
-            for _ in self:  # drain whatever is left (after a cancel)
-                pass
-        finally:
-            if self.hold is not None:
-                self.hold.__exit__(None, None, None)
-                self.hold = None
-        reply = (self.prefix + self.text).strip()
-        session = self.session
-        if self.writer is not None:
-            self.writer.complete(
-                self.generation,
-                text=reply,
-                model=session.model_name,
-                template=session.fmt.id,
-                sampling=self.sampling,
-            )
-            session.reload()
-        elif reply:
-            session.history.append(Message("assistant", reply))
-        session.after_reply()
-        return reply
-
-
-def without_speaker(pieces: Iterator[str], name: str) -> Iterator[str]:
-    """The pieces, minus a leading "Name:" the model wrote before its reply (small models often
-    do): the opening is held back only until it can no longer be that label."""
-    label = f"{name}:"
-    held = ""
-    for piece in pieces:
-        held += piece
-        opening = held.lstrip()
-        if label.startswith(opening):
-            continue  # still possibly the label: wait for more
-        if opening.startswith(label):
-            held = opening[len(label) :].lstrip(" ")
-        if held:
-            yield held
-        break
-    else:
-        if held.strip() and held.lstrip() != label:
-            yield held
-        return
-    yield from pieces
-
-
-def _explain_inputs(assembly: Assembly, inputs: TurnInputs) -> None:
-    """Say in the assembly's sections what fired, what was cut, what was summarised or recalled."""
-    lore = inputs.lore
-    if lore is not None:
-        constant = [f"{a.title}: {a.reason} ({a.tokens} tokens)"
-                    for a in lore.activated if a.constant]
-        triggered = [f"lore {a.title}: {a.reason} ({a.tokens} tokens)"
-                     for a in lore.activated if not a.constant]
-        _section(assembly, "constant lore").lines = constant + [f"! {n}" for n in lore.notices]
-        notes = _section(assembly, "per-turn notes")
-        notes.lines = triggered + [line for line in notes.lines if not line.startswith("lore: ")]
-        assembly.sections.append(Section(
-            "lore not used",
-            0,
-            [f"{r.title} [{r.book}]: {r.reason}" for r in lore.rejected]
-            + [f"budget: {lore.tokens}/{lore.budget} tokens used"],
-        ))
-    if inputs.summaries:
-        _section(assembly, "summary").lines = [s.describe() for s in inputs.summaries]
-    if inputs.recalled:
-        notes = _section(assembly, "per-turn notes")
-        notes.lines = [line for line in notes.lines if not line.startswith("memory: ")] + [
-            f"recalled message {r.message.id}: {r.why} (score {r.score:.2f})"
-            for r in inputs.recalled
-        ]
-
-
-def _section(assembly: Assembly, name: str) -> Section:
-    return next(s for s in assembly.sections if s.name == name)
-
-
-def sampling_from(settings: Settings, *, seed: int | None, max_tokens: int | None) -> Sampling:
-    base = settings.sampling
-    return Sampling(
-        temperature=base.temperature,
-        top_p=base.top_p,
-        top_k=base.top_k,
-        min_p=base.min_p,
-        repeat_penalty=base.repeat_penalty,
-        seed=base.seed if seed is None else seed,
-        max_tokens=base.max_tokens if max_tokens is None else max_tokens,
-    )
-
-
-def resolve_setup(
-    home: Home, settings: Settings, *, character: str, model: str | None, template: str | None
-) -> tuple[str, Sheet, ModelInfo, PromptFormat]:
-    """Everything a chat needs except the loaded engine, with every input checked first."""
-    from app.engine.registry import resolve_model
-
-    entry, sheet = library.load(home, character)
-    info = resolve_model(home, model if model is not None else settings.model)
-    fmt = choose_format(template if template is not None else settings.template, info)
-    return entry.id, sheet, info, fmt
-
-
-def open_chat(
-    store: ChatStore, character_id: str, sheet: Sheet, *, user: str, resume: int | bool | None
-) -> tuple[Chat, list[Message]]:
-    """A new chat (its greeting stored as the first message), or an existing one to resume.
-
-    `resume=True` takes the character's latest chat; an int names a chat id.
-    """
-    chat: Chat | None = None
-    if isinstance(resume, bool):
-        chat = store.latest_chat(character_id) if resume else None
-        if resume and chat is None:
-            raise LoreweaverError(f"no saved chat with {character_id!r} to resume")
-    elif resume is not None:
-        chat = store.get_chat(resume)
-        if chat.character_id != character_id:
-            raise LoreweaverError(
-                f"chat {resume} belongs to {chat.character_id!r}, not {character_id!r}"
-            )
-    if chat is None:
-        chat = store.create_chat(character_id, user_name=user)
-        with store.transaction():
-            first = None
-            for text in greetings(sheet, user):
-                stored = store.add_message(
-                    chat.id, "assistant", text, parent_id=None, name=sheet.name
-                )
-                first = first or stored
-            if first is not None:
-                store.select(first.id)
-    history = [m.as_message() for m in visible_path(store, chat.id)]
-    return chat, history
-
-
-def open_session(
-    home: Home,
-    settings: Settings,
-    *,
-    character: str,
-    model: str | None = None,
-    template: str | None = None,
-    user: str | None = None,
-    store: ChatStore | None = None,
-    resume: int | bool | None = None,
-) -> ChatSession:
-    """Load everything for a chat. Without a store the chat lives in memory only."""
-    from app.engine.llamacpp import load_engine
-
-    character_id, sheet, info, fmt = resolve_setup(
-        home, settings, character=character, model=model, template=template
-    )
-    engine = load_engine(info, n_threads=settings.n_threads, n_ctx_cap=settings.n_ctx)
-    try:
-        session = start_session(
-            engine, info, fmt, sheet, character_id, settings,
-            user=user, store=store, resume=resume, home=home,
-        )
-        if resume is not None and resume is not False:
-            session.restore_cache()
-        return session
-    except BaseException:
-        engine.close()
-        raise
-
-
-def start_session(
-    engine: Engine,
-    info: ModelInfo,
-    fmt: PromptFormat,
-    sheet: Sheet,
-    character_id: str,
-    settings: Settings,
-    *,
-    user: str | None = None,
-    store: ChatStore | None = None,
-    resume: int | bool | None = None,
-    home: Home | None = None,
-    summaries: bool = True,
-) -> ChatSession:
-    """A session on an already loaded engine: a new chat, or a saved one to resume.
-
-    A resumed chat keeps the persona it was played with unless `user` names another. With a
-    `home`, the sheet's world lorebooks are found there and the KV cache is saved there on
-    close (`restore_cache` loads it); with a store and `summaries`, evicted turns get summarised.
-    """
-    name = user or settings.user_name
-    if home is not None:
-        books = [book for _, book in library.world_books(home, sheet)]
-    else:
-        books = [sheet.character_book] if sheet.character_book is not None else []
-    session = ChatSession(
-        sheet=sheet,
-        fmt=fmt,
-        engine=engine,
-        user=name,
-        user_description=settings.user_description,
-        history=[Message("assistant", text) for text in greetings(sheet, name)[:1]],
-        store=store,
-        model_name=info.path.name,
-        books=books,
-    )
-    if store is not None:
-        session.chat, _ = open_chat(store, character_id, sheet, user=name, resume=resume)
-        session.reload()
-        if user is None:
-            session.user = session.chat.user_name
-            session.user_description = str(
-                session.chat.meta.get("user_description", settings.user_description)
-            )
-        if summaries:
-            session.summariser = Summariser(
-                store, engine, fmt, char=sheet.name, user=session.user
-            )
-        if home is not None:
-            session.state_path = home.root / "kv-cache" / f"chat-{session.chat.id}.lwkv"
-    session.reserve = settings.sampling.max_tokens
-    return session

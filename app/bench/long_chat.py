@@ -40,7 +40,8 @@ from app.engine.modelinfo import ModelInfo
 from app.home import Home
 from app.memory.store import ChatStore
 from app.prompts.formats import choose_format
-from app.session import ChatSession, start_session
+from app.session import ChatSession
+from app.session_start import start_session
 from app.settings import SamplingSettings, Settings
 from app.sheets.sheet import Sheet
 

@@ -143,7 +143,7 @@ def _settings(info: ModelInfo, options: BenchOptions) -> Settings:
 def _headless(engine: Engine, info: ModelInfo, settings: Settings, home: Home) -> GenerationStats:
     from app.memory.store import ChatStore
     from app.prompts.formats import choose_format
-    from app.session import sampling_from, start_session
+    from app.session_start import sampling_from, start_session
     from app.sheets import library
 
     _, sheet = library.load(home, CHARACTER)

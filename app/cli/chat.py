@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from app.engine.base import Sampling
-    from app.session import ChatSession, Reply
+    from app.reply import Reply
+    from app.session import ChatSession
 
 CHAT_COMMANDS = {
     "/regen": "a new reply to your last line, kept as another swipe",
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from app.errors import LoreweaverError
     from app.home import home
     from app.memory.store import ChatStore
-    from app.session import open_session, sampling_from
+    from app.session_start import open_session, sampling_from
     from app.settings import load_settings
 
     if args.max_tokens is not None and args.max_tokens < 1:

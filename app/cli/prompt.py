@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from app.engine.llamacpp import load_engine
     from app.home import home
     from app.memory.store import ChatStore
-    from app.session import resolve_setup, start_session
+    from app.session_start import resolve_setup, start_session
     from app.settings import load_settings
 
     where = home()

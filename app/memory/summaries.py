@@ -1,12 +1,10 @@
 """Summaries of evicted turns: written by the model in the background, rolled up as they grow.
 
 When the window drops old turns (see `budget`), the assembler hands their ids to a `Summariser`,
-which asks the model for a third-person recap of the span and stores it with the first and last
-message it covers. Summaries live on the chat's message tree: one counts only while both of its
-ends lie on the active path, so a branch taken before a summarised span does not inherit it.
-When the summaries that make up the "story so far" grow past a token budget, the older ones are
-recapped together into a summary one level up (summaries of summaries), which then stands in
-for them.
+which asks the model for a third-person recap of the span (see `recap`) and stores it with the
+first and last message it covers (see `summary_store`). When the summaries that make up the
+"story so far" grow past a token budget, the older ones are recapped together into a summary one
+level up (summaries of summaries), which then stands in for them.
 
 The model is shared with the reply path, which always goes first: the summariser only starts
 work while no reply is running, a reply that starts meanwhile cancels it (the span is retried
@@ -18,257 +16,32 @@ from __future__ import annotations
 
 import functools
 import queue
-import re
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from app.engine.base import Engine, Sampling
+from app.engine.base import Engine
 from app.errors import Cancelled, LoreweaverError
-from app.memory.db import dump_json, load_json
+from app.memory.recap import MESSAGE_CHARS, summarise, summarise_summaries
 from app.memory.records import StoredMessage
 from app.memory.store import ChatStore
+from app.memory.summary_store import (
+    Summary,
+    current_summary,
+    pending_span,
+    rollup_due,
+    store_rollup,
+    store_summary,
+)
 from app.prompts.formats import PromptFormat
-from app.prompts.messages import Message
 
 T = TypeVar("T")
 
 BUDGET_TOKENS = 400
 """When the summaries in the story so far exceed this many tokens, they are rolled up."""
-MESSAGE_CHARS = 1500
-"""Longer messages are cut in the transcript the model reads (the recap can't keep it all)."""
 BATCH_MESSAGES = 40
-
-_INSTRUCTION = (
-    "You write short recaps of role-play conversations. Write in the third person and the "
-    "past tense. Keep names, places, items, promises and numbers. Do not continue the story "
-    "and do not add anything that did not happen."
-)
-_SENTENCE_END = re.compile(r"[.!?…][\"”')]?(?=\s|$)")
-_LABEL = re.compile(r"^\s*(?:\*\*)?(?:recap|summary)(?:\*\*)?\s*:\s*", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Summary:
-    id: int
-    chat_id: int
-    first_message_id: int
-    last_message_id: int
-    level: int
-    """0: a recap of messages; n + 1: a recap of level-n summaries (and what they covered)."""
-    text: str
-    tokens: int
-    """Model tokens when the summariser wrote it; an estimate (chars / 4) otherwise."""
-
-    def describe(self) -> str:
-        """One line for `--explain`."""
-        return (
-            f"level-{self.level} summary of messages {self.first_message_id}–"
-            f"{self.last_message_id} ({self.tokens} tokens)"
-        )
-
-
-def _from_row(row: sqlite3.Row) -> Summary:
-    tokens = load_json(row["meta"]).get("tokens")
-    return Summary(
-        id=row["id"],
-        chat_id=row["chat_id"],
-        first_message_id=row["first_message_id"],
-        last_message_id=row["last_message_id"],
-        level=row["level"],
-        text=row["content"],
-        tokens=tokens if isinstance(tokens, int) else _estimate(row["content"]),
-    )
-
-
-def _estimate(text: str) -> int:
-    return len(text) // 4 + 1
-
-
-def _on_path(
-    store: ChatStore, chat_id: int
-) -> tuple[dict[int, int], list[tuple[Summary, int, int]]]:
-    """The active path (id → depth) and the summaries lying on it, with their depth ranges."""
-    depth = {m.id: m.depth for m in store.active_path(chat_id)}
-    with store.transaction() as conn:
-        rows = conn.execute(
-            "SELECT * FROM summaries WHERE chat_id = ? ORDER BY id", (chat_id,)
-        ).fetchall()
-    found = []
-    for row in rows:
-        summary = _from_row(row)
-        first = depth.get(summary.first_message_id)
-        last = depth.get(summary.last_message_id)
-        if first is not None and last is not None and first <= last:
-            found.append((summary, first, last))
-    return depth, found
-
-
-def pending_span(store: ChatStore, chat_id: int, evicted_ids: Sequence[int]) -> list[int]:
-    """The evicted messages no summary covers yet, in path order.
-
-    Ids not on the active path are left out: they are not part of the story being told.
-    """
-    depth, summaries = _on_path(store, chat_id)
-    covered = [(first, last) for _, first, last in summaries]
-    pending = {
-        i for i in evicted_ids
-        if i in depth and not any(a <= depth[i] <= b for a, b in covered)
-    }  # fmt: skip
-    return sorted(pending, key=depth.__getitem__)
-
-
-def current_summary(store: ChatStore, chat_id: int) -> list[Summary]:
-    """The summaries that together tell the evicted story, oldest first, without overlaps.
-
-    A higher-level (rolled-up) summary stands in for the ones it covers; spans it doesn't
-    cover are told by the lower-level summaries still on the path.
-    """
-    _, summaries = _on_path(store, chat_id)
-    summaries.sort(key=lambda s: (-s[0].level, -(s[2] - s[1]), s[1]))
-    chosen: list[tuple[Summary, int, int]] = []
-    for item in summaries:
-        if all(item[2] < first or item[1] > last for _, first, last in chosen):
-            chosen.append(item)
-    chosen.sort(key=lambda s: s[1])
-    return [summary for summary, _, _ in chosen]
-
-
-def _insert(
-    store: ChatStore, chat_id: int, first_id: int, last_id: int, text: str, level: int, tokens: int
-) -> Summary:
-    with store.transaction() as conn:
-        cursor = conn.execute(
-            "INSERT INTO summaries (chat_id, level, first_message_id, last_message_id, content, "
-            "meta, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (chat_id, level, first_id, last_id, text, dump_json({"tokens": tokens}), time.time()),
-        )
-        row = conn.execute("SELECT * FROM summaries WHERE id = ?", (cursor.lastrowid,)).fetchone()
-    return _from_row(row)
-
-
-def store_summary(
-    store: ChatStore,
-    chat_id: int,
-    span: Sequence[StoredMessage],
-    text: str,
-    level: int,
-    *,
-    tokens: int | None = None,
-) -> Summary:
-    """Store `text` as the summary of `span` (messages in path order), in one transaction."""
-    if not span:
-        raise LoreweaverError("a summary needs at least one message to cover")
-    if not text.strip():
-        raise LoreweaverError("a summary needs some text")
-    if level < 0:
-        raise LoreweaverError(f"summary level must be 0 or more, not {level}")
-    if any(m.chat_id != chat_id for m in span):
-        raise LoreweaverError(f"a summarised message is not in chat {chat_id}")
-    text = text.strip()
-    count = tokens if tokens is not None else _estimate(text)
-    return _insert(store, chat_id, span[0].id, span[-1].id, text, level, count)
-
-
-# -- asking the model -----------------------------------------------------------------------
-
-
-def _speaker(message: StoredMessage, *, char: str, user: str) -> str:
-    if message.name:
-        return message.name
-    return {"user": user, "assistant": char}.get(message.role, "Narrator")
-
-
-def _clean(text: str) -> str:
-    """The recap without a "Summary:" label, cut back to its last full sentence if it ran out."""
-    text = _LABEL.sub("", text.strip()).strip()
-    ends = [match.end() for match in _SENTENCE_END.finditer(text)]
-    return text[: ends[-1]] if ends else text
-
-
-def _recap(
-    engine: Engine,
-    fmt: PromptFormat,
-    request: str,
-    *,
-    max_tokens: int,
-    cancel: threading.Event | None,
-) -> str:
-    prompt = fmt.render([Message("system", _INSTRUCTION), Message("user", request)])
-    sampling = Sampling(
-        temperature=0.0, top_p=1.0, top_k=1, min_p=0.0, repeat_penalty=1.15, seed=0,
-        max_tokens=max_tokens,
-    )  # fmt: skip
-    generation = engine.generate(prompt, sampling, stop=fmt.stop, cancel=cancel)
-    for _ in generation:
-        pass
-    if generation.stats.finish_reason == "cancelled":
-        raise Cancelled("summary cancelled")
-    return _clean(generation.text)
-
-
-def summarise(
-    engine: Engine,
-    fmt: PromptFormat,
-    messages: Sequence[StoredMessage],
-    *,
-    char: str,
-    user: str,
-    max_tokens: int = 200,
-    previous: str | None = None,
-    cancel: threading.Event | None = None,
-) -> str:
-    """A third-person recap of `messages`, written by the model (greedy, so repeatable).
-
-    `previous` is the recap of what came before, so the model can keep names straight; it is
-    context only and not repeated. Raises `Cancelled` if `cancel` was set mid-way.
-    """
-    lines = []
-    for message in messages:
-        content = " ".join(message.content.split())
-        if len(content) > MESSAGE_CHARS:
-            content = content[:MESSAGE_CHARS] + " …"
-        lines.append(f"{_speaker(message, char=char, user=user)}: {content}")
-    context = f"Earlier: {previous.strip()}\n\n" if previous and previous.strip() else ""
-    request = (
-        f"{context}Conversation between {user} and {char}:\n"
-        + "\n".join(lines)
-        + f"\n\nWrite a short recap of what {user} and {char} said and did in this conversation."
-    )
-    return _recap(engine, fmt, request, max_tokens=max_tokens, cancel=cancel)
-
-
-def summarise_summaries(
-    engine: Engine,
-    fmt: PromptFormat,
-    summaries: Sequence[Summary],
-    *,
-    char: str,
-    user: str,
-    max_tokens: int = 200,
-    cancel: threading.Event | None = None,
-) -> str:
-    """One recap standing for several consecutive ones (a roll-up)."""
-    parts = "\n".join(f"- {s.text}" for s in summaries)
-    request = (
-        f"Recaps of a role-play between {user} and {char}, oldest first:\n{parts}\n\n"
-        "Combine them into one shorter recap that keeps the important facts."
-    )
-    return _recap(engine, fmt, request, max_tokens=max_tokens, cancel=cancel)
-
-
-def rollup_due(summaries: Sequence[Summary], budget_tokens: int) -> list[Summary]:
-    """The summaries to recap together now ([] if the story so far fits `budget_tokens`).
-
-    All but the newest are rolled up (it keeps its detail) unless there are only two.
-    """
-    if len(summaries) < 2 or sum(s.tokens for s in summaries) <= budget_tokens:
-        return []
-    return list(summaries[:-1]) if len(summaries) > 2 else list(summaries)
 
 
 def roll_up(
@@ -292,15 +65,7 @@ def roll_up(
     )
     if not text:
         raise LoreweaverError("the model wrote an empty roll-up summary")
-    return _insert(
-        store,
-        chat_id,
-        due[0].first_message_id,
-        due[-1].last_message_id,
-        text,
-        max(s.level for s in due) + 1,
-        engine.count_tokens(text),
-    )
+    return store_rollup(store, chat_id, due, text, engine.count_tokens(text))
 
 
 # -- in the background ----------------------------------------------------------------------

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.errors import LoreweaverError
+from app.memory.assembly import Assembly, Section
 from app.memory.lore import LoreResult, LoreTimers, ScanInput, activate
 from app.memory.retrieval import Recalled, recall
 from app.memory.store import ChatStore
-from app.memory.summaries import Summary, current_summary
+from app.memory.summary_store import Summary, current_summary
 from app.sheets.lorebook import Lorebook
 
 LORE_META = "lore_timers"
@@ -98,3 +99,34 @@ def recall_for(
     if store is None or chat_id is None or not query:
         return []
     return recall(store, chat_id, query, exclude_ids=in_window, k=RECALL_K, now_turn=now_turn)
+
+
+def explain_inputs(assembly: Assembly, inputs: TurnInputs) -> None:
+    """Say in the assembly's sections what fired, what was cut, what was summarised or recalled."""
+    lore = inputs.lore
+    if lore is not None:
+        constant = [f"{a.title}: {a.reason} ({a.tokens} tokens)"
+                    for a in lore.activated if a.constant]
+        triggered = [f"lore {a.title}: {a.reason} ({a.tokens} tokens)"
+                     for a in lore.activated if not a.constant]
+        _section(assembly, "constant lore").lines = constant + [f"! {n}" for n in lore.notices]
+        notes = _section(assembly, "per-turn notes")
+        notes.lines = triggered + [line for line in notes.lines if not line.startswith("lore: ")]
+        assembly.sections.append(Section(
+            "lore not used",
+            0,
+            [f"{r.title} [{r.book}]: {r.reason}" for r in lore.rejected]
+            + [f"budget: {lore.tokens}/{lore.budget} tokens used"],
+        ))
+    if inputs.summaries:
+        _section(assembly, "summary").lines = [s.describe() for s in inputs.summaries]
+    if inputs.recalled:
+        notes = _section(assembly, "per-turn notes")
+        notes.lines = [line for line in notes.lines if not line.startswith("memory: ")] + [
+            f"recalled message {r.message.id}: {r.why} (score {r.score:.2f})"
+            for r in inputs.recalled
+        ]
+
+
+def _section(assembly: Assembly, name: str) -> Section:
+    return next(s for s in assembly.sections if s.name == name)

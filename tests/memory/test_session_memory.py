@@ -6,8 +6,10 @@ from __future__ import annotations
 from app.engine.base import Sampling
 from app.home import Home
 from app.memory.store import ChatStore
-from app.memory.summaries import Summariser, current_summary
-from app.session import ChatSession, start_session
+from app.memory.summaries import Summariser
+from app.memory.summary_store import current_summary
+from app.session import ChatSession
+from app.session_start import start_session
 from app.settings import SamplingSettings, Settings
 from app.sheets.lorebook import Lorebook, LoreEntry
 from app.sheets.sheet import Sheet

@@ -9,7 +9,8 @@ from app.engine.registry import resolve_model
 from app.home import Home
 from app.memory.store import ChatStore
 from app.prompts.formats import FAMILIES, get_format
-from app.session import ChatSession, open_chat
+from app.session import ChatSession
+from app.session_start import open_chat
 from app.sheets import library
 
 USER_LINES = [f"Line {i}: tell me about the forge and the {i}th sword you made." for i in range(40)]

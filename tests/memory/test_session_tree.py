@@ -12,7 +12,8 @@ from app.errors import LoreweaverError
 from app.home import Home
 from app.memory.store import ChatStore
 from app.prompts.formats import choose_format
-from app.session import ChatSession, start_session
+from app.session import ChatSession
+from app.session_start import start_session
 from app.settings import Settings
 from app.sheets import library
 
@@ -147,6 +148,6 @@ def test_chat_commands_work_in_a_pipe(lw_home: Home) -> None:
     ],
 )
 def test_a_leading_speaker_label_is_dropped(pieces: list[str], expected: str) -> None:
-    from app.session import without_speaker
+    from app.reply import without_speaker
 
     assert "".join(without_speaker(iter(pieces), "Brenna")) == expected

@@ -9,16 +9,11 @@ import pytest
 
 from app.engine.base import Sampling
 from app.errors import LoreweaverError
+from app.memory.recap import summarise
 from app.memory.records import StoredMessage
 from app.memory.store import ChatStore
-from app.memory.summaries import (
-    Summariser,
-    current_summary,
-    pending_span,
-    roll_up,
-    store_summary,
-    summarise,
-)
+from app.memory.summaries import Summariser, roll_up
+from app.memory.summary_store import current_summary, pending_span, store_summary
 from app.prompts.formats import PromptFormat, choose_format
 from app.prompts.messages import Message
 

@@ -14,7 +14,7 @@ from tui.fake_engine import FakeEngine
 
 from app.home import Home, sample_characters_dir
 from app.memory.store import ChatStore
-from app.session import open_chat
+from app.session_start import open_chat
 from app.settings import SamplingSettings, Settings, save_settings
 from app.sheets import library
 from app.tui.app import LoreweaverApp
