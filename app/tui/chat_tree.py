@@ -15,13 +15,15 @@ from app.tui.widgets.chat_log import ChatLog, ChatMessage
 
 class ChatTreeActions(AppState):
     def action_swipe(self, step: int) -> None:
-        self._act_on(-1, "swipe", step)
+        self.act_on(-1, "swipe", step)
 
     @on(ChatMessage.Action)
     def _message_action(self, event: ChatMessage.Action) -> None:
-        self._act_on(self.query_one(ChatLog).index_of(event.block), event.action, event.step)
+        self.act_on(self.query_one(ChatLog).index_of(event.block), event.action, event.step)
 
-    def _act_on(self, index: int, action: str, step: int = 0) -> None:
+    def act_on(self, index: int, action: str, step: int = 0) -> None:
+        """`action` (swipe, edit, delete, branch) on message `index`; negative counts from the end
+        (the palette acts on the last message)."""
         session = self._idle_session()
         if session is None or not session.history:
             return

@@ -31,14 +31,14 @@ def app_commands(app: LoreweaverApp, screen: Screen[object]) -> Iterator[SystemC
     yield SystemCommand("Swipe right", "The next alternative", lambda: app.action_swipe(1))
     yield SystemCommand("Impersonate", "Draft your next line", app.action_impersonate)
     yield SystemCommand("Stop", "Stop the reply being written", app.action_stop)
-    yield SystemCommand("Edit last message", "Rewrite it", lambda: app._act_on(-1, "edit"))
+    yield SystemCommand("Edit last message", "Rewrite it", lambda: app.act_on(-1, "edit"))
     yield SystemCommand(
-        "Delete last message", "And everything after it", lambda: app._act_on(-1, "delete")
+        "Delete last message", "And everything after it", lambda: app.act_on(-1, "delete")
     )
     yield SystemCommand(
         "Branch from last message",
         "A new chat up to here",
-        lambda: app._act_on(-1, "branch"),
+        lambda: app.act_on(-1, "branch"),
     )
     yield SystemCommand("New chat", "With the current character", app.action_new_chat)
     yield SystemCommand("Persona", "Who you are in this chat", app.action_persona)
