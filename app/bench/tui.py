@@ -207,6 +207,8 @@ async def _through_ui(
     async def until(condition: Callable[[], bool], what: str, step: float = 0.005) -> None:
         deadline = time.perf_counter() + WAIT_S
         while not condition():
+            if not app.is_running:
+                raise LoreweaverError(f"bench --tui: the app stopped before {what}")
             if time.perf_counter() > deadline:
                 raise LoreweaverError(f"bench --tui: {what} did not happen within {WAIT_S:.0f} s")
             await asyncio.sleep(step)

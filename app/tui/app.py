@@ -29,6 +29,7 @@ from app.settings import load_settings
 from app.sheets import library
 from app.tui.app_state import BUSY
 from app.tui.chat_tree import ChatTreeActions
+from app.tui.compositor import ChatScreen
 from app.tui.dialogs import DialogActions
 from app.tui.messages import EngineFailed, EngineReady
 from app.tui.palette import app_commands
@@ -71,6 +72,9 @@ class LoreweaverApp(ReplyActions, ChatTreeActions, DialogActions):
     ]
 
     # -- layout and start-up ---------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen[None]:
+        return ChatScreen()
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -20,7 +20,8 @@ from app.reply import Reply
 from app.session import ChatSession
 from app.settings import Settings
 from app.sheets.sheet import Sheet
-from app.tui.widgets.chat_log import ChatLog, ChatMessage, Shown
+from app.tui.widgets.chat_log import ChatLog, Shown
+from app.tui.widgets.live_reply import LiveReply
 
 MODEL_NAME_CHARS = 24
 """The status bar shortens longer model names (the reply's figures must stay visible)."""
@@ -52,7 +53,7 @@ class AppState(App[None]):
         self.busy = False
         """A worker owns the session (a reply or a draft is being generated)."""
         self.store: ChatStore | None = None
-        self.streaming: ChatMessage | None = None
+        self.streaming: LiveReply | None = None
         self.current_sheet: Sheet | None = None
         self.current_id: str | None = None
         self.wanted_chat: int | None = None

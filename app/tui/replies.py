@@ -80,9 +80,7 @@ class ReplyActions(AppState):
     def on_reply_started(self, message: ReplyStarted) -> None:
         assert self.session is not None
         self._refresh_log()
-        self.streaming = self.query_one(ChatLog).add(
-            Shown(None, self.session.sheet.name, message.prefix, False), live=True
-        )
+        self.streaming = self.query_one(ChatLog).add_live(self.session.sheet.name, message.prefix)
 
     def on_reply_chunk(self, message: ReplyChunk) -> None:
         if self.streaming is not None:
