@@ -83,19 +83,21 @@ class LiveReply(Widget):
         self._text += piece
         if not self._width:
             return  # wrapped in full once the block has a size
-        before = self.lines
+        settled = len(self._settled)  # lines above the growing paragraph cannot change
+        before = self._growing
         self._wrap_growing()
-        after = self.lines
-        first = next(
+        after = self.lines[settled:]
+        changed = next(
             (y for y, (old, new) in enumerate(zip(before, after, strict=False)) if old != new),
             min(len(before), len(after)),
         )
-        for y in range(first, max(len(before), len(after))):
+        first, end = settled + changed, settled + max(len(before), len(after))
+        for y in range(first, end):
             self._strips.pop(y, None)
-        if len(after) > self._room:
+        if settled + len(after) > self._room:
             self.refresh(layout=True)
-        elif first < max(len(before), len(after)):
-            self.refresh(Region(0, first, self._width, max(len(before), len(after)) - first))
+        elif first < end:
+            self.refresh(Region(0, first, self._width, end - first))
 
     def _rewrap(self, width: int, style: Style) -> None:
         self._width, self._style = width, style
