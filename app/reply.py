@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
@@ -40,8 +40,18 @@ class Reply:
         self._pieces: Iterator[str] | None = None
 
     def __iter__(self) -> Iterator[str]:
+        return self._read(lambda: iter(self.generation))
+
+    def frames(self, period: float) -> Iterator[str]:
+        """The text in batches, one per `period` at most (see `Generation.batches`): what a
+        screen draws, read without waking for every token."""
+        return self._read(lambda: self.generation.batches(period))
+
+    def _read(self, source: Callable[[], Iterator[str]]) -> Iterator[str]:
+        """The pieces from `source` (opened on first use; later reads continue it), minus a
+        speaker label, each written to the store as it comes."""
         if self._pieces is None:
-            self._pieces = iter(self.generation)
+            self._pieces = source()
             if not self.prefix:
                 self._pieces = without_speaker(self._pieces, self.session.sheet.name)
         for piece in self._pieces:

@@ -47,13 +47,23 @@ class GenerationStats:
     @property
     def tokens_per_s(self) -> float:
         gen_s = self.total_s - (self.first_token_s or 0.0)
-        return (self.completion_tokens - 1) / gen_s if gen_s > 0 and self.completion_tokens > 1 else 0.0
+        return (
+            (self.completion_tokens - 1) / gen_s
+            if gen_s > 0 and self.completion_tokens > 1
+            else 0.0
+        )
 
 
 class Generation(Protocol):
     """A reply being produced. Iterate for text; `cancel()` is safe from any thread."""
 
     def __iter__(self) -> Iterator[str]: ...
+
+    def batches(self, period: float) -> Iterator[str]:
+        """The same text, read at most once per `period`: each item joins what arrived since
+        the last (the first comes as soon as there is any). For a reader that shows text no
+        faster than that, such as a screen."""
+        ...
 
     def cancel(self) -> None: ...
 

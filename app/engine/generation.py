@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Iterator
 
 from app.engine.base import GenerationStats
@@ -28,13 +29,40 @@ class QueuedGeneration:
 
     def __iter__(self) -> Iterator[str]:
         while not self._finished:
-            item = self._queue.get()
+            yield from self._take([self._queue.get()])
+        self._raise_error()
+
+    def batches(self, period: float) -> Iterator[str]:
+        """Read once per `period` at most, however fast the pieces come.
+
+        Waiting for each piece wakes this thread once per token, and on a machine whose cores
+        all run the model every such wake-up preempts one of its threads, stalling the others
+        at their next barrier. A screen's reader needs one wake-up per frame.
+        """
+        due = 0.0
+        while not self._finished:
+            pause = due - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            items = [self._queue.get()]  # blocks only while nothing has come (prompt evaluation)
+            while not self._queue.empty():
+                items.append(self._queue.get())
+            due = time.monotonic() + period
+            text = "".join(self._take(items))
+            if text:
+                yield text
+        self._raise_error()
+
+    def _take(self, items: list[object]) -> Iterator[str]:
+        for item in items:
             if item is _DONE:
                 self._finished = True
-                break
+                return
             assert isinstance(item, str)
             self._parts.append(item)
             yield item
+
+    def _raise_error(self) -> None:
         if self._error is not None:
             error, self._error = self._error, None
             raise error

@@ -13,7 +13,7 @@ from app.session import ChatSession
 from app.session_start import sampling_from
 from app.tui.app_state import AppState
 from app.tui.messages import DraftChunk, ReplyChunk, ReplyDone, ReplyFailed, ReplyStarted
-from app.tui.streaming import frames, settle_memory
+from app.tui.streaming import FRAME_S, settle_memory
 from app.tui.widgets.chat_log import ChatLog, Shown
 from app.tui.widgets.line_input import LineInput
 
@@ -52,7 +52,8 @@ class ReplyActions(AppState):
     @work(thread=True, group="reply")
     def stream_reply(self, start: Callable[..., Reply]) -> None:
         """Start the reply here (assembling the prompt may wait for the engine), then forward
-        it in frame-sized batches: one UI update per frame, not per token."""
+        it in frame-sized batches, read once per frame: one wake-up and one UI update per
+        frame, not per token."""
         try:
             reply = start(sampling_from(self.settings, seed=None, max_tokens=None))
         except LoreweaverError as exc:
@@ -64,7 +65,7 @@ class ReplyActions(AppState):
         self.post_message(ReplyStarted(reply.prefix))
         error = None
         try:
-            for text in frames(reply):
+            for text in reply.frames(FRAME_S):
                 self.post_message(ReplyChunk(text))
         except LoreweaverError as exc:
             error = str(exc)
@@ -137,7 +138,7 @@ class ReplyActions(AppState):
             )
             if self._stop_asked:
                 self.draft.cancel()
-            for text in frames(self.draft):
+            for text in self.draft.batches(FRAME_S):
                 self.post_message(DraftChunk(text))
             self.post_message(DraftChunk("", done=True))
         except LoreweaverError as exc:

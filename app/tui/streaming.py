@@ -1,10 +1,8 @@
-"""Pacing a generation for the screen: frame-sized batches, garbage collected between replies."""
+"""Pacing a generation for the screen: how often it is drawn, garbage collected between replies."""
 
 from __future__ import annotations
 
 import gc
-import time
-from collections.abc import Iterable, Iterator
 
 FRAME_S = 1 / 10
 """How often a streaming reply is redrawn: smooth to read, and every redraw is CPU the model
@@ -23,17 +21,3 @@ def settle_memory() -> None:
     gc.unfreeze()
     gc.collect()
     gc.freeze()
-
-
-def frames(pieces: Iterable[str], frame_s: float = FRAME_S) -> Iterator[str]:
-    """Join pieces that arrive within one frame: what a UI can usefully draw."""
-    batch: list[str] = []
-    last = time.monotonic()
-    for piece in pieces:
-        batch.append(piece)
-        if time.monotonic() - last >= frame_s:
-            yield "".join(batch)
-            batch.clear()
-            last = time.monotonic()
-    if batch:
-        yield "".join(batch)

@@ -14,6 +14,7 @@ def test_tui_bench_json_smoke() -> None:
     figures = json.loads(result.stdout)
     assert figures["runs"] == 1
     assert figures["completion_tokens"] == 64
+    assert figures["prompt_tokens"] > 500  # the sheet, its world lorebook and the line: one prompt
     for key in ("ui_tokens_per_s", "typing_tokens_per_s", "headless_tokens_per_s"):
         assert figures[key] > 0, key
     for key in ("tokens_per_s_ratio", "typing_tokens_per_s_ratio"):

@@ -43,6 +43,15 @@ def test_streaming_yields_pieces_that_make_the_text(engine: LlamaEngine) -> None
     assert (stats.finish_reason == "length") == (stats.completion_tokens == GREEDY.max_tokens)
 
 
+def test_batches_read_the_same_reply_per_frame(engine: LlamaEngine) -> None:
+    whole = engine.generate(PROMPT, GREEDY)
+    expected = "".join(whole)
+    gen = engine.generate(PROMPT, GREEDY)
+    batches = list(gen.batches(0.05))
+    assert "".join(batches) == gen.text == expected
+    assert len(batches) < gen.stats.completion_tokens  # several tokens per read
+
+
 def test_a_stop_string_ends_the_reply_and_is_not_shown(engine: LlamaEngine) -> None:
     free = engine.generate(PROMPT, GREEDY)
     text = "".join(free)

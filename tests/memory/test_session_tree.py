@@ -43,6 +43,18 @@ def test_alternate_greetings_are_the_first_messages_swipes(engine, lw_home, stor
         session.regenerate(_greedy())
 
 
+def test_a_reply_read_in_frames_is_stored_whole(engine, lw_home, store) -> None:  # type: ignore[no-untyped-def]
+    session = _session(engine, lw_home, store)
+    reply = session.send("How much for a dagger?", _greedy(1, 40))
+    frames = list(reply.frames(0.05))
+    kept = reply.finish()
+    assert kept == "".join(frames).strip() and kept
+    assert not kept.startswith("Brenna:")
+    assert session.history[-1].content == kept
+    assert store.swipes(session.ids[-1])[0].content == kept
+    assert len(frames) < reply.stats.completion_tokens
+
+
 def test_regenerate_keeps_both_replies_as_swipes(engine, lw_home, store) -> None:  # type: ignore[no-untyped-def]
     session = _session(engine, lw_home, store)
     first = session.send("How much for a dagger?", _greedy(1)).finish()

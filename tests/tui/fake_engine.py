@@ -43,6 +43,19 @@ class FakeGeneration:
             self._stats.first_token_s = first
             self._stats.total_s = first + per_token * self._stats.completion_tokens
 
+    def batches(self, period: float) -> Iterator[str]:
+        """Pieces joined while they come within `period` of the last batch."""
+        batch: list[str] = []
+        last = time.monotonic()
+        for piece in self:
+            batch.append(piece)
+            if time.monotonic() - last >= period:
+                yield "".join(batch)
+                batch.clear()
+                last = time.monotonic()
+        if batch:
+            yield "".join(batch)
+
     def cancel(self) -> None:
         self._cancel.set()
 
@@ -82,8 +95,13 @@ class FakeEngine:
     def count_tokens(self, text: str) -> int:
         return len(text)
 
-    def generate(self, prompt: str, sampling: Sampling, stop: Sequence[str] = (),
-                 cancel: threading.Event | None = None) -> FakeGeneration:
+    def generate(
+        self,
+        prompt: str,
+        sampling: Sampling,
+        stop: Sequence[str] = (),
+        cancel: threading.Event | None = None,
+    ) -> FakeGeneration:
         self.prompts.put(prompt)
         pieces = self.replies.pop(0) if self.replies else self.pieces
         return FakeGeneration(pieces, self.delay, self.clock)
