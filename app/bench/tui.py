@@ -128,14 +128,6 @@ def _span(bounds: list[float]) -> str:
     return f"{bounds[0]}–{bounds[1]}" if bounds else "-"
 
 
-def _rate(stats: GenerationStats) -> float:
-    """Tokens/s after the first token: the streaming rate, prompt evaluation excluded."""
-    if stats.first_token_s is None or stats.completion_tokens < 2:
-        return 0.0
-    span = stats.total_s - stats.first_token_s
-    return (stats.completion_tokens - 1) / span if span > 0 else 0.0
-
-
 def _settings(info: ModelInfo, options: BenchOptions) -> Settings:
     base = Settings(
         model=None if info.source == "bundled" else str(info.path),
@@ -313,7 +305,7 @@ def run(info: ModelInfo, options: BenchOptions) -> TuiReport:
                         )
                         report.completion_tokens = stats.completion_tokens
                     _same_prompt(report, stats)
-                    rates[side].append(_rate(stats))
+                    rates[side].append(stats.tokens_per_s)  # after the first token
             report.ui_tokens_per_s = median(rates["watching"])
             report.typing_tokens_per_s = median(rates["typing"])
             report.headless_tokens_per_s = median(rates["headless"])
