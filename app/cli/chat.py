@@ -97,6 +97,9 @@ def run(args: argparse.Namespace) -> int:
             for message in session.history:
                 out.print(name if message.role == "assistant" else you, end="")
                 out.out(message.content)
+            failure = session.last_failure()
+            if failure is not None:
+                out.print(f"[dim](no reply to your last line: {escape(failure)})[/]")
         for line in _lines(args.say, interactive, out, session.user):
             if line.startswith("/") and not line.startswith("//"):
                 try:

@@ -154,7 +154,9 @@ def _show(store: ChatStore, chat_id: int, *, as_json: bool) -> int:
         )
         position, count = _swipe(store, message)
         notes = [f"{position}/{count}"] if count > 1 else []
-        if message.status != "complete":
+        if message.status == "failed":
+            notes.append(f"failed: {message.meta.get('error', 'unknown reason')}")
+        elif message.status != "complete":
             notes.append(message.status)
         note = f" [{', '.join(notes)}]" if notes else ""
         print(f"#{message.id} {speaker}{note}: {message.content}")
