@@ -114,10 +114,26 @@ def _validate(where, paths: list[Path]) -> int:  # type: ignore[no-untyped-def]
     failed = 0
     for path in targets:
         try:
-            library.load_sheet(path)
+            problems = _lore_problems(where, path, library.load_sheet(path))
         except LoreweaverError as exc:
-            failed += 1
-            sys.stderr.write(f"loreweaver: error: {exc}\n")
-        else:
+            problems = [str(exc)]
+        for problem in problems:
+            sys.stderr.write(f"loreweaver: error: {problem}\n")
+        failed += bool(problems)
+        if not problems:
             sys.stdout.write(f"ok {path}\n")
     return 1 if failed else 0
+
+
+def _lore_problems(where, path: Path, sheet) -> list[str]:  # type: ignore[no-untyped-def]
+    """One line per lorebook key that cannot be used (a bad regex), naming file, entry, key:
+    the sheet's own book, then the world books it names."""
+    from app.memory.lore_rules import book_problems
+    from app.sheets import library
+
+    books = [(path, sheet.character_book)] if sheet.character_book is not None else []
+    for book_id in sheet.world:
+        book_path = library.world_book_path(where, sheet, book_id)
+        books.append((book_path, library.load_lorebook(book_path)))
+    return [f"{file}: entry {index + 1} {title!r}: {problem}" for file, book in books
+            for index, title, problem in book_problems(book, char=sheet.name)]

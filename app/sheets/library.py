@@ -118,17 +118,20 @@ def lorebook_dirs(home: Home) -> list[Path]:
     return dirs
 
 
+def world_book_path(home: Home, sheet: Sheet, book_id: str) -> Path:
+    """The file of the shared lorebook `book_id` that `sheet` names in `world`."""
+    for folder in lorebook_dirs(home):
+        path = folder / f"{book_id}.yaml"
+        if path.is_file():
+            return path
+    raise LoreweaverError(f"{sheet.name}: world lorebook {book_id!r} not found")
+
+
 def world_books(home: Home, sheet: Sheet) -> list[tuple[str, Lorebook]]:
     """The shared lorebooks a sheet names in `world`, then its own embedded book."""
-    books: list[tuple[str, Lorebook]] = []
-    for book_id in sheet.world:
-        for folder in lorebook_dirs(home):
-            path = folder / f"{book_id}.yaml"
-            if path.is_file():
-                books.append((book_id, load_lorebook(path)))
-                break
-        else:
-            raise LoreweaverError(f"{sheet.name}: world lorebook {book_id!r} not found")
+    books: list[tuple[str, Lorebook]] = [
+        (book_id, load_lorebook(world_book_path(home, sheet, book_id))) for book_id in sheet.world
+    ]
     if sheet.character_book is not None and sheet.character_book.entries:
         books.append((sheet.character_book.name or sheet.name, sheet.character_book))
     return books

@@ -39,6 +39,7 @@ from app.engine.base import Engine
 from app.errors import LoreweaverError
 from app.fsutil import write_text_atomic
 from app.home import Home
+from app.memory.lore_rules import book_problems
 from app.sheets import library
 from app.sheets.lorebook import Lorebook
 from app.sheets.sheet import Sheet
@@ -231,6 +232,9 @@ class EditorScreen(Screen[bool]):
     def _check(self) -> None:
         self._check_timer = None
         sheet, errors, lore_errors = self._build()
+        if sheet is not None and sheet.character_book is not None:  # a chat would skip these
+            for index, _, problem in book_problems(sheet.character_book, char=sheet.name):
+                lore_errors.setdefault(f"{index}.keys", problem)
         for box in self._boxes():
             box.show_error(errors.get(box.field))
         self.lore.show_errors(lore_errors)
