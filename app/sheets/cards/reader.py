@@ -83,26 +83,27 @@ def classify(card: dict[str, Any], path: Path) -> Literal["card", "lorebook"]:
     )
 
 
-def _read_capped(path: Path) -> bytes:
-    """The file's bytes, refusing non-files and anything over MAX_FILE_BYTES before reading."""
+def _read_capped(path: Path, limit: int | None = None, *, kind: str = "card") -> bytes:
+    """The file's bytes, refusing non-files and anything over `limit` (MAX_FILE_BYTES) unread."""
+    limit = MAX_FILE_BYTES if limit is None else limit
     try:
         info = path.stat()
         if stat.S_ISDIR(info.st_mode):
-            raise LoreweaverError("is a folder, not a card file", path=path)
+            raise LoreweaverError(f"is a folder, not a {kind} file", path=path)
         if not stat.S_ISREG(info.st_mode):
             raise LoreweaverError("is not a regular file", path=path)
-        if info.st_size > MAX_FILE_BYTES:
+        if info.st_size > limit:
             raise LoreweaverError(
-                f"file is {info.st_size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit", path=path
+                f"file is {info.st_size:,} bytes, over the {limit:,}-byte limit", path=path
             )
         with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+            data = handle.read(limit + 1)
     except FileNotFoundError:
         raise LoreweaverError("no such file", path=path) from None
     except OSError as err:
         raise LoreweaverError(f"cannot read: {err.strerror or err}", path=path) from None
-    if len(data) > MAX_FILE_BYTES:
-        raise LoreweaverError(f"file grew past the {MAX_FILE_BYTES:,}-byte limit", path=path)
+    if len(data) > limit:
+        raise LoreweaverError(f"file grew past the {limit:,}-byte limit", path=path)
     return data
 
 
@@ -155,13 +156,11 @@ def _expanded_nodes(value: object, memo: dict[int, int], active: set[int]) -> in
     return total
 
 
-def load_yaml_mapping(data: bytes, path: Path) -> dict[str, Any]:
-    """`yaml.safe_load` of a size-capped file that must hold a mapping and must not explode."""
-    if len(data) > MAX_YAML_BYTES:
-        raise LoreweaverError(
-            f"YAML file is {len(data):,} bytes, over the {MAX_YAML_BYTES:,}-byte limit", path=path
-        )
-    text = decode_utf8(data, path)
+def parse_yaml_text(text: str, path: Path | str) -> object:
+    """`yaml.safe_load` that cannot explode: alias expansion and nesting are capped.
+
+    `path` names the text in messages (a file, or an editor box).
+    """
     try:
         value = yaml.safe_load(text)
     except yaml.MarkedYAMLError as err:
@@ -174,10 +173,6 @@ def load_yaml_mapping(data: bytes, path: Path) -> dict[str, Any]:
         raise LoreweaverError(f"invalid YAML: {err}", path=path) from None
     except RecursionError:
         raise LoreweaverError("YAML is nested too deeply", path=path) from None
-    if not isinstance(value, dict):
-        raise LoreweaverError(
-            f"YAML file must hold a mapping at the top level, found {type_word(value)}", path=path
-        )
     try:
         nodes = _expanded_nodes(value, {}, set())
     except _Recursive:
@@ -191,6 +186,35 @@ def load_yaml_mapping(data: bytes, path: Path) -> dict[str, Any]:
     if nesting_depth(value) > MAX_DEPTH:
         raise LoreweaverError(f"YAML nests deeper than {MAX_DEPTH} levels", path=path)
     return value
+
+
+def load_yaml_mapping(data: bytes, path: Path, *, allow_empty: bool = False) -> dict[str, Any]:
+    """A size-capped YAML file that must hold a mapping (`parse_yaml_text`'s guards apply).
+
+    `allow_empty`: a file with no value at all (empty, or only comments) reads as `{}`.
+    """
+    if len(data) > MAX_YAML_BYTES:
+        raise LoreweaverError(
+            f"YAML file is {len(data):,} bytes, over the {MAX_YAML_BYTES:,}-byte limit", path=path
+        )
+    value = parse_yaml_text(decode_utf8(data, path), path)
+    if value is None and allow_empty:
+        return {}
+    if not isinstance(value, dict):
+        raise LoreweaverError(
+            f"YAML file must hold a mapping at the top level, found {type_word(value)}", path=path
+        )
+    return value
+
+
+def read_yaml_file(path: Path, *, kind: str = "YAML", allow_empty: bool = False) -> dict[str, Any]:
+    """A sheet, lorebook or settings file from disk, under the same guards as an imported one.
+
+    Every YAML read goes through here: a file dropped in the home or named by path is as
+    untrusted as a download (size, nesting and alias expansion are capped before anything walks it).
+    """
+    data = _read_capped(path, MAX_YAML_BYTES, kind=kind)
+    return load_yaml_mapping(data, path, allow_empty=allow_empty)
 
 
 def read_card_file(path: Path) -> RawCard:
