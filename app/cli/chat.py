@@ -20,8 +20,13 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from app.engine.base import Sampling
+    from app.errors import LoreweaverError
+    from app.home import Home
     from app.reply import Reply
     from app.session import ChatSession
+
+UNSAVED_LINES = "unsaved-lines.txt"
+"""Where `chat` appends a line the chat database could not store."""
 
 CHAT_COMMANDS = {
     "/regen": "a new reply to your last line, kept as another swipe",
@@ -62,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
     from app.errors import LoreweaverError
     from app.home import home
+    from app.memory.db import ChatDatabaseError
     from app.memory.store import ChatStore
     from app.session_start import open_session, sampling_from
     from app.settings import load_settings
@@ -71,7 +77,10 @@ def run(args: argparse.Namespace) -> int:
     where = home().ensure()
     settings = load_settings(where)
     sampling = sampling_from(settings, seed=args.seed, max_tokens=args.max_tokens)
-    store = ChatStore.open(where)
+    try:
+        store = ChatStore.open(where)
+    except ChatDatabaseError as exc:
+        raise _keeping(exc, where, args.say) from None
     try:
         session = open_session(
             where,
@@ -83,6 +92,9 @@ def run(args: argparse.Namespace) -> int:
             store=store,
             resume=args.resume,
         )
+    except ChatDatabaseError as exc:
+        store.close()
+        raise _keeping(exc, where, args.say) from None
     except BaseException:
         store.close()
         raise
@@ -107,7 +119,10 @@ def run(args: argparse.Namespace) -> int:
                 if reply is None:
                     continue
             else:
-                reply = session.send(line.removeprefix("/"), sampling)
+                try:
+                    reply = session.send(line.removeprefix("/"), sampling)
+                except ChatDatabaseError as exc:
+                    raise _keeping(exc, where, line.removeprefix("/")) from None
             if interactive:
                 out.print(name, end="")
             _stream(reply, out)
@@ -116,6 +131,24 @@ def run(args: argparse.Namespace) -> int:
         session.engine.close()
         store.close()
     return 0
+
+
+def _keeping(exc: Exception, where: Home, line: str | None) -> LoreweaverError:
+    """The database's error, after the user's line is appended to UNSAVED_LINES in the home
+    (when it can be): what the user typed is never lost with the database."""
+    from datetime import datetime
+
+    from app.errors import LoreweaverError
+
+    if line is None:
+        return LoreweaverError(str(exc))
+    kept = where.root / UNSAVED_LINES
+    try:
+        with kept.open("a", encoding="utf-8") as handle:
+            handle.write(f"{datetime.now().isoformat(timespec='seconds')}\t{line}\n")
+    except OSError:
+        return LoreweaverError(str(exc))
+    return LoreweaverError(f"{exc} (your line was kept in {kept})")
 
 
 def _stream(reply: Reply, out: Console) -> None:
@@ -175,10 +208,18 @@ def _command(line: str, session: ChatSession, sampling: Sampling, out: Console) 
 
 
 def _lines(say: str | None, interactive: bool, out: Console, user: str) -> Iterator[str]:
-    """The user's turns: one `--say`, prompts on a terminal, or stdin lines in a pipe."""
+    """The user's turns: one `--say`, prompts on a terminal, or stdin lines in a pipe.
+
+    Bytes that are not UTF-8 (argv keeps them as lone surrogates) become U+FFFD here, so the
+    line can always be stored.
+    """
+    from app.untrusted import scrub
+
     if say is not None:
-        yield say
+        yield scrub(say)[0]
         return
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="replace")
     if not interactive:
         for raw in sys.stdin:
             line = raw.strip()

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import yaml
 
 from app.errors import LoreweaverError
+from app.untrusted import scrubbed
 from app.sheets.cards.charx import MAX_CHARX_BYTES, main_icon, read_charx
 from app.sheets.cards.jsonfile import (
     MAX_DEPTH,
@@ -185,7 +186,7 @@ def parse_yaml_text(text: str, path: Path | str) -> object:
         )
     if nesting_depth(value) > MAX_DEPTH:
         raise LoreweaverError(f"YAML nests deeper than {MAX_DEPTH} levels", path=path)
-    return value
+    return scrubbed(value, path)
 
 
 def load_yaml_mapping(data: bytes, path: Path, *, allow_empty: bool = False) -> dict[str, Any]:
