@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from app.cli.common import add_character_arg, add_model_flags
+from app.cli.common import add_character_arg, add_model_flags, text_arg
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -50,7 +50,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--seed", type=int, metavar="N", help="sampling seed (same seed, same reply)"
     )
     parser.add_argument("--max-tokens", type=int, metavar="N", help="longest reply, in tokens")
-    parser.add_argument("--say", metavar="TEXT", help="send one line, print the reply, exit")
+    parser.add_argument(
+        "--say", metavar="TEXT", type=text_arg, help="send one line, print the reply, exit"
+    )
     parser.add_argument(
         "--resume",
         nargs="?",
@@ -210,13 +212,11 @@ def _command(line: str, session: ChatSession, sampling: Sampling, out: Console) 
 def _lines(say: str | None, interactive: bool, out: Console, user: str) -> Iterator[str]:
     """The user's turns: one `--say`, prompts on a terminal, or stdin lines in a pipe.
 
-    Bytes that are not UTF-8 (argv keeps them as lone surrogates) become U+FFFD here, so the
-    line can always be stored.
+    Bytes on stdin that are not UTF-8 become U+FFFD (as `--say`'s do), so a line can always
+    be stored.
     """
-    from app.untrusted import scrub
-
     if say is not None:
-        yield scrub(say)[0]
+        yield say
         return
     if hasattr(sys.stdin, "reconfigure"):
         sys.stdin.reconfigure(errors="replace")

@@ -12,6 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.cli.common import text_arg
+
 if TYPE_CHECKING:
     from app.home import Home
     from app.memory.records import StoredMessage
@@ -40,7 +42,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     load = actions.add_parser("import", help="read a SillyTavern JSONL chat file")
     load.add_argument("file", type=Path, metavar="FILE")
     load.add_argument(
-        "--character", metavar="ID", help="whose chat it is (default: from the file's header)"
+        "--character",
+        metavar="ID",
+        type=text_arg,
+        help="whose chat it is (default: from the file's header)",
     )
 
     delete = actions.add_parser("delete", help="delete a chat and all its messages")

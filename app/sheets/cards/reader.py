@@ -132,6 +132,26 @@ def sniff(data: bytes, path: Path) -> Container:
     )
 
 
+class _TooDeep(Exception):
+    """Nesting past MAX_DEPTH, seen by the scanner while reading."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """`SafeLoader` whose scanner stops at MAX_DEPTH levels of nesting as it reads: past that,
+    PyYAML's per-token work grows with the depth (2,000 `[` took seconds) and its composer
+    recurses until RecursionError. (The C loader is not used: it crashes on deep input.)"""
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:  # noqa: N803 (PyYAML's name)
+        if self.flow_level >= MAX_DEPTH:
+            raise _TooDeep
+        super().fetch_flow_collection_start(TokenClass)  # type: ignore[misc]
+
+    def add_indent(self, column: int) -> bool:
+        if len(self.indents) >= MAX_DEPTH:
+            raise _TooDeep
+        return bool(super().add_indent(column))  # type: ignore[misc]
+
+
 class _Recursive(Exception):
     """A YAML alias that contains itself: walking it would never end."""
 
@@ -163,7 +183,9 @@ def parse_yaml_text(text: str, path: Path | str) -> object:
     `path` names the text in messages (a file, or an editor box).
     """
     try:
-        value = yaml.safe_load(text)
+        value = yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 (a SafeLoader)
+    except _TooDeep:
+        raise LoreweaverError(f"YAML nests deeper than {MAX_DEPTH} levels", path=path) from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
