@@ -14,14 +14,19 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from app.cli.common import add_character_arg, add_model_flags
+from app.cli.common import add_character_arg, add_model_flags, text_arg
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from app.engine.base import Sampling
+    from app.errors import LoreweaverError
+    from app.home import Home
     from app.reply import Reply
     from app.session import ChatSession
+
+UNSAVED_LINES = "unsaved-lines.txt"
+"""Where `chat` appends a line the chat database could not store."""
 
 CHAT_COMMANDS = {
     "/regen": "a new reply to your last line, kept as another swipe",
@@ -45,7 +50,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--seed", type=int, metavar="N", help="sampling seed (same seed, same reply)"
     )
     parser.add_argument("--max-tokens", type=int, metavar="N", help="longest reply, in tokens")
-    parser.add_argument("--say", metavar="TEXT", help="send one line, print the reply, exit")
+    parser.add_argument(
+        "--say", metavar="TEXT", type=text_arg, help="send one line, print the reply, exit"
+    )
     parser.add_argument(
         "--resume",
         nargs="?",
@@ -62,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
 
     from app.errors import LoreweaverError
     from app.home import home
+    from app.memory.db import ChatDatabaseError
     from app.memory.store import ChatStore
     from app.session_start import open_session, sampling_from
     from app.settings import load_settings
@@ -71,7 +79,10 @@ def run(args: argparse.Namespace) -> int:
     where = home().ensure()
     settings = load_settings(where)
     sampling = sampling_from(settings, seed=args.seed, max_tokens=args.max_tokens)
-    store = ChatStore.open(where)
+    try:
+        store = ChatStore.open(where)
+    except ChatDatabaseError as exc:
+        raise _keeping(exc, where, args.say) from None
     try:
         session = open_session(
             where,
@@ -83,6 +94,9 @@ def run(args: argparse.Namespace) -> int:
             store=store,
             resume=args.resume,
         )
+    except ChatDatabaseError as exc:
+        store.close()
+        raise _keeping(exc, where, args.say) from None
     except BaseException:
         store.close()
         raise
@@ -110,7 +124,10 @@ def run(args: argparse.Namespace) -> int:
                 if reply is None:
                     continue
             else:
-                reply = session.send(line.removeprefix("/"), sampling)
+                try:
+                    reply = session.send(line.removeprefix("/"), sampling)
+                except ChatDatabaseError as exc:
+                    raise _keeping(exc, where, line.removeprefix("/")) from None
             if interactive:
                 out.print(name, end="")
             _stream(reply, out)
@@ -119,6 +136,24 @@ def run(args: argparse.Namespace) -> int:
         session.engine.close()
         store.close()
     return 0
+
+
+def _keeping(exc: Exception, where: Home, line: str | None) -> LoreweaverError:
+    """The database's error, after the user's line is appended to UNSAVED_LINES in the home
+    (when it can be): what the user typed is never lost with the database."""
+    from datetime import datetime
+
+    from app.errors import LoreweaverError
+
+    if line is None:
+        return LoreweaverError(str(exc))
+    kept = where.root / UNSAVED_LINES
+    try:
+        with kept.open("a", encoding="utf-8") as handle:
+            handle.write(f"{datetime.now().isoformat(timespec='seconds')}\t{line}\n")
+    except OSError:
+        return LoreweaverError(str(exc))
+    return LoreweaverError(f"{exc} (your line was kept in {kept})")
 
 
 def _stream(reply: Reply, out: Console) -> None:
@@ -178,10 +213,16 @@ def _command(line: str, session: ChatSession, sampling: Sampling, out: Console) 
 
 
 def _lines(say: str | None, interactive: bool, out: Console, user: str) -> Iterator[str]:
-    """The user's turns: one `--say`, prompts on a terminal, or stdin lines in a pipe."""
+    """The user's turns: one `--say`, prompts on a terminal, or stdin lines in a pipe.
+
+    Bytes on stdin that are not UTF-8 become U+FFFD (as `--say`'s do), so a line can always
+    be stored.
+    """
     if say is not None:
         yield say
         return
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="replace")
     if not interactive:
         for raw in sys.stdin:
             line = raw.strip()

@@ -12,6 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.cli.common import text_arg
+
 if TYPE_CHECKING:
     from app.home import Home
     from app.memory.records import StoredMessage
@@ -40,11 +42,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     load = actions.add_parser("import", help="read a SillyTavern JSONL chat file")
     load.add_argument("file", type=Path, metavar="FILE")
     load.add_argument(
-        "--character", metavar="ID", help="whose chat it is (default: from the file's header)"
+        "--character",
+        metavar="ID",
+        type=text_arg,
+        help="whose chat it is (default: from the file's header)",
     )
 
     delete = actions.add_parser("delete", help="delete a chat and all its messages")
     delete.add_argument("chat_id", type=int, metavar="ID")
+
+    actions.add_parser("check", help="look for damage in the chat database (exit 1 if damaged)")
+    actions.add_parser(
+        "repair",
+        help="salvage every readable chat into a new database (the old file is kept beside it)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,6 +63,10 @@ def run(args: argparse.Namespace) -> int:
     from app.memory.store import ChatStore
 
     where = home()
+    if args.action == "check":
+        return _check(where)
+    if args.action == "repair":
+        return _repair(where)
     with ChatStore.open(where) as store:
         if args.action == "list":
             return _list(store, args.character, as_json=args.json)
@@ -204,4 +219,46 @@ def _import(store: ChatStore, home: Home, file: Path, character: str | None) -> 
         )
     count = len(store.active_path(chat.id))
     print(f"imported chat {chat.id} for {chat.character_id}: {count} messages")
+    return 0
+
+
+def _check(home: Home) -> int:
+    from app.memory.repair import check
+
+    report = check(home.database)
+    if not report.exists:
+        print(f"no chat database yet ({report.path})")
+        return 0
+    if report.ok:
+        print(f"chat database is healthy ({report.path})")
+        return 0
+    for problem in report.problems:
+        print(f"damaged: {problem}")
+    print("run `loreweaver chats repair` to salvage what is readable into a new database")
+    return 1
+
+
+def _repair(home: Home) -> int:
+    from app.memory.repair import repair
+
+    report = repair(home.database)
+    saved = ", ".join(
+        f"{count} {table}" for table, count in report.saved.items() if count or table in ("chats", "messages")
+    )
+    print(f"saved {saved} into a new {report.new_path}")
+    if report.unreadable:
+        lost = ", ".join(f"{count} in {table}" for table, count in report.unreadable.items())
+        print(f"unreadable rows skipped: {lost}")
+    if report.broken:
+        print(f"unreadable (all of it, or past a damaged page): {', '.join(report.broken)}")
+    if report.recreated:
+        print(f"{report.recreated} chats lost their own record; their messages are kept "
+              "under character 'recovered'")
+    if report.dropped:
+        dropped = ", ".join(f"{count} {table}" for table, count in report.dropped.items())
+        print(f"left out (what they belonged to was lost): {dropped}")
+    if report.reattached:
+        print(f"{report.reattached} messages lost their parent and were re-attached below the "
+              "nearest earlier message")
+    print(f"the damaged file is kept as {report.old_path}")
     return 0

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from app.cli.common import add_character_arg, add_model_flags
+from app.cli.common import add_character_arg, add_model_flags, text_arg
 
 if TYPE_CHECKING:
     from app.session import ChatSession
@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 def configure(parser: argparse.ArgumentParser) -> None:
     add_character_arg(parser)
     add_model_flags(parser)
-    parser.add_argument("--say", metavar="TEXT", help="a user line to end the prompt with")
+    parser.add_argument(
+        "--say", metavar="TEXT", type=text_arg, help="a user line to end the prompt with"
+    )
     parser.add_argument(
         "--chat", type=int, metavar="CHAT_ID", help="build the prompt of this saved chat"
     )
