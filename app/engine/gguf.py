@@ -88,7 +88,9 @@ class _Reader:
                  limit: int = MAX_HEADER_BYTES) -> None:
         self.handle = handle
         self.size = size
+        self.start = start
         self.base = start
+        """The file offset of `buf[0]`."""
         self.limit = limit
         self.buf = bytearray()
         self.pos = start
@@ -100,12 +102,15 @@ class _Reader:
         end = self.pos + n
         if n < 0 or end > self.size:
             raise GGUFError(f"truncated at byte {self.pos} (wanted {n} more bytes)")
-        if end - self.base > self.limit:
+        if end - self.start > self.limit:
             raise GGUFError(f"header larger than {self.limit // (1024 * 1024)} MB")
         have = self.base + len(self.buf)
         if end <= have:
             return
-        want = min(max(end - have, _CHUNK), self.size - have, self.limit - len(self.buf))
+        if self.pos - self.base > _CHUNK:  # drop what has been read: memory stays ~ one chunk
+            del self.buf[:self.pos - self.base]
+            self.base = self.pos
+        want = min(max(end - have, _CHUNK), self.size - have, self.start + self.limit - have)
         data = self.handle.read(want)
         self.buf += data
         if self.base + len(self.buf) < end:
@@ -118,8 +123,18 @@ class _Reader:
         return bytes(self.buf[at:at + n])
 
     def skip(self, n: int) -> None:
-        self.need(n)
+        """Step over `n` bytes; past the buffer, by seeking rather than reading them."""
+        if self.pos + n <= self.base + len(self.buf):
+            self.pos += n
+            return
+        if n < 0 or self.pos + n > self.size:
+            raise GGUFError(f"truncated at byte {self.pos} (wanted {n} more bytes)")
+        if self.pos + n - self.start > self.limit:
+            raise GGUFError(f"header larger than {self.limit // (1024 * 1024)} MB")
         self.pos += n
+        del self.buf[:]  # in place: a caller may hold a reference
+        self.base = self.pos
+        self.handle.seek(self.pos)
 
     def scalar(self, fmt: str) -> int | float | bool:
         size = struct.calcsize(fmt)
@@ -154,12 +169,15 @@ class _Reader:
         for _ in range(count):
             if self.pos - base + 8 > len(buf):
                 self.need(8)
+                base = self.base
             length = unpack(buf, self.pos - base)[0]
             if length > MAX_STRING:
                 raise GGUFError(f"string of {length} bytes at byte {self.pos} (limit {MAX_STRING})")
             self.pos += 8
             if self.pos - base + length > len(buf):
-                self.need(length)
+                self.skip(length)
+                base = self.base
+                continue
             self.pos += length
 
     def value(self, kind: int, key: str) -> object:

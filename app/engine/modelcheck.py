@@ -41,11 +41,11 @@ def _ints(value: object) -> list[int] | None:
 
 def _positive(meta: dict[str, object], key: str, *, required: bool, most: int | None = None
               ) -> str | None:
-    """A problem with `key` as a positive integer (or a per-layer array of them), else None."""
+    """A problem with `key` as a positive integer, else None."""
     if key not in meta:
         return f"no {key} in the metadata" if required else None
     values = _ints(meta[key])
-    if values is None:
+    if values is None or isinstance(meta[key], list):
         return f"{key} is not a whole number"
     if min(values) <= 0:
         return f"{key} is {min(values)} (must be > 0)"
