@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from app import __version__
 from app.errors import LoreweaverError
+from app.text import safe_line
 
 # name → (module under app.cli, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -29,7 +30,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line and exit code 2, like every other error."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
+        sys.stderr.write(f"{self.prog}: error: {safe_line(message)} (see --help)\n")
         raise SystemExit(2)
 
 
@@ -61,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_tui()
         return int(_load(COMMANDS[args.command][0]).run(args) or 0)
     except LoreweaverError as exc:
-        sys.stderr.write(f"loreweaver: error: {exc}\n")
+        sys.stderr.write(f"loreweaver: error: {safe_line(str(exc))}\n")
         return 1
     except KeyboardInterrupt:
         sys.stderr.write("loreweaver: interrupted\n")
