@@ -126,7 +126,9 @@ def run_probe(path: Path, file_size: int) -> tuple[bool, str | None]:
         if sig in (signal.SIGKILL, signal.SIGXCPU):
             return False, "loading it ran out of time or memory in a test load"
         return True, f"llama.cpp crashed loading it ({signal.Signals(sig).name})"
-    return True, f"a test load failed (exit {done.returncode})"
+    # no verdict printed and no signal: the child itself failed (e.g. llama_cpp not importable),
+    # which says nothing about the file, so nothing is cached
+    return False, f"a test load could not run (exit {done.returncode})"
 
 
 def checked(home: Home, info: ModelInfo) -> ModelInfo:
