@@ -14,9 +14,11 @@ from collections import Counter
 from pathlib import Path
 
 import ggufdata as g
+import pytest
 import yaml
 from hostile.harness import assert_survived, run_limited
 
+from app.cli import main
 from app.home import Home
 from app.memory.store import ChatStore
 
@@ -69,19 +71,45 @@ def _setup(home: Home) -> tuple[str, int]:
     return "evil", first
 
 
-def test_no_raw_control_reaches_the_terminal(lw_home: Home) -> None:
+LISTINGS = lambda character, chat_id: [  # noqa: E731 - read like the table it is
+    ("characters", "list"), ("characters", "list", "--json"), ("characters", "show", character),
+    ("characters", "validate"), ("models",), ("models", "--json"),
+    ("chats", "list"), ("chats", "list", "--json"), ("chats", "show", str(chat_id)),
+    ("chats", "show", str(chat_id), "--json"), ("chats", "export", str(chat_id)),
+    *(("characters", "show", text) for text in _evil("missing")[:3]),
+    ("chats", "show", "1" + SEQUENCES[0]), ("models", "--model", "/nowhere/\x1b]0;t\x07.gguf"),
+]
+
+
+def test_listings_print_no_raw_control(lw_home: Home, capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commands that only read and print, in-process (nothing native can crash there)."""
     character, chat_id = _setup(lw_home)
+    monkeypatch.setenv("COLUMNS", "200")
+    verdicts: Counter[str] = Counter()
+    codes: list[tuple[tuple[str, ...], int, str]] = []
+    for args in LISTINGS(character, chat_id):
+        try:
+            code = main(list(args))
+        except SystemExit as exit_:
+            code = int(exit_.code or 0)
+        out, err = capsys.readouterr()
+        _assert_clean(args, out, err)
+        assert "Traceback" not in err and len(err.strip().splitlines()) <= 1, (args, err)
+        verdicts[f"{args[0]}:{'ok' if code == 0 else 'error'}"] += 1
+        codes.append((args, code, err))
+    print(f"\ncontrol characters, listings: {dict(verdicts)}")
+    assert verdicts["characters:error"] == 3 and verdicts["chats:ok"] == 5, codes
+
+
+def test_chat_and_prompt_print_no_raw_control(lw_home: Home) -> None:
+    """The commands that load the model, and errors before it loads, as limited subprocesses."""
+    character, _chat_id = _setup(lw_home)
     commands: list[tuple[str, ...]] = [
-        ("characters", "list"), ("characters", "list", "--json"), ("characters", "show", character),
-        ("characters", "validate"), ("models",), ("models", "--json"),
-        ("chats", "list"), ("chats", "list", "--json"), ("chats", "show", str(chat_id)),
-        ("chats", "show", str(chat_id), "--json"), ("chats", "export", str(chat_id), "-"),
         ("prompt", character, "--say", SEQUENCES[0] + ARG, "--user", ARG),
         ("prompt", character, "--explain", "--say", SEQUENCES[2]),
         ("chat", character, "--say", "hi" + SEQUENCES[1], "--max-tokens", "8", "--seed", "1"),
-        *(("characters", "show", text.replace("\0", "")) for text in _evil("missing")[:3]),
-        ("chats", "show", "1" + SEQUENCES[0]), ("chat", character, "--model", SEQUENCES[1] + ".gguf"),
-        ("chat", ARG, "--say", "hi"), ("models", "--model", "/nowhere/\x1b]0;t\x07.gguf"),
+        ("chat", character, "--model", SEQUENCES[1] + ".gguf"), ("chat", ARG, "--say", "hi"),
     ]
     verdicts: Counter[str] = Counter()
     for args in commands:
@@ -89,6 +117,6 @@ def test_no_raw_control_reaches_the_terminal(lw_home: Home) -> None:
         assert_survived(outcome)
         _assert_clean(args, outcome.stdout, outcome.stderr)
         verdicts[f"{args[0]}:{outcome.verdict()}"] += 1
-    print(f"\ncontrol characters: {len(commands)} commands, {len(C0_C1)} controls and "
-          f"{len(SEQUENCES)} sequences per text; verdicts {dict(verdicts)}")
+    print(f"\ncontrol characters, model commands: {len(C0_C1)} controls and {len(SEQUENCES)} "
+          f"sequences per text; verdicts {dict(verdicts)}")
     assert verdicts["chat:ok"] == 1 and verdicts["prompt:ok"] == 2
