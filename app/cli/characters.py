@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from app.text import safe_line, safe_text
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -88,9 +90,10 @@ def _list(where, as_json: bool) -> int:  # type: ignore[no-untyped-def]
         table.add_column(column, overflow="fold")
     for row in rows:
         source = "sample" if row["sample"] else "yours"
-        name = row["name"] if row["problem"] is None else f"[red]{row['problem']}[/]"
-        table.add_row(escape(str(row["id"])), escape(str(name)) if row["problem"] is None else name,
-                      source, escape(str(row["path"])))
+        problem = row["problem"]
+        name = escape(safe_line(str(row["name"] if problem is None else problem)))
+        table.add_row(escape(safe_line(str(row["id"]))), name if problem is None else f"[red]{name}[/]",
+                      source, escape(safe_line(str(row["path"]))))
     Console().print(table)
     return 0
 
@@ -101,8 +104,9 @@ def _show(where, ref: str) -> int:  # type: ignore[no-untyped-def]
     from app.sheets import library
 
     _, sheet = library.load(where, ref)
-    yaml.safe_dump(sheet.model_dump(mode="json", exclude_defaults=True), sys.stdout,
-                   sort_keys=False, allow_unicode=True, width=100)
+    text = yaml.safe_dump(sheet.model_dump(mode="json", exclude_defaults=True),
+                          sort_keys=False, allow_unicode=True, width=100)
+    sys.stdout.write(safe_text(text))
     return 0
 
 
@@ -118,10 +122,10 @@ def _validate(where, paths: list[Path]) -> int:  # type: ignore[no-untyped-def]
         except LoreweaverError as exc:
             problems = [str(exc)]
         for problem in problems:
-            sys.stderr.write(f"loreweaver: error: {problem}\n")
+            sys.stderr.write(f"loreweaver: error: {safe_line(problem)}\n")
         failed += bool(problems)
         if not problems:
-            sys.stdout.write(f"ok {path}\n")
+            sys.stdout.write(f"ok {safe_line(str(path))}\n")
     return 1 if failed else 0
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from app.cli.common import add_character_arg, add_model_flags, text_arg
+from app.text import SafeStream, safe_line, safe_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -102,24 +103,24 @@ def run(args: argparse.Namespace) -> int:
         raise
     out = Console(highlight=False, soft_wrap=True)
     interactive = args.say is None and sys.stdin.isatty()
-    name = f"[bold cyan]{escape(session.sheet.name)}[/]: "
+    name = f"[bold cyan]{escape(safe_line(session.sheet.name))}[/]: "
     try:
         if interactive:
             assert session.chat is not None
-            out.print(f"[dim]chat {session.chat.id} with {escape(session.sheet.name)}[/]")
-            you = f"[bold green]{escape(session.user)}[/]: "
+            out.print(f"[dim]chat {session.chat.id} with {escape(safe_line(session.sheet.name))}[/]")
+            you = f"[bold green]{escape(safe_line(session.user))}[/]: "
             for message in session.history:
                 out.print(name if message.role == "assistant" else you, end="")
-                out.out(message.content)
+                out.out(safe_text(message.content))
             failure = session.last_failure()
             if failure is not None:
-                out.print(f"[dim](no reply to your last line: {escape(failure)})[/]")
+                out.print(f"[dim](no reply to your last line: {escape(safe_line(failure))})[/]")
         for line in _lines(args.say, interactive, out, session.user):
             if line.startswith("/") and not line.startswith("//"):
                 try:
                     reply = _command(line, session, sampling, out)
                 except LoreweaverError as exc:
-                    sys.stderr.write(f"loreweaver: error: {exc}\n")
+                    sys.stderr.write(f"loreweaver: error: {safe_line(str(exc))}\n")
                     continue
                 if reply is None:
                     continue
@@ -158,22 +159,26 @@ def _keeping(exc: Exception, where: Home, line: str | None) -> LoreweaverError:
 
 def _stream(reply: Reply, out: Console) -> None:
     """Print a reply as it streams; Ctrl-C stops it and keeps what was said."""
+    safe = SafeStream()
     try:
         if reply.prefix:
-            out.out(reply.prefix, end="")
+            out.out(safe.feed(reply.prefix), end="")
         for piece in reply:
-            out.out(piece, end="")
+            out.out(safe.feed(piece), end="")
             out.file.flush()
     except KeyboardInterrupt:
         reply.cancel()
+        out.out(safe.flush(), end="")
         out.print(" [dim](stopped)[/]", end="")
     finally:
         reply.finish()
-    out.out("")
+    out.out(safe.flush())
 
 
 def _command(line: str, session: ChatSession, sampling: Sampling, out: Console) -> Reply | None:
     """Run one `/command`; a reply to stream comes back, other commands print their result."""
+    from rich.markup import escape
+
     from app.errors import LoreweaverError
 
     word, _, rest = line.partition(" ")
@@ -185,7 +190,7 @@ def _command(line: str, session: ChatSession, sampling: Sampling, out: Console) 
     if word in ("/left", "/right"):
         n, of = session.swipe(-1 if word == "/left" else 1)
         out.print(f"[dim]swipe {n}/{of}[/]")
-        out.out(session.history[-1].content)
+        out.out(safe_text(session.history[-1].content))
     elif word == "/edit":
         session.edit(-1, rest)
         out.print("[dim]edited[/]")
@@ -199,11 +204,11 @@ def _command(line: str, session: ChatSession, sampling: Sampling, out: Console) 
         draft = session.impersonate(sampling)
         for _ in draft:
             pass
-        out.out(draft.text.strip())
+        out.out(safe_text(draft.text.strip()))
     elif word == "/persona":
         name, _, description = rest.partition("|")
         session.set_persona(name, description)
-        out.print(f"[dim]you are {session.user}[/]")
+        out.print(f"[dim]you are {escape(safe_line(session.user))}[/]")
     elif word == "/help":
         for usage, meaning in CHAT_COMMANDS.items():
             out.print(f"{usage:<32} {meaning}", markup=False)
@@ -235,7 +240,7 @@ def _lines(say: str | None, interactive: bool, out: Console, user: str) -> Itera
 
     while True:
         try:
-            line = out.input(f"[bold green]{escape(user)}[/]> ").strip()
+            line = out.input(f"[bold green]{escape(safe_line(user))}[/]> ").strip()
         except (EOFError, KeyboardInterrupt):
             out.print()
             return

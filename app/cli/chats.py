@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.cli.common import text_arg
+from app.text import safe_json, safe_line, safe_text
 
 if TYPE_CHECKING:
     from app.home import Home
@@ -104,13 +105,14 @@ def _list(store: ChatStore, character: str | None, *, as_json: bool) -> int:
             }
             for chat in chats
         ]
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print(safe_json(json.dumps(rows, ensure_ascii=False, indent=2)))
         return 0
     if not chats:
-        print(f"no chats with {character}" if character else "no chats yet")
+        print(f"no chats with {safe_line(character)}" if character else "no chats yet")
         return 0
     table = [("ID", "CHARACTER", "MESSAGES", "UPDATED", "TITLE")] + [
-        (str(c.id), c.character_id, str(c.message_count), _when(c.updated_at), c.title or "")
+        (str(c.id), safe_line(c.character_id), str(c.message_count), _when(c.updated_at),
+         safe_line(c.title or ""))
         for c in chats
     ]
     widths = [max(len(row[i]) for row in table) for i in range(4)]
@@ -156,11 +158,11 @@ def _show(store: ChatStore, chat_id: int, *, as_json: bool) -> int:
             "meta": chat.meta,
             "messages": messages,
         }
-        print(json.dumps(out, ensure_ascii=False, indent=2))
+        print(safe_json(json.dumps(out, ensure_ascii=False, indent=2)))
         return 0
-    title = f' "{chat.title}"' if chat.title else ""
+    title = f' "{safe_line(chat.title)}"' if chat.title else ""
     print(
-        f"chat {chat.id} with {chat.character_id}{title}: {len(path)} messages, "
+        f"chat {chat.id} with {safe_line(chat.character_id)}{title}: {len(path)} messages, "
         f"updated {_when(chat.updated_at)}"
     )
     for message in path:
@@ -174,7 +176,7 @@ def _show(store: ChatStore, chat_id: int, *, as_json: bool) -> int:
         elif message.status != "complete":
             notes.append(message.status)
         note = f" [{', '.join(notes)}]" if notes else ""
-        print(f"#{message.id} {speaker}{note}: {message.content}")
+        print(f"#{message.id} {safe_line(speaker)}{note}: {safe_text(message.content)}")
     return 0
 
 
@@ -195,7 +197,7 @@ def _export(store: ChatStore, home: Home, chat_id: int, output: str) -> int:
     chat = store.get_chat(chat_id)
     name = _character_name(home, chat.character_id)
     if output == "-":
-        sys.stdout.write(export_chat(store, chat_id, character_name=name))
+        sys.stdout.write(safe_json(export_chat(store, chat_id, character_name=name)))
         return 0
     target = Path(output)
     write_chat_file(store, chat_id, target, character_name=name)
@@ -214,11 +216,12 @@ def _import(store: ChatStore, home: Home, file: Path, character: str | None) -> 
     known = {entry.id for entry in library.entries(home)}
     if chat.character_id not in known:
         print(
-            f"note: no character {chat.character_id!r} is installed; the chat is kept under it",
+            f"note: no character {safe_line(repr(chat.character_id))} is installed; "
+            "the chat is kept under it",
             file=sys.stderr,
         )
     count = len(store.active_path(chat.id))
-    print(f"imported chat {chat.id} for {chat.character_id}: {count} messages")
+    print(f"imported chat {chat.id} for {safe_line(chat.character_id)}: {count} messages")
     return 0
 
 

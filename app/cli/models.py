@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from app.text import safe_line
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
@@ -50,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
             }
             for m in models
         ]
-        json.dump(rows, sys.stdout, indent=2)
+        json.dump(rows, sys.stdout, indent=2)  # ASCII: every control character is a \u escape
         sys.stdout.write("\n")
         return 0
     from rich.console import Console
@@ -63,15 +65,16 @@ def run(args: argparse.Namespace) -> int:
     for m in models:
         template = f"gguf ({m.family})" if m.chat_template else (m.family or "unknown")
         table.add_row(
-            escape(m.id),
-            escape(m.name),
-            m.architecture or "-",
-            m.size_label or "-",
-            m.quantization or "-",
+            escape(safe_line(m.id)),
+            escape(safe_line(m.name)),
+            escape(safe_line(m.architecture or "-")),
+            escape(safe_line(m.size_label or "-")),
+            escape(safe_line(m.quantization or "-")),
             _size(m.file_size),
             str(m.context_length or "-"),
             template if m.usable else "-",
-            "[green]usable[/]" if m.usable else f"[red]unusable: {escape(m.problem or '')}[/]",
+            "[green]usable[/]" if m.usable
+            else f"[red]unusable: {escape(safe_line(m.problem or ''))}[/]",
         )
     Console().print(table)
     return 0

@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from app.cli.common import add_character_arg, add_model_flags, text_arg
+from app.text import safe_line, safe_text
 
 if TYPE_CHECKING:
     from app.session import ChatSession
@@ -63,9 +64,9 @@ def run(args: argparse.Namespace) -> int:
             if args.explain:
                 _explain(session, args.say, total, engine.n_ctx, fmt.id, info.id)
             else:
-                sys.stdout.write(text)
+                sys.stdout.write(safe_text(text))
                 sys.stdout.flush()
-            sys.stderr.write(f"\n[{total} tokens, format {fmt.id}, model {info.id}]\n")
+            sys.stderr.write(f"\n[{total} tokens, format {fmt.id}, model {safe_line(info.id)}]\n")
         finally:
             engine.close()
     finally:
@@ -82,12 +83,14 @@ def _explain(
     from rich.table import Table
 
     assembly = session.assembly(say)
-    table = Table(title=f"Prompt for {escape(session.sheet.name)}: {total}/{n_ctx} tokens "
-                  f"(reply reserve {session.reserve}), format {fmt}, model {escape(model)}",
+    table = Table(title=f"Prompt for {escape(safe_line(session.sheet.name))}: {total}/{n_ctx} "
+                  f"tokens (reply reserve {session.reserve}), format {fmt}, "
+                  f"model {escape(safe_line(model))}",
                   title_justify="left")
     table.add_column("section")
     table.add_column("tokens", justify="right")
     table.add_column("what and why", overflow="fold")
     for section in assembly.sections:
-        table.add_row(section.name, str(section.tokens), escape("\n".join(section.lines)) or "-")
+        table.add_row(escape(safe_line(section.name)), str(section.tokens),
+                      escape(safe_text("\n".join(section.lines))) or "-")
     Console(soft_wrap=False).print(table)
