@@ -16,6 +16,7 @@ from app.errors import LoreweaverError
 from app.prompts.detect import detect_family
 from app.prompts.families import BUILTINS
 from app.prompts.messages import Message
+from app.prompts.segments import Prompt
 from app.prompts.template import GgufTemplateFormat
 
 FAMILIES: tuple[str, ...] = ("nemotron", "phi3", "gemma", "llama3", "chatml", "mistral")
@@ -38,7 +39,9 @@ class PromptFormat(Protocol):
         """Stop strings: the format's turn markers (`role_play_stops` adds the user's name)."""
         ...
 
-    def render(self, messages: Sequence[Message], *, add_generation_prompt: bool = True) -> str: ...
+    def render(
+        self, messages: Sequence[Message], *, add_generation_prompt: bool = True
+    ) -> Prompt: ...
 
 
 def _valid_ids() -> str:

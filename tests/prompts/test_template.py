@@ -125,14 +125,14 @@ def test_hugging_face_template_helpers_are_available() -> None:
     source = (
         "{{ bos_token }}{% for m in messages %}"
         "{% if loop.index0 == 2 %}{% break %}{% endif %}"
-        "{% generation %}[{{ m.role }}:{{ m.content | tojson }}]{% endgeneration %}"
+        "{% generation %}[{{ m.role | tojson }}:{{ m.content }}]{% endgeneration %}"
         "{% endfor %}{{ strftime_now('%Y') | length }}{% if add_generation_prompt %}>{% endif %}"
     )
     fmt = GgufTemplateFormat(source, bos_token="<s>")
     prompt = fmt.render(
         [Message("user", "Grüße"), Message("assistant", "Hej"), Message("user", "x")]
     )
-    assert prompt == '<s>[user:"Grüße"][assistant:"Hej"]4>'
+    assert prompt == '<s>["user":Grüße]["assistant":Hej]4>'
     assert fmt.render([Message("user", "x")], add_generation_prompt=False).endswith("4")
 
 
