@@ -86,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
     except BaseException:
         store.close()
         raise
+    if session.fmt.note:
+        sys.stderr.write(f"note: {session.fmt.note}\n")
     out = Console(highlight=False, soft_wrap=True)
     interactive = args.say is None and sys.stdin.isatty()
     name = f"[bold cyan]{escape(session.sheet.name)}[/]: "

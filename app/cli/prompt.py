@@ -63,7 +63,10 @@ def run(args: argparse.Namespace) -> int:
             else:
                 sys.stdout.write(text)
                 sys.stdout.flush()
+            note = session.fmt.note
             sys.stderr.write(f"\n[{total} tokens, format {fmt.id}, model {info.id}]\n")
+            if note:
+                sys.stderr.write(f"note: {note}\n")
         finally:
             engine.close()
     finally:
@@ -88,4 +91,7 @@ def _explain(
     table.add_column("what and why", overflow="fold")
     for section in assembly.sections:
         table.add_row(section.name, str(section.tokens), escape("\n".join(section.lines)) or "-")
-    Console(soft_wrap=False).print(table)
+    console = Console(soft_wrap=False)
+    console.print(table)
+    if session.fmt.note:
+        console.print(f"note: {escape(session.fmt.note)}")

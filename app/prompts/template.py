@@ -23,14 +23,13 @@ from app.prompts.messages import Message
 from app.prompts.normalise import alternating
 from app.prompts.segments import Prompt
 from app.prompts.skeleton import Shape, ShapeError, Skeleton, fill, parse, placeholders, shape_of
-from app.prompts.sandbox import TemplateLimit, TemplateRaised, TemplateSandbox
+from app.prompts.template_worker import WORKER, WorkerFailed
 
 MAX_TEMPLATE_CHARS = 256_000
 """Real chat templates are a few kilobytes; tool-calling ones reach tens."""
 TIME_LIMIT_S = 2.0
 """Real templates render in milliseconds."""
 
-_SANDBOX = TemplateSandbox()
 _DETAIL_CHARS = 200
 _SHAPES = 512
 _WHAT = {
@@ -135,25 +134,18 @@ class GgufTemplateFormat:
         }
 
     def _run(self, contexts: list[dict[str, Any]]) -> list[str]:
-        from jinja2 import TemplateSyntaxError
-        from jinja2.exceptions import SecurityError
-
         try:
-            template = _SANDBOX.compile_template(self._source)
-        except TemplateSyntaxError as exc:
-            raise self._error(f"has a syntax error on line {exc.lineno}", str(exc.message)) from None
-        except Exception as exc:
-            raise self._error("cannot be compiled", f"{type(exc).__name__}: {exc}") from None
-        try:
-            return [_SANDBOX.render(template, c, time_limit=self.time_limit) for c in contexts]
-        except TemplateRaised as exc:
-            raise self._error("raised", str(exc)) from None
-        except SecurityError as exc:
-            raise self._error("security", str(exc)) from None
-        except TemplateLimit as exc:
-            raise self._error("limit", str(exc)) from None
-        except Exception as exc:
-            raise self._error("failed", f"{type(exc).__name__}: {exc}") from None
+            renders = WORKER.render(self._source, contexts, self.time_limit)
+        except WorkerFailed as exc:
+            if exc.kind == "syntax":
+                raise self._error(f"has a syntax error on line {exc.line}", str(exc)) from None
+            raise self._error(_WHAT.get(exc.kind, exc.kind), str(exc)) from None
+        for text in renders:
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise self._error("failed", "it writes text that is not valid Unicode") from None
+        return renders
 
     def _error(self, what: str, detail: str) -> TemplateFailed:
         what = _WHAT.get(what, what)
