@@ -20,6 +20,7 @@ import json
 import os
 import resource
 import selectors
+import signal
 import subprocess
 import sys
 import threading
@@ -68,16 +69,20 @@ class TemplateWorker:
         data = request.encode() + b"\n"
         with self._lock:
             proc = self._spawn()
-            if not self._ready:
-                self._read_line(proc, START_LIMIT_S, "starting the template renderer")
-                self._ready = True
             try:
-                assert proc.stdin is not None
-                proc.stdin.write(data)
-                proc.stdin.flush()
-            except OSError:
-                raise self._died(proc) from None
-            reply = json.loads(self._read_line(proc, WALL_LIMIT_S, "rendering"))
+                if not self._ready:
+                    self._read_line(proc, START_LIMIT_S, "starting the template renderer")
+                    self._ready = True
+                try:
+                    assert proc.stdin is not None
+                    proc.stdin.write(data)
+                    proc.stdin.flush()
+                except OSError:
+                    raise self._died(proc) from None
+                reply = json.loads(self._read_line(proc, WALL_LIMIT_S, "rendering"))
+            except BaseException:  # interrupted mid-request: its late reply must not be read
+                self._stop()
+                raise
             if reply.get("error") == "limit":
                 self._stop()  # the child ends after a limit; the next request starts afresh
         if "error" in reply:
@@ -97,6 +102,7 @@ class TemplateWorker:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
         )
         self._ready, self._buffer = False, b""
         return self._proc
@@ -141,7 +147,9 @@ atexit.register(WORKER.close)
 
 
 def _serve() -> None:
-    """The child: apply the limits, then answer requests until stdin closes."""
+    """The child: apply the limits, then answer requests until stdin closes. Ctrl-C is the
+    parent's to handle (it reaches the whole process group)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     from app.prompts.sandbox import TemplateSandbox
