@@ -85,9 +85,9 @@ class GgufTemplateFormat:
         self._replaced = False
         self._skeletons: dict[Shape, Skeleton] = {}
         if len(source) > MAX_TEMPLATE_CHARS:
-            raise LoreweaverError(
+            raise TemplateFailed(
                 f"chat template is {len(source):,} characters, more than the "
-                f"{MAX_TEMPLATE_CHARS:,} allowed; {_hint()}",
+                f"{MAX_TEMPLATE_CHARS:,} allowed",
                 path=self.origin,
             )
         self._source = source
