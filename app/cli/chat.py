@@ -57,6 +57,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.prompts.formats import warm_up
+
+    warm_up(args.template)  # the template renderer starts while the rest imports
     from rich.console import Console
     from rich.markup import escape
 
