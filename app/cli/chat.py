@@ -65,6 +65,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.prompts.formats import warm_up
+
+    warm_up(args.template)  # the template renderer starts while the rest imports
     from rich.console import Console
     from rich.markup import escape
 
@@ -101,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
     except BaseException:
         store.close()
         raise
+    if session.fmt.note:
+        sys.stderr.write(f"note: {session.fmt.note}\n")
     out = Console(highlight=False, soft_wrap=True)
     interactive = args.say is None and sys.stdin.isatty()
     name = f"[bold cyan]{escape(safe_line(session.sheet.name))}[/]: "

@@ -29,7 +29,10 @@ def run(args: argparse.Namespace) -> int:
     from app.engine.registry import discover
     from app.home import home
 
+    from app.prompts.formats import format_note
+
     models = discover(home(), [Path(p) for p in args.model])
+    notes = {m.path: format_note(m) for m in models}
     if args.json:
         rows = [
             {
@@ -49,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
                 "add_bos": m.add_bos,
                 "usable": m.usable,
                 "problem": m.problem,
+                "format_note": notes[m.path] or None,
             }
             for m in models
         ]
@@ -64,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         table.add_column(column, overflow="fold")
     for m in models:
         template = f"gguf ({m.family})" if m.chat_template else (m.family or "unknown")
+        if notes[m.path]:
+            template = "see note"
         table.add_row(
             escape(safe_line(m.id)),
             escape(safe_line(m.name)),
@@ -76,5 +82,8 @@ def run(args: argparse.Namespace) -> int:
             "[green]usable[/]" if m.usable
             else f"[red]unusable: {escape(safe_line(m.problem or ''))}[/]",
         )
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    for note in filter(None, notes.values()):
+        console.print(f"note: {escape(note)}")
     return 0

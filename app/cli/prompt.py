@@ -30,6 +30,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.prompts.formats import warm_up
+
+    warm_up(args.template)  # the template renderer starts while the engine's modules import
     from app.engine.llamacpp import load_engine
     from app.home import home
     from app.memory.store import ChatStore
@@ -66,7 +69,10 @@ def run(args: argparse.Namespace) -> int:
             else:
                 sys.stdout.write(safe_text(text))
                 sys.stdout.flush()
+            note = session.fmt.note
             sys.stderr.write(f"\n[{total} tokens, format {fmt.id}, model {safe_line(info.id)}]\n")
+            if note:
+                sys.stderr.write(f"note: {safe_line(note)}\n")
         finally:
             engine.close()
     finally:
@@ -93,4 +99,7 @@ def _explain(
     for section in assembly.sections:
         table.add_row(escape(safe_line(section.name)), str(section.tokens),
                       escape(safe_text("\n".join(section.lines))) or "-")
-    Console(soft_wrap=False).print(table)
+    console = Console(soft_wrap=False)
+    console.print(table)
+    if session.fmt.note:
+        console.print(f"note: {escape(safe_line(session.fmt.note))}")

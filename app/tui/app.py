@@ -238,6 +238,8 @@ class LoreweaverApp(ReplyActions, ChatTreeActions, DialogActions):
             resume = True if self.store.latest_chat(character) else None
         try:
             fmt = choose_format(self.settings.template, self.model)
+            if fmt.note:
+                self.notify(fmt.note, severity="warning")
             self.session = start_session(
                 self.engine,
                 self.model,
