@@ -22,6 +22,9 @@ def tiny(template: str, *, name: str = "Tiny") -> bytes:
         ("general.architecture", _STRING, _string("llama")),
         ("general.name", _STRING, _string(name)),
         ("llama.context_length", 4, struct.pack("<I", 2048)),
+        ("llama.block_count", 4, struct.pack("<I", 1)),
+        ("llama.embedding_length", 4, struct.pack("<I", 64)),
+        ("llama.attention.head_count", 4, struct.pack("<I", 1)),
         ("general.file_type", 4, struct.pack("<I", 3)),
         (TEMPLATE_KEY, _STRING, _string(template)),
     ]
