@@ -90,9 +90,9 @@ def _list(where, as_json: bool) -> int:  # type: ignore[no-untyped-def]
         table.add_column(column, overflow="fold")
     for row in rows:
         source = "sample" if row["sample"] else "yours"
-        problem = row["problem"]
-        name = escape(safe_line(str(row["name"] if problem is None else problem)))
-        table.add_row(escape(safe_line(str(row["id"]))), name if problem is None else f"[red]{name}[/]",
+        failed = row["problem"] is not None
+        name = escape(safe_line(str(row["problem"] if failed else row["name"])))
+        table.add_row(escape(safe_line(str(row["id"]))), f"[red]{name}[/]" if failed else name,
                       source, escape(safe_line(str(row["path"]))))
     Console().print(table)
     return 0

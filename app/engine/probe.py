@@ -9,6 +9,7 @@ A timeout is not cached: a busy machine must not condemn a good file for good.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -84,10 +85,8 @@ def remember(home: Home, path: Path, problem: str | None) -> None:
         return
     cache = _load_cache(home)
     cache[key[0]] = {**key[1], "problem": problem}
-    try:
+    with contextlib.suppress(OSError):  # a read-only home: the next start probes again
         write_text_atomic(home.root / CACHE_NAME, json.dumps(cache, indent=1))
-    except OSError:
-        pass  # a read-only home: the next start probes again, which is only slower
 
 
 def _limits(memory: int, seconds: int) -> None:

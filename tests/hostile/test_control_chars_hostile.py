@@ -64,7 +64,8 @@ def _setup(home: Home) -> tuple[str, int]:
         for i, text in enumerate(_evil("chat")):
             chat = store.create_chat("evil", title=text, user_name=text)
             first = first or chat.id
-            store.add_message(chat.id, "assistant", text, name=names[i % len(names)], parent_id=None)
+            store.add_message(chat.id, "assistant", text, name=names[i % len(names)],
+                              parent_id=None)
             store.add_message(chat.id, "user", text)
     finally:
         store.close()
