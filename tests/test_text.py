@@ -33,7 +33,8 @@ def test_nothing_a_terminal_acts_on_survives() -> None:
 
 def test_sequences_vanish_whole_and_other_controls_become_visible() -> None:
     assert safe_text("a\x1b[31mred\x1b[0m b\x1b]0;title\x07c") == "ared bc"
-    assert safe_text("bell\x07 nul\x00 del\x7f nel\x85") == "bell\u2407 nul\u2400 del\u2421 nel\ufffd"
+    assert safe_text("bell\x07 nul\x00 del\x7f nel\x85") == (
+        "bell\u2407 nul\u2400 del\u2421 nel\ufffd")
     assert safe_text("one\r\ntwo\rthree\tend") == "one\ntwo\nthree\tend"
     assert safe_line("one\r\ntwo\tthree") == "one two three"
     assert safe_text("\u202eevil\u202c \u200fmark") == "evil \u200fmark"  # overrides go, marks stay

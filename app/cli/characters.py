@@ -49,10 +49,11 @@ def _import(where, path: Path, as_id: str | None) -> int:  # type: ignore[no-unt
 
     result = import_file(where, path, as_id=as_id)
     if result.already_there:
-        sys.stdout.write(f"{path}: already in your library as {result.kind} {result.id!r}\n")
+        where_from = safe_line(str(path))
+        sys.stdout.write(f"{where_from}: already in your library as {result.kind} {result.id!r}\n")
     else:
-        sys.stdout.write(f"imported {result.kind} to {result.path}\n")
-    sys.stdout.write(f"{result.id}\n")
+        sys.stdout.write(f"imported {result.kind} to {safe_line(str(result.path))}\n")
+    sys.stdout.write(f"{safe_line(result.id)}\n")
     return 0
 
 
@@ -60,7 +61,7 @@ def _export(where, ref: str, fmt: str, out: Path) -> int:  # type: ignore[no-unt
     from app.sheets.transfer import export_character
 
     written = export_character(where, ref, fmt, out)
-    sys.stdout.write(f"{written}\n")
+    sys.stdout.write(f"{safe_line(str(written))}\n")
     return 0
 
 
@@ -90,9 +91,9 @@ def _list(where, as_json: bool) -> int:  # type: ignore[no-untyped-def]
         table.add_column(column, overflow="fold")
     for row in rows:
         source = "sample" if row["sample"] else "yours"
-        problem = row["problem"]
-        name = escape(safe_line(str(row["name"] if problem is None else problem)))
-        table.add_row(escape(safe_line(str(row["id"]))), name if problem is None else f"[red]{name}[/]",
+        failed = row["problem"] is not None
+        name = escape(safe_line(str(row["problem"] if failed else row["name"])))
+        table.add_row(escape(safe_line(str(row["id"]))), f"[red]{name}[/]" if failed else name,
                       source, escape(safe_line(str(row["path"]))))
     Console().print(table)
     return 0

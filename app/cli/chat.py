@@ -112,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if interactive:
             assert session.chat is not None
-            out.print(f"[dim]chat {session.chat.id} with {escape(safe_line(session.sheet.name))}[/]")
+            shown = escape(safe_line(session.sheet.name))
+            out.print(f"[dim]chat {session.chat.id} with {shown}[/]")
             you = f"[bold green]{escape(safe_line(session.user))}[/]: "
             for message in session.history:
                 out.print(name if message.role == "assistant" else you, end="")

@@ -201,7 +201,8 @@ def _export(store: ChatStore, home: Home, chat_id: int, output: str) -> int:
         return 0
     target = Path(output)
     write_chat_file(store, chat_id, target, character_name=name)
-    print(f"exported chat {chat_id} ({len(store.active_path(chat_id))} messages) to {target}")
+    count = len(store.active_path(chat_id))
+    print(f"exported chat {chat_id} ({count} messages) to {safe_line(str(target))}")
     return 0
 
 

@@ -35,8 +35,10 @@ def _whole(value: object) -> bool:
 
 def _ints(value: object) -> list[int] | None:
     """A whole number, or a per-layer list of them, as a list; None for anything else."""
-    values = value if isinstance(value, list) else [value]
-    return [int(v) for v in values] if values and all(_whole(v) for v in values) else None  # type: ignore[call-overload]
+    values: list[object] = value if isinstance(value, list) else [value]
+    if not values or not all(_whole(v) for v in values):
+        return None
+    return [v for v in values if isinstance(v, int)]
 
 
 def _positive(meta: dict[str, object], key: str, *, required: bool, most: int | None = None
@@ -86,10 +88,10 @@ def _heads_problem(meta: dict[str, object], arch: str) -> str | None:
                 return f"{key} is not a whole number >= 0"
             counts[name] = values
     heads, kv_heads = counts.get("attention.head_count"), counts.get("attention.head_count_kv")
-    if heads and kv_heads and len(heads) == len(kv_heads) == 1 and kv_heads[0]:
-        if heads[0] % kv_heads[0]:
-            return (f"{arch}.attention.head_count ({heads[0]}) is not a multiple of "
-                    f"head_count_kv ({kv_heads[0]})")
+    if (heads and kv_heads and len(heads) == len(kv_heads) == 1 and kv_heads[0]
+            and heads[0] % kv_heads[0]):
+        return (f"{arch}.attention.head_count ({heads[0]}) is not a multiple of "
+                f"head_count_kv ({kv_heads[0]})")
     experts = _ints(meta.get(f"{arch}.expert_count", 0)) or [0]
     used = counts.get("expert_used_count", [0])
     if max(used) > experts[0]:

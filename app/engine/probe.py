@@ -9,9 +9,9 @@ A timeout is not cached: a busy machine must not condemn a good file for good.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -31,9 +31,18 @@ EXTRA_MEMORY = 2 * 1024**3
 """Address space beyond the mapped file: Python, llama.cpp's buffers and thread stacks."""
 PROBE_CTX = 256
 
-# The child: load the model, create a small context, tokenize; report llama.cpp's first error.
+# The child: limit itself (here rather than in a preexec_fn, which is unsafe in a threaded
+# parent such as the TUI), load the model, create a small context, tokenize, and report
+# llama.cpp's first error.
 _CHILD = """
-import ctypes, sys, llama_cpp
+import ctypes, resource, sys
+limits = {resource.RLIMIT_AS: int(sys.argv[3]), resource.RLIMIT_CPU: int(sys.argv[4]),
+          resource.RLIMIT_CORE: 0}
+for kind, wanted in limits.items():
+    hard = resource.getrlimit(kind)[1]
+    soft = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    resource.setrlimit(kind, (soft, hard))
+import llama_cpp
 errors = []
 @llama_cpp.llama_log_callback
 def log(level, text, _):
@@ -82,20 +91,10 @@ def remember(home: Home, path: Path, problem: str | None) -> None:
     key = _key(path)
     if key is None:
         return
-    cache = _load_cache(home)
-    cache[key[0]] = {**key[1], "problem": problem}
-    try:
+    cache = {known: entry for known, entry in _load_cache(home).items() if Path(known).exists()}
+    cache[key[0]] = {**key[1], "problem": problem}  # (files gone since are forgotten)
+    with contextlib.suppress(OSError):  # a read-only home: the next start probes again
         write_text_atomic(home.root / CACHE_NAME, json.dumps(cache, indent=1))
-    except OSError:
-        pass  # a read-only home: the next start probes again, which is only slower
-
-
-def _limits(memory: int, seconds: int) -> None:
-    for kind, wanted in ((resource.RLIMIT_AS, memory), (resource.RLIMIT_CPU, seconds),
-                         (resource.RLIMIT_CORE, 0)):
-        _soft, hard = resource.getrlimit(kind)
-        cap = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-        resource.setrlimit(kind, (cap, hard))
 
 
 def run_probe(path: Path, file_size: int) -> tuple[bool, str | None]:
@@ -105,9 +104,10 @@ def run_probe(path: Path, file_size: int) -> tuple[bool, str | None]:
     env = {**os.environ, "GGML_NO_BACKTRACE": "1"}  # no gdb dump on an abort
     try:
         done = subprocess.run(
-            [sys.executable, "-c", _CHILD, str(path), str(PROBE_CTX)],
+            [sys.executable, "-c", _CHILD, str(path), str(PROBE_CTX), str(memory),
+             str(int(seconds) + 1)],
             capture_output=True, text=True, errors="replace", timeout=seconds, env=env,
-            stdin=subprocess.DEVNULL, preexec_fn=lambda: _limits(memory, int(seconds) + 1),
+            stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired:
         return False, f"llama.cpp did not finish loading it within {seconds:.0f} s"
@@ -125,7 +125,8 @@ def run_probe(path: Path, file_size: int) -> tuple[bool, str | None]:
             return True, "llama.cpp aborted loading it"
         if sig in (signal.SIGKILL, signal.SIGXCPU):
             return False, "loading it ran out of time or memory in a test load"
-        return True, f"llama.cpp crashed loading it ({signal.Signals(sig).name})"
+        name = signal.Signals(sig).name if sig in signal.valid_signals() else f"signal {sig}"
+        return True, f"llama.cpp crashed loading it ({name})"
     # no verdict printed and no signal: the child itself failed (e.g. llama_cpp not importable),
     # which says nothing about the file, so nothing is cached
     return False, f"a test load could not run (exit {done.returncode})"

@@ -16,8 +16,8 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.notifications import SeverityLevel
+from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, ListItem, ListView, ProgressBar, Static
 
 from app.engine.base import Engine

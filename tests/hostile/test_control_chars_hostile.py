@@ -9,6 +9,7 @@ Per-command counts are printed (`pytest -s`).
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -64,14 +65,16 @@ def _setup(home: Home) -> tuple[str, int]:
         for i, text in enumerate(_evil("chat")):
             chat = store.create_chat("evil", title=text, user_name=text)
             first = first or chat.id
-            store.add_message(chat.id, "assistant", text, name=names[i % len(names)], parent_id=None)
+            store.add_message(chat.id, "assistant", text, name=names[i % len(names)],
+                              parent_id=None)
             store.add_message(chat.id, "user", text)
     finally:
         store.close()
     return "evil", first
 
 
-LISTINGS = lambda character, chat_id: [  # noqa: E731 - read like the table it is
+LISTINGS = lambda character, chat_id, card: [  # noqa: E731 - read like the table it is
+    ("characters", "import", card), ("characters", "import", card),  # new, then already there
     ("characters", "list"), ("characters", "list", "--json"), ("characters", "show", character),
     ("characters", "validate"), ("models",), ("models", "--json"),
     ("chats", "list"), ("chats", "list", "--json"), ("chats", "show", str(chat_id)),
@@ -85,10 +88,14 @@ def test_listings_print_no_raw_control(lw_home: Home, capsys: pytest.CaptureFixt
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """The commands that only read and print, in-process (nothing native can crash there)."""
     character, chat_id = _setup(lw_home)
+    card = lw_home.root / f"card{SEQUENCES[0]}\x85.json"
+    card.write_text(json.dumps({"spec": "chara_card_v2", "spec_version": "2.0", "data": {
+        "name": C0_C1 + SEQUENCES[1], "description": "".join(_evil("card")),
+        "first_mes": C0_C1}}), encoding="utf-8")
     monkeypatch.setenv("COLUMNS", "200")
     verdicts: Counter[str] = Counter()
     codes: list[tuple[tuple[str, ...], int, str]] = []
-    for args in LISTINGS(character, chat_id):
+    for args in LISTINGS(character, chat_id, str(card)):
         try:
             code = main(list(args))
         except SystemExit as exit_:
@@ -100,6 +107,7 @@ def test_listings_print_no_raw_control(lw_home: Home, capsys: pytest.CaptureFixt
         codes.append((args, code, err))
     print(f"\ncontrol characters, listings: {dict(verdicts)}")
     assert verdicts["characters:error"] == 3 and verdicts["chats:ok"] == 5, codes
+    assert verdicts["characters:ok"] == 6, codes
 
 
 def test_chat_and_prompt_print_no_raw_control(lw_home: Home) -> None:
