@@ -128,18 +128,19 @@ def haystack(parts: Sequence[tuple[str, str]], budget: RegexBudget | None = None
 def _regex_key(key: str, rules: KeyRules) -> KeyRegex | None:
     """The compiled regex for a regex key; None for a plain key. Raises `BadKey` (for a key of
     either kind that is too long: no real key is, and matching cost grows with it)."""
+    shown = key if len(key) <= 60 else key[:57] + "…"
+    if len(key) > MAX_KEY:
+        raise BadKey(f"key {shown!r}: {len(key)} characters, longer than {MAX_KEY}")
     slashed = _SLASHED.match(key)
-    regex = slashed is not None and not _UNESCAPED_SLASH.search(slashed.group(1))
+    if slashed is not None and _UNESCAPED_SLASH.search(slashed.group(1)):
+        slashed = None
+    if slashed is None and not rules.use_regex:
+        return None
     try:
-        if len(key) > MAX_KEY:
-            raise BadKey(f"{len(key)} characters, longer than {MAX_KEY}")
-        if not regex and not rules.use_regex:
-            return None
-        if slashed is not None and regex:
+        if slashed is not None:
             return compile_key(slashed.group(1), slashed.group(2))
         return compile_key(key, "", ignore_case=not rules.case_sensitive)
     except BadKey as exc:
-        shown = key if len(key) <= 60 else key[:57] + "…"
         raise BadKey(f"key {shown!r}: {exc}") from None
 
 
