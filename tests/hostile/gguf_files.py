@@ -17,7 +17,10 @@ def _string(text: str) -> bytes:
 
 
 def tiny(template: str, *, name: str = "Tiny") -> bytes:
-    """A header-only llama file (no tensors) that the registry lists with its template."""
+    """A small llama file (header, a tokenizer, one 4-byte tensor) that passes the registry's
+    header checks, so it is listed with its template; it holds no usable weights."""
+    tokens = ["<s>", "</s>", "a"]
+    token_list = struct.pack("<IQ", _STRING, len(tokens)) + b"".join(_string(t) for t in tokens)
     kvs = [
         ("general.architecture", _STRING, _string("llama")),
         ("general.name", _STRING, _string(name)),
@@ -26,10 +29,15 @@ def tiny(template: str, *, name: str = "Tiny") -> bytes:
         ("llama.embedding_length", 4, struct.pack("<I", 64)),
         ("llama.attention.head_count", 4, struct.pack("<I", 1)),
         ("general.file_type", 4, struct.pack("<I", 3)),
+        ("tokenizer.ggml.model", _STRING, _string("llama")),
+        ("tokenizer.ggml.tokens", _ARRAY, token_list),
         (TEMPLATE_KEY, _STRING, _string(template)),
     ]
     body = b"".join(_string(k) + struct.pack("<I", t) + v for k, t, v in kvs)
-    return b"GGUF" + struct.pack("<IQQ", 3, 0, len(kvs)) + body
+    # one tensor: name, 1 dimension of 1, type F32 (0), offset 0 in the data section
+    tensor = _string("token_embd.weight") + struct.pack("<IQIQ", 1, 1, 0, 0)
+    header = b"GGUF" + struct.pack("<IQQ", 3, 1, len(kvs)) + body + tensor
+    return header + b"\0" * (-len(header) % 32) + b"\0" * 4
 
 
 def _skip_value(data: bytes, at: int, kind: int) -> int:
