@@ -142,10 +142,25 @@ def _003_message_search(conn: sqlite3.Connection) -> None:
     )
 
 
+def _004_deleted_subtrees(conn: sqlite3.Connection) -> None:
+    """The last deleted subtree of each chat, whole, so that a delete can be undone."""
+    _run(
+        conn,
+        """
+        CREATE TABLE deleted_subtrees (
+            chat_id INTEGER PRIMARY KEY REFERENCES chats(id) ON DELETE CASCADE,
+            record TEXT NOT NULL,
+            deleted_at REAL NOT NULL
+        )
+        """,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _001_chats_and_messages,
     _002_summaries,
     _003_message_search,
+    _004_deleted_subtrees,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
