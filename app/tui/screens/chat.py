@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -147,9 +148,10 @@ class ChatScreen(Screen[None]):
         welcome.display = shown
         if shown:
             names = " · ".join(summary.name for summary in catalog.summaries(self.chat.where))
-            welcome.update(f"Welcome to Loreweaver. Who will you talk to? {names}\n"
-                           "Pick one in the list (or Ctrl+O, the library); type below to start. "
-                           "F1 lists every key.")
+            welcome.update(Text(  # names as typed: a sheet's brackets are not markup
+                f"Welcome to Loreweaver. Who will you talk to? {names}\n"
+                "Pick one in the list (or Ctrl+O, the library); type below to start. "
+                "F1 lists every key."))
 
     def on_screen_resume(self) -> None:
         self._fill_side_list()

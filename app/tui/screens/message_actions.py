@@ -36,7 +36,7 @@ class MessageActions(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog menu"):
-            yield Label(f"{self.speaker}'s message", classes="dialog-title")
+            yield Label(f"{self.speaker}'s message", classes="dialog-title", markup=False)
             yield Input(placeholder="type to filter, Enter chooses", id="actions-filter")
             yield OptionList(*self._options(""), id="actions-list")
             yield Label("Esc closes", classes="dialog-hint")
