@@ -46,7 +46,7 @@ async def test_f1_on_the_chat_lists_the_app_keys_and_escape_closes(lw_home: Home
         assert not set(RESERVED) & {key for keys in rows.values() for key in keys.split(" / ")}
         # widget keys (the box's cursor moves) are not
         assert not any("cursor" in description.lower() for description in rows)
-        assert "Keys&#160;—&#160;Chat" in app.export_screenshot()
+        assert "Keys&#160;—&#160;Loreweaver" in app.export_screenshot()
         assert "Ctrl+P" in str(app.screen.query_one("#help-tips", Static).content)
         await pilot.press("f1")
         await wait_until(pilot, lambda: app.screen is main)

@@ -54,7 +54,6 @@ class ChatEvent(Message):
 
 
 class ChatScreen(Screen[None]):
-    TITLE = "Chat"
     COMMANDS = {ScreenActions}
     HELP_GROUPS = {"message": ChatMessage}
     """Keys of a focused message, listed by Help as well."""
