@@ -23,7 +23,8 @@ def keep(conn: sqlite3.Connection, chat_id: int, doomed: list[int], leaf: int | 
     record = {
         "messages": _rows(
             conn,
-            "SELECT * FROM messages WHERE id IN (SELECT value FROM json_each(?)) ORDER BY depth, id",
+            "SELECT * FROM messages WHERE id IN (SELECT value FROM json_each(?)) "
+            "ORDER BY depth, id",
             doomed,
         ),
         "versions": _rows(
@@ -58,7 +59,9 @@ def restore(conn: sqlite3.Connection, chat_id: int) -> int | None:
         for values in rows:
             columns = ", ".join(values)
             marks = ", ".join("?" for _ in values)
-            conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(values.values()))
+            conn.execute(
+                f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(values.values())
+            )
     conn.execute("DELETE FROM deleted_subtrees WHERE chat_id = ?", (chat_id,))
     leaf = record["leaf"]
     return int(leaf) if leaf is not None else None

@@ -25,7 +25,14 @@ from app.settings import Settings, load_settings, save_settings
 from app.sheets import library
 from app.sheets.sheet import Sheet
 from app.tui.chat_events import (
-    ChatEventKind, ChatOpened, DraftChunk, ReplyChunk, ReplyDone, ReplyFailed, ReplyStarted, Shown,
+    ChatEventKind,
+    ChatOpened,
+    DraftChunk,
+    ReplyChunk,
+    ReplyDone,
+    ReplyFailed,
+    ReplyStarted,
+    Shown,
 )
 from app.tui.streaming import FRAME_S
 

@@ -1,4 +1,4 @@
-"""Undoing a delete: the store keeps the last deleted subtree of each chat and puts it back whole."""
+"""Undoing a delete: the store keeps each chat's last deleted subtree and puts it back whole."""
 
 from __future__ import annotations
 

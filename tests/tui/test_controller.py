@@ -48,7 +48,7 @@ def harness(lw_home: Home) -> Iterator[Harness]:
     h.store.close()
 
 
-def test_nothing_runs_before_the_model_and_the_chat_opens_once_it_is_ready(harness: Harness) -> None:
+def test_nothing_runs_before_the_model_and_the_chat_opens_once_ready(harness: Harness) -> None:
     chat = harness.chat
     chat.open("brenna")
     assert chat.session is None and chat.preview()[0].speaker == "Brenna Ironhand"

@@ -12,7 +12,13 @@ from __future__ import annotations
 from support import wait_until
 from textual.widgets import ListView
 from tui.chat_support import (
-    blocks, open_chat, say, screen_text, scripted_app, stored_path, typed,
+    blocks,
+    open_chat,
+    say,
+    screen_text,
+    scripted_app,
+    stored_path,
+    typed,
 )
 from tui.fake_engine import FakeEngine
 

@@ -9,10 +9,10 @@ import random
 from rich.console import Console
 from rich.text import Text
 from textual._compositor import Compositor
-from textual.screen import Screen
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 from textual.geometry import Region
+from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from app.tui.compositor import CroppingCompositor

@@ -26,7 +26,14 @@ from app.memory.store import ChatStore
 from app.settings import Settings
 from app.sheets import catalog
 from app.tui.chat_events import (
-    ChatEventKind, ChatOpened, DraftChunk, ReplyChunk, ReplyDone, ReplyFailed, ReplyStarted, Shown,
+    ChatEventKind,
+    ChatOpened,
+    DraftChunk,
+    ReplyChunk,
+    ReplyDone,
+    ReplyFailed,
+    ReplyStarted,
+    Shown,
 )
 from app.tui.commands import ScreenActions
 from app.tui.compositor import CroppingCompositor
@@ -274,9 +281,7 @@ class ChatScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Ctrl+←/→ swipe, except while typing a line: then they move the cursor by words."""
-        if action == "swipe" and self.focused is self.composer and self.composer.text:
-            return False
-        return True
+        return not (action == "swipe" and self.focused is self.composer and self.composer.text)
 
     @on(Composer.Submitted, "#say")
     def _send(self, event: Composer.Submitted) -> None:
