@@ -52,7 +52,8 @@ class Refused(LoreweaverError):
 
 
 def remember_chat(where: Home, chat_id: int) -> None:
-    """Record the open chat in the settings file, changing nothing else in it."""
+    """Record the open chat in the settings file, changing nothing else in it (read again
+    first: it may have been edited since start)."""
     settings = load_settings(where)
     if settings.last_chat != chat_id:
         save_settings(where, settings.model_copy(update={"last_chat": chat_id}))
@@ -167,7 +168,10 @@ class ChatController:
         self.wanted_chat = chat_id
         if chat_id is not None and self.settings.last_chat != chat_id:
             self.settings = self.settings.model_copy(update={"last_chat": chat_id})
-            self.background(lambda: remember_chat(self.where, chat_id), "settings")
+            try:
+                remember_chat(self.where, chat_id)
+            except LoreweaverError:
+                pass  # a settings file that does not load is left alone (reported at start)
         self.emit(ChatOpened(self.character, chat_id))
 
     def _drop_session(self) -> None:
