@@ -137,3 +137,16 @@ async def test_first_run_welcomes_by_name_and_a_relaunch_returns_to_the_last_cha
         assert again.session.chat is not None and again.session.chat.id == chat_id
         assert not again.screen.query_one("#welcome", Static).display
         assert [b.text for b in blocks(again)][-2:] == ["Hello.", "Aye."]
+
+
+async def test_the_palette_offers_the_chat_keys_by_name(lw_home: Home) -> None:
+    app = scripted_app(lw_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_chat(app, pilot)
+        first = app.session.chat.id  # type: ignore[union-attr]
+        await pilot.press("ctrl+p", *"new chat")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.session is not None and app.session.chat is not None
+                         and app.session.chat.id != first)
+        assert app.focused is app.screen.query_one("#say")

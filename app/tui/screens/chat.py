@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Header, ListItem, ListView, ProgressBar, Static
 
 from app.errors import LoreweaverError
@@ -98,6 +99,7 @@ class ChatScreen(Screen[None]):
                                    background=self._background)
         self.streaming: LiveReply | None = None
         self._refusal_up = False
+        self._refusal_timer: Timer | None = None
         self._side_entries: list[tuple[str, str]] = []
         self._first_run = settings.last_chat is None and not (store and store.list_chats())
 
@@ -206,11 +208,12 @@ class ChatScreen(Screen[None]):
     def _refuse(self, text: str) -> None:
         self.notify(text, severity="warning", timeout=REFUSAL_S)
         self._refusal_up = True
+        if self._refusal_timer is not None:
+            self._refusal_timer.stop()
+        self._refusal_timer = self.set_timer(REFUSAL_S, self._refusal_gone)
 
-        def expired() -> None:
-            self._refusal_up = False
-
-        self.set_timer(REFUSAL_S, expired)
+    def _refusal_gone(self) -> None:
+        self._refusal_up = False
 
     def refresh_log(self) -> None:
         """Redraw the log from the chat and put focus in the message box (the focused block may
