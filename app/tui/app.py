@@ -150,12 +150,17 @@ class LoreweaverApp(App[None]):
         self.post_message(EngineReady(engine, info))
 
     def on_engine_ready(self, message: EngineReady) -> None:
+        if not self.chat_screen.is_attached:  # the app closed while the model loaded
+            message.engine.close()
+            return
         self.chat_screen.loading(None)
         self.chat_screen.attempt(lambda: self.chat.use_engine(message.engine, message.info))
         self.chat_screen.show_status()
         self.call_after_refresh(settle_memory)
 
     def on_engine_failed(self, message: EngineFailed) -> None:
+        if not self.chat_screen.is_attached:
+            return
         self.chat_screen.loading(None)
         self.chat_screen.show_status("no model loaded (F2 to choose one)")
         self.notify(message.error, severity="error", timeout=10)

@@ -54,8 +54,11 @@ def test_model_settings_dialog(snap_compare, lw_home: Home, size: tuple[int, int
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_welcome(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     async def before(pilot) -> None:  # type: ignore[no-untyped-def]
-        await wait_until(pilot, lambda: pilot.app.session is not None)
-        await pilot.pause()
+        screen = pilot.app.screen
+        await wait_until(pilot, lambda: pilot.app.session is not None
+                         and screen.query_one("#welcome").display
+                         and screen.query_one("#characters").index is not None)
+        await pilot.pause(0.2)
 
     assert snap_compare(_app(lw_home), terminal_size=size, run_before=before)
 

@@ -101,6 +101,8 @@ class ChatScreen(Screen[None]):
         self._refusal_up = False
         self._refusal_timer: Timer | None = None
         self._side_entries: list[tuple[str, str]] = []
+        self._welcome_due = True
+        """Until a second chat is opened (the first opens by itself)."""
         self._first_run = settings.last_chat is None and not (store and store.list_chats())
 
     # -- layout -------------------------------------------------------------------------------
@@ -119,12 +121,15 @@ class ChatScreen(Screen[None]):
         yield Footer(compact=True, show_command_palette=False)  # Ctrl+P is named in Help
 
     def on_mount(self) -> None:
-        self._fill_side_list()
-        self._welcome(self._first_run)
         first = self.chat.first_chat()
         if first is not None:
             self.open_character(*first)
         self.composer.focus()
+        self.call_after_refresh(self._list_characters)  # reads every sheet: after first paint
+
+    def _list_characters(self) -> None:
+        self._fill_side_list()
+        self._welcome(self._first_run and self._welcome_due)
 
     @property
     def composer(self) -> Composer:
@@ -155,14 +160,15 @@ class ChatScreen(Screen[None]):
         welcome = self.query_one("#welcome", Static)
         welcome.display = shown
         if shown:
-            names = " · ".join(summary.name for summary in catalog.summaries(self.chat.where))
+            names = " · ".join(name for _, name in self._side_entries)
             welcome.update(Text(  # names as typed: a sheet's brackets are not markup
                 f"Welcome to Loreweaver. Who will you talk to? {names}\n"
                 "Pick one in the list (or Ctrl+O, the library); type below to start. "
                 "F1 lists every key."))
 
     def on_screen_resume(self) -> None:
-        self._fill_side_list()
+        if self._side_entries:  # back from the library or the editor: a sheet may be new
+            self._fill_side_list()
         self.composer.focus()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -227,6 +233,7 @@ class ChatScreen(Screen[None]):
                        new: bool = False) -> None:
         """Open a chat (see `ChatController.open`); once one was open, the welcome goes."""
         if self.chat.character is not None:
+            self._welcome_due = False
             self._welcome(False)
         if self.attempt(lambda: self.chat.open(character, chat_id, new=new)):
             self.app.sub_title = self.chat.sheet.name if self.chat.sheet else ""
