@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+from support import REPO
 from tui.fake_engine import FakeEngine
 
 from app.engine.modelinfo import ModelInfo
@@ -159,3 +160,14 @@ def test_after_counts_what_follows() -> None:
     assert [after(n) for n in (0, 1, 6)] == [
         "this message", "this message and the one after it", "this message and the 6 after it"
     ]
+
+
+def test_the_controller_imports_nothing_of_textual() -> None:
+    import subprocess
+    import sys
+
+    probe = ("import sys, app.tui.controller; "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, cwd=REPO)
+    assert out.stdout.strip() == "[]"
