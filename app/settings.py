@@ -64,6 +64,8 @@ class Settings(BaseModel):
     user_name: str = "User"
     user_description: str = ""
     theme: str = "textual-dark"
+    last_chat: int | None = None
+    """The chat open when the terminal app last closed: it opens there again."""
     sampling: SamplingSettings = Field(default_factory=SamplingSettings)
 
 

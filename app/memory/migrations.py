@@ -162,11 +162,26 @@ def _004_failed_status(conn: sqlite3.Connection) -> None:
         conn.execute("PRAGMA writable_schema = OFF")
 
 
+def _005_deleted_subtrees(conn: sqlite3.Connection) -> None:
+    """The last deleted subtree of each chat, whole, so that a delete can be undone."""
+    _run(
+        conn,
+        """
+        CREATE TABLE deleted_subtrees (
+            chat_id INTEGER PRIMARY KEY REFERENCES chats(id) ON DELETE CASCADE,
+            record TEXT NOT NULL,
+            deleted_at REAL NOT NULL
+        )
+        """,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _001_chats_and_messages,
     _002_summaries,
     _003_message_search,
     _004_failed_status,
+    _005_deleted_subtrees,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

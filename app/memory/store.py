@@ -17,7 +17,7 @@ from typing import Any
 
 from app.errors import LoreweaverError
 from app.home import Home
-from app.memory import chat_rows, tree
+from app.memory import chat_rows, trash, tree
 from app.memory.db import Database, dump_json, heals_search_index
 from app.memory.liveness import interrupt_dead_writers, process_token
 from app.memory.records import ROLES, STATUSES, Chat, ChatSummary, Status, StoredMessage
@@ -362,7 +362,8 @@ class ChatStore:
             return self.get_chat(new.id)
 
     def delete(self, message_id: int) -> None:
-        """Delete a message and everything below it.
+        """Delete a message and everything below it (kept aside until the chat's next delete:
+        `restore_deleted` undoes it).
 
         If the active path ran through it, the chat moves to the branch last visited under its
         parent (a remaining swipe, say), else to the parent itself.
@@ -372,6 +373,7 @@ class ChatStore:
             message = self.get_message(message_id)
             chat = self.get_chat(message.chat_id)
             doomed = tree.subtree_ids(conn, message_id)
+            trash.keep(conn, chat.id, doomed, chat.active_leaf_id)
             conn.execute(
                 "DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?))",
                 (json.dumps(doomed),),
@@ -385,3 +387,10 @@ class ChatStore:
                 self._activate(chat.id, leaf, now)
             else:
                 self._touch(chat.id, now)
+
+    def restore_deleted(self, chat_id: int) -> None:
+        """Undo the chat's last delete: the subtree comes back, and the path the user was on."""
+        with self.transaction():
+            self.get_chat(chat_id)
+            leaf = trash.restore(self._db.conn, chat_id)
+            self._activate(chat_id, leaf, time.time())

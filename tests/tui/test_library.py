@@ -23,6 +23,7 @@ from app.tui.screens.confirm import ConfirmDialog
 from app.tui.screens.library import LibraryScreen
 from app.tui.widgets.character_card import CharacterCard
 from app.tui.widgets.chat_log import ChatMessage
+from app.tui.widgets.composer import Composer
 
 
 def _app(home: Home) -> LoreweaverApp:
@@ -274,9 +275,9 @@ async def test_real_model_chat_started_from_the_library_is_listed_and_resumed(
         screen = await _library(app, pilot)
         await pilot.press("slash", *"hobb", "enter", "enter")
         await wait_until(pilot, lambda: app.session is not None and app.current_id == "hobb")
-        box = app.query_one("#say", Input)
+        box = app.query_one("#say", Composer)
         box.focus()
-        box.value = "Who gave the orders?"
+        box.text = "Who gave the orders?"
         await pilot.press("enter")
         await wait_until(pilot, lambda: not app.busy and len(app.query(ChatMessage)) >= 3)
         await wait_until(pilot, lambda: not app.busy)

@@ -12,9 +12,10 @@ from textual._compositor import Compositor
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 from textual.geometry import Region
+from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from app.tui.compositor import ChatScreen, CroppingCompositor
+from app.tui.compositor import CroppingCompositor
 from app.tui.widgets.live_reply import LiveReply, streaming_styled
 
 REPLY = (
@@ -27,13 +28,19 @@ REPLY = (
 )
 
 
+class CroppingScreen(Screen[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        self._compositor = CroppingCompositor()
+
+
 class Host(App[None]):
     def __init__(self) -> None:
         super().__init__()
         self.live = LiveReply("Brenna")
 
-    def get_default_screen(self) -> ChatScreen:
-        return ChatScreen()
+    def get_default_screen(self) -> CroppingScreen:
+        return CroppingScreen()
 
     def compose(self) -> ComposeResult:
         yield Header()

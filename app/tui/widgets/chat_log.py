@@ -1,15 +1,15 @@
 """The scrolling conversation: one block per message, and a `LiveReply` at the end while a
 reply streams.
 
-Messages are focusable: with one selected (click, or Shift+Tab from the input), its own keys
-edit, delete, branch from it or swipe through its alternatives.
+Messages are focusable (click, or Shift+Tab from the input), and a focused one is ringed. Its keys
+are never printable ones (a letter typed there goes to the message box): Enter opens its actions,
+Delete deletes it (after asking), ←/→ swipe through its alternatives.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from rich.console import Group
 from rich.markdown import Markdown
@@ -20,21 +20,11 @@ from textual.message import Message
 from textual.widgets import Static
 
 from app.text import safe_line, safe_text
+from app.tui.chat_events import Shown
 from app.tui.widgets.live_reply import LiveReply
 from app.tui.widgets.steady import steady_virtual_size
 
 _SPEECH = re.compile(r"(\"[^\"\n]*\"|“[^”\n]*”)")
-
-
-@dataclass(frozen=True)
-class Shown:
-    """What one block shows: enough to tell whether it must be redrawn."""
-
-    message_id: int | None
-    speaker: str
-    text: str
-    mine: bool
-    swipe: tuple[int, int] | None = None
 
 
 def styled(text: str) -> Markdown:
@@ -49,9 +39,8 @@ class ChatMessage(Static, can_focus=True):
     virtual_size = steady_virtual_size()
 
     BINDINGS = [
-        Binding("e", "edit", "Edit"),
-        Binding("d", "delete", "Delete"),
-        Binding("b", "branch", "Branch here"),
+        Binding("enter", "actions", "Actions", tooltip="Edit, delete, branch from this message"),
+        Binding("delete", "delete", "Delete", tooltip="Delete this message and what follows"),
         Binding("left", "swipe(-1)", "◀ Swipe", show=False),
         Binding("right", "swipe(1)", "Swipe ▶", show=False),
     ]
@@ -83,14 +72,11 @@ class ChatMessage(Static, can_focus=True):
             return Group(head, Text("…", style="dim"))
         return Group(head, styled(safe_text(self.shown.text)))
 
-    def action_edit(self) -> None:
-        self.post_message(self.Action(self, "edit"))
+    def action_actions(self) -> None:
+        self.post_message(self.Action(self, "actions"))
 
     def action_delete(self) -> None:
         self.post_message(self.Action(self, "delete"))
-
-    def action_branch(self) -> None:
-        self.post_message(self.Action(self, "branch"))
 
     def action_swipe(self, step: int) -> None:
         self.post_message(self.Action(self, "swipe", step))
