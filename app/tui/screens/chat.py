@@ -161,7 +161,7 @@ class ChatScreen(Screen[None]):
         welcome = self.query_one("#welcome", Static)
         welcome.display = shown
         if shown:
-            names = " · ".join(name for _, name in self._side_entries)
+            names = " · ".join(safe_line(name) for _, name in self._side_entries)
             welcome.update(Text(  # names as typed: a sheet's brackets are not markup
                 f"Welcome to Loreweaver. Who will you talk to? {names}\n"
                 "Pick one in the list (or Ctrl+O, the library); type below to start. "
