@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from rich.text import Text
 from textual.app import App
+from textual.content import Content
 from textual.widgets import Static
 
 from app.engine.base import Engine, Generation
@@ -110,7 +110,7 @@ class AppState(App[None]):
             elif self.engine is not None:
                 parts.append(f"ctx {self.engine.n_ctx}")
             text = " · ".join(parts)
-        self.query_one("#status", Static).update(Text(safe_line(text)))  # names, not markup
+        self.query_one("#status", Static).update(Content(safe_line(text)))  # names, not markup
 
     if TYPE_CHECKING:  # defined by the parts, called across them
 
