@@ -16,6 +16,7 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
@@ -178,7 +179,7 @@ class ChatScreen(Screen[None]):
 
     def show_status(self, text: str | None = None) -> None:
         shown = text if text is not None else self.chat.status(self.size.width)
-        self.query_one("#status", Static).update(Text(safe_line(shown)))  # names, not markup
+        self.query_one("#status", Static).update(Content(safe_line(shown)))  # names, not markup
 
     def loading(self, text: str | None) -> None:
         """Show the loading bar with `text`, or (None) hide it. Hidden, it is also stopped: its
