@@ -24,6 +24,7 @@ from app.memory.assembly import (
     assemble,
     post_history_text,
 )
+from app.memory.authors_note import AuthorsNote, place_note, save_note
 from app.memory.checkpoint import ReplyWriter
 from app.memory.records import Chat, StoredMessage
 from app.memory.store import ChatStore
@@ -96,6 +97,8 @@ class ChatSession:
     """Lore, summaries and recalled messages of the last assembled prompt."""
     last_prompt: str = ""
     """The text of the last prompt sent to the engine."""
+    authors_note: AuthorsNote | None = None
+    """The chat's author's note (kept in the store for a saved chat)."""
 
     def __post_init__(self) -> None:
         self._count = lru_cache(maxsize=4096)(self.engine.count_tokens)
@@ -139,6 +142,9 @@ class ChatSession:
         )
         fixed, triggered = lore.prompt_lore() if lore is not None else ([], [])
         notes.lore = triggered
+        in_chat, note_line = place_note(
+            self.authors_note, notes, user_turn=turn, char=self.sheet.name, user=self.user
+        )
         summaries = summaries_for(self.store, chat_id)
         inputs = TurnInputs(lore, summaries)
 
@@ -153,6 +159,7 @@ class ChatSession:
                 constant_lore=fixed,
                 summary=inputs.summary_text,
                 notes=notes,
+                in_chat=in_chat,
             )
 
         assembly = lay_out()
@@ -172,6 +179,9 @@ class ChatSession:
         self.inputs = inputs
         self._evicted = [t.id for t in assembly.evicted if t.id is not None]
         explain_inputs(assembly, inputs)
+        if note_line and in_chat is None:
+            section = next(s for s in assembly.sections if s.name == "per-turn notes")
+            section.lines = [x for x in section.lines if x != "author's note"] + [note_line]
         return assembly
 
     @property
@@ -365,11 +375,19 @@ class ChatSession:
         self.reload()
 
     def branch(self, index: int) -> Chat:
-        """Start a new chat from the history up to `index`; the session moves to it."""
+        """Start a new chat from the history up to `index`; the session moves to it (with its
+        author's note)."""
         store, _ = self._stored()
         self.chat = store.branch(self.ids[index])
+        save_note(store, self.chat.id, self.authors_note)
         self.reload()
         return self.chat
+
+    def set_authors_note(self, note: AuthorsNote | None) -> None:
+        """Change the chat's author's note (None removes it); a saved chat keeps it."""
+        if self.store is not None and self.chat is not None:
+            save_note(self.store, self.chat.id, note)
+        self.authors_note = note if note is not None and note.text.strip() else None
 
     def set_persona(self, name: str, description: str = "") -> None:
         """Who the user is in this chat: name and description, kept with the chat."""

@@ -6,6 +6,7 @@ from app.engine.base import Engine, Sampling
 from app.engine.modelinfo import ModelInfo
 from app.errors import LoreweaverError
 from app.home import Home
+from app.memory.authors_note import load_note
 from app.memory.records import Chat
 from app.memory.store import ChatStore
 from app.memory.summaries import Summariser
@@ -145,6 +146,7 @@ def start_session(
     if store is not None:
         session.chat, _ = open_chat(store, character_id, sheet, user=name, resume=resume)
         session.reload()
+        session.authors_note = load_note(store, session.chat.id)
         if user is None:
             session.user = session.chat.user_name
             session.user_description = str(

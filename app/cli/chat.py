@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from app.cli.common import add_character_arg, add_model_flags
+from app.cli.common import add_character_arg, add_model_flags, add_note_flags, note_from_args
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -33,6 +33,7 @@ CHAT_COMMANDS = {
     "/branch": "start a new chat from here",
     "/impersonate": "the model drafts your next line (printed, not sent)",
     "/persona NAME [| DESCRIPTION]": "who you are in this chat",
+    "/note [TEXT]": "set the author's note's text (same placement); alone: show it",
     "/help": "this list",
     "/quit": "leave",
 }
@@ -54,6 +55,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="CHAT_ID",
         help="continue a saved chat: the character's latest, or the one with this id",
     )
+    add_note_flags(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     where = home().ensure()
     settings = load_settings(where)
     sampling = sampling_from(settings, seed=args.seed, max_tokens=args.max_tokens)
+    note = note_from_args(args)
     store = ChatStore.open(where)
     try:
         session = open_session(
@@ -86,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
     except BaseException:
         store.close()
         raise
+    if note is not None:
+        session.set_authors_note(note)
     out = Console(highlight=False, soft_wrap=True)
     interactive = args.say is None and sys.stdin.isatty()
     name = f"[bold cyan]{escape(session.sheet.name)}[/]: "
@@ -137,6 +142,7 @@ def _stream(reply: Reply, out: Console) -> None:
 def _command(line: str, session: ChatSession, sampling: Sampling, out: Console) -> Reply | None:
     """Run one `/command`; a reply to stream comes back, other commands print their result."""
     from app.errors import LoreweaverError
+    from app.memory.authors_note import AuthorsNote
 
     word, _, rest = line.partition(" ")
     rest = rest.strip()
@@ -166,6 +172,12 @@ def _command(line: str, session: ChatSession, sampling: Sampling, out: Console) 
         name, _, description = rest.partition("|")
         session.set_persona(name, description)
         out.print(f"[dim]you are {session.user}[/]")
+    elif word == "/note":
+        if rest:
+            old = session.authors_note or AuthorsNote()
+            session.set_authors_note(old.model_copy(update={"text": rest}))
+        note = session.authors_note
+        out.print(f"{note.describe()}: {note.text}" if note else "no author's note", markup=False)
     elif word == "/help":
         for usage, meaning in CHAT_COMMANDS.items():
             out.print(f"{usage:<32} {meaning}", markup=False)

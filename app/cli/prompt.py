@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from app.cli.common import add_character_arg, add_model_flags
+from app.cli.common import add_character_arg, add_model_flags, add_note_flags, note_from_args
 
 if TYPE_CHECKING:
     from app.session import ChatSession
@@ -24,6 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print each section with its token count, what fired and what was cut, and why",
     )
+    add_note_flags(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
 
     where = home()
     settings = load_settings(where)
+    note = note_from_args(args)
     character_id, sheet, info, fmt = resolve_setup(
         where, settings, character=args.character, model=args.model, template=args.template
     )
@@ -56,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
                 summaries=False,
             )
             session.reserve = settings.sampling.max_tokens
+            if note is not None:  # for this prompt only: `prompt` never changes a saved chat
+                session.authors_note = note
             text = session.prompt(args.say)
             total = engine.count_tokens(text)
             if args.explain:

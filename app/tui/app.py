@@ -42,7 +42,7 @@ from app.tui.widgets.line_input import LineInput
 PLACEHOLDER = "Say something… (Enter sends, Esc stops, Ctrl+←/→ swipes)"
 CHAT_ACTIONS = frozenset({
     "stop", "regenerate", "continue_reply", "swipe", "impersonate", "context", "model_settings",
-    "persona", "new_chat", "library", "edit_character",
+    "persona", "new_chat", "library", "edit_character", "authors_note",
 })
 """App actions that act on the chat screen, so only its footer shows them."""
 
@@ -64,6 +64,7 @@ class LoreweaverApp(ReplyActions, ChatTreeActions, DialogActions):
         Binding("f4", "context", "Context"),
         Binding("f2", "model_settings", "Model"),
         Binding("f3", "persona", "Persona", show=False),
+        Binding("f6", "authors_note", "Author's note", show=False),
         Binding("ctrl+n", "new_chat", "New chat", show=False),
         # Priority (the input box would take them as word moves); named in the box's placeholder.
         Binding("ctrl+left", "swipe(-1)", "◀ Swipe", priority=True, show=False),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from textual import work
 
 from app.errors import LoreweaverError
+from app.memory.authors_note import AuthorsNote
 from app.session import ChatSession
 from app.settings import Settings, save_settings
 from app.sheets import library
@@ -29,6 +30,23 @@ class DialogActions(AppState):
                 self._show_status()
 
         self.push_screen(PersonaScreen(session.user, session.user_description), chosen)
+
+    def action_authors_note(self) -> None:
+        """F6: the chat's author's note (text, depth, frequency, role)."""
+        from app.tui.screens.authors_note import AuthorsNoteScreen
+
+        session = self._idle_session()
+        if session is None:
+            return
+
+        def chosen(note: AuthorsNote | None) -> None:
+            if note is not None:
+                try:
+                    session.set_authors_note(note)
+                except LoreweaverError as exc:
+                    self.notify(str(exc), severity="error")
+
+        self.push_screen(AuthorsNoteScreen(session.authors_note), chosen)
 
     def action_context(self) -> None:
         session = self._idle_session()
