@@ -25,6 +25,7 @@ from app.memory.assembly import (
     post_history_text,
 )
 from app.memory.authors_note import AuthorsNote, place_note, save_note
+from app.memory.chat_state import StateEntry, prompt_state, state_entries, state_update
 from app.memory.checkpoint import ReplyWriter
 from app.memory.records import Chat, StoredMessage
 from app.memory.store import ChatStore
@@ -44,10 +45,6 @@ from app.reply import Reply
 from app.sheets.lorebook import Lorebook
 from app.sheets.macros import substitute
 from app.sheets.sheet import Sheet
-
-
-def greeting(sheet: Sheet, user: str) -> str:
-    return substitute(sheet.first_message.strip(), char=sheet.name, user=user)
 
 
 def greetings(sheet: Sheet, user: str) -> list[str]:
@@ -190,10 +187,21 @@ class ChatSession:
         return self.chat.meta if self.chat is not None else self.meta
 
     def state_values(self) -> dict[str, object]:
-        """The sheet's state variables: the chat's values, else their defaults."""
-        saved = self.chat_meta.get("state")
-        values = saved if isinstance(saved, dict) else {}
-        return {v.name: values.get(v.name, v.default) for v in self.sheet.state}
+        """The per-turn notes' state: the chat's values of the sheet's variables, moved trust."""
+        return prompt_state(self.sheet, self.chat_meta, user=self.user)
+
+    def state(self) -> list[StateEntry]:
+        """The NPC's state variables and trust, with this chat's values."""
+        return state_entries(self.sheet, self.chat_meta, user=self.user)
+
+    def set_state(self, name: str, raw: str) -> StateEntry:
+        """Set a state variable or `trust:NAME` from typed text (checked by type and range)."""
+        update, entry = state_update(self.sheet, self.chat_meta, name, raw, user=self.user)
+        if self.store is not None and self.chat is not None:
+            self.chat = self.store.update_chat(self.chat.id, meta=update)
+        else:
+            self.meta.update(update)
+        return entry
 
     def messages(self, pending: str | None = None) -> list[Message]:
         return self.assembly(pending).messages

@@ -33,6 +33,7 @@ CHAT_COMMANDS = {
     "/branch": "start a new chat from here",
     "/impersonate": "the model drafts your next line (printed, not sent)",
     "/persona NAME [| DESCRIPTION]": "who you are in this chat",
+    "/state [NAME VALUE]": "the NPC's state and trust; with NAME VALUE, set one (trust:NAME)",
     "/note [TEXT]": "set the author's note's text (same placement); alone: show it",
     "/help": "this list",
     "/quit": "leave",
@@ -178,6 +179,17 @@ def _command(line: str, session: ChatSession, sampling: Sampling, out: Console) 
             session.set_authors_note(old.model_copy(update={"text": rest}))
         note = session.authors_note
         out.print(f"{note.describe()}: {note.text}" if note else "no author's note", markup=False)
+    elif word == "/state":
+        # trust:NAME may hold spaces (its value is a number); a text variable's value may too
+        name, _, value = rest.rpartition(" ") if rest.startswith("trust:") else rest.partition(" ")
+        if name and not value.strip():
+            raise LoreweaverError("/state needs a name and a value, e.g. /state trust 3")
+        if name:
+            entry = session.set_state(name, value)
+            out.print(f"{entry.label} = {entry.shown()}", markup=False)
+        else:
+            for entry in session.state():
+                out.print(f"{entry.key} = {entry.shown()}", markup=False)
     elif word == "/help":
         for usage, meaning in CHAT_COMMANDS.items():
             out.print(f"{usage:<32} {meaning}", markup=False)

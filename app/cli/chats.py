@@ -1,4 +1,4 @@
-"""`loreweaver chats`: list, show, export, import and delete stored chats.
+"""`loreweaver chats`: list, show, export, import and delete stored chats; see and set state.
 
 Output is plain text for people and `--json` for scripts; chat ids are the numbers `list` shows.
 """
@@ -46,6 +46,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     delete = actions.add_parser("delete", help="delete a chat and all its messages")
     delete.add_argument("chat_id", type=int, metavar="ID")
 
+    state = actions.add_parser(
+        "state", help="the NPC's state variables and trust in a chat; NAME VALUE sets one"
+    )
+    state.add_argument("chat_id", type=int, metavar="ID")
+    state.add_argument("name", nargs="?", metavar="NAME", help="a variable, or trust:NAME")
+    state.add_argument("value", nargs="?", metavar="VALUE")
+    state.add_argument("--json", action="store_true", help="print JSON instead of lines")
+
 
 def run(args: argparse.Namespace) -> int:
     from app.home import home
@@ -61,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
             return _export(store, where, args.chat_id, args.output)
         if args.action == "import":
             return _import(store, where, args.file, args.character)
+        if args.action == "state":
+            return _state(store, where, args)
         store.delete_chat(args.chat_id)
         print(f"deleted chat {args.chat_id}")
         return 0
@@ -202,4 +212,30 @@ def _import(store: ChatStore, home: Home, file: Path, character: str | None) -> 
         )
     count = len(store.active_path(chat.id))
     print(f"imported chat {chat.id} for {chat.character_id}: {count} messages")
+    return 0
+
+
+def _state(store: ChatStore, home: Home, args: argparse.Namespace) -> int:
+    from app.errors import LoreweaverError
+    from app.memory.chat_state import state_entries, state_update
+    from app.sheets import library
+
+    chat = store.get_chat(args.chat_id)
+    if args.name is not None and args.value is None:
+        raise LoreweaverError(f"give a value for {args.name!r}: chats state ID NAME VALUE")
+    _, sheet = library.load(home, chat.character_id)
+    if args.name is not None:
+        update, entry = state_update(sheet, chat.meta, args.name, args.value, user=chat.user_name)
+        chat = store.update_chat(chat.id, meta=update)
+        entries = [entry]
+    else:
+        entries = state_entries(sheet, chat.meta, user=chat.user_name)
+    if args.json:
+        rows = [{"name": e.key, "type": e.type, "value": e.value, "default": e.default}
+                for e in entries]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif not entries:
+        print(f"{chat.character_id} has no state variables or relationships")
+    for entry in [] if args.json else entries:
+        print(f"{entry.key} = {entry.shown()}")
     return 0

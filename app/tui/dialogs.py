@@ -48,6 +48,23 @@ class DialogActions(AppState):
 
         self.push_screen(AuthorsNoteScreen(session.authors_note), chosen)
 
+    def action_state_panel(self) -> None:
+        """F7: the NPC's state variables and trust in this chat, editable."""
+        from app.tui.screens.state_panel import StatePanel
+
+        session = self._idle_session()
+        if session is None:
+            return
+
+        def chosen(changes: dict[str, str] | None) -> None:
+            try:
+                for key, raw in (changes or {}).items():
+                    session.set_state(key, raw)
+            except LoreweaverError as exc:
+                self.notify(str(exc), severity="error")
+
+        self.push_screen(StatePanel(session.state()), chosen)
+
     def action_context(self) -> None:
         session = self._idle_session()
         if session is not None:
