@@ -16,47 +16,22 @@ from typing import Any
 
 from app.engine.base import Engine, Generation, Sampling
 from app.errors import LoreweaverError
-from app.memory.assembly import (
-    Assembly,
-    Turn,
-    TurnNotes,
-    Window,
-    assemble,
-    post_history_text,
-)
-from app.memory.authors_note import AuthorsNote, place_note, save_note
+from app.memory.assembly import Assembly, TurnNotes
+from app.memory.authors_note import AuthorsNote, save_note
 from app.memory.chat_state import StateEntry, prompt_state, state_entries, state_update
 from app.memory.checkpoint import ReplyWriter
-from app.memory.records import Chat, StoredMessage
+from app.memory.records import Chat
 from app.memory.store import ChatStore
 from app.memory.summaries import Summariser
-from app.memory.turn_inputs import (
-    TurnInputs,
-    explain_inputs,
-    recall_for,
-    scan_lore,
-    summaries_for,
-    timers_for,
-    timers_meta,
-)
+from app.memory.turn_inputs import TurnInputs, timers_for, timers_meta
 from app.prompts.formats import PromptFormat, role_play_stops
 from app.prompts.messages import Message
 from app.reply import Reply
+from app.session_chat import greetings, store_new_chat, visible_path  # noqa: F401 (re-exported)
+from app.session_prompt import turn_assembly
 from app.sheets.lorebook import Lorebook
 from app.sheets.macros import substitute
 from app.sheets.sheet import Sheet
-
-
-def greetings(sheet: Sheet, user: str) -> list[str]:
-    """The first message and the alternate greetings: the greeting's swipes, in card order."""
-    texts = [sheet.first_message, *sheet.alternate_greetings]
-    found = (substitute(text.strip(), char=sheet.name, user=user) for text in texts)
-    return [text for text in found if text]
-
-
-def visible_path(store: ChatStore, chat_id: int) -> list[StoredMessage]:
-    """The active path as the user sees it, without empty (stopped at once) or hidden messages."""
-    return [m for m in store.active_path(chat_id) if m.content.strip() and not m.meta.get("hidden")]
 
 
 IMPERSONATE = (
@@ -79,6 +54,9 @@ class ChatSession:
     """The store's ids of `history`'s messages, in step with it (empty without a store)."""
     store: ChatStore | None = None
     chat: Chat | None = None
+    """The stored chat; None until a new chat's first line (`saved_chat` stores it then)."""
+    character_id: str = ""
+    """Whose chat a new one is, when it gets stored."""
     model_name: str | None = None
     reserve: int = 300
     """Tokens kept free for the reply; `send` sets it from the sampling's max_tokens."""
@@ -88,6 +66,8 @@ class ChatSession:
     """Writes summaries of evicted turns in the background (saved chats only)."""
     state_path: Path | None = None
     """Where the KV cache is saved on close, so reopening the chat need not re-read it."""
+    cache_dir: Path | None = None
+    """Where a new chat's `state_path` goes once it is stored."""
     meta: dict[str, Any] = field(default_factory=dict)
     """The chat's metadata when it is not saved (lore timers live here)."""
     inputs: TurnInputs = field(default_factory=TurnInputs)
@@ -98,7 +78,8 @@ class ChatSession:
     """The chat's author's note (kept in the store for a saved chat)."""
 
     def __post_init__(self) -> None:
-        self._count = lru_cache(maxsize=4096)(self.engine.count_tokens)
+        self.count_tokens = lru_cache(maxsize=4096)(self.engine.count_tokens)
+        """The engine's token count, cached (the same texts are counted every turn)."""
         self._evicted: list[int] = []
 
     def assembly(
@@ -108,77 +89,11 @@ class ChatSession:
         *,
         history: list[Message] | None = None,
     ) -> Assembly:
-        """The prompt's sections for `history` (default: the whole active path) + `pending`.
-
-        Lore fires on the texts in the scan window, summaries stand in for evicted turns, and
-        older messages that match the user's line are recalled, unless still in the window.
-        """
+        """The prompt's sections for `history` (default: the whole active path) + `pending`,
+        with lore, summaries and recall (see `session_prompt`)."""
         past = self.history if history is None else history
-        ids = self.ids[: len(past)]
-        turns = [Turn(m.role, m.content, ids[i] if i < len(ids) else None)
-                 for i, m in enumerate(past)]
-        if pending is not None:
-            turns.append(Turn("user", pending))
-        if notes is None:
-            notes = TurnNotes(
-                post_history=post_history_text(self.sheet, user=self.user),
-                state=self.state_values(),
-            )
-        chat_id = self.chat.id if self.chat is not None else None
-        turn = sum(t.role == "user" for t in turns)
-        lore = scan_lore(
-            self.books,
-            [t.content for t in turns],
-            turn=turn,
-            seed=chat_id or 0,
-            timers=timers_for(self.chat_meta, turn),
-            char=self.sheet.name,
-            user=self.user,
-            count=self._count,
-            n_ctx=self.engine.n_ctx,
-        )
-        fixed, triggered = lore.prompt_lore() if lore is not None else ([], [])
-        notes.lore = triggered
-        in_chat, note_line = place_note(
-            self.authors_note, notes, user_turn=turn, char=self.sheet.name, user=self.user
-        )
-        summaries = summaries_for(self.store, chat_id)
-        inputs = TurnInputs(lore, summaries)
-
-        def lay_out() -> Assembly:
-            return assemble(
-                self.sheet,
-                turns,
-                user=self.user,
-                user_description=self.user_description,
-                count=self._count,
-                window=Window(n_ctx=self.engine.n_ctx, reserve=self.reserve),
-                constant_lore=fixed,
-                summary=inputs.summary_text,
-                notes=notes,
-                in_chat=in_chat,
-            )
-
-        assembly = lay_out()
-        query = pending if pending is not None else next(
-            (t.content for t in reversed(turns) if t.role == "user"), None
-        )
-        in_window = {t.id for t in turns[assembly.first_kept :] if t.id is not None}
-        inputs.recalled = recall_for(
-            self.store, chat_id, query, in_window=in_window, now_turn=len(turns)
-        )
-        if inputs.recalled:
-            notes.memories = [
-                f"{self.user if r.message.role == 'user' else self.sheet.name}: {r.message.content}"
-                for r in inputs.recalled
-            ]
-            assembly = lay_out()
-        self.inputs = inputs
+        assembly, self.inputs = turn_assembly(self, past, pending, notes)
         self._evicted = [t.id for t in assembly.evicted if t.id is not None]
-        explain_inputs(assembly, inputs)
-        if note_line and in_chat is None:
-            section = next(s for s in assembly.sections if s.name == "per-turn notes")
-            section.lines = [x for x in section.lines if x != "author's note"] + [note_line]
         return assembly
 
     @property
@@ -213,15 +128,31 @@ class ChatSession:
     def stops(self) -> list[str]:
         return role_play_stops(self.fmt, self.user)
 
+    def saved_chat(self) -> Chat | None:
+        """The stored chat; a new chat is stored now, with what was set on it in memory
+        (persona, state, lore timers, author's note). None without a store."""
+        if self.store is None or self.chat is not None:
+            return self.chat
+        self.chat = store_new_chat(
+            self.store, self.character_id, self.sheet, user=self.user,
+            meta={**self.meta, "user_description": self.user_description},
+        )
+        save_note(self.store, self.chat.id, self.authors_note)
+        if self.cache_dir is not None:
+            self.state_path = self.cache_dir / f"chat-{self.chat.id}.lwkv"
+        self.reload()
+        return self.chat
+
     def send(self, text: str, sampling: Sampling) -> Reply:
-        """Commit the user's line, then start the character's reply to it."""
+        """Commit the user's line (storing a new chat first), then start the reply to it."""
         self.reserve = sampling.max_tokens
+        chat = self.saved_chat()
         prompt = self.prompt(text)
         writer = None
-        if self.store is not None and self.chat is not None:
-            stored = self.store.add_message(self.chat.id, "user", text, name=self.user)
+        if self.store is not None and chat is not None:
+            stored = self.store.add_message(chat.id, "user", text, name=self.user)
             self.ids.append(stored.id)
-            writer = ReplyWriter(self.store, self.chat.id, name=self.sheet.name)
+            writer = ReplyWriter(self.store, chat.id, name=self.sheet.name)
         self.history.append(Message("user", text))
         self._keep_lore_timers()
         return self._reply(prompt, sampling, writer)
@@ -286,9 +217,10 @@ class ChatSession:
     # -- the chat tree: swipes, regenerate, continue, edit, delete, branch --------------------
 
     def _stored(self) -> tuple[ChatStore, Chat]:
-        if self.store is None or self.chat is None:
+        chat = self.saved_chat()
+        if self.store is None or chat is None:
             raise LoreweaverError("this chat is not saved, so it has no swipes, edits or branches")
-        return self.store, self.chat
+        return self.store, chat
 
     def reload(self) -> None:
         """Re-read the active path from the store (after any change to the tree)."""
@@ -326,6 +258,7 @@ class ChatSession:
         """More of the last reply: the model picks up where the text stops, in the same message."""
         if not self.history or self.history[-1].role != "assistant":
             raise LoreweaverError("there is no reply to continue: the last message is the user's")
+        self.saved_chat()
         last = self.history[-1]
         self.reserve = sampling.max_tokens
         prompt = self.prompt(history=self.history[:-1]) + last.content

@@ -12,7 +12,8 @@ from app.memory.store import ChatStore
 from app.memory.summaries import Summariser
 from app.prompts.formats import PromptFormat, choose_format
 from app.prompts.messages import Message
-from app.session import ChatSession, greetings, visible_path
+from app.session import ChatSession
+from app.session_chat import find_chat, greetings, store_new_chat, visible_path
 from app.settings import Settings
 from app.sheets import library
 from app.sheets.sheet import Sheet
@@ -46,34 +47,15 @@ def resolve_setup(
 def open_chat(
     store: ChatStore, character_id: str, sheet: Sheet, *, user: str, resume: int | bool | None
 ) -> tuple[Chat, list[Message]]:
-    """A new chat (its greeting stored as the first message), or an existing one to resume.
+    """A chat stored now (a new one with its greetings), or an existing one to resume.
 
-    `resume=True` takes the character's latest chat; an int names a chat id.
+    `resume=True` takes the character's latest chat; an int names a chat id. Sessions store a
+    new chat only at its first line; this is for callers that want one at once.
     """
-    chat: Chat | None = None
-    if isinstance(resume, bool):
-        chat = store.latest_chat(character_id) if resume else None
-        if resume and chat is None:
-            raise LoreweaverError(f"no saved chat with {character_id!r} to resume")
-    elif resume is not None:
-        chat = store.get_chat(resume)
-        if chat.character_id != character_id:
-            raise LoreweaverError(
-                f"chat {resume} belongs to {chat.character_id!r}, not {character_id!r}"
-            )
-    if chat is None:
-        chat = store.create_chat(character_id, user_name=user)
-        with store.transaction():
-            first = None
-            for text in greetings(sheet, user):
-                stored = store.add_message(
-                    chat.id, "assistant", text, parent_id=None, name=sheet.name
-                )
-                first = first or stored
-            if first is not None:
-                store.select(first.id)
-    history = [m.as_message() for m in visible_path(store, chat.id)]
-    return chat, history
+    chat = find_chat(store, character_id, resume) or store_new_chat(
+        store, character_id, sheet, user=user
+    )
+    return chat, [m.as_message() for m in visible_path(store, chat.id)]
 
 
 def open_session(
@@ -123,7 +105,8 @@ def start_session(
 ) -> ChatSession:
     """A session on an already loaded engine: a new chat, or a saved one to resume.
 
-    A resumed chat keeps the persona it was played with unless `user` names another. With a
+    A new chat is stored at its first line. A resumed chat keeps the persona it was played
+    with unless `user` names another. With a
     `home`, the sheet's world lorebooks are found there and the KV cache is saved there on
     close (`restore_cache` loads it); with a store and `summaries`, evicted turns get summarised.
     """
@@ -144,19 +127,22 @@ def start_session(
         books=books,
     )
     if store is not None:
-        session.chat, _ = open_chat(store, character_id, sheet, user=name, resume=resume)
-        session.reload()
-        session.authors_note = load_note(store, session.chat.id)
-        if user is None:
-            session.user = session.chat.user_name
-            session.user_description = str(
-                session.chat.meta.get("user_description", settings.user_description)
-            )
+        session.character_id = character_id
+        session.cache_dir = home.root / "kv-cache" if home is not None else None
+        session.chat = find_chat(store, character_id, resume)
+        if session.chat is not None:
+            session.reload()
+            session.authors_note = load_note(store, session.chat.id)
+            if user is None:
+                session.user = session.chat.user_name
+                session.user_description = str(
+                    session.chat.meta.get("user_description", settings.user_description)
+                )
+            if session.cache_dir is not None:
+                session.state_path = session.cache_dir / f"chat-{session.chat.id}.lwkv"
         if summaries:
             session.summariser = Summariser(
                 store, engine, fmt, char=sheet.name, user=session.user
             )
-        if home is not None:
-            session.state_path = home.root / "kv-cache" / f"chat-{session.chat.id}.lwkv"
     session.reserve = settings.sampling.max_tokens
     return session

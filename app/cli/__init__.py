@@ -21,7 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "characters": ("characters", "list, show, validate, import and export characters"),
     "models": ("models", "list the models Loreweaver can use, with their metadata"),
     "bench": ("bench", "measure streaming speed against raw llama-cpp-python"),
-    "chats": ("chats", "list, show, export, import and delete stored chats"),
+    "chats": ("chats", "list, show, search, rename, bookmark, export, import, delete chats"),
 }
 
 

@@ -97,8 +97,8 @@ def run(args: argparse.Namespace) -> int:
     name = f"[bold cyan]{escape(session.sheet.name)}[/]: "
     try:
         if interactive:
-            assert session.chat is not None
-            out.print(f"[dim]chat {session.chat.id} with {escape(session.sheet.name)}[/]")
+            which = f"chat {session.chat.id}" if session.chat is not None else "a new chat"
+            out.print(f"[dim]{which} with {escape(session.sheet.name)}[/]")
             you = f"[bold green]{escape(session.user)}[/]: "
             for message in session.history:
                 out.print(name if message.role == "assistant" else you, end="")

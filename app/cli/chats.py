@@ -1,4 +1,5 @@
-"""`loreweaver chats`: list, show, export, import and delete stored chats; see and set state.
+"""`loreweaver chats`: list, show, export, import and delete stored chats; see and set state
+(rename, search, bookmarks and branches: `chats_manage`).
 
 Output is plain text for people and `--json` for scripts; chat ids are the numbers `list` shows.
 """
@@ -11,6 +12,8 @@ import sys
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from app.cli import chats_manage
 
 if TYPE_CHECKING:
     from app.home import Home
@@ -45,6 +48,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     delete = actions.add_parser("delete", help="delete a chat and all its messages")
     delete.add_argument("chat_id", type=int, metavar="ID")
+    delete.add_argument("--yes", "-y", action="store_true", help="do not ask first")
 
     state = actions.add_parser(
         "state", help="the NPC's state variables and trust in a chat; NAME VALUE sets one"
@@ -53,6 +57,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     state.add_argument("name", nargs="?", metavar="NAME", help="a variable, or trust:NAME")
     state.add_argument("value", nargs="?", metavar="VALUE")
     state.add_argument("--json", action="store_true", help="print JSON instead of lines")
+    chats_manage.configure(actions)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,9 +76,28 @@ def run(args: argparse.Namespace) -> int:
             return _import(store, where, args.file, args.character)
         if args.action == "state":
             return _state(store, where, args)
-        store.delete_chat(args.chat_id)
-        print(f"deleted chat {args.chat_id}")
-        return 0
+        if args.action in chats_manage.ACTIONS:
+            return chats_manage.run(store, args)
+        return _delete(store, args.chat_id, yes=args.yes)
+
+
+def _delete(store: ChatStore, chat_id: int, *, yes: bool) -> int:
+    """Delete a chat: asks first on a terminal; elsewhere only with --yes."""
+    from app.errors import LoreweaverError
+
+    chat = store.get_chat(chat_id)
+    if not yes:
+        count = len(store.active_path(chat_id))
+        what = f"chat {chat_id} with {chat.character_id} ({count} messages)"
+        if not sys.stdin.isatty():
+            raise LoreweaverError(f"deleting {what} cannot be undone: add --yes to confirm")
+        answer = input(f"Delete {what}? This cannot be undone. [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("kept")
+            return 1
+    store.delete_chat(chat_id)
+    print(f"deleted chat {chat_id}")
+    return 0
 
 
 def _when(timestamp: float) -> str:

@@ -43,7 +43,7 @@ PLACEHOLDER = "Say something… (Enter sends, Esc stops, Ctrl+←/→ swipes)"
 CHAT_ACTIONS = frozenset({
     "stop", "regenerate", "continue_reply", "swipe", "impersonate", "context", "model_settings",
     "persona", "new_chat", "library", "edit_character", "authors_note",
-    "state_panel",
+    "state_panel", "chats", "bookmark",
 })
 """App actions that act on the chat screen, so only its footer shows them."""
 
@@ -67,6 +67,8 @@ class LoreweaverApp(ReplyActions, ChatTreeActions, DialogActions):
         Binding("f3", "persona", "Persona", show=False),
         Binding("f6", "authors_note", "Author's note", show=False),
         Binding("f7", "state_panel", "State", show=False),
+        Binding("f8", "chats", "Chats", show=False),
+        Binding("ctrl+b", "bookmark", "Bookmark", show=False),
         Binding("ctrl+n", "new_chat", "New chat", show=False),
         # Priority (the input box would take them as word moves); named in the box's placeholder.
         Binding("ctrl+left", "swipe(-1)", "◀ Swipe", priority=True, show=False),

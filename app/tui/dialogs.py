@@ -65,6 +65,48 @@ class DialogActions(AppState):
 
         self.push_screen(StatePanel(session.state()), chosen)
 
+    def action_chats(self) -> None:
+        """F8: every chat, to open, rename, delete, export, import, search and bookmark."""
+        from app.tui.screens.chats import ChatsScreen
+
+        if self.busy or self.store is None:
+            self.notify(BUSY if self.busy else "No chat store.", severity="warning")
+            return
+        chat = self.session.chat if self.session is not None else None
+
+        def chosen(choice: Choice | None) -> None:
+            if choice is not None:
+                self.open_character(choice.character, choice.chat_id)
+
+        self.push_screen(ChatsScreen(
+            self.store, character=self.current_id, current=chat.id if chat else None,
+            exports=self.where.root / "exports",
+        ), chosen)
+
+    def action_bookmark(self) -> None:
+        """Ctrl+B: name the point the chat has reached, to come back or branch from later."""
+        from app.memory.bookmarks import add_bookmark
+        from app.tui.screens.ask import AskDialog
+
+        session = self._idle_session()
+        if session is None:
+            return
+
+        def named(name: str | None) -> None:
+            if name is None:
+                return
+            try:
+                chat = session.saved_chat()
+                if chat is None or session.store is None:
+                    raise LoreweaverError("this chat is not saved, so it has no bookmarks")
+                add_bookmark(session.store, chat.id, name)
+            except LoreweaverError as exc:
+                self.notify(str(exc), severity="error")
+                return
+            self.notify(f"Bookmarked as {name!r} (F8 lists bookmarks).")
+
+        self.push_screen(AskDialog("Bookmark", "A name for this point of the chat"), named)
+
     def action_context(self) -> None:
         session = self._idle_session()
         if session is not None:

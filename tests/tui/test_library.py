@@ -236,8 +236,9 @@ async def test_open_a_character_and_resume_or_start_chats(lw_home: Home) -> None
         screen = await _library(app, pilot)
         assert screen.highlighted() is not None and screen.highlighted().id == "kestrel"  # type: ignore[union-attr]
         await pilot.press("n")
-        await wait_until(pilot, lambda: app.session is not None and app.session.chat is not None
-                         and app.session.chat.id not in (older.id, newer.id))
+        await wait_until(pilot, lambda: app.session is not None and app.session.chat is None
+                         and len(app.session.history) == 1)  # new: stored at its first line
+        assert len(app.store.list_chats("kestrel")) == 2  # type: ignore[union-attr]
 
         screen = await _library(app, pilot)
         await _highlight(screen, pilot, "old_tam")
