@@ -7,6 +7,7 @@ from textual import work
 
 from app.errors import LoreweaverError
 from app.memory.authors_note import AuthorsNote
+from app.personas import load_personas, save_personas
 from app.session import ChatSession
 from app.settings import Settings, save_settings
 from app.sheets import library
@@ -15,7 +16,7 @@ from app.tui.screens.context import ContextScreen
 from app.tui.screens.help import HelpScreen
 from app.tui.screens.library import Choice, LibraryScreen
 from app.tui.screens.model_settings import ModelSettingsScreen
-from app.tui.screens.persona import PersonaScreen
+from app.tui.screens.persona import PersonaChoice, PersonaScreen
 
 
 class DialogActions(AppState):
@@ -24,12 +25,26 @@ class DialogActions(AppState):
         if session is None:
             return
 
-        def chosen(persona: tuple[str, str] | None) -> None:
-            if persona is not None:
-                self._change_tree(lambda: session.set_persona(*persona))
-                self._show_status()
+        try:
+            saved = load_personas(self.where)
+        except LoreweaverError as exc:
+            self.notify(str(exc), severity="error")
+            return
 
-        self.push_screen(PersonaScreen(session.user, session.user_description), chosen)
+        def chosen(choice: PersonaChoice | None) -> None:
+            if choice is None:
+                return
+            if choice.personas != saved:
+                try:
+                    save_personas(self.where, choice.personas)
+                except LoreweaverError as exc:
+                    self.notify(str(exc), severity="error")
+            self._change_tree(lambda: session.set_persona(choice.name, choice.description))
+            self._show_status()
+
+        self.push_screen(PersonaScreen(
+            saved, session.user, session.user_description, self.current_id or ""
+        ), chosen)
 
     def action_authors_note(self) -> None:
         """F6: the chat's author's note (text, depth, frequency, role)."""
