@@ -14,6 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
 from app.engine.base import Engine, Generation, Sampling
 from app.errors import LoreweaverError
 from app.memory.assembly import Assembly, TurnNotes
@@ -29,10 +31,14 @@ from app.prompts.messages import Message
 from app.reply import Reply
 from app.session_chat import greetings, store_new_chat, visible_path  # noqa: F401 (re-exported)
 from app.session_prompt import turn_assembly
+from app.settings import MAX_STOPS, StopString
 from app.sheets.lorebook import Lorebook
 from app.sheets.macros import substitute
 from app.sheets.sheet import Sheet
+from app.sheets.validation import describe
 
+STOP_META = "stop"
+"""The chat's own stop strings, in its metadata."""
 
 IMPERSONATE = (
     "[Write {user}'s next message in this conversation, in first person, as {user} would say it "
@@ -76,6 +82,10 @@ class ChatSession:
     """The text of the last prompt sent to the engine."""
     authors_note: AuthorsNote | None = None
     """The chat's author's note (kept in the store for a saved chat)."""
+    extra_stops: list[str] = field(default_factory=list)
+    """The settings' stop strings, for every chat."""
+    notices: list[str] = field(default_factory=list)
+    """Warnings about the setup for the user (a prompt format the model was not tuned on)."""
 
     def __post_init__(self) -> None:
         self.count_tokens = lru_cache(maxsize=4096)(self.engine.count_tokens)
@@ -126,7 +136,26 @@ class ChatSession:
 
     @property
     def stops(self) -> list[str]:
-        return role_play_stops(self.fmt, self.user)
+        """Where a reply ends: the format's turn markers and speaker tags, the settings' stop
+        strings, then the chat's own."""
+        own = self.chat_meta.get(STOP_META)
+        mine = [s for s in own if isinstance(s, str) and s] if isinstance(own, list) else []
+        return list(dict.fromkeys([*role_play_stops(self.fmt, self.user), *self.extra_stops,
+                                   *mine]))
+
+    def set_stops(self, stops: list[str]) -> None:
+        """This chat's own stop strings (replacing its earlier ones; [] removes them)."""
+        try:
+            checked = TypeAdapter(list[StopString]).validate_python(stops)
+        except ValidationError as exc:
+            raise LoreweaverError(f"stop strings: {describe(exc)}") from None
+        if len(checked) > MAX_STOPS:
+            raise LoreweaverError(f"at most {MAX_STOPS} stop strings, got {len(checked)}")
+        update = {STOP_META: checked}
+        if self.store is not None and self.chat is not None:
+            self.chat = self.store.update_chat(self.chat.id, meta=update)
+        else:
+            self.meta.update(update)
 
     def saved_chat(self) -> Chat | None:
         """The stored chat; a new chat is stored now, with what was set on it in memory

@@ -9,8 +9,9 @@ from app.home import Home
 from app.memory.authors_note import load_note
 from app.memory.records import Chat
 from app.memory.store import ChatStore
+from app.personas import choose_persona
 from app.memory.summaries import Summariser
-from app.prompts.formats import PromptFormat, choose_format
+from app.prompts.formats import PromptFormat, choose_format, format_warning
 from app.prompts.messages import Message
 from app.session import ChatSession
 from app.session_chat import find_chat, greetings, store_new_chat, visible_path
@@ -68,6 +69,7 @@ def open_session(
     user: str | None = None,
     store: ChatStore | None = None,
     resume: int | bool | None = None,
+    persona: str | None = None,
 ) -> ChatSession:
     """Load everything for a chat. Without a store the chat lives in memory only."""
     from app.engine.llamacpp import load_engine
@@ -79,7 +81,7 @@ def open_session(
     try:
         session = start_session(
             engine, info, fmt, sheet, character_id, settings,
-            user=user, store=store, resume=resume, home=home,
+            user=user, store=store, resume=resume, home=home, persona=persona,
         )
         if resume is not None and resume is not False:
             session.restore_cache()
@@ -102,15 +104,23 @@ def start_session(
     resume: int | bool | None = None,
     home: Home | None = None,
     summaries: bool = True,
+    persona: str | None = None,
 ) -> ChatSession:
     """A session on an already loaded engine: a new chat, or a saved one to resume.
 
-    A new chat is stored at its first line. A resumed chat keeps the persona it was played
-    with unless `user` names another. With a
+    A new chat is stored at its first line. The user is `user`, else the saved `persona`, else
+    the persona locked to the character or the default one (`app.personas`); a resumed chat
+    keeps the persona it was played with unless `user` or `persona` names another. With a
     `home`, the sheet's world lorebooks are found there and the KV cache is saved there on
     close (`restore_cache` loads it); with a store and `summaries`, evicted turns get summarised.
     """
-    name = user or settings.user_name
+    if user is not None and persona is not None:
+        raise LoreweaverError("give either a user name or a saved persona, not both")
+    name, description = user or settings.user_name, settings.user_description
+    if user is None and home is not None:
+        name, description = choose_persona(home, settings, character_id, name=persona)
+    elif persona is not None:
+        raise LoreweaverError("saved personas need a Loreweaver home")
     if home is not None:
         books = [book for _, book in library.world_books(home, sheet)]
     else:
@@ -120,12 +130,15 @@ def start_session(
         fmt=fmt,
         engine=engine,
         user=name,
-        user_description=settings.user_description,
+        user_description=description,
         history=[Message("assistant", text) for text in greetings(sheet, name)[:1]],
         store=store,
         model_name=info.path.name,
         books=books,
+        extra_stops=list(settings.stop),
     )
+    warning = format_warning(fmt.id, info)
+    session.notices = [warning] if warning is not None else []
     if store is not None:
         session.character_id = character_id
         session.cache_dir = home.root / "kv-cache" if home is not None else None
@@ -133,7 +146,7 @@ def start_session(
         if session.chat is not None:
             session.reload()
             session.authors_note = load_note(store, session.chat.id)
-            if user is None:
+            if user is None and persona is None:
                 session.user = session.chat.user_name
                 session.user_description = str(
                     session.chat.meta.get("user_description", settings.user_description)

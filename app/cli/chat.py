@@ -57,6 +57,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="continue a saved chat: the character's latest, or the one with this id",
     )
     add_note_flags(parser)
+    parser.add_argument(
+        "--stop", action="append", metavar="TEXT",
+        help="end replies at TEXT (repeatable; kept with the chat, beside the settings' stops)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,12 +90,17 @@ def run(args: argparse.Namespace) -> int:
             user=args.user,
             store=store,
             resume=args.resume,
+            persona=args.persona,
         )
     except BaseException:
         store.close()
         raise
     if note is not None:
         session.set_authors_note(note)
+    for notice in session.notices:
+        sys.stderr.write(f"loreweaver: warning: {notice}\n")
+    if args.stop:
+        session.set_stops(args.stop)
     out = Console(highlight=False, soft_wrap=True)
     interactive = args.say is None and sys.stdin.isatty()
     name = f"[bold cyan]{escape(session.sheet.name)}[/]: "

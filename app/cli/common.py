@@ -25,6 +25,9 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
 def add_character_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("character", metavar="CHARACTER", help="a character id or a sheet file path")
     parser.add_argument("--user", "-u", metavar="NAME", help="your name in the chat")
+    parser.add_argument(
+        "--persona", metavar="NAME", help="play as this saved persona (see `personas list`)"
+    )
 
 
 def add_note_flags(parser: argparse.ArgumentParser) -> None:

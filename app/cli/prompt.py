@@ -56,8 +56,11 @@ def run(args: argparse.Namespace) -> int:
                 resume=args.chat,
                 home=where,
                 summaries=False,
+                persona=args.persona,
             )
             session.reserve = settings.sampling.max_tokens
+            for notice in session.notices:
+                sys.stderr.write(f"loreweaver: warning: {notice}\n")
             if note is not None:  # for this prompt only: `prompt` never changes a saved chat
                 session.authors_note = note
             text = session.prompt(args.say)

@@ -251,6 +251,8 @@ class LoreweaverApp(ReplyActions, ChatTreeActions, DialogActions):
         except LoreweaverError as exc:
             self.notify(str(exc), severity="error")
             return
+        for notice in self.session.notices:
+            self.notify(notice, severity="warning", timeout=10)
         self._new_chat = False
         self._refresh_log()
         self._show_status()
