@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from app.errors import LoreweaverError
 from app.fsutil import write_text_atomic
 from app.home import Home
-from app.settings import Settings
+from app.settings import Settings, read_yaml_file
 from app.sheets.validation import describe
 
 FILE_NAME = "personas.yaml"
@@ -62,12 +62,7 @@ def load_personas(home: Home) -> Personas:
     path = home.root / FILE_NAME
     if not path.is_file():
         return Personas()
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise LoreweaverError(f"cannot read personas ({type(exc).__name__})", path=path) from None
-    if not isinstance(data, dict):
-        raise LoreweaverError("personas must be a mapping", path=path)
+    data = read_yaml_file(path)
     try:
         return Personas.model_validate(data)
     except ValidationError as exc:

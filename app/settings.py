@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from app.errors import LoreweaverError
 from app.fsutil import write_text_atomic
 from app.home import Home
+from app.sheets.cards.reader import load_yaml_mapping
 from app.sheets.validation import describe
 
 
@@ -118,16 +120,21 @@ def remove_preset(settings: Settings, name: str) -> Settings:
     )
 
 
+def read_yaml_file(path: Path) -> dict[str, Any]:
+    """A small YAML file of the home that holds a mapping (empty: {}), read the way sheets are
+    (size cap, no alias bombs, no runaway nesting): one clear error otherwise."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LoreweaverError(f"cannot read ({exc.strerror})", path=path) from None
+    return load_yaml_mapping(data, path) if data.strip() else {}
+
+
 def load_settings(home: Home) -> Settings:
     path = home.settings_file
     if not path.is_file():
         return Settings()
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise LoreweaverError(f"cannot read settings ({type(exc).__name__})", path=path) from None
-    if not isinstance(data, dict):
-        raise LoreweaverError("settings must be a mapping", path=path)
+    data = read_yaml_file(path)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:

@@ -51,11 +51,12 @@ def test_removing_the_default_clears_it() -> None:
 
 @pytest.mark.parametrize(
     ("text", "words"),
-    [("personas: 3\n", "personas"), ("- a\n", "must be a mapping"), ("{bad", "cannot read"),
-     ("personas:\n  - name: ''\n", "name"), ("surprise: 1\n", "surprise")],
+    [("personas: 3\n", "personas"), ("- a\n", "must hold a mapping"), ("{bad", "invalid YAML"),
+     ("personas:\n  - name: ''\n", "name"), ("surprise: 1\n", "surprise"),
+     ("personas: " + "[" * 5000, "nested too deeply"), ("\xff", "UTF-8")],
 )
 def test_a_damaged_file_is_one_clear_error(lw_home: Home, text: str, words: str) -> None:
-    (lw_home.root / "personas.yaml").write_text(text)
+    (lw_home.root / "personas.yaml").write_bytes(text.encode("latin-1"))
     with pytest.raises(LoreweaverError) as caught:
         load_personas(lw_home)
     assert words in str(caught.value) and "personas.yaml" in str(caught.value)

@@ -258,8 +258,9 @@ def _state(store: ChatStore, home: Home, args: argparse.Namespace) -> int:
         rows = [{"name": e.key, "type": e.type, "value": e.value, "default": e.default}
                 for e in entries]
         print(json.dumps(rows, ensure_ascii=False, indent=2))
-    elif not entries:
+        return 0
+    if not entries:
         print(f"{chat.character_id} has no state variables or relationships")
-    for entry in [] if args.json else entries:
+    for entry in entries:
         print(f"{entry.key} = {entry.shown()}")
     return 0

@@ -51,6 +51,7 @@ def configure(actions: Any) -> None:
 
 
 def run(store: ChatStore, args: argparse.Namespace) -> int:
+    from app.errors import LoreweaverError
     from app.memory import bookmarks
 
     if args.action == "rename":
@@ -78,8 +79,6 @@ def run(store: ChatStore, args: argparse.Namespace) -> int:
         if args.bookmark is not None else args.message
     )
     if store.get_message(message_id).chat_id != args.chat_id:
-        from app.errors import LoreweaverError
-
         raise LoreweaverError(f"message {message_id} is not in chat {args.chat_id}")
     chat = store.branch(message_id)
     print(f"branched chat {chat.id} ({chat.title}) from chat {args.chat_id}")

@@ -47,9 +47,10 @@ def run(args: argparse.Namespace) -> int:
             rows = [{**p.model_dump(), "default": p.name == personas.default}
                     for p in personas.personas]
             print(json.dumps(rows, ensure_ascii=False, indent=2))
-        elif not personas.personas:
+            return 0
+        if not personas.personas:
             print("no saved personas (add one: loreweaver personas add NAME DESCRIPTION)")
-        for p in [] if args.json else personas.personas:
+        for p in personas.personas:
             mark = "*" if p.name == personas.default else " "
             lock = f" [for {p.character}]" if p.character else ""
             about = f": {' '.join(p.description.split())[:100]}" if p.description else ""

@@ -1,4 +1,4 @@
-"""Rows of the `chats` table as records: one chat, the listing behind `chats list`, branch titles."""
+"""Rows of the `chats` table as records: a chat, the listing behind `chats list`, branch titles."""
 
 from __future__ import annotations
 

@@ -22,6 +22,8 @@ TRUST_META = "trust"
 TRUST_PREFIX = "trust:"
 """`trust:NAME` names a relationship's trust where a state variable's name would go."""
 TRUST_RANGE = (-100, 100)
+MAX_TEXT_VALUE = 2000
+"""A text variable rides in every prompt: keep it a note, not a chapter."""
 TRUE_WORDS = {"true", "yes", "on", "1"}
 FALSE_WORDS = {"false", "no", "off", "0"}
 
@@ -125,6 +127,8 @@ def parse_value(entry: StateEntry, raw: str) -> Value:
     text = raw.strip()
     what = f"{entry.label} is {entry.type}"
     if entry.type == "text":
+        if len(raw) > MAX_TEXT_VALUE:
+            raise LoreweaverError(f"{entry.label} is at most {MAX_TEXT_VALUE} characters")
         return raw
     if entry.type == "bool":
         if text.lower() in TRUE_WORDS:

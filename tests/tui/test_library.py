@@ -225,8 +225,11 @@ async def test_open_a_character_and_resume_or_start_chats(lw_home: Home) -> None
         title = screen.query_one("#lib-chats-title", Label)
         assert "Chats with Kestrel Vane (2)" in str(title.render())
 
+        await pilot.pause(0.2)  # highlight events still queued would rebuild the list
         chats.focus()
         chats.index = 2
+        await wait_until(pilot, lambda: chats.highlighted_child is not None
+                         and chats.highlighted_child.name == str(older.id))
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.session is not None and app.current_id == "kestrel")
         assert not isinstance(app.screen, LibraryScreen)

@@ -30,7 +30,7 @@ from app.tui.screens.confirm import ConfirmDialog
 from app.tui.screens.library import Choice
 
 HINTS = {
-    "chats": "Enter opens · r rename · d delete · x export · i import · b bookmarks · / search",
+    "chats": "Enter opens · r rename · d delete · x export · i import · b bookmarks · / find",
     "hits": "Enter opens the chat · Esc back to the chats",
     "marks": "Enter jumps back here · n branches a new chat from here · Esc back to the chats",
 }
