@@ -113,7 +113,7 @@ def test_a_note_every_second_turn_is_absent_on_odd_turns(engine, lw_home: Home) 
 
 def test_a_saved_chat_reopens_with_its_note_and_branches_keep_it(engine, lw_home: Home, store: ChatStore) -> None:  # type: ignore[no-untyped-def]
     session = _session(engine, lw_home, store)
-    assert session.chat is not None
+    assert session.saved_chat() is not None and session.chat is not None
     session.set_authors_note(make_note("Remember the debt.", depth=1))
     again = _session(engine, lw_home, store, resume=session.chat.id)
     assert again.authors_note == session.authors_note

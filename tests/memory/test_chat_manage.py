@@ -36,7 +36,7 @@ def test_bookmarks_name_points_and_jumping_back_keeps_what_followed(store: ChatS
         ("before the deal", ids[3]), ("end", ids[5])]
     assert jump_to(store, chat, "before the deal").id == ids[3]
     assert [m.id for m in store.active_path(chat)] == ids[:4]
-    new = store.add_message(chat, "user", "No deal.")
+    new = store.add_message(chat, "assistant", "No deal.")
     assert new.parent_id == ids[3]
     assert [m.id for m in store.swipes(new.id)] == [ids[4], new.id]  # the old line is a branch
     jump_to(store, chat, "end")

@@ -83,7 +83,7 @@ def test_state_and_moved_trust_reach_the_prompt_and_are_kept_per_chat(
     fmt = choose_format(None, info)
     session = start_session(engine, info, fmt, sheet, "brenna", Settings(), user="Ann",
                             store=store, summaries=False)
-    assert session.chat is not None
+    assert session.saved_chat() is not None and session.chat is not None
     tail = session.messages("Hi.")[-1].content
     assert "trust = 0" in tail and "trust with Ann" not in tail
     session.set_state("trust", "3")

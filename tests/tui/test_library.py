@@ -295,14 +295,14 @@ async def test_real_model_chat_started_from_the_library_is_listed_and_resumed(
         assert chats.children[1].name == str(chat_id)
         listed = " ".join(str(label.render()) for label in chats.children[1].query(Label))
         assert "3 messages" in listed
-        await pilot.press("n")
-        await wait_until(pilot, lambda: app.session is not None and app.session.chat is not None
-                         and app.session.chat.id != chat_id)
+        await pilot.press("n")  # a new chat: stored at its first line, so not listed yet
+        await wait_until(pilot, lambda: app.session is not None and app.session.chat is None
+                         and len(app.session.history) == 1)
 
         screen = await _library(app, pilot)
         chats = screen.query_one("#lib-chats", ListView)
-        await wait_until(pilot, lambda: len(chats.children) == 3)
-        await pilot.click(chats.children[2])
+        await wait_until(pilot, lambda: len(chats.children) == 2)
+        await pilot.click(chats.children[1])
         await wait_until(pilot, lambda: app.session is not None and app.session.chat is not None
                          and app.session.chat.id == chat_id)
         assert [m.content for m in app.session.history][-1] == reply.content
