@@ -14,13 +14,14 @@ def _chat_id() -> int:
 def test_slash_state_sets_and_lists_and_refuses_bad_values_in_a_piped_chat() -> None:
     result = run_cli("chat", "brenna", "-u", "Ann", "--max-tokens", "2", "--seed", "1",
                      stdin="/state trust 4\n/state trust:Old Tam -5\n/state sword_sold maybe\n"
-                           "/state trust:user 101\n/state\n")
+                           "/state trust:user 101\n/state\nHello.\n", timeout=600)
     assert result.returncode == 0, result.stderr
     assert "trust = 4" in result.stdout and "trust:Old Tam = -5" in result.stdout
     assert "trust:Ann = +0" in result.stdout
     errors = result.stderr.strip().splitlines()
     assert len(errors) == 2 and "Traceback" not in result.stderr
     assert "sword_sold is bool" in errors[0] and "between -100 and 100" in errors[1]
+    # the chat is stored at its first line ("Hello."), with the state set before it
     shown = json.loads(run_cli("chats", "state", str(_chat_id()), "--json").stdout)
     assert {row["name"]: row["value"] for row in shown}["trust"] == 4
 
