@@ -22,7 +22,7 @@ class AuthorsNoteScreen(ModalScreen[AuthorsNote | None]):
     AuthorsNoteScreen .field { height: auto; margin: 1 0 0 0; }
     AuthorsNoteScreen .name { width: 38; }
     AuthorsNoteScreen Input, AuthorsNoteScreen Select { width: 1fr; }
-    AuthorsNoteScreen TextArea { height: 8; }
+    AuthorsNoteScreen .hint { width: 100%; }
     """
     BINDINGS = [
         Binding("ctrl+s", "save", "Save"),
@@ -36,7 +36,8 @@ class AuthorsNoteScreen(ModalScreen[AuthorsNote | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(
-                "Author's note for this chat — Ctrl+S saves (empty removes it), Esc cancels"
+                "Author's note for this chat — Ctrl+S saves (empty removes it), Esc cancels",
+                classes="hint",
             )
             yield TextArea(self.note.text, id="note-text", soft_wrap=True)
             with Horizontal(classes="field"):
@@ -55,7 +56,9 @@ class AuthorsNoteScreen(ModalScreen[AuthorsNote | None]):
                 )
 
     def on_mount(self) -> None:
-        self.query_one("#note-text", TextArea).focus()
+        area = self.query_one("#note-text", TextArea)
+        area.styles.height = 6  # inline: the app's stylesheet gives dialogs' TextAreas 12 rows
+        area.focus()
 
     def edited(self) -> AuthorsNote:
         """The note as the form shows it; raises LoreweaverError naming a bad field."""

@@ -49,6 +49,7 @@ class ChatsScreen(ModalScreen[Choice | None]):
     DEFAULT_CSS = """
     ChatsScreen #chats-table { height: 1fr; }
     ChatsScreen #chats-search { margin: 0 0 1 0; }
+    ChatsScreen .hint { width: 100%; }
     """
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -80,7 +81,7 @@ class ChatsScreen(ModalScreen[Choice | None]):
             yield Label("", id="chats-title")
             yield Input(placeholder="search every chat… (Enter)", id="chats-search")
             yield DataTable(id="chats-table", cursor_type="row", zebra_stripes=True)
-            yield Label("", id="chats-hint")
+            yield Label("", id="chats-hint", classes="hint")
 
     def on_mount(self) -> None:
         self.show_chats()

@@ -32,8 +32,8 @@ class PersonaChoice:
 class PersonaScreen(ModalScreen[PersonaChoice | None]):
     DEFAULT_CSS = """
     PersonaScreen #persona-list { height: auto; max-height: 8; margin: 0 0 1 0; }
-    PersonaScreen #persona-description { height: 6; }
     PersonaScreen .options { height: auto; }
+    PersonaScreen .hint { width: 100%; }
     """
     BINDINGS = [
         Binding("ctrl+s", "save", "Use"),
@@ -51,7 +51,7 @@ class PersonaScreen(ModalScreen[PersonaChoice | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Your persona — Enter on a saved one picks it · Ctrl+S uses it in this "
-                        "chat · Ctrl+D forgets the highlighted one · Esc cancels")
+                        "chat · Ctrl+D forgets the highlighted one · Esc cancels", classes="hint")
             yield ListView(id="persona-list")
             yield Input(self.persona_name, placeholder="your name", id="persona-name")
             yield TextArea(self.description, id="persona-description", soft_wrap=True)
@@ -62,6 +62,8 @@ class PersonaScreen(ModalScreen[PersonaChoice | None]):
 
     def on_mount(self) -> None:
         self._fill()
+        # inline: the app's stylesheet gives every dialog's TextArea 12 rows, too tall at 24
+        self.query_one("#persona-description", TextArea).styles.height = 5
         self.query_one("#persona-name", Input).focus()
 
     def _fill(self) -> None:

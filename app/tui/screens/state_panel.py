@@ -28,10 +28,11 @@ def _range(entry: StateEntry) -> str:
 class StatePanel(ModalScreen[dict[str, str] | None]):
     DEFAULT_CSS = """
     StatePanel .field { height: auto; margin: 0 0 1 0; }
-    StatePanel .name { width: 28; }
-    StatePanel .kind { width: 16; color: $text-muted; }
-    StatePanel Input { width: 1fr; }
+    StatePanel .name { width: 1fr; }
+    StatePanel .kind { width: 13; color: $text-muted; }
+    StatePanel Input { width: 14; }
     StatePanel #state-rows { height: auto; max-height: 20; }
+    StatePanel .hint { width: 100%; }
     """
     BINDINGS = [
         Binding("ctrl+s", "save", "Save"),
@@ -44,9 +45,12 @@ class StatePanel(ModalScreen[dict[str, str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label("State and trust in this chat — Ctrl+S saves, Esc cancels")
+            yield Label(
+                "State and trust in this chat — Ctrl+S saves, Esc cancels", classes="hint"
+            )
             if not self.entries:
-                yield Label("This character's sheet declares no state variables or relationships.")
+                yield Label("This character's sheet declares no state variables or relationships.",
+                            classes="hint")
             with VerticalScroll(id="state-rows"):
                 for index, entry in enumerate(self.entries):
                     with Horizontal(classes="field"):
