@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from support import wait_until
 from textual.app import App
-from textual.widgets import Input, TextArea
+from textual.widgets import DataTable, Input, TextArea
 
 from app.memory.authors_note import AuthorsNote
 from app.tui.screens.authors_note import AuthorsNoteScreen
+from app.tui.screens.context import ContextScreen
 
 
 class _Host(App[None]):
@@ -81,3 +82,9 @@ async def test_f6_in_the_app_sets_the_chat_note_used_by_the_next_prompt(lw_home)
         assert "Snow falls." in engine.prompts.get_nowait()
         assert app.store is not None and app.session is not None and app.session.chat is not None
         assert load_note(app.store, app.session.chat.id) == AuthorsNote(text="Snow falls.")
+        await wait_until(pilot, lambda: not app.busy)
+        await pilot.press("f4")  # the context view names it among the per-turn notes
+        await wait_until(pilot, lambda: isinstance(app.screen, ContextScreen))
+        table = app.screen.query_one(DataTable)
+        cells = [str(cell) for row in table.rows for cell in table.get_row(row)]
+        assert any("author's note (in the per-turn notes, every turn)" in c for c in cells)
