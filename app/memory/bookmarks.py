@@ -52,11 +52,12 @@ def add_bookmark(
             "SELECT 1 FROM bookmarks WHERE chat_id = ? AND name = ?", (chat_id, cleaned)
         ).fetchone():
             raise LoreweaverError(f"chat {chat_id} already has a bookmark named {cleaned!r}")
+        now = time.time()
         cursor = conn.execute(
             "INSERT INTO bookmarks (chat_id, message_id, name, created_at) VALUES (?, ?, ?, ?)",
-            (chat_id, target, cleaned, time.time()),
+            (chat_id, target, cleaned, now),
         )
-        return Bookmark(int(cursor.lastrowid or 0), chat_id, target, cleaned, time.time())
+        return Bookmark(int(cursor.lastrowid or 0), chat_id, target, cleaned, now)
 
 
 def bookmarks(store: ChatStore, chat_id: int) -> list[Bookmark]:
