@@ -24,7 +24,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "characters": ("characters", "list, show, validate, import and export characters"),
     "models": ("models", "list the models Loreweaver can use, with their metadata"),
     "bench": ("bench", "measure streaming speed against raw llama-cpp-python"),
-    "chats": ("chats", "list, show, export, import and delete stored chats"),
+    "personas": ("personas", "the personas you play: list, add, remove, default"),
+    "presets": ("presets", "sampler presets, built in and your own: list, save, use, remove"),
+    "chats": ("chats", "list, show, search, rename, bookmark, export, import, delete chats"),
 }
 
 

@@ -14,7 +14,13 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from app.cli.common import add_character_arg, add_model_flags, text_arg
+from app.cli.common import (
+    add_character_arg,
+    add_model_flags,
+    add_note_flags,
+    note_from_args,
+    text_arg,
+)
 from app.text import SafeStream, safe_line, safe_text
 
 if TYPE_CHECKING:
@@ -39,6 +45,8 @@ CHAT_COMMANDS = {
     "/branch": "start a new chat from here",
     "/impersonate": "the model drafts your next line (printed, not sent)",
     "/persona NAME [| DESCRIPTION]": "who you are in this chat",
+    "/state [NAME VALUE]": "the NPC's state and trust; with NAME VALUE, set one (trust:NAME)",
+    "/note [TEXT]": "set the author's note's text (same placement); alone: show it",
     "/help": "this list",
     "/quit": "leave",
 }
@@ -62,6 +70,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="CHAT_ID",
         help="continue a saved chat: the character's latest, or the one with this id",
     )
+    add_note_flags(parser)
+    parser.add_argument(
+        "--stop", action="append", metavar="TEXT",
+        help="end replies at TEXT (repeatable; kept with the chat, beside the settings' stops)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
     where = home().ensure()
     settings = load_settings(where)
     sampling = sampling_from(settings, seed=args.seed, max_tokens=args.max_tokens)
+    note = note_from_args(args)
     try:
         store = ChatStore.open(where)
     except ChatDatabaseError as exc:
@@ -97,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
             user=args.user,
             store=store,
             resume=args.resume,
+            persona=args.persona,
         )
     except ChatDatabaseError as exc:
         store.close()
@@ -105,15 +120,20 @@ def run(args: argparse.Namespace) -> int:
         store.close()
         raise
     if session.fmt.note:
-        sys.stderr.write(f"note: {session.fmt.note}\n")
+        sys.stderr.write(f"note: {safe_line(session.fmt.note)}\n")
+    if note is not None:
+        session.set_authors_note(note)
+    for notice in session.notices:
+        sys.stderr.write(f"loreweaver: warning: {safe_line(notice)}\n")
+    if args.stop:
+        session.set_stops(args.stop)
     out = Console(highlight=False, soft_wrap=True)
     interactive = args.say is None and sys.stdin.isatty()
     name = f"[bold cyan]{escape(safe_line(session.sheet.name))}[/]: "
     try:
         if interactive:
-            assert session.chat is not None
-            shown = escape(safe_line(session.sheet.name))
-            out.print(f"[dim]chat {session.chat.id} with {shown}[/]")
+            which = f"chat {session.chat.id}" if session.chat is not None else "a new chat"
+            out.print(f"[dim]{which} with {escape(safe_line(session.sheet.name))}[/]")
             you = f"[bold green]{escape(safe_line(session.user))}[/]: "
             for message in session.history:
                 out.print(name if message.role == "assistant" else you, end="")
@@ -186,6 +206,7 @@ def _command(line: str, session: ChatSession, sampling: Sampling, out: Console) 
     from rich.markup import escape
 
     from app.errors import LoreweaverError
+    from app.memory.authors_note import AuthorsNote
 
     word, _, rest = line.partition(" ")
     rest = rest.strip()
@@ -215,6 +236,23 @@ def _command(line: str, session: ChatSession, sampling: Sampling, out: Console) 
         name, _, description = rest.partition("|")
         session.set_persona(name, description)
         out.print(f"[dim]you are {escape(safe_line(session.user))}[/]")
+    elif word == "/note":
+        if rest:
+            old = session.authors_note or AuthorsNote()
+            session.set_authors_note(old.model_copy(update={"text": rest}))
+        note = session.authors_note
+        out.print(safe_text(f"{note.describe()}: {note.text}") if note else "no author's note", markup=False)
+    elif word == "/state":
+        # trust:NAME may hold spaces (its value is a number); a text variable's value may too
+        name, _, value = rest.rpartition(" ") if rest.startswith("trust:") else rest.partition(" ")
+        if name and not value.strip():
+            raise LoreweaverError("/state needs a name and a value, e.g. /state trust 3")
+        if name:
+            entry = session.set_state(name, value)
+            out.print(safe_line(f"{entry.label} = {entry.shown()}"), markup=False)
+        else:
+            for entry in session.state():
+                out.print(safe_line(f"{entry.key} = {entry.shown()}"), markup=False)
     elif word == "/help":
         for usage, meaning in CHAT_COMMANDS.items():
             out.print(f"{usage:<32} {meaning}", markup=False)

@@ -1,4 +1,5 @@
-"""`loreweaver chats`: list, show, export, import and delete stored chats.
+"""`loreweaver chats`: list, show, export, import and delete stored chats; see and set state
+(rename, search, bookmarks and branches: `chats_manage`).
 
 Output is plain text for people and `--json` for scripts; chat ids are the numbers `list` shows.
 """
@@ -12,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.cli import chats_manage
 from app.cli.common import text_arg
 from app.text import safe_json, safe_line, safe_text
 
@@ -51,6 +53,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     delete = actions.add_parser("delete", help="delete a chat and all its messages")
     delete.add_argument("chat_id", type=int, metavar="ID")
+    delete.add_argument("--yes", "-y", action="store_true", help="do not ask first")
+
+    state = actions.add_parser(
+        "state", help="the NPC's state variables and trust in a chat; NAME VALUE sets one"
+    )
+    state.add_argument("chat_id", type=int, metavar="ID")
+    state.add_argument("name", nargs="?", metavar="NAME", help="a variable, or trust:NAME")
+    state.add_argument("value", nargs="?", metavar="VALUE")
+    state.add_argument("--json", action="store_true", help="print JSON instead of lines")
+    chats_manage.configure(actions)
 
     actions.add_parser("check", help="look for damage in the chat database (exit 1 if damaged)")
     actions.add_parser(
@@ -77,9 +89,30 @@ def run(args: argparse.Namespace) -> int:
             return _export(store, where, args.chat_id, args.output)
         if args.action == "import":
             return _import(store, where, args.file, args.character)
-        store.delete_chat(args.chat_id)
-        print(f"deleted chat {args.chat_id}")
-        return 0
+        if args.action == "state":
+            return _state(store, where, args)
+        if args.action in chats_manage.ACTIONS:
+            return chats_manage.run(store, args)
+        return _delete(store, args.chat_id, yes=args.yes)
+
+
+def _delete(store: ChatStore, chat_id: int, *, yes: bool) -> int:
+    """Delete a chat: asks first on a terminal; elsewhere only with --yes."""
+    from app.errors import LoreweaverError
+
+    chat = store.get_chat(chat_id)
+    if not yes:
+        count = len(store.active_path(chat_id))
+        what = f"chat {chat_id} with {chat.character_id} ({count} messages)"
+        if not sys.stdin.isatty():
+            raise LoreweaverError(f"deleting {what} cannot be undone: add --yes to confirm")
+        answer = input(f"Delete {what}? This cannot be undone. [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("kept")
+            return 1
+    store.delete_chat(chat_id)
+    print(f"deleted chat {chat_id}")
+    return 0
 
 
 def _when(timestamp: float) -> str:
@@ -265,4 +298,31 @@ def _repair(home: Home) -> int:
         print(f"{report.reattached} messages lost their parent and were re-attached below the "
               "nearest earlier message")
     print(f"the damaged file is kept as {report.old_path}")
+    return 0
+
+
+def _state(store: ChatStore, home: Home, args: argparse.Namespace) -> int:
+    from app.errors import LoreweaverError
+    from app.memory.chat_state import state_entries, state_update
+    from app.sheets import library
+
+    chat = store.get_chat(args.chat_id)
+    if args.name is not None and args.value is None:
+        raise LoreweaverError(f"give a value for {args.name!r}: chats state ID NAME VALUE")
+    _, sheet = library.load(home, chat.character_id)
+    if args.name is not None:
+        update, entry = state_update(sheet, chat.meta, args.name, args.value, user=chat.user_name)
+        chat = store.update_chat(chat.id, meta=update)
+        entries = [entry]
+    else:
+        entries = state_entries(sheet, chat.meta, user=chat.user_name)
+    if args.json:
+        rows = [{"name": e.key, "type": e.type, "value": e.value, "default": e.default}
+                for e in entries]
+        print(safe_json(json.dumps(rows, ensure_ascii=False, indent=2)))
+        return 0
+    if not entries:
+        print(f"{safe_line(chat.character_id)} has no state variables or relationships")
+    for entry in entries:
+        print(safe_line(f"{entry.key} = {entry.shown()}"))
     return 0

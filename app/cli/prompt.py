@@ -6,7 +6,13 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from app.cli.common import add_character_arg, add_model_flags, text_arg
+from app.cli.common import (
+    add_character_arg,
+    add_model_flags,
+    add_note_flags,
+    note_from_args,
+    text_arg,
+)
 from app.text import safe_line, safe_text
 
 if TYPE_CHECKING:
@@ -27,6 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print each section with its token count, what fired and what was cut, and why",
     )
+    add_note_flags(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     where = home()
     settings = load_settings(where)
+    note = note_from_args(args)
     character_id, sheet, info, fmt = resolve_setup(
         where, settings, character=args.character, model=args.model, template=args.template
     )
@@ -60,8 +68,13 @@ def run(args: argparse.Namespace) -> int:
                 resume=args.chat,
                 home=where,
                 summaries=False,
+                persona=args.persona,
             )
             session.reserve = settings.sampling.max_tokens
+            for notice in session.notices:
+                sys.stderr.write(f"loreweaver: warning: {notice}\n")
+            if note is not None:  # for this prompt only: `prompt` never changes a saved chat
+                session.authors_note = note
             text = session.prompt(args.say)
             total = engine.count_tokens(text)
             if args.explain:

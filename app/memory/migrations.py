@@ -176,12 +176,44 @@ def _005_deleted_subtrees(conn: sqlite3.Connection) -> None:
     )
 
 
+def _006_authors_notes_and_bookmarks(conn: sqlite3.Connection) -> None:
+    """A chat's author's note (one per chat), and named bookmarks on its messages.
+
+    Both go with what they hang on: deleting the chat drops its note, deleting a message drops
+    the bookmarks on it (a bookmark on a deleted message would lead nowhere).
+    """
+    _run(
+        conn,
+        """
+        CREATE TABLE authors_notes (
+            chat_id INTEGER PRIMARY KEY REFERENCES chats(id) ON DELETE CASCADE,
+            text TEXT NOT NULL,
+            depth INTEGER NOT NULL DEFAULT 0 CHECK (depth >= 0),
+            frequency INTEGER NOT NULL DEFAULT 1 CHECK (frequency >= 0),
+            role TEXT NOT NULL DEFAULT 'system' CHECK (role IN ('system', 'user', 'assistant'))
+        )
+        """,
+        """
+        CREATE TABLE bookmarks (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+            message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            UNIQUE (chat_id, name)
+        )
+        """,
+        "CREATE INDEX bookmarks_by_message ON bookmarks(message_id)",
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _001_chats_and_messages,
     _002_summaries,
     _003_message_search,
     _004_failed_status,
     _005_deleted_subtrees,
+    _006_authors_notes_and_bookmarks,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -300,6 +300,14 @@ class ChatStore:
             self._activate(message.chat_id, leaf, time.time())
             return self.get_message(leaf)
 
+    def rewind(self, message_id: int) -> StoredMessage:
+        """Make `message_id` the end of the active path: the chat goes back to that point (what
+        followed it stays in the tree, as a branch a new line starts beside)."""
+        with self.transaction():
+            message = self.get_message(message_id)
+            self._activate(message.chat_id, message_id, time.time())
+            return message
+
     @heals_search_index
     def edit(self, message_id: int, content: str) -> StoredMessage:
         """Replace a message's text; the old text is kept (see `versions`)."""
@@ -343,7 +351,7 @@ class ChatStore:
             chat = self.get_chat(source.chat_id)
             new = self.create_chat(
                 chat.character_id,
-                title=title or f"{chat.title or f'Chat {chat.id}'} (branch)",
+                title=title or chat_rows.branch_title(self._db.conn, chat),
                 user_name=chat.user_name,
                 meta={**chat.meta, "branched_from": {"chat_id": chat.id, "message_id": message_id}},
             )

@@ -136,3 +136,18 @@ def role_play_stops(fmt: PromptFormat, user_name: str) -> list[str]:
     if name:
         stops += [f"\n{name}:", f"\n{name} :"]
     return list(dict.fromkeys(stops))
+
+
+def format_warning(requested: str | None, info: ModelInfo) -> str | None:
+    """A warning when the chosen prompt family is not the one the model's own template (or
+    name) points at: the model would see turn markers it was not tuned on."""
+    key = (requested or "").strip().lower()
+    if key not in FAMILIES:
+        return None
+    own = info.family or detect_family(info.chat_template, info.architecture, info.name)
+    if own is None or own == key:
+        return None
+    return (
+        f"prompt format {key!r} does not match {info.name}'s own template ({own!r}); "
+        f"replies may be garbled (use --template {own}, or gguf)"
+    )

@@ -160,7 +160,7 @@ class ChatController:
         self.session, self.new_chat = session, False
         if resume is not None:  # the saved KV cache, if any, loads off the UI thread
             self.background(session.restore_cache, "engine-state")
-        self._opened(fmt.note)
+        self._opened(" ".join(filter(None, [fmt.note, *session.notices])))
 
     def _opened(self, note: str = "") -> None:
         session = self.session

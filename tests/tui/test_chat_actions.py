@@ -153,6 +153,7 @@ async def test_persona_and_context_view(lw_home: Home) -> None:
         app.screen.query_one("#persona-name", Input).value = "Wren"
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: app.session is not None and app.session.user == "Wren")
+        await _say(app, pilot, "Hello.")  # a new chat is stored at its first line, as Wren's
         assert app.store is not None and app.session is not None and app.session.chat is not None
         assert app.store.get_chat(app.session.chat.id).user_name == "Wren"
         await pilot.press("f4")

@@ -8,7 +8,7 @@ from tui.fake_engine import FakeEngine
 
 from app.home import Home
 from app.tui.app import LoreweaverApp
-from app.tui.screens.chat import RESERVED, ChatScreen
+from app.tui.screens.chat import ChatScreen
 from app.tui.screens.help import HelpScreen
 from app.tui.screens.library import LibraryScreen
 
@@ -39,11 +39,12 @@ async def test_f1_on_the_chat_lists_the_app_keys_and_escape_closes(lw_home: Home
         # every chat and app binding is listed: one missing is shadowed by the box's own keys
         for binding in [*ChatScreen.BINDINGS, *LoreweaverApp.BINDINGS]:
             assert binding.description in rows  # type: ignore[union-attr]
-        # the keys of a focused message too, and the reserved keys are free
+        # the keys of a focused message too, and the chat's dialogs
         assert rows["Actions (on a message)"] == "⏎"
         assert rows["Delete (on a message)"] == "del"
         assert rows["Undo delete"] == "^z"
-        assert not set(RESERVED) & {key for keys in rows.values() for key in keys.split(" / ")}
+        assert (rows["Author's note"], rows["State"], rows["Chats"]) == ("f6", "f7", "f8")
+        assert rows["Bookmark"] == "^b"
         # widget keys (the box's cursor moves) are not
         assert not any("cursor" in description.lower() for description in rows)
         assert "Keys&#160;—&#160;Loreweaver" in app.export_screenshot()

@@ -41,6 +41,7 @@ from app.tui.chat_events import (
 from app.tui.commands import ScreenActions
 from app.tui.compositor import CroppingCompositor
 from app.tui.controller import WIDE, ChatController, Refused
+from app.tui.screens import chat_options
 from app.tui.streaming import settle_memory
 from app.tui.widgets.chat_log import ChatLog, ChatMessage
 from app.tui.widgets.composer import Composer
@@ -50,9 +51,6 @@ T = TypeVar("T")
 PLACEHOLDER = "Say something… (Enter sends, Ctrl+J new line, Esc stops, F1 keys)"
 REFUSAL_S = 3.0
 """How long a refusal stays up; Esc meanwhile dismisses it instead of stopping the reply."""
-RESERVED = {"f6": "author's note", "f7": "state & trust", "f8": "chats", "ctrl+b": "bookmark"}
-"""Keys kept free for the chat's coming dialogs. Wiring one is one line in BINDINGS, e.g.
-`Binding("f6", "author_note", "Note")`, plus its `action_author_note`."""
 
 
 class ChatEvent(Message):
@@ -83,6 +81,10 @@ class ChatScreen(Screen[None]):
         Binding("f2", "app.model_settings", "Model", show=False,
                 tooltip="Model, format, sampler"),
         Binding("f3", "persona", "Persona", show=False, tooltip="Who you are in this chat"),
+        Binding("f6", "authors_note", "Author's note", show=False, tooltip="Steer this chat"),
+        Binding("f7", "state_panel", "State", show=False, tooltip="The NPC's state and trust"),
+        Binding("f8", "chats", "Chats", show=False, tooltip="Open, rename, search, export chats"),
+        Binding("ctrl+b", "bookmark", "Bookmark", show=False, tooltip="Name this point"),
         Binding("ctrl+n", "new_chat", "New chat", show=False, tooltip="With this character"),
         Binding("ctrl+z", "undo", "Undo delete", show=False, tooltip="Bring back what was deleted"),
         # Priority: the message box would take them as word moves (they are, while it has text).
@@ -149,7 +151,8 @@ class ChatScreen(Screen[None]):
             return
         self._side_entries = entries
         side.clear()
-        side.extend(ListItem(Static(safe_line(name), markup=False), name=id_) for id_, name in entries)
+        side.extend(ListItem(Static(safe_line(name), markup=False), name=id_)
+                    for id_, name in entries)
         self._mark_current()
 
     def _mark_current(self) -> None:
@@ -383,6 +386,18 @@ class ChatScreen(Screen[None]):
         from app.tui.screens.chat_dialogs import ask_persona
 
         ask_persona(self)
+
+    def action_authors_note(self) -> None:
+        chat_options.ask_authors_note(self)
+
+    def action_state_panel(self) -> None:
+        chat_options.ask_state(self)
+
+    def action_chats(self) -> None:
+        chat_options.show_chats(self)
+
+    def action_bookmark(self) -> None:
+        chat_options.ask_bookmark(self)
 
     def action_context(self) -> None:
         from app.tui.screens.chat_dialogs import show_context

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from app.personas import load_personas, save_personas
 from app.session import ChatSession
 from app.tui.screens.confirm import ConfirmDialog
 from app.tui.screens.context import ContextScreen
 from app.tui.screens.edit_message import EditMessageScreen
-from app.tui.screens.persona import PersonaScreen
+from app.tui.screens.persona import PersonaChoice, PersonaScreen
 
 if TYPE_CHECKING:
     from app.tui.screens.chat import ChatScreen
@@ -45,16 +46,22 @@ def ask_delete(screen: ChatScreen, index: int) -> None:
 
 
 def ask_persona(screen: ChatScreen) -> None:
+    """F3: pick, edit or save a persona; the saved ones are written when they changed."""
     session = screen.fetch(screen.chat.idle)
-    if session is None:
+    saved = screen.fetch(lambda: load_personas(screen.chat.where))
+    if session is None or saved is None:
         return
 
-    def chosen(persona: tuple[str, str] | None) -> None:
-        if persona is not None:
-            screen.attempt(lambda: screen.chat.set_persona(*persona))
+    def chosen(choice: PersonaChoice | None) -> None:
+        if choice is not None:
+            if choice.personas != saved:
+                screen.attempt(lambda: save_personas(screen.chat.where, choice.personas))
+            screen.attempt(lambda: screen.chat.set_persona(choice.name, choice.description))
         screen.refresh_log()
 
-    screen.app.push_screen(PersonaScreen(session.user, session.user_description), chosen)
+    screen.app.push_screen(PersonaScreen(
+        saved, session.user, session.user_description, screen.chat.character or ""
+    ), chosen)
 
 
 def show_context(screen: ChatScreen) -> None:
