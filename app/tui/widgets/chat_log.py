@@ -7,22 +7,18 @@ edit, delete, branch from it or swipe through its alternatives.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rich.console import Group
-from rich.markdown import Markdown
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
-from app.tui.widgets.live_reply import LiveReply
+from app.tui.widgets.live_reply import LiveReply, styled_reply
 from app.tui.widgets.steady import steady_virtual_size
-
-_SPEECH = re.compile(r"(\"[^\"\n]*\"|“[^”\n]*”)")
 
 
 @dataclass(frozen=True)
@@ -34,12 +30,6 @@ class Shown:
     text: str
     mine: bool
     swipe: tuple[int, int] | None = None
-
-
-def styled(text: str) -> Markdown:
-    """Markdown, with `*actions*` (emphasis) coloured apart and "speech" in bold."""
-    marked = _SPEECH.sub(lambda m: f"**{m.group(0)}**", text)
-    return Markdown(marked, style="", inline_code_theme="ansi_dark")
 
 
 class ChatMessage(Static, can_focus=True):
@@ -80,7 +70,7 @@ class ChatMessage(Static, can_focus=True):
             head.append(f"  ◀ {n}/{of} ▶", style="dim")
         if not self.shown.text:
             return Group(head, Text("…", style="dim"))
-        return Group(head, styled(self.shown.text))
+        return Group(head, styled_reply(self.shown.text))
 
     def action_edit(self) -> None:
         self.post_message(self.Action(self, "edit"))

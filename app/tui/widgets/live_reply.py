@@ -8,8 +8,6 @@ that changed are repainted. When the reply is done the log redraws it as a `Chat
 
 from __future__ import annotations
 
-import re
-
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -17,26 +15,30 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
+from app.reply_spans import Kind, reply_spans
 from app.tui.widgets.steady import steady_virtual_size
 
 GROWTH_LINES = 4
 """Spare lines kept below the text: one layout of the screen per that many new lines."""
 
-_SPEECH_SO_FAR = re.compile(r"\"[^\"\n]*(?:\"|$)|“[^”\n]*(?:”|$)")
-_ACTION_SO_FAR = re.compile(r"\*[^*\n]+\*?")
+_LOOKS = {
+    Kind.NARRATION: Style(),
+    Kind.ACTION: Style(italic=True),
+    Kind.SPEECH: Style(bold=True),
+    Kind.ACTION | Kind.SPEECH: Style(italic=True, bold=True),
+}
 
 
-def streaming_styled(paragraph: str, style: Style | str = "") -> Text:
-    """`*actions*` in italics and "speech" in bold, without parsing Markdown.
+def styled_reply(text: str, style: Style | str = "") -> Text:
+    """`*actions*` in italics and "speech" in bold, as `reply_spans` reads them (not Markdown).
 
-    An open quote or asterisk styles the rest of the paragraph until it closes, so text already
+    An open quote or asterisk styles the rest of the line until it closes, so text already
     drawn never changes style when more arrives (only the last lines need repainting).
     """
-    shown = Text(paragraph, style=style)
-    for match in _ACTION_SO_FAR.finditer(paragraph):
-        shown.stylize("italic", match.start(), match.end())
-    for match in _SPEECH_SO_FAR.finditer(paragraph):
-        shown.stylize("bold", match.start(), match.end())
+    shown = Text(text, style=style)
+    for span in reply_spans(text):
+        if span.kind:
+            shown.stylize(_LOOKS[span.kind], span.start, span.end)
     return shown
 
 
@@ -122,7 +124,7 @@ class LiveReply(Widget):
     def _wrap(self, paragraph: str) -> list[Text]:
         if not paragraph:
             return [Text("", style=self._style)]
-        styled = streaming_styled(paragraph, self._style)
+        styled = styled_reply(paragraph, self._style)
         return list(styled.wrap(self.app.console, self._width, overflow="fold"))
 
     def _ensure_wrapped(self, width: int) -> None:
