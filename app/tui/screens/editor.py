@@ -3,13 +3,12 @@
 Each edit (debounced) rebuilds the sheet from the boxes and runs `library.validate_sheet` on it,
 so the message beside a box is exactly what loading the saved file would say. Token counts come
 from the loaded model in a thread worker (cached per text) and are estimated with a "~" until it
-can count. Saving writes the YAML atomically into the user's home; a sample is saved as a copy
-there (same id, so it shadows the sample). Leaving with unsaved edits asks first.
+can count. Saving goes through `app.sheets.saving` (atomic; a sample is saved as a copy in the
+user's home, same id, so it shadows the sample). Leaving with unsaved edits asks first.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,12 +36,10 @@ from textual.worker import get_current_worker
 
 from app.engine.base import Engine
 from app.errors import LoreweaverError
-from app.fsutil import write_text_atomic
 from app.home import Home
-from app.sheets import library
+from app.sheets import library, saving
 from app.sheets.lorebook import Lorebook
 from app.sheets.sheet import Sheet
-from app.sheets.transfer import dump_yaml
 from app.tui.lore_form import error_key
 from app.tui.lore_probe import Probe, probe
 from app.tui.messages import LoreProbed, TokensCounted
@@ -332,32 +329,17 @@ class EditorScreen(Screen[bool]):
         if sheet is None:
             self.notify(f"Not saved: {self.problem}", severity="error", timeout=8, markup=False)
             return False
-        target = self.entry.path
-        if self.entry.sample:
-            target = self.where.ensure().characters / f"{self.entry.id}.yaml"
         try:
-            self._copy_avatar(sheet, target)
-            write_text_atomic(target, dump_yaml(sheet))
-        except OSError as exc:
-            self.notify(f"{target}: cannot write: {exc.strerror}", severity="error", timeout=8,
-                        markup=False)
+            self.entry = saving.save_sheet(self.where, self.entry, sheet)
+        except LoreweaverError as exc:
+            self.notify(str(exc), severity="error", timeout=8, markup=False)
             return False
-        self.entry = library.Entry(self.entry.id, target, sample=False)
         self.sheet, self.saved = sheet, True
         self._baseline = self._snapshot()
         self.sub_title = f"Editing {sheet.name}"
         self._show_where()
         self.notify(f"Saved {sheet.name}.", markup=False)
         return True
-
-    def _copy_avatar(self, sheet: Sheet, target: Path) -> None:
-        """A sample's avatar image goes with its copy, so the copy is complete."""
-        if not sheet.avatar or target.parent == self.entry.path.parent:
-            return
-        name = Path(sheet.avatar).name
-        source, copy = self.entry.path.parent / name, target.parent / name
-        if source.is_file() and not copy.exists():
-            shutil.copyfile(source, copy)
 
     def confirm_leave(self, then: Callable[[], object]) -> None:
         """Run `then` now if nothing is unsaved; otherwise ask Save / Discard / Cancel first."""
