@@ -43,6 +43,7 @@ from app.sheets.sheet import Sheet
 from app.tui.lore_form import error_key
 from app.tui.lore_probe import Probe, probe
 from app.tui.messages import LoreProbed, TokensCounted
+from app.tui.screens.new_character import create_character
 from app.tui.screens.unsaved import UnsavedScreen
 from app.tui.sheet_form import (
     FIELDS,
@@ -87,6 +88,8 @@ class EditorCommands(Provider):
             ("Remove lore entry", "Delete the selected lorebook entry", screen.action_remove_entry),
             ("Test lorebook", "Which entries fire for a text, and why (Ctrl+T)",
              screen.action_lore_test),
+            ("New character", "Close this sheet, then start a blank one in your library",
+             screen.action_new_character),
         ]
 
     async def discover(self) -> Hits:
@@ -365,6 +368,16 @@ class EditorScreen(Screen[bool]):
         self.query_one(TabbedContent).active = "tab-lorebook"
         self.lore.remove_entry()
         self._schedule_check()
+
+    def action_new_character(self) -> None:
+        """Leave this sheet (asking about unsaved edits first), then start a blank one."""
+        app, where = self.app, self.where
+
+        def leave() -> None:
+            self.dismiss(self.saved)
+            app.call_after_refresh(create_character, app, where, lambda _id: None)
+
+        self.confirm_leave(leave)
 
     def action_lore_test(self) -> None:
         self.query_one(TabbedContent).active = "tab-loretest"
