@@ -118,17 +118,23 @@ def lorebook_dirs(home: Home) -> list[Path]:
     return dirs
 
 
+def world_book_path(home: Home, book_id: str) -> Path | None:
+    """Where the shared lorebook `book_id` is read from: the user's copy wins over a sample's."""
+    for folder in lorebook_dirs(home):
+        path = folder / f"{book_id}.yaml"
+        if path.is_file():
+            return path
+    return None
+
+
 def world_books(home: Home, sheet: Sheet) -> list[tuple[str, Lorebook]]:
     """The shared lorebooks a sheet names in `world`, then its own embedded book."""
     books: list[tuple[str, Lorebook]] = []
     for book_id in sheet.world:
-        for folder in lorebook_dirs(home):
-            path = folder / f"{book_id}.yaml"
-            if path.is_file():
-                books.append((book_id, load_lorebook(path)))
-                break
-        else:
+        path = world_book_path(home, book_id)
+        if path is None:
             raise LoreweaverError(f"{sheet.name}: world lorebook {book_id!r} not found")
+        books.append((book_id, load_lorebook(path)))
     if sheet.character_book is not None and sheet.character_book.entries:
         books.append((sheet.character_book.name or sheet.name, sheet.character_book))
     return books

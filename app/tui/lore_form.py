@@ -155,12 +155,13 @@ def book_data(
     return data, errors
 
 
-_ENTRY_PATH = re.compile(r"^character_book\.entries\[(\d+)\](?:\.(\w+))?")
+_ENTRY_PATH = re.compile(r"^(?:character_book\.)?entries\[(\d+)\](?:\.(\w+))?")
 
 
 def error_key(message: str) -> str:
-    """Where a `character_book…` validation message belongs: `<index>.<field>` of an entry's
-    box (settings without a box of their own go to its "other" box), else `settings`."""
+    """Where a lorebook's validation message (`character_book.…` in a sheet, or a world book's
+    own) belongs: `<index>.<field>` of an entry's box (settings without a box of their own go to
+    its "other" box), else `settings`."""
     match = _ENTRY_PATH.match(message)
     if match is None:
         return "settings"

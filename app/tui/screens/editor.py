@@ -15,7 +15,6 @@ from pathlib import Path
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
@@ -38,13 +37,14 @@ from app.engine.base import Engine
 from app.errors import LoreweaverError
 from app.home import Home
 from app.sheets import library, saving
-from app.sheets.lorebook import Lorebook
 from app.sheets.sheet import Sheet
 from app.tui.lore_form import error_key
 from app.tui.lore_probe import Probe, probe
 from app.tui.messages import LoreProbed, TokensCounted
+from app.tui.screens.editor_commands import EditorCommands
 from app.tui.screens.new_character import create_character
-from app.tui.screens.unsaved import UnsavedScreen
+from app.tui.screens.unsaved import confirm_leave
+from app.tui.screens.world_book import WorldBookScreen
 from app.tui.sheet_form import (
     FIELDS,
     TABS,
@@ -54,11 +54,12 @@ from app.tui.sheet_form import (
     form_data,
     sheet_texts,
 )
-from app.tui.widgets.field_box import FieldBox
+from app.tui.widgets.field_box import CHECK_DELAY_S, FieldBox
 from app.tui.widgets.lore_editor import LoreEditor
+from app.tui.widgets.world_books import WorldBooks
 
-CHECK_DELAY_S = 0.25
-"""Validation and counting wait this long after the last keystroke."""
+NO_MODEL_CTX = 8192
+"""The context window the lore test assumes until a model is loaded (it caps the lore budget)."""
 
 
 def _control(spec: FieldSpec, text: str) -> Input | TextArea:
@@ -70,38 +71,6 @@ def _control(spec: FieldSpec, text: str) -> Input | TextArea:
     return TextArea(
         text, id=box_id, soft_wrap=True, tab_behavior="focus", classes=spec.kind, compact=True
     )
-
-
-class EditorCommands(Provider):
-    """The editor's actions in the command palette (shown only while the editor is open)."""
-
-    def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
-        screen = self.screen
-        if not isinstance(screen, EditorScreen):
-            return []
-        return [
-            ("Save character", "Write the sheet to your library (Ctrl+S)", screen.action_save),
-            ("Close editor", "Back to the chat; asks about unsaved changes (Esc)",
-             screen.action_close),
-            ("Add lore entry", "A new entry in the character's lorebook (Ctrl+N)",
-             screen.action_add_entry),
-            ("Remove lore entry", "Delete the selected lorebook entry", screen.action_remove_entry),
-            ("Test lorebook", "Which entries fire for a text, and why (Ctrl+T)",
-             screen.action_lore_test),
-            ("New character", "Close this sheet, then start a blank one in your library",
-             screen.action_new_character),
-        ]
-
-    async def discover(self) -> Hits:
-        for name, help_text, callback in self._commands():
-            yield DiscoveryHit(name, callback, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, help_text, callback in self._commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)
 
 
 class EditorScreen(Screen[bool]):
@@ -145,6 +114,7 @@ class EditorScreen(Screen[bool]):
                             yield FieldBox(spec.label, control, field=spec.name,
                                            counted=spec.kind != "number")
             with TabPane("Lorebook", id="tab-lorebook"):
+                yield WorldBooks()
                 yield LoreEditor(self.sheet.character_book)
             with TabPane("Lore test", id="tab-loretest"):
                 yield Input(
@@ -241,7 +211,9 @@ class EditorScreen(Screen[bool]):
         problem.set_class(self.problem is not None, "invalid")
         self._show_where()
         self._count_tokens()
-        self._test_lore(sheet.character_book if sheet is not None else None)
+        if sheet is not None:
+            self.query_one(WorldBooks).show(sheet.world)
+        self._test_lore(sheet)
 
     def _engine(self) -> Engine | None:
         engine: Engine | None = getattr(self.app, "engine", None)
@@ -291,28 +263,31 @@ class EditorScreen(Screen[bool]):
 
     # -- the lore test box -----------------------------------------------------------------
 
-    def _test_lore(self, book: Lorebook | None) -> None:
+    def _test_lore(self, sheet: Sheet | None) -> None:
         text = self.query_one("#lore-test", Input).value
         result = self.query_one("#lore-test-result", Static)
         if not text.strip():
             result.update("Type a message above to see which entries fire for it.")
             return
-        if book is None and self.problem is not None:
+        if sheet is None:
             result.update(f"Fix the sheet first: {self.problem}")
             return
-        if book is None or not book.entries:
+        own = sheet.character_book
+        if not sheet.world and (own is None or not own.entries):
             result.update("The character has no lorebook entries (Lorebook tab, Ctrl+N).")
             return
         self._probe_text = text
-        name = self._texts().get("name", "").strip() or self.sheet.name
-        self.run_probe(book, text, self._engine(), name)
+        self.run_probe(sheet, text, self._engine())
 
     @work(thread=True, exclusive=True, group="editor-lore")
-    def run_probe(self, book: Lorebook, text: str, engine: Engine | None, char: str) -> None:
+    def run_probe(self, sheet: Sheet, text: str, engine: Engine | None) -> None:
+        """Its own book and the world books it names, as a chat reads them (from the home)."""
         count = engine.count_tokens if engine is not None else estimate_tokens
         user = getattr(getattr(self.app, "settings", None), "user_name", "")
         try:
-            found = probe(book, text, count, char=char, user=user)
+            world = library.world_books(self.where, sheet.model_copy(update={"character_book": None}))
+            found = probe(sheet.character_book, text, count, world=world, char=sheet.name,
+                          user=user, n_ctx=engine.n_ctx if engine is not None else NO_MODEL_CTX)
         except LoreweaverError as exc:
             found = Probe([], notices=(str(exc),))
         self.post_message(LoreProbed(text, found))
@@ -346,15 +321,7 @@ class EditorScreen(Screen[bool]):
 
     def confirm_leave(self, then: Callable[[], object]) -> None:
         """Run `then` now if nothing is unsaved; otherwise ask Save / Discard / Cancel first."""
-        if not self.dirty:
-            then()
-            return
-
-        def chosen(choice: str | None) -> None:
-            if choice == "discard" or (choice == "save" and self.action_save()):
-                then()
-
-        self.app.push_screen(UnsavedScreen(self.sheet.name), chosen)
+        confirm_leave(self, self.sheet.name, dirty=self.dirty, save=self.action_save, then=then)
 
     def action_close(self) -> None:
         self.confirm_leave(lambda: self.dismiss(self.saved))
@@ -378,6 +345,24 @@ class EditorScreen(Screen[bool]):
             app.call_after_refresh(create_character, app, where, lambda _id: None)
 
         self.confirm_leave(leave)
+
+    @property
+    def world_ids(self) -> tuple[str, ...]:
+        """The world books the sheet on screen names (as last validated)."""
+        return self.query_one(WorldBooks).ids or ()
+
+    @on(WorldBooks.Open)
+    def _world_book_asked(self, event: WorldBooks.Open) -> None:
+        self.open_world_book(event.book_id)
+
+    def open_world_book(self, book_id: str) -> None:
+        """Edit the shared book `book_id`; when it closes, the lore test reads it again."""
+        try:
+            screen = WorldBookScreen.load(self.where, book_id)
+        except LoreweaverError as exc:
+            self.notify(str(exc), severity="error", timeout=8, markup=False)
+            return
+        self.app.push_screen(screen, lambda _saved: self._check())
 
     def action_lore_test(self) -> None:
         self.query_one(TabbedContent).active = "tab-loretest"
