@@ -6,6 +6,7 @@ Shared by the library (where characters are managed) and the editor (to start th
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from textual.app import App
 
@@ -16,7 +17,7 @@ from app.sheets.transfer import slug
 from app.tui.screens.ask import AskDialog
 
 
-def create_character(app: App[object], where: Home, closed: Callable[[str], None]) -> None:
+def create_character(app: App[Any], where: Home, closed: Callable[[str], None]) -> None:
     """Ask for the name (its id is made from it), write the blank sheet, push its editor;
     `closed(id)` runs when that editor closes. A taken id or a bad name is a notification."""
     from app.tui.screens.editor import EditorScreen  # the editor offers this action too

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 from textual import on
 from textual.app import ComposeResult
@@ -47,7 +47,7 @@ class UnsavedScreen(ModalScreen[Choice]):
 
 
 def confirm_leave(
-    screen: Screen[object], what: str, *, dirty: bool, save: Callable[[], bool],
+    screen: Screen[Any], what: str, *, dirty: bool, save: Callable[[], bool],
     then: Callable[[], object],
 ) -> None:
     """Run `then` now if nothing is unsaved; otherwise ask Save / Discard / Cancel first (a
