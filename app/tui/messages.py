@@ -30,6 +30,15 @@ class ReplyChunk(Message):
         self.text = text
 
 
+class ReplyProgress(Message):
+    """The prompt is being evaluated: `evaluated` of `total` tokens so far."""
+
+    def __init__(self, evaluated: int, total: int) -> None:
+        super().__init__()
+        self.evaluated = evaluated
+        self.total = total
+
+
 class ReplyDone(Message):
     def __init__(self, stats: GenerationStats) -> None:
         super().__init__()

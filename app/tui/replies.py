@@ -12,7 +12,14 @@ from app.reply import Reply
 from app.session import ChatSession
 from app.session_start import sampling_from
 from app.tui.app_state import AppState
-from app.tui.messages import DraftChunk, ReplyChunk, ReplyDone, ReplyFailed, ReplyStarted
+from app.tui.messages import (
+    DraftChunk,
+    ReplyChunk,
+    ReplyDone,
+    ReplyFailed,
+    ReplyProgress,
+    ReplyStarted,
+)
 from app.tui.streaming import FRAME_S, settle_memory
 from app.tui.widgets.chat_log import ChatLog, Shown
 from app.tui.widgets.line_input import LineInput
@@ -63,6 +70,8 @@ class ReplyActions(AppState):
         if self._stop_asked:
             reply.cancel()
         self.post_message(ReplyStarted(reply.prefix))
+        for evaluated, total in reply.prompt_progress(FRAME_S):
+            self.post_message(ReplyProgress(evaluated, total))
         error = None
         try:
             for text in reply.frames(FRAME_S):
@@ -82,6 +91,10 @@ class ReplyActions(AppState):
         assert self.session is not None
         self._refresh_log()
         self.streaming = self.query_one(ChatLog).add_live(self.session.sheet.name, message.prefix)
+
+    def on_reply_progress(self, message: ReplyProgress) -> None:
+        if self.streaming is not None:
+            self.streaming.show_progress(message.evaluated, message.total)
 
     def on_reply_chunk(self, message: ReplyChunk) -> None:
         if self.streaming is not None:

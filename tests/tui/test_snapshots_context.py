@@ -1,5 +1,6 @@
-"""Snapshots of F4's context view at 80×24 and 120×40: its "why" column wraps, never cut off
-(issue 13, defect 8)."""
+"""Snapshots at 80×24 and 120×40 of what the chat screen shows about the prompt: F4's context
+view (its "why" column wraps, never cut off: issue 13, defect 8) and a reply waiting while a
+long prompt is evaluated (tokens evaluated / total)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from tui.fake_engine import FakeEngine
 from app.home import Home
 from app.tui.app import LoreweaverApp
 from app.tui.screens.context import ContextScreen, SectionsTable
+from app.tui.widgets.live_reply import LiveReply
 
 SIZES = [(80, 24), (120, 40)]
 
@@ -58,3 +60,24 @@ async def test_every_reason_is_shown_in_full_within_the_table(
         await pilot.pause()
         assert table.virtual_size.width <= table.scrollable_content_region.width
         assert table.virtual_size.width > size[0] - 10
+
+
+async def _reading_the_prompt(pilot) -> None:  # type: ignore[no-untyped-def]
+    app = pilot.app
+    await wait_until(pilot, lambda: app.session is not None)
+    app.open_character("brenna")
+    await wait_until(pilot, lambda: app.current_id == "brenna" and app.session is not None)
+    app.query_one("#say", Input).value = "Tell me everything about the Ashen Pass."
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: any("512/1400" in line.plain
+                                        for live in app.query(LiveReply) for line in live.lines))
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_reply_waiting_for_the_prompt(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    """The reply's place while a long prompt is evaluated: tokens evaluated / total."""
+    engine = FakeEngine(replies=[["Aye."]], clock=(0.42, 0.01), prefill=[512, 1400],
+                        prefill_delay=[0.0, 8.0])
+    app = LoreweaverApp(lw_home, loader=lambda info, settings: engine)
+    assert snap_compare(app, terminal_size=size, run_before=_reading_the_prompt)

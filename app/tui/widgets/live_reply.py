@@ -68,6 +68,8 @@ class LiveReply(Widget):
         self._style = Style()
         self._room = 0
         """Content lines the last layout gave this block."""
+        self._waiting = "…"
+        """What stands in for the reply until its first words come."""
 
     @property
     def text(self) -> str:
@@ -101,6 +103,14 @@ class LiveReply(Widget):
         elif first < end:
             self.refresh(Region(0, first, self._width, end - first))
 
+    def show_progress(self, evaluated: int, total: int) -> None:
+        """While the prompt is evaluated (before any words): how far it has got."""
+        self._waiting = f"… reading the prompt: {evaluated}/{total} tokens"
+        if self._width and not self._text:
+            self._wrap_growing()
+            self._strips.clear()
+            self.refresh(layout=len(self.lines) > self._room)
+
     def _rewrap(self, width: int, style: Style) -> None:
         self._width, self._style = width, style
         self._settled = [Text(self.speaker, style=style + Style(bold=True))]
@@ -117,7 +127,8 @@ class LiveReply(Widget):
             self._settled_upto = end + 1
         growing = self._text[self._settled_upto :]
         if not self._text:
-            self._growing = [Text("…", style=self._style + Style(dim=True))]
+            waiting = Text(self._waiting, style=self._style + Style(dim=True))
+            self._growing = list(waiting.wrap(self.app.console, self._width, overflow="fold"))
         else:
             self._growing = self._wrap(growing)
 
