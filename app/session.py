@@ -8,6 +8,8 @@ iterate the `Reply` it returns and call `finish()`.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -196,17 +198,59 @@ class ChatSession:
         return role_play_stops(self.fmt, self.user)
 
     def send(self, text: str, sampling: Sampling) -> Reply:
-        """Commit the user's line, then start the character's reply to it."""
+        """Commit the user's line, then build the prompt and start the character's reply.
+
+        The line is stored before anything can fail: if building the prompt (lore, recall, the
+        template) or starting the engine fails, the line stays and a `failed` reply row under it
+        says why; the error is raised as one `LoreweaverError` line.
+        """
         self.reserve = sampling.max_tokens
-        prompt = self.prompt(text)
-        writer = None
+        line: int | None = None
         if self.store is not None and self.chat is not None:
-            stored = self.store.add_message(self.chat.id, "user", text, name=self.user)
-            self.ids.append(stored.id)
-            writer = ReplyWriter(self.store, self.chat.id, name=self.sheet.name)
+            line = self.store.add_message(self.chat.id, "user", text, name=self.user).id
+            self.ids.append(line)
         self.history.append(Message("user", text))
-        self._keep_lore_timers()
-        return self._reply(prompt, sampling, writer)
+        try:
+            prompt = self.prompt(text, history=self.history[:-1])
+            self._keep_lore_timers()
+            return self._reply(prompt, sampling, self._writer(parent_id=line))
+        except BaseException as exc:
+            error = self._failed(line, exc)
+            if error is None:
+                raise
+            raise error from exc
+
+    def _writer(self, **how: Any) -> Callable[[], ReplyWriter | None]:
+        """Makes the reply's row once the engine has started (no row for an unsaved chat);
+        `how` as for `ReplyWriter`: `parent_id`, or `extend`."""
+        store, chat = self.store, self.chat
+        if store is None or chat is None:
+            return lambda: None
+        return lambda: ReplyWriter(store, chat.id, name=self.sheet.name, **how)
+
+    def _failed(self, parent: int | None, exc: BaseException) -> LoreweaverError | None:
+        """Store a `failed` reply under the user's line `parent`, saying why; the one-line error
+        to raise instead of `exc` (None: let it through, as for Ctrl-C)."""
+        stopped = not isinstance(exc, Exception)
+        reason = "stopped before the reply began" if stopped else (
+            " ".join(str(exc).split()) or type(exc).__name__)
+        if parent is not None and self.store is not None and self.chat is not None:
+            with contextlib.suppress(LoreweaverError):
+                self.store.add_message(self.chat.id, "assistant", "", parent_id=parent,
+                                       name=self.sheet.name, status="failed",
+                                       meta={"error": reason})
+            reason += f" (your line is saved in chat {self.chat.id})"
+        return None if stopped else LoreweaverError(f"no reply: {reason}")
+
+    def last_failure(self) -> str | None:
+        """Why the reply at the end of the active path failed, if it did (shown on resume)."""
+        if self.store is None or self.chat is None:
+            return None
+        leaf_id = self.store.get_chat(self.chat.id).active_leaf_id
+        leaf = self.store.get_message(leaf_id) if leaf_id is not None else None
+        if leaf is None or leaf.status != "failed":
+            return None
+        return str(leaf.meta.get("error", "unknown reason"))
 
     def _keep_lore_timers(self) -> None:
         """Save the lore timers the turn being replied to leaves behind (its user line is the
@@ -222,9 +266,16 @@ class ChatSession:
             self.meta.update(update)
 
     def _reply(
-        self, prompt: str, sampling: Sampling, writer: ReplyWriter | None, *, prefix: str = ""
+        self,
+        prompt: str,
+        sampling: Sampling,
+        writer: Callable[[], ReplyWriter | None],
+        *,
+        prefix: str = "",
     ) -> Reply:
-        """Start generating; background summaries keep off the model until the reply is done."""
+        """Start generating, then make the reply's row (`writer`), so an engine that refuses
+        to start leaves no empty `streaming` row; background summaries keep off the model
+        until the reply is done."""
         self.last_prompt = prompt
         hold: AbstractContextManager[None] = (
             self.summariser.replying() if self.summariser is not None else nullcontext()
@@ -235,7 +286,13 @@ class ChatSession:
         except BaseException:
             hold.__exit__(None, None, None)
             raise
-        return Reply(self, generation, writer, sampling, prefix=prefix, hold=hold)
+        try:
+            made = writer()
+        except BaseException:
+            generation.cancel()
+            hold.__exit__(None, None, None)
+            raise
+        return Reply(self, generation, made, sampling, prefix=prefix, hold=hold)
 
     def after_reply(self) -> None:
         """Hand the turns the window dropped to the summariser (it skips covered ones)."""
@@ -300,9 +357,8 @@ class ChatSession:
             base = self.history
         self.reserve = sampling.max_tokens
         prompt = self.prompt(history=base)
-        writer = ReplyWriter(store, chat.id, parent_id=parent, name=self.sheet.name)
         self._keep_lore_timers()
-        return self._reply(prompt, sampling, writer)
+        return self._reply(prompt, sampling, self._writer(parent_id=parent))
 
     def continue_reply(self, sampling: Sampling) -> Reply:
         """More of the last reply: the model picks up where the text stops, in the same message."""
@@ -311,11 +367,8 @@ class ChatSession:
         last = self.history[-1]
         self.reserve = sampling.max_tokens
         prompt = self.prompt(history=self.history[:-1]) + last.content
-        writer = None
-        if self.store is not None and self.chat is not None:
-            writer = ReplyWriter(
-                self.store, self.chat.id, extend=self.store.get_message(self.ids[-1])
-            )
+        writer = self._writer(extend=self.store.get_message(self.ids[-1])) \
+            if self.store is not None else self._writer()
         self.history, self.ids = self.history[:-1], self.ids[:-1]
         return self._reply(prompt, sampling, writer, prefix=last.content)
 

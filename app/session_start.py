@@ -9,7 +9,7 @@ from app.home import Home
 from app.memory.records import Chat
 from app.memory.store import ChatStore
 from app.memory.summaries import Summariser
-from app.prompts.formats import PromptFormat, choose_format
+from app.prompts.formats import PromptFormat, choose_format, warm_up
 from app.prompts.messages import Message
 from app.session import ChatSession, greetings, visible_path
 from app.settings import Settings
@@ -36,9 +36,11 @@ def resolve_setup(
     """Everything a chat needs except the loaded engine, with every input checked first."""
     from app.engine.registry import resolve_model
 
+    requested = template if template is not None else settings.template
+    warm_up(requested)
     entry, sheet = library.load(home, character)
     info = resolve_model(home, model if model is not None else settings.model)
-    fmt = choose_format(template if template is not None else settings.template, info)
+    fmt = choose_format(requested, info)
     return entry.id, sheet, info, fmt
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from app.errors import LoreweaverError
 from app.fsutil import write_text_atomic
 from app.home import Home
+from app.sheets.cards.reader import read_yaml_file
 from app.sheets.validation import describe
 
 
@@ -70,12 +71,7 @@ def load_settings(home: Home) -> Settings:
     path = home.settings_file
     if not path.is_file():
         return Settings()
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise LoreweaverError(f"cannot read settings ({type(exc).__name__})", path=path) from None
-    if not isinstance(data, dict):
-        raise LoreweaverError("settings must be a mapping", path=path)
+    data = read_yaml_file(path, kind="settings", allow_empty=True)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:

@@ -18,6 +18,15 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def text_arg(value: str) -> str:
+    """An argument that is chat text, not a path: bytes that are not UTF-8 (which argv keeps as
+    lone surrogates) become U+FFFD, so the text can be tokenized and stored."""
+    from app.untrusted import scrub
+
+    cleaned: str = scrub(value)[0]
+    return cleaned
+
+
 def add_character_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("character", metavar="CHARACTER", help="a character id or a sheet file path")
-    parser.add_argument("--user", "-u", metavar="NAME", help="your name in the chat")
+    parser.add_argument("--user", "-u", metavar="NAME", type=text_arg, help="your name in the chat")

@@ -87,7 +87,8 @@ class Engine(Protocol):
     def n_ctx(self) -> int: ...
 
     def tokenize(self, text: str) -> list[int]:
-        """Tokens of a rendered prompt, special tokens parsed, BOS added iff the model wants it."""
+        """Tokens of `text`, BOS added iff the model wants it. Control tokens come only from a
+        `Prompt`'s markup segments: any other text is plain text (`app.prompts.segments`)."""
         ...
 
     def count_tokens(self, text: str) -> int: ...

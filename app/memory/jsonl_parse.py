@@ -14,7 +14,9 @@ from app.errors import LoreweaverError
 from app.memory.records import ROLES, STATUSES, Status
 from app.memory.st_dates import parse_date
 from app.prompts.messages import Role
+from app.sheets.cards.jsonfile import MAX_DEPTH, nesting_depth
 from app.sheets.validation import describe
+from app.untrusted import finite_float, scrub, warn_replaced
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_MESSAGES = 100_000
@@ -166,12 +168,14 @@ def _turn(line: _Line, where: str, source: Path) -> Turn:
     return Turn(role=role, variants=variants, active=active)
 
 
-def _json_line(raw: str, where: str, source: Path) -> Any:
+def _json_line(raw: str, where: str, source: Path) -> tuple[Any, int]:
+    """One line's value, with lone surrogates replaced (and how many were)."""
+
     def refuse(constant: str) -> None:
         raise ValueError(f"{constant} is not allowed")
 
     try:
-        return json.loads(raw, parse_constant=refuse)
+        value = json.loads(raw, parse_constant=refuse, parse_float=finite_float)
     except json.JSONDecodeError as exc:
         raise LoreweaverError(
             f"{where}: not valid JSON ({exc.msg} at column {exc.colno})", path=source
@@ -179,6 +183,9 @@ def _json_line(raw: str, where: str, source: Path) -> Any:
     except (ValueError, RecursionError) as exc:
         problem = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise LoreweaverError(f"{where}: not valid JSON ({problem})", path=source) from None
+    if nesting_depth(value) > MAX_DEPTH:
+        raise LoreweaverError(f"{where}: nests deeper than {MAX_DEPTH} levels", path=source)
+    return scrub(value)
 
 
 def parse_chat(data: bytes, source: Path) -> ChatFile:
@@ -190,11 +197,13 @@ def parse_chat(data: bytes, source: Path) -> ChatFile:
         raise LoreweaverError(f"line {bad}: not valid UTF-8", path=source) from None
     header: _Header | None = None
     turns: list[Turn] = []
+    replaced = 0
     for line_number, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
         where = f"line {line_number}"
-        value = _json_line(raw, where, source)
+        value, count = _json_line(raw, where, source)
+        replaced += count
         if not isinstance(value, dict):
             raise LoreweaverError(f"{where}: must be a JSON object", path=source)
         try:
@@ -215,6 +224,7 @@ def parse_chat(data: bytes, source: Path) -> ChatFile:
         turns.append(_turn(line, where, source))
     if header is None:
         raise LoreweaverError("empty file: no chat header line", path=source)
+    warn_replaced(replaced, source)
     return ChatFile(
         user_name=header.user_name or "User",
         character_name=header.character_name,

@@ -142,10 +142,31 @@ def _003_message_search(conn: sqlite3.Connection) -> None:
     )
 
 
+def _004_failed_status(conn: sqlite3.Connection) -> None:
+    """A reply can be `failed`: its prompt could not be built or the engine refused to start,
+    with the reason in its metadata (the user's line above it is kept).
+
+    Widening a CHECK list changes no stored row, so this uses SQLite's documented in-place
+    schema edit (writable_schema + a schema_version bump) instead of copying the table.
+    """
+    version = int(conn.execute("PRAGMA schema_version").fetchone()[0])
+    conn.execute("PRAGMA writable_schema = ON")
+    try:
+        conn.execute(
+            "UPDATE sqlite_schema SET sql = replace(sql, ?, ?) WHERE type = 'table' "
+            "AND name = 'messages'",
+            ("'cancelled', 'interrupted')", "'cancelled', 'interrupted', 'failed')"),
+        )
+        conn.execute(f"PRAGMA schema_version = {version + 1:d}")
+    finally:
+        conn.execute("PRAGMA writable_schema = OFF")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _001_chats_and_messages,
     _002_summaries,
     _003_message_search,
+    _004_failed_status,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -18,7 +18,7 @@ from typing import Any
 from app.errors import LoreweaverError
 from app.home import Home
 from app.memory import chat_rows, tree
-from app.memory.db import Database, dump_json
+from app.memory.db import Database, dump_json, heals_search_index
 from app.memory.liveness import interrupt_dead_writers, process_token
 from app.memory.records import ROLES, STATUSES, Chat, ChatSummary, Status, StoredMessage
 from app.memory.tree import MESSAGE_COLUMNS, message_from_row
@@ -172,6 +172,7 @@ class ChatStore:
 
     # -- messages -----------------------------------------------------------------------------
 
+    @heals_search_index
     def add_message(
         self,
         chat_id: int,
@@ -233,6 +234,7 @@ class ChatStore:
             raise LoreweaverError(f"no message with id {message_id}")
         return message_from_row(row)
 
+    @heals_search_index
     def update_reply(
         self,
         message_id: int,
@@ -298,6 +300,7 @@ class ChatStore:
             self._activate(message.chat_id, leaf, time.time())
             return self.get_message(leaf)
 
+    @heals_search_index
     def edit(self, message_id: int, content: str) -> StoredMessage:
         """Replace a message's text; the old text is kept (see `versions`)."""
         now = time.time()

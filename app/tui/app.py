@@ -16,6 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, ListItem, ListView, ProgressBar, Static
 
@@ -27,6 +28,7 @@ from app.session import greetings, visible_path
 from app.session_start import start_session
 from app.settings import load_settings
 from app.sheets import library
+from app.text import safe_line
 from app.tui.app_state import BUSY
 from app.tui.chat_tree import ChatTreeActions
 from app.tui.compositor import ChatScreen
@@ -120,6 +122,12 @@ class LoreweaverApp(ReplyActions, ChatTreeActions, DialogActions):
         self.set_class(self.size.width < 100, "narrow")
         if self.query("#status"):
             self._show_status()
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every notification (they quote names, files and errors) without control characters."""
+        super().notify(safe_line(message), title=safe_line(title), severity=severity,
+                       timeout=timeout, markup=markup)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -230,6 +238,8 @@ class LoreweaverApp(ReplyActions, ChatTreeActions, DialogActions):
             resume = True if self.store.latest_chat(character) else None
         try:
             fmt = choose_format(self.settings.template, self.model)
+            if fmt.note:
+                self.notify(fmt.note, severity="warning")
             self.session = start_session(
                 self.engine,
                 self.model,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual.app import App
 from textual.widgets import Static
 
@@ -20,6 +21,7 @@ from app.reply import Reply
 from app.session import ChatSession
 from app.settings import Settings
 from app.sheets.sheet import Sheet
+from app.text import safe_line
 from app.tui.widgets.chat_log import ChatLog, Shown
 from app.tui.widgets.live_reply import LiveReply
 
@@ -108,7 +110,7 @@ class AppState(App[None]):
             elif self.engine is not None:
                 parts.append(f"ctx {self.engine.n_ctx}")
             text = " · ".join(parts)
-        self.query_one("#status", Static).update(text)
+        self.query_one("#status", Static).update(Text(safe_line(text)))  # names, not markup
 
     if TYPE_CHECKING:  # defined by the parts, called across them
 

@@ -7,10 +7,12 @@ escape is a traceback on stderr. The corpus modules beside this one generate the
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import resource
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,10 +75,21 @@ def run_limited(
     env: dict[str, str] | None = None,
 ) -> Outcome:
     """`loreweaver ARGS…` in a child with a memory rlimit and a wall-clock limit."""
+    return _run([sys.executable, "-m", "app", *args], args, stdin, timeout, memory, env)
+
+
+def _run(
+    argv: list[str],
+    args: tuple[str, ...],
+    stdin: str | None,
+    timeout: float,
+    memory: int,
+    env: dict[str, str] | None,
+) -> Outcome:
     full_env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "app", *args],
+            argv,
             input=stdin,
             capture_output=True,
             text=True,
@@ -97,6 +110,51 @@ def run_limited(
             True,
         )
     return Outcome(tuple(args), done.returncode, done.stdout, done.stderr, False)
+
+
+_BATCH_DRIVER = """
+import contextlib, io, json, os, sys, traceback
+from app.cli import main
+results = []
+for case in json.load(open(sys.argv[1], encoding="utf-8")):
+    os.environ.update(case["env"])
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(case["args"])
+        except SystemExit as exit:
+            code = exit.code if isinstance(exit.code, int) else 1
+        except BaseException:
+            code = 1
+            err.write(traceback.format_exc())
+    results.append({"code": code, "stdout": out.getvalue()[-4000:], "stderr": err.getvalue()})
+print(json.dumps(results))
+"""
+
+
+def run_batch(
+    cases: list[tuple[list[str], dict[str, str]]],
+    *,
+    timeout: float = TIME_LIMIT,
+    memory: int = MEMORY_LIMIT,
+) -> list[Outcome]:
+    """Many `loreweaver ARGS…` runs (each with its own environment additions) in one child
+    under the same limits (`timeout` is for the whole batch): one interpreter start for the lot.
+    Each case gets its own Outcome; an escaped exception counts as a traceback. A hang or crash
+    fails the whole batch."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as f:
+        json.dump([{"args": args, "env": env} for args, env in cases], f)
+    try:
+        outcome = _run([sys.executable, "-c", _BATCH_DRIVER, f.name], ("batch",), None,
+                       timeout, memory, None)
+    finally:
+        os.unlink(f.name)
+    assert outcome.verdict() == "ok", outcome.describe()
+    results = json.loads(outcome.stdout.splitlines()[-1])
+    return [
+        Outcome(tuple(args), r["code"], r["stdout"], r["stderr"], False)
+        for (args, _), r in zip(cases, results, strict=True)
+    ]
 
 
 def tree_digest(root: Path) -> dict[str, str]:

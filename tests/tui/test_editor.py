@@ -137,7 +137,7 @@ async def test_validation_is_live_and_names_the_field(lw_home: Home) -> None:
         relationships.load_text("- name: [unclosed\n")
         await settle(pilot, screen)
         error = box(screen, "relationships").error
-        assert error is not None and error.startswith("relationships: line")
+        assert error is not None and error.startswith("relationships: invalid YAML at line")
 
         relationships.load_text("- name: Old Tam\n  trust: 50\n")
         box(screen, "creation_date").control.value = "1700000000"

@@ -38,15 +38,15 @@ def test_the_lore_probe_reads_the_world_books_and_names_them(lw_home: Home) -> N
 
 
 def test_saving_a_world_book_writes_a_home_copy_that_wins(lw_home: Home) -> None:
-    sample = library.world_book_path(lw_home, "harrowford")
-    assert sample is not None
+    _, brenna = library.load(lw_home, "brenna")
+    sample = library.world_book_path(lw_home, brenna, "harrowford")
     before = sample.read_bytes()
     book = library.load_lorebook(sample)
     edited = book.model_copy(update={"name": "Harrowford, edited"})
     target = saving.save_world_book(lw_home, "harrowford", edited)
     assert target == lw_home.lorebooks / "harrowford.yaml"
     assert sample.read_bytes() == before
-    assert library.world_book_path(lw_home, "harrowford") == target
+    assert library.world_book_path(lw_home, brenna, "harrowford") == target
     _, sheet = library.load(lw_home, "hobb")  # every character naming it reads the copy
     assert library.world_books(lw_home, sheet)[0][1].name == "Harrowford, edited"
     for bad in ("", "..", "../x", "a/b"):

@@ -36,6 +36,7 @@ from textual.worker import get_current_worker
 from app.engine.base import Engine
 from app.errors import LoreweaverError
 from app.home import Home
+from app.memory.lore_rules import book_problems
 from app.sheets import library, saving
 from app.sheets.sheet import Sheet
 from app.tui.lore_form import error_key
@@ -201,6 +202,9 @@ class EditorScreen(Screen[bool]):
     def _check(self) -> None:
         self._check_timer = None
         sheet, errors, lore_errors = self._build()
+        if sheet is not None and sheet.character_book is not None:  # a chat would skip these
+            for index, _, problem in book_problems(sheet.character_book, char=sheet.name):
+                lore_errors.setdefault(f"{index}.keys", problem)
         for box in self._boxes():
             box.show_error(errors.get(box.field))
         self.lore.show_errors(lore_errors)
@@ -358,7 +362,7 @@ class EditorScreen(Screen[bool]):
     def open_world_book(self, book_id: str) -> None:
         """Edit the shared book `book_id`; when it closes, the lore test reads it again."""
         try:
-            screen = WorldBookScreen.load(self.where, book_id)
+            screen = WorldBookScreen.load(self.where, self.sheet, book_id)
         except LoreweaverError as exc:
             self.notify(str(exc), severity="error", timeout=8, markup=False)
             return

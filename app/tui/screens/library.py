@@ -24,6 +24,7 @@ from app.memory.records import ChatSummary
 from app.memory.store import ChatStore
 from app.sheets import catalog, transfer
 from app.sheets.catalog import Summary
+from app.text import safe_line
 from app.tui.commands import ScreenActions
 from app.tui.messages import CardImported, ImportFailed, LibraryLoaded
 from app.tui.screens.ask import AskDialog
@@ -50,8 +51,8 @@ def _chat_item(chat: ChatSummary) -> ListItem:
     title = f"{chat.title} · " if chat.title else ""
     preview = " ".join(chat.last_message.split())[:PREVIEW_CHARS] or "(empty)"
     return ListItem(
-        Label(f"{title}{when} · {count}", classes="chat-when", markup=False),
-        Label(preview, classes="chat-preview", markup=False),
+        Label(safe_line(f"{title}{when} · {count}"), classes="chat-when", markup=False),
+        Label(safe_line(preview), classes="chat-preview", markup=False),
         name=str(chat.id),
     )
 
@@ -168,7 +169,7 @@ class LibraryScreen(Screen[Choice | None]):
                 chats = self.store.list_chats(summary.id)
             except LoreweaverError as exc:
                 self.notify(str(exc), severity="error", markup=False)
-        title.update(f"Chats with {summary.name} ({len(chats)})")
+        title.update(safe_line(f"Chats with {summary.name} ({len(chats)})"))
         new = ListItem(Label("+ New chat", classes="chat-when"), name=NEW_CHAT)
         await chats_view.extend([new, *(_chat_item(chat) for chat in chats)])
         chats_view.index = 0

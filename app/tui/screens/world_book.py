@@ -22,6 +22,7 @@ from app.errors import LoreweaverError
 from app.home import Home
 from app.sheets import library, saving
 from app.sheets.lorebook import Lorebook
+from app.sheets.sheet import Sheet
 from app.sheets.validation import describe
 from app.tui.lore_form import error_key
 from app.tui.screens.unsaved import confirm_leave
@@ -50,11 +51,10 @@ class WorldBookScreen(Screen[bool]):
         self._check_timer: Timer | None = None
 
     @classmethod
-    def load(cls, where: Home, book_id: str) -> WorldBookScreen:
-        """The screen for world book `book_id` as a chat reads it (the user's copy first)."""
-        path = library.world_book_path(where, book_id)
-        if path is None:
-            raise LoreweaverError(f"world lorebook {book_id!r} not found")
+    def load(cls, where: Home, sheet: Sheet, book_id: str) -> WorldBookScreen:
+        """The screen for world book `book_id` (named by `sheet`) as a chat reads it (the
+        user's copy first)."""
+        path = library.world_book_path(where, sheet, book_id)
         return cls(where, book_id, path, library.load_lorebook(path))
 
     def compose(self) -> ComposeResult:

@@ -17,6 +17,7 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
+from app.text import safe_line, safe_text
 from app.tui.widgets.live_reply import LiveReply, styled_reply
 from app.tui.widgets.steady import steady_virtual_size
 
@@ -64,13 +65,13 @@ class ChatMessage(Static, can_focus=True):
         return self.shown.text
 
     def _content(self) -> Group:
-        head = Text(self.shown.speaker, style="bold")
+        head = Text(safe_line(self.shown.speaker), style="bold")
         if self.shown.swipe is not None and self.shown.swipe[1] > 1:
             n, of = self.shown.swipe
             head.append(f"  ◀ {n}/{of} ▶", style="dim")
         if not self.shown.text:
             return Group(head, Text("…", style="dim"))
-        return Group(head, styled_reply(self.shown.text))
+        return Group(head, styled_reply(safe_text(self.shown.text)))
 
     def action_edit(self) -> None:
         self.post_message(self.Action(self, "edit"))

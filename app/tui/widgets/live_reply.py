@@ -16,6 +16,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from app.reply_spans import Kind, reply_spans
+from app.text import safe_line, safe_text
 from app.tui.widgets.steady import steady_virtual_size
 
 GROWTH_LINES = 4
@@ -113,7 +114,7 @@ class LiveReply(Widget):
 
     def _rewrap(self, width: int, style: Style) -> None:
         self._width, self._style = width, style
-        self._settled = [Text(self.speaker, style=style + Style(bold=True))]
+        self._settled = [Text(safe_line(self.speaker), style=style + Style(bold=True))]
         self._settled_upto = 0
         self._strips.clear()
         self._wrap_growing()
@@ -135,7 +136,8 @@ class LiveReply(Widget):
     def _wrap(self, paragraph: str) -> list[Text]:
         if not paragraph:
             return [Text("", style=self._style)]
-        styled = styled_reply(paragraph, self._style)
+        styled = styled_reply(safe_text(paragraph), self._style)  # rewrapped whole: a
+        # sequence split across pieces is removed once its end arrives
         return list(styled.wrap(self.app.console, self._width, overflow="fold"))
 
     def _ensure_wrapped(self, width: int) -> None:

@@ -54,7 +54,7 @@ class LoreEditor(Horizontal):
     def compose(self) -> ComposeResult:
         draft = self.drafts[0] if self.drafts else EntryDraft()
         with Vertical(id="lore-side"):
-            yield OptionList(*self._titles(), id="lore-entries")
+            yield OptionList(*self._titles(), id="lore-entries", markup=False)
             with Horizontal(id="lore-buttons"):
                 yield Button("Add", id="lore-add", variant="primary", compact=True)
                 yield Button("Remove", id="lore-remove", variant="error", compact=True)
