@@ -21,7 +21,7 @@ from app.text import safe_line
 COMMANDS: dict[str, tuple[str, str]] = {
     "chat": ("chat", "chat with a character in the plain terminal (scriptable through stdin)"),
     "prompt": ("prompt", "print the exact prompt that would be sent to the model"),
-    "characters": ("characters", "list, show, validate, import and export characters"),
+    "characters": ("characters", "list, show, validate, create, import and export characters"),
     "models": ("models", "list the models Loreweaver can use, with their metadata"),
     "bench": ("bench", "measure streaming speed against raw llama-cpp-python"),
     "personas": ("personas", "the personas you play: list, add, remove, default"),

@@ -1,4 +1,4 @@
-"""`loreweaver characters`: list, show, validate, import and export characters."""
+"""`loreweaver characters`: list, show, validate, create, import and export characters."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     show.add_argument("character", metavar="ID")
     validate = sub.add_parser("validate", help="check sheet files (default: all characters)")
     validate.add_argument("paths", nargs="*", metavar="PATH")
+    new = sub.add_parser("new", help="write a blank sheet into your library, to fill in")
+    new.add_argument("character", metavar="ID", help="its id: a-z, 0-9 and '_'")
+    new.add_argument("--name", help="its display name (default: the id in words)")
     imp = sub.add_parser(
         "import", help="import a card (V1/V2/V3 JSON, PNG, CHARX), a lorebook, or a YAML sheet"
     )
@@ -37,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
         return _list(where, args.json)
     if args.action == "show":
         return _show(where, args.character)
+    if args.action == "new":
+        return _new(where, args.character, args.name)
     if args.action == "import":
         return _import(where, Path(args.file), args.as_id)
     if args.action == "export":
@@ -54,6 +59,14 @@ def _import(where, path: Path, as_id: str | None) -> int:  # type: ignore[no-unt
     else:
         sys.stdout.write(f"imported {result.kind} to {safe_line(str(result.path))}\n")
     sys.stdout.write(f"{safe_line(result.id)}\n")
+    return 0
+
+
+def _new(where, char_id: str, name: str | None) -> int:  # type: ignore[no-untyped-def]
+    from app.sheets.catalog import new_character
+
+    entry = new_character(where, char_id, name)
+    sys.stdout.write(f"created {entry.path}\n")
     return 0
 
 

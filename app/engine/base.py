@@ -65,6 +65,12 @@ class Generation(Protocol):
         faster than that, such as a screen."""
         ...
 
+    def prompt_progress(self, period: float) -> Iterator[tuple[int, int]]:
+        """`(evaluated, total)` prompt tokens while the prompt is evaluated, at most once per
+        `period`, ending when it is over: what a screen shows instead of a bare wait. Read it
+        before the text (it returns once the first text could come)."""
+        ...
+
     def cancel(self) -> None: ...
 
     @property

@@ -203,8 +203,11 @@ class LlamaEngine:
         stream = None
         try:
             reused = kvcache.line_up(llm, self._lib, tokens, stats, can_shift=self._can_shift)
+            rest = kvcache.evaluate_ahead(
+                llm, tokens[reused:], gen._set_progress,
+                lambda: gen.cancelled or self._closing.is_set())
             stream = llm.generate(
-                tokens[reused:],
+                rest,
                 top_k=sampling.top_k,
                 top_p=sampling.top_p,
                 min_p=sampling.min_p,
@@ -220,6 +223,7 @@ class LlamaEngine:
             for token in stream:
                 if stats.completion_tokens == 0:
                     self._set_abort(False)  # prefill is over; between tokens the loop checks
+                    gen._set_progress(len(tokens) - reused, len(tokens) - reused)
                 if gen.cancelled or self._closing.is_set():
                     stats.finish_reason = "cancelled"
                     break

@@ -254,8 +254,10 @@ class LoreweaverApp(App[None]):
     async def action_quit(self) -> None:
         """Quit, unless an editor holds unsaved changes: then it asks first."""
         from app.tui.screens.editor import EditorScreen
+        from app.tui.screens.world_book import WorldBookScreen
 
-        editors = [s for s in self.screen_stack if isinstance(s, EditorScreen) and s.dirty]
+        editing = (EditorScreen, WorldBookScreen)
+        editors = [s for s in self.screen_stack if isinstance(s, editing) and s.dirty]
         if not editors:
             self.exit()
         elif self.screen is editors[-1]:

@@ -38,6 +38,14 @@ class ReplyStarted:
 
 
 @dataclass(frozen=True)
+class ReplyProgress:
+    """The prompt is being evaluated: `evaluated` of `total` tokens so far."""
+
+    evaluated: int
+    total: int
+
+
+@dataclass(frozen=True)
 class ReplyChunk:
     text: str
 
@@ -60,4 +68,6 @@ class DraftChunk:
     done: bool = False
 
 
-ChatEventKind = ChatOpened | ReplyStarted | ReplyChunk | ReplyDone | ReplyFailed | DraftChunk
+ChatEventKind = (
+    ChatOpened | ReplyStarted | ReplyProgress | ReplyChunk | ReplyDone | ReplyFailed | DraftChunk
+)

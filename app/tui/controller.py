@@ -31,6 +31,7 @@ from app.tui.chat_events import (
     ReplyChunk,
     ReplyDone,
     ReplyFailed,
+    ReplyProgress,
     ReplyStarted,
     Shown,
 )
@@ -278,6 +279,8 @@ class ChatController:
         if self._stop_asked:
             reply.cancel()
         self.emit(ReplyStarted(speaker, reply.prefix))
+        for evaluated, total in reply.prompt_progress(FRAME_S):
+            self.emit(ReplyProgress(evaluated, total))
         error = None
         try:
             for text in reply.frames(FRAME_S):

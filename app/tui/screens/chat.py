@@ -35,6 +35,7 @@ from app.tui.chat_events import (
     ReplyChunk,
     ReplyDone,
     ReplyFailed,
+    ReplyProgress,
     ReplyStarted,
     Shown,
 )
@@ -263,6 +264,9 @@ class ChatScreen(Screen[None]):
         elif isinstance(event, ReplyStarted):
             self.log_view.show(self.chat.shown())
             self.streaming = self.log_view.add_live(event.speaker, event.prefix)
+        elif isinstance(event, ReplyProgress):
+            if self.streaming is not None:
+                self.streaming.show_progress(event.evaluated, event.total)
         elif isinstance(event, DraftChunk):
             self._draft(event)
         elif isinstance(event, ReplyDone | ReplyFailed):

@@ -1,6 +1,6 @@
 """The library: every character as a card, filtered as you type, with each one's saved chats.
 
-The screen only browses and manages files (import, duplicate, delete through `app.sheets`);
+The screen only browses and manages files (new, import, duplicate, delete through `app.sheets`);
 choosing a character or a chat dismisses it with a `Choice`, and the app opens that chat.
 Reading sheets and importing cards run in thread workers that only post messages.
 """
@@ -29,6 +29,7 @@ from app.tui.commands import ScreenActions
 from app.tui.messages import CardImported, ImportFailed, LibraryLoaded
 from app.tui.screens.ask import AskDialog
 from app.tui.screens.confirm import ConfirmDialog
+from app.tui.screens.new_character import create_character
 from app.tui.widgets.character_card import CharacterCard
 
 NEW_CHAT = "new"
@@ -65,6 +66,8 @@ class LibraryScreen(Screen[Choice | None]):
         Binding("n", "new_chat", "New chat", tooltip="Start a new chat with the character"),
         Binding("i", "import_card", "Import",
                 tooltip="Import a card file (JSON, PNG, CHARX, YAML)"),
+        Binding("a", "new_character", "New character",
+                tooltip="A new character from a blank sheet, opened in the editor"),
         Binding("c", "duplicate", "Duplicate", tooltip="Copy the character under a new id"),
         Binding("delete,x", "delete", "Delete", tooltip="Delete one of your own characters"),
         Binding("slash", "search", "Search", tooltip="Filter by name, tags or description"),
@@ -255,7 +258,14 @@ class LibraryScreen(Screen[Choice | None]):
 
         self.app.push_screen(dialog, chosen)
 
-    # -- duplicate and delete ------------------------------------------------------------------
+    # -- new, duplicate and delete -------------------------------------------------------------
+
+    def action_new_character(self) -> None:
+        def closed(character_id: str) -> None:
+            self._wanted = character_id
+            self.reload()
+
+        create_character(self.app, self.where, closed)
 
     def action_duplicate(self) -> None:
         summary = self.highlighted()

@@ -8,11 +8,9 @@ Delete deletes it (after asking), ←/→ swipe through its alternatives.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from rich.console import Group
-from rich.markdown import Markdown
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -21,16 +19,10 @@ from textual.widgets import Static
 
 from app.text import safe_line, safe_text
 from app.tui.chat_events import Shown
-from app.tui.widgets.live_reply import LiveReply
+from app.tui.widgets.live_reply import LiveReply, styled_reply
 from app.tui.widgets.steady import steady_virtual_size
 
-_SPEECH = re.compile(r"(\"[^\"\n]*\"|“[^”\n]*”)")
 
-
-def styled(text: str) -> Markdown:
-    """Markdown, with `*actions*` (emphasis) coloured apart and "speech" in bold."""
-    marked = _SPEECH.sub(lambda m: f"**{m.group(0)}**", text)
-    return Markdown(marked, style="", inline_code_theme="ansi_dark")
 
 
 class ChatMessage(Static, can_focus=True):
@@ -70,7 +62,7 @@ class ChatMessage(Static, can_focus=True):
             head.append(f"  ◀ {n}/{of} ▶", style="dim")
         if not self.shown.text:
             return Group(head, Text("…", style="dim"))
-        return Group(head, styled(safe_text(self.shown.text)))
+        return Group(head, styled_reply(safe_text(self.shown.text)))
 
     def action_actions(self) -> None:
         self.post_message(self.Action(self, "actions"))
