@@ -221,6 +221,7 @@ def _import(store: ChatStore, home: Home, file: Path, character: str | None) -> 
 
 
 def _check(home: Home) -> int:
+    from app.errors import LoreweaverError
     from app.memory.repair import check
 
     report = check(home.database)
@@ -232,8 +233,11 @@ def _check(home: Home) -> int:
         return 0
     for problem in report.problems:
         print(f"damaged: {problem}")
-    print("run `loreweaver chats repair` to salvage what is readable into a new database")
-    return 1
+    raise LoreweaverError(
+        f"chat database is damaged ({len(report.problems)} problem(s)); run "
+        "`loreweaver chats repair` to salvage what is readable into a new database",
+        path=report.path,
+    )
 
 
 def _repair(home: Home) -> int:
