@@ -245,7 +245,9 @@ def _repair(home: Home) -> int:
 
     report = repair(home.database)
     saved = ", ".join(
-        f"{count} {table}" for table, count in report.saved.items() if count or table in ("chats", "messages")
+        f"{count} {table}"
+        for table, count in report.saved.items()
+        if count or table in ("chats", "messages")
     )
     print(f"saved {saved} into a new {report.new_path}")
     if report.unreadable:

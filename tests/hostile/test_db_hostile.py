@@ -16,10 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hostile.harness import Outcome, run_batch
 
 from app.home import Home
 from app.memory.store import ChatStore
-from hostile.harness import Outcome, run_batch
 
 PAGE = 4096
 Damage = Callable[[Path], None]
@@ -70,7 +70,9 @@ def _base(root: Path) -> Path:
             chat = store.create_chat("brenna")
             for index in range(60):
                 role = "user" if index % 2 == 0 else "assistant"
-                last = store.add_message(chat.id, role, f"chat {number} line {index} " + "words " * 30)
+                last = store.add_message(
+                    chat.id, role, f"chat {number} line {index} " + "words " * 30
+                )
             store.edit(last.id, "an edited last line")
     conn = sqlite3.connect(home.database)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -115,7 +117,9 @@ def _line_stored(home: Path, line: str) -> bool:
     try:
         conn = sqlite3.connect(home / "loreweaver.sqlite3")
         try:
-            return bool(conn.execute("SELECT 1 FROM messages WHERE content = ?", (line,)).fetchone())
+            return bool(
+                conn.execute("SELECT 1 FROM messages WHERE content = ?", (line,)).fetchone()
+            )
         finally:
             conn.close()
     except sqlite3.Error:
@@ -137,8 +141,14 @@ def test_damaged_databases(tmp_path: Path) -> None:
 
     # `chat` loads the model and builds a real prompt (tens of seconds on a busy machine): it
     # runs on damage found at open and on damage found only while the chat goes on.
-    chatting = ("zeroed page 1", "a text file", "truncated to 50%", "dropped summaries",
-                "search index scrambled", "search index rows deleted")
+    chatting = (
+        "zeroed page 1",
+        "a text file",
+        "truncated to 50%",
+        "dropped summaries",
+        "search index scrambled",
+        "search index rows deleted",
+    )
     first: list[tuple[list[str], dict[str, str]]] = []
     lines: dict[str, str] = {}
     for number, (label, home) in enumerate(homes.items()):
@@ -149,19 +159,25 @@ def test_damaged_databases(tmp_path: Path) -> None:
         ]
         if label in chatting:
             lines[label] = f"a line that must survive {number}"
-            first.append((["chat", "brenna", "--say", lines[label], "--max-tokens", "1"], env(home)))
+            first.append(
+                (["chat", "brenna", "--say", lines[label], "--max-tokens", "1"], env(home))
+            )
     outcomes = run_batch(first, timeout=900)
     _count("damaged: list, show, check, chat", outcomes)
     checks = [o for o in outcomes if o.args == ("chats", "check")]
-    for (label, home), check in zip(homes.items(), checks, strict=True):
+    for label, check in zip(homes, checks, strict=True):
         if label.startswith("scrambled"):
             continue  # bytes inside a record are text that changed, not a broken structure
         assert check.verdict() == "error", f"{label}: chats check found nothing"
         assert "chats repair" in check.error_lines[0]
     for label, line in lines.items():
         assert _line_stored(homes[label], line), f"{label}: the user's line was lost"
-    healed = [o for o in outcomes if o.args[0] == "chat" and lines["search index rows deleted"] in o.args]
-    assert healed[0].verdict() == "ok", "a broken index is rebuilt from the messages and the chat goes on"
+    healed = [
+        o for o in outcomes if o.args[0] == "chat" and lines["search index rows deleted"] in o.args
+    ]
+    assert healed[0].verdict() == "ok", (
+        "a broken index is rebuilt from the messages and the chat goes on"
+    )
 
     second = []
     for home in homes.values():
