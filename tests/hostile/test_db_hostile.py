@@ -8,15 +8,17 @@ the real CLI under time and memory limits; counts per class are printed (run wit
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
+import zipfile
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hostile.harness import Outcome, run_batch
+from hostile.harness import Outcome, run_batch, run_limited, tree_digest
 
 from app.home import Home
 from app.memory.store import ChatStore
@@ -219,3 +221,44 @@ def test_a_home_that_cannot_be_created_is_one_line(tmp_path: Path, where: str) -
     _count(f"home {where}", outcomes)
     for outcome in outcomes[:3]:
         assert outcome.verdict() == "error" and str(root.parent) in outcome.error_lines[0]
+
+
+def test_a_full_disk_is_one_line_and_keeps_the_line(tmp_path: Path) -> None:
+    """No file may grow past the database's size: SQLite and the import both hit EFBIG."""
+    base = _base(tmp_path / "home")
+    home = base.parent
+    env = {"LOREWEAVER_HOME": str(home)}
+    card = tmp_path / "card.charx"
+    with zipfile.ZipFile(card, "w") as archive:
+        archive.writestr(
+            "card.json",
+            json.dumps(
+                {
+                    "spec": "chara_card_v3",
+                    "spec_version": "3.0",
+                    "data": {"name": "Tam", "description": "d", "first_mes": "Hi."},
+                }
+            ),
+        )
+        archive.writestr("assets/big.bin", os.urandom(20_000))  # more than any file may grow
+    before = tree_digest(home)
+    outcomes = [
+        run_limited("characters", "import", str(card), env=env, file_size=4096),
+        run_limited(
+            "chat",
+            "brenna",
+            "--say",
+            "a line on a full disk",
+            "--max-tokens",
+            "1",
+            env=env,
+            file_size=base.stat().st_size,
+        ),
+    ]
+    _count("full disk", outcomes)
+    assert outcomes[0].verdict() == "error"
+    assert {k: v for k, v in tree_digest(home).items() if k.startswith("characters")} == {
+        k: v for k, v in before.items() if k.startswith("characters")
+    }
+    if outcomes[1].verdict() == "error":
+        assert _line_stored(home, "a line on a full disk")
