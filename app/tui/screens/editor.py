@@ -342,6 +342,9 @@ class EditorScreen(Screen[bool]):
             self.notify(f"{target}: cannot write: {exc.strerror}", severity="error", timeout=8,
                         markup=False)
             return False
+        except LoreweaverError as exc:  # write_text_atomic names the file itself
+            self.notify(str(exc), severity="error", timeout=8, markup=False)
+            return False
         self.entry = library.Entry(self.entry.id, target, sample=False)
         self.sheet, self.saved = sheet, True
         self._baseline = self._snapshot()
