@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -76,10 +77,8 @@ class Staging:
                 done.append((staged, final))
         except OSError as exc:
             for source, moved in reversed(done):
-                try:
+                with contextlib.suppress(OSError):
                     os.rename(moved, source)
-                except OSError:
-                    pass
             raise LoreweaverError(
                 f"cannot move into place: {exc.strerror or exc}", path=exc.filename or self.dir
             ) from None

@@ -260,6 +260,7 @@ def _import(store: ChatStore, home: Home, file: Path, character: str | None) -> 
 
 
 def _check(home: Home) -> int:
+    from app.errors import LoreweaverError
     from app.memory.repair import check
 
     report = check(home.database)
@@ -271,8 +272,11 @@ def _check(home: Home) -> int:
         return 0
     for problem in report.problems:
         print(f"damaged: {problem}")
-    print("run `loreweaver chats repair` to salvage what is readable into a new database")
-    return 1
+    raise LoreweaverError(
+        f"chat database is damaged ({len(report.problems)} problem(s)); run "
+        "`loreweaver chats repair` to salvage what is readable into a new database",
+        path=report.path,
+    )
 
 
 def _repair(home: Home) -> int:
@@ -280,7 +284,9 @@ def _repair(home: Home) -> int:
 
     report = repair(home.database)
     saved = ", ".join(
-        f"{count} {table}" for table, count in report.saved.items() if count or table in ("chats", "messages")
+        f"{count} {table}"
+        for table, count in report.saved.items()
+        if count or table in ("chats", "messages")
     )
     print(f"saved {saved} into a new {report.new_path}")
     if report.unreadable:

@@ -17,10 +17,10 @@ reads); a re-entrant lock serialises them.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import threading
-import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,7 +51,9 @@ def database_error(exc: sqlite3.Error, path: Path) -> ChatDatabaseError:
     code = extended & 0xFF
     text = str(exc)
     if extended == _CORRUPT_VTAB:
-        return SearchIndexDamaged(f"chat search index is damaged ({text}); {REPAIR_HINT}", path=path)
+        return SearchIndexDamaged(
+            f"chat search index is damaged ({text}); {REPAIR_HINT}", path=path
+        )
     if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or text.startswith(
         ("no such table", "no such column")
     ):

@@ -195,10 +195,8 @@ def repair(path: Path) -> RepairReport:
     return report
 
 
-def _recreate_chat(new: sqlite3.Connection, chat_id: object, message: dict[str, Any]) -> bool:
+def _recreate_chat(new: sqlite3.Connection, chat_id: int, message: dict[str, Any]) -> bool:
     """A placeholder row for a chat that was lost while its messages survived."""
-    if not isinstance(chat_id, int):
-        return False
     stamp = message.get("created_at") if isinstance(message.get("created_at"), float) else 0.0
     try:
         new.execute(
@@ -228,14 +226,16 @@ def _salvage(old: sqlite3.Connection, new: sqlite3.Connection, report: RepairRep
     for row in _rows(old, "messages", report):
         data = dict(row)
         chat_id = data.get("chat_id")
-        if chat_id not in chats and not _recreate_chat(new, chat_id, data):
+        if not isinstance(chat_id, int) or (
+            chat_id not in chats and not _recreate_chat(new, chat_id, data)
+        ):
             report.dropped["messages"] = report.dropped.get("messages", 0) + 1
             continue
         if chat_id not in chats:
             chats.add(chat_id)
             report.recreated += 1
         parent = data.get("parent_id")
-        if parent is not None and parent not in messages:
+        if parent is not None and (not isinstance(parent, int) or parent not in messages):
             parent = newest.get(chat_id)
             report.reattached += 1
         data["parent_id"] = parent
@@ -262,7 +262,9 @@ def _salvage(old: sqlite3.Connection, new: sqlite3.Connection, report: RepairRep
         saved = 0
         for row in _rows(old, table, report):
             data = dict(row)
-            if all(data.get(key) in messages for key in needs) and _insert(new, table, columns, data):
+            if all(data.get(key) in messages for key in needs) and _insert(
+                new, table, columns, data
+            ):
                 saved += 1
             else:
                 report.dropped[table] = report.dropped.get(table, 0) + 1

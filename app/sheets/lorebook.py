@@ -100,7 +100,7 @@ class LoreEntry(BaseModel):
 
 
 def refuse_non_finite(data: object) -> object:
-    """For a before-validator: infinity or NaN anywhere (a state default, an extension) is refused."""
+    """For a before-validator: infinity or NaN anywhere (a state default, an extension) fails."""
     where = first_non_finite(data)
     if where is not None:
         raise ValueError(f"{where}: must be a finite number (not .inf or .nan)")

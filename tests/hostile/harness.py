@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -62,9 +63,12 @@ class Outcome:
         return f"{' '.join(self.args)!r}: {self.verdict()} (exit {self.returncode})\n{self.stderr[-2000:]}"
 
 
-def _limits(memory: int) -> None:
+def _limits(memory: int, file_size: int | None = None) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if file_size is not None:  # a full disk, as a write sees it: EFBIG instead of a signal
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
 
 
 def run_limited(
@@ -73,9 +77,11 @@ def run_limited(
     timeout: float = TIME_LIMIT,
     memory: int = MEMORY_LIMIT,
     env: dict[str, str] | None = None,
+    file_size: int | None = None,
 ) -> Outcome:
-    """`loreweaver ARGS…` in a child with a memory rlimit and a wall-clock limit."""
-    return _run([sys.executable, "-m", "app", *args], args, stdin, timeout, memory, env)
+    """`loreweaver ARGS…` in a child with a memory rlimit and a wall-clock limit (and, to stand
+    in for a full disk, a cap on the size any file can grow to)."""
+    return _run([sys.executable, "-m", "app", *args], args, stdin, timeout, memory, env, file_size)
 
 
 def _run(
@@ -85,6 +91,7 @@ def _run(
     timeout: float,
     memory: int,
     env: dict[str, str] | None,
+    file_size: int | None = None,
 ) -> Outcome:
     full_env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
     try:
@@ -97,7 +104,7 @@ def _run(
             timeout=timeout,
             cwd=REPO,
             env=full_env,
-            preexec_fn=lambda: _limits(memory),
+            preexec_fn=lambda: _limits(memory, file_size),
         )
     except subprocess.TimeoutExpired as expired:
         out = expired.stdout or ""

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hostile.harness import Outcome, run_batch, tree_digest
 
 from app.errors import LoreweaverError
 from app.home import Home
 from app.sheets.cards.png import placeholder_avatar
-from hostile.harness import Outcome, run_batch, tree_digest
 
 SURROGATES = ("\ud800", "\udfff", "a\udc80b", "tail \ud83d")
 BATCH_MEMORY = 1024 * 1024 * 1024
@@ -46,8 +46,11 @@ def _env(home: Home) -> dict[str, str]:
 
 def _card(data: dict[str, Any], spec: str) -> dict[str, Any]:
     base = {"name": "Hostile", "description": "d", "first_mes": "Hello.", "extensions": {}}
-    card = {"spec": spec, "spec_version": "3.0" if spec.endswith("v3") else "2.0",
-            "data": {**base, **data}}
+    card = {
+        "spec": spec,
+        "spec_version": "3.0" if spec.endswith("v3") else "2.0",
+        "data": {**base, **data},
+    }
     return card
 
 
@@ -86,7 +89,9 @@ def _surrogate_places(text: str) -> dict[str, dict[str, Any]]:
         "description": {"description": f"hi {text}"},
         "name": {"name": f"N{text}"},
         "lore entry extension": {
-            "character_book": {"entries": [{"keys": ["k"], "content": "c", "extensions": {"x": text}}]}
+            "character_book": {
+                "entries": [{"keys": ["k"], "content": "c", "extensions": {"x": text}}]
+            }
         },
     }
 
@@ -124,7 +129,9 @@ def test_surrogates_in_every_untyped_field_import_export_prompt(
         uses.append((["characters", "show", char_id], _env(lw_home)))
         for fmt in ("v2", "v3", "png", "charx", "yaml"):
             target = out / f"{char_id}.{fmt}"
-            uses.append((["characters", "export", char_id, "-f", fmt, "-o", str(target)], _env(lw_home)))
+            uses.append(
+                (["characters", "export", char_id, "-f", fmt, "-o", str(target)], _env(lw_home))
+            )
         if number % 6 == 0:  # a model load each: every place, and every format, at least once
             uses.append((["prompt", char_id, "--say", "hi \udcff"], _env(lw_home)))
     used = run_batch(uses, timeout=240, memory=BATCH_MEMORY)
@@ -169,14 +176,18 @@ def test_surrogates_in_sillytavern_chats(lw_home: Home, tmp_path: Path) -> None:
         path.write_text(_jsonl(field, text), encoding="ascii")
         files.append(path)
     env = _env(lw_home)
-    imported = run_batch([(["chats", "import", str(p), "--character", "brenna"], env) for p in files])
+    imported = run_batch(
+        [(["chats", "import", str(p), "--character", "brenna"], env) for p in files]
+    )
     counts = _count("surrogates/chats-import", imported)
     assert counts["ok"] == len(files)
     ids = [o.stdout.split("imported chat ")[1].split()[0] for o in imported]
     uses = []
     for number, chat_id in enumerate(ids):
         uses.append((["chats", "show", chat_id, "--json"], env))
-        uses.append((["chats", "export", chat_id, "-o", str(tmp_path / f"out{chat_id}.jsonl")], env))
+        uses.append(
+            (["chats", "export", chat_id, "-o", str(tmp_path / f"out{chat_id}.jsonl")], env)
+        )
         if number % 4 == 0:  # one per field (a model load each)
             uses.append((["prompt", "brenna", "--chat", chat_id], env))
     _count("surrogates/chats-use", run_batch(uses, timeout=240, memory=BATCH_MEMORY))
@@ -194,7 +205,10 @@ def _non_finite_sheets(value: str) -> dict[str, str]:
         "state default": f"name: N\nstate:\n  - name: hp\n    type: float\n    default: {value}\n",
         "extension": f"name: N\nextensions:\n  x: {value}\n",
         "unknown field": f"name: N\nfoo: [1, {{a: {value}}}]\n",
-        "lore entry": f"name: N\ncharacter_book:\n  entries:\n    - keys: [k]\n      extensions: {{w: {value}}}\n",
+        "lore entry": (
+            "name: N\ncharacter_book:\n  entries:\n"
+            f"    - keys: [k]\n      extensions: {{w: {value}}}\n"
+        ),
         "relationship extra": f"name: N\nrelationships:\n  - name: Tam\n    weight: {value}\n",
     }
 
@@ -212,10 +226,38 @@ def test_non_finite_numbers_are_refused_at_the_sheet(lw_home: Home, tmp_path: Pa
             placed.append(home_id)
             cases.append((["characters", "show", str(path)], env))
             cases.append((["characters", "import", str(path), "--as", f"i{len(placed)}"], env))
-            cases.append((["characters", "export", home_id, "-f", "v2", "-o", str(tmp_path / f"{home_id}.json")], env))
-            cases.append((["characters", "export", home_id, "-f", "png", "-o", str(tmp_path / f"{home_id}.png")], env))
+            cases.append(
+                (
+                    [
+                        "characters",
+                        "export",
+                        home_id,
+                        "-f",
+                        "v2",
+                        "-o",
+                        str(tmp_path / f"{home_id}.json"),
+                    ],
+                    env,
+                )
+            )
+            cases.append(
+                (
+                    [
+                        "characters",
+                        "export",
+                        home_id,
+                        "-f",
+                        "png",
+                        "-o",
+                        str(tmp_path / f"{home_id}.png"),
+                    ],
+                    env,
+                )
+            )
     for number, value in enumerate(("1e999", "-1e999", "NaN", "Infinity", "-Infinity")):
-        body = json.dumps(_card({"extensions": {"x": 0}}, "chara_card_v2")).replace('"x": 0', f'"x": {value}')
+        body = json.dumps(_card({"extensions": {"x": 0}}, "chara_card_v2")).replace(
+            '"x": 0', f'"x": {value}'
+        )
         path = tmp_path / f"card{number}.json"
         path.write_text(body, encoding="utf-8")
         cases.append((["characters", "import", str(path)], env))
@@ -223,8 +265,12 @@ def test_non_finite_numbers_are_refused_at_the_sheet(lw_home: Home, tmp_path: Pa
     outcomes = run_batch(cases, timeout=120, memory=BATCH_MEMORY)
     counts = _count("non-finite", outcomes)
     assert counts["error"] == len(cases)  # every one refused, with one line
-    assert all("finite" in o.error_lines[0] or "out of range" in o.error_lines[0]
-               or "not a JSON value" in o.error_lines[0] for o in outcomes), outcomes[0].stderr
+    assert all(
+        "finite" in o.error_lines[0]
+        or "out of range" in o.error_lines[0]
+        or "not a JSON value" in o.error_lines[0]
+        for o in outcomes
+    ), outcomes[0].stderr
     assert tree_digest(lw_home.root) == before
     assert not list(tmp_path.glob("h*.json")) and not list(tmp_path.glob("h*.png"))
     listing = run_batch([(["characters", "list"], env)])
@@ -235,8 +281,16 @@ def test_non_finite_numbers_are_refused_at_the_sheet(lw_home: Home, tmp_path: Pa
 
 
 def _charx(names: list[str]) -> bytes:
-    card = _card({"assets": [{"type": "icon", "uri": f"embeded://{n}", "name": "x", "ext": "png"}
-                             for n in names if not n.endswith("/")][:50]}, "chara_card_v3")
+    card = _card(
+        {
+            "assets": [
+                {"type": "icon", "uri": f"embeded://{n}", "name": "x", "ext": "png"}
+                for n in names
+                if not n.endswith("/")
+            ][:50]
+        },
+        "chara_card_v3",
+    )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # zipfile warns about the duplicate names we want
@@ -277,7 +331,8 @@ def test_charx_layouts_never_half_import(lw_home: Home, tmp_path: Path) -> None:
     before = tree_digest(lw_home.root)
     outcomes = run_batch(
         [(["characters", "import", str(path), "--as", cid], env) for _, path, cid in cases],
-        timeout=120, memory=BATCH_MEMORY,
+        timeout=120,
+        memory=BATCH_MEMORY,
     )
     _count("charx-layouts", outcomes)
     after = tree_digest(lw_home.root)
@@ -290,9 +345,17 @@ def test_charx_layouts_never_half_import(lw_home: Home, tmp_path: Path) -> None:
     assert not [k for k in after if ".staging-" in k]
     assert {k: v for k, v in after.items() if k in before} == before
     verdicts = {label: o.verdict() for (label, _, _), o in zip(cases, outcomes, strict=True)}
-    for refused in ("file then dir", "dir then file", "dir entry and file", "case twins",
-                    "duplicate", "ascii segment 256", "2-byte segment 300", "depth 33",
-                    "9×120 path"):
+    for refused in (
+        "file then dir",
+        "dir then file",
+        "dir entry and file",
+        "case twins",
+        "duplicate",
+        "ascii segment 256",
+        "2-byte segment 300",
+        "depth 33",
+        "9×120 path",
+    ):
         assert verdicts[refused] == "error", refused
     assert verdicts["fine"] == verdicts["ascii segment 255"] == verdicts["500 members"] == "ok"
 
@@ -337,7 +400,9 @@ def _deep(depth: int, style: str) -> str:
 
 
 def _yaml_cases() -> dict[str, str]:
-    cases = {f"alias bomb {lv}×{w}": _alias_bomb(lv, w) for lv, w in ((4, 10), (6, 8), (9, 9), (12, 5))}
+    cases = {
+        f"alias bomb {lv}×{w}": _alias_bomb(lv, w) for lv, w in ((4, 10), (6, 8), (9, 9), (12, 5))
+    }
     cases["recursive alias"] = "name: R\nextensions: &a\n  self: *a\n"
     for depth in (63, 65, 200, 2000, 10_000):
         for style in ("flow list", "flow map"):
@@ -349,9 +414,12 @@ def _yaml_cases() -> dict[str, str]:
 
 def _as_lorebook(text: str) -> str:
     """The same hostile YAML as a world lorebook file."""
-    return text.replace("name: Bomb", "name: World").replace("name: Deep", "name: World").replace(
-        "name: R", "name: World"
-    ) + "entries: []\n"
+    return (
+        text.replace("name: Bomb", "name: World")
+        .replace("name: Deep", "name: World")
+        .replace("name: R", "name: World")
+        + "entries: []\n"
+    )
 
 
 def test_yaml_bombs_and_deep_nesting_on_every_read_path(lw_home: Home, tmp_path: Path) -> None:
@@ -377,7 +445,16 @@ def test_yaml_bombs_and_deep_nesting_on_every_read_path(lw_home: Home, tmp_path:
     runs.append(("list", (["characters", "list"], env)))
     outcomes = run_batch([case for _, case in runs], timeout=300, memory=BATCH_MEMORY)
     _count("yaml-bombs", outcomes)
-    for (label, case), outcome in zip(runs, outcomes, strict=True):
-        if label.startswith(("alias bomb 9", "alias bomb 12", "recursive", "flow list 2000",
-                             "flow map 10000", "block map 300", "flow list 65")):
+    for (label, _), outcome in zip(runs, outcomes, strict=True):
+        if label.startswith(
+            (
+                "alias bomb 9",
+                "alias bomb 12",
+                "recursive",
+                "flow list 2000",
+                "flow map 10000",
+                "block map 300",
+                "flow list 65",
+            )
+        ):
             assert outcome.verdict() == "error", f"{label}: {outcome.describe()}"

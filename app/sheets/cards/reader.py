@@ -14,7 +14,6 @@ from typing import Any, Literal
 import yaml
 
 from app.errors import LoreweaverError
-from app.untrusted import scrubbed
 from app.sheets.cards.charx import MAX_CHARX_BYTES, main_icon, read_charx
 from app.sheets.cards.jsonfile import (
     MAX_DEPTH,
@@ -25,6 +24,7 @@ from app.sheets.cards.jsonfile import (
     type_word,
 )
 from app.sheets.cards.png import PNG_SIGNATURE, read_png_card
+from app.untrusted import scrubbed
 
 Kind = Literal["card", "lorebook", "yaml"]
 Container = Literal["json", "png", "charx", "yaml"]
