@@ -117,7 +117,7 @@ class ChatScreen(Screen[None]):
         with Horizontal(id="main"):
             yield ListView(id="characters")
             with Vertical(id="chat"):
-                yield Static(id="welcome")
+                yield Static(id="welcome").set_styles(display="none")  # until the list is read
                 yield ChatLog(id="log")
                 yield Composer(PLACEHOLDER, id="say")
         with Horizontal(id="statusbar"):
