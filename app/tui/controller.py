@@ -11,6 +11,7 @@ busy until the screen, having shown that, calls `finished()`.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 from app.engine.base import Engine, Generation
@@ -177,10 +178,9 @@ class ChatController:
         self.wanted_chat = chat_id
         if self.settings.last_chat != chat_id:
             self.settings = self.settings.model_copy(update={"last_chat": chat_id})
-            try:
+            # A settings file that does not load is left alone (reported at start).
+            with contextlib.suppress(LoreweaverError):
                 remember_chat(self.where, chat_id)
-            except LoreweaverError:
-                pass  # a settings file that does not load is left alone (reported at start)
         return chat_id
 
     def _drop_session(self) -> None:
