@@ -11,6 +11,7 @@ busy until the screen, having shown that, calls `finished()`.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 from app.engine.base import Engine, Generation
@@ -164,17 +165,23 @@ class ChatController:
         self._opened(" ".join(filter(None, [fmt.note, *session.notices])))
 
     def _opened(self, note: str = "") -> None:
+        assert self.character is not None
+        self.emit(ChatOpened(self.character, self._remember(), note))
+
+    def _remember(self) -> int | None:
+        """The open chat's id, recorded as the one to relaunch into; None while it is unsaved
+        (a new chat is stored at its first line: `finished` records it then)."""
         session = self.session
-        assert session is not None and self.character is not None
-        chat_id = session.chat.id if session.chat is not None else None
+        chat_id = session.chat.id if session is not None and session.chat is not None else None
+        if chat_id is None:
+            return None
         self.wanted_chat = chat_id
-        if chat_id is not None and self.settings.last_chat != chat_id:
+        if self.settings.last_chat != chat_id:
             self.settings = self.settings.model_copy(update={"last_chat": chat_id})
-            try:
+            # A settings file that does not load is left alone (reported at start).
+            with contextlib.suppress(LoreweaverError):
                 remember_chat(self.where, chat_id)
-            except LoreweaverError:
-                pass  # a settings file that does not load is left alone (reported at start)
-        self.emit(ChatOpened(self.character, chat_id, note))
+        return chat_id
 
     def _drop_session(self) -> None:
         """Leave the current chat: its summaries stop and its KV cache is saved, off the UI."""
@@ -256,8 +263,10 @@ class ChatController:
         self.background(lambda: self._stream_reply(start), "reply")
 
     def finished(self) -> None:
-        """The screen has shown the end of a run: chat actions may use the session again."""
+        """The screen has shown the end of a run: chat actions may use the session again (and a
+        chat its first line has just stored is the one to relaunch into)."""
         self.busy = False
+        self._remember()
 
     def _stream_reply(self, start: Callable[..., Reply]) -> None:
         """Start the reply (assembling the prompt may wait for the engine), then forward it in
@@ -379,7 +388,7 @@ class ChatController:
     def undo_delete(self) -> None:
         session = self.idle()
         if self.store is None or session.chat is None:
-            raise LoreweaverError("this chat is not saved, so there is no delete to undo")
+            raise LoreweaverError("nothing to undo: this chat has no saved line yet")
         self.store.restore_deleted(session.chat.id)
         session.reload()
 

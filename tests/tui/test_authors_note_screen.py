@@ -9,6 +9,7 @@ from textual.widgets import DataTable, Input, TextArea
 from app.memory.authors_note import AuthorsNote
 from app.tui.screens.authors_note import AuthorsNoteScreen
 from app.tui.screens.context import ContextScreen
+from app.tui.widgets.composer import Composer
 
 
 class _Host(App[None]):
@@ -75,7 +76,7 @@ async def test_f6_in_the_app_sets_the_chat_note_used_by_the_next_prompt(lw_home)
         await pilot.press(*"Snow falls.")
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: not isinstance(app.screen, AuthorsNoteScreen))
-        box = app.query_one("#say", Input)
+        box = app.query_one("#say", Composer)
         assert app.focused is box
         await pilot.press(*"Hi", "enter")
         await wait_until(pilot, lambda: app.reply is None and not engine.prompts.empty())

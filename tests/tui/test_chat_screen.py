@@ -124,7 +124,9 @@ async def test_first_run_welcomes_by_name_and_a_relaunch_returns_to_the_last_cha
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: app.session is not None)
         welcome = app.screen.query_one("#welcome", Static)
-        assert welcome.display and "Kestrel Vane" in str(welcome.render())
+        # The list and the welcome are read just after the first paint.
+        await wait_until(pilot, lambda: welcome.display
+                         and "Kestrel Vane" in str(welcome.render()))
         app.open_character("kestrel")
         await wait_until(pilot, lambda: app.current_id == "kestrel" and app.session is not None)
         assert not welcome.display
@@ -140,13 +142,15 @@ async def test_first_run_welcomes_by_name_and_a_relaunch_returns_to_the_last_cha
 
 
 async def test_the_palette_offers_the_chat_keys_by_name(lw_home: Home) -> None:
-    app = scripted_app(lw_home)
+    app = scripted_app(lw_home, "Aye.")
     async with app.run_test(size=(80, 24)) as pilot:
         await open_chat(app, pilot)
-        first = app.session.chat.id  # type: ignore[union-attr]
+        await say(app, pilot, "Hello.")  # stores the chat (a new one is stored at its first line)
+        assert app.session is not None and app.session.chat is not None
         await pilot.press("ctrl+p", *"new chat")
         await pilot.pause(0.3)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.session is not None and app.session.chat is not None
-                         and app.session.chat.id != first)
+        # The new chat shows only the greeting, unsaved until its first line.
+        await wait_until(pilot, lambda: app.session is not None and app.session.chat is None
+                         and len(blocks(app)) == 1)
         assert app.focused is app.screen.query_one("#say")

@@ -57,7 +57,12 @@ def test_nothing_runs_before_the_model_and_the_chat_opens_once_ready(harness: Ha
         chat.send("hello")
     harness.ready()
     opened = [e for e in harness.events if isinstance(e, ChatOpened)]
-    assert opened and opened[-1].character == "brenna" and opened[-1].chat_id is not None
+    # A new chat is stored at its first line: opened, it has no id, and nothing to relaunch into.
+    assert opened and opened[-1].character == "brenna" and opened[-1].chat_id is None
+    assert chat.session is not None and chat.session.chat is None
+    chat.send("hello")
+    saved = chat.session.chat
+    assert saved is not None and load_settings(harness.chat.where).last_chat == saved.id
 
 
 def test_send_streams_a_reply_and_the_status_shows_its_figures(harness: Harness) -> None:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 from support import wait_until
-from textual.widgets import Input
 from tui.fake_engine import FakeEngine
 
 from app.home import Home
 from app.tui.app import LoreweaverApp
 from app.tui.screens.context import ContextScreen, SectionsTable
+from app.tui.widgets.composer import Composer
 from app.tui.widgets.live_reply import LiveReply
 
 SIZES = [(80, 24), (120, 40)]
@@ -27,7 +27,7 @@ async def _context(pilot) -> None:  # type: ignore[no-untyped-def]
     await wait_until(pilot, lambda: app.session is not None)
     app.open_character("brenna")
     await wait_until(pilot, lambda: app.current_id == "brenna" and app.session is not None)
-    app.query_one("#say", Input).value = "Which tavern in Harrowford serves travellers from the pass?"
+    app.query_one("#say", Composer).text = "Which tavern in Harrowford serves travellers from the pass?"
     await pilot.press("enter")
     await wait_until(pilot, lambda: not app.busy and app.last_stats != "")
     await pilot.press("f4")
@@ -67,7 +67,7 @@ async def _reading_the_prompt(pilot) -> None:  # type: ignore[no-untyped-def]
     await wait_until(pilot, lambda: app.session is not None)
     app.open_character("brenna")
     await wait_until(pilot, lambda: app.current_id == "brenna" and app.session is not None)
-    app.query_one("#say", Input).value = "Tell me everything about the Ashen Pass."
+    app.query_one("#say", Composer).text = "Tell me everything about the Ashen Pass."
     await pilot.press("enter")
     await wait_until(pilot, lambda: any("512/1400" in line.plain
                                         for live in app.query(LiveReply) for line in live.lines))

@@ -20,7 +20,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, ListItem, ListView, ProgressBar, Static
+from textual.widgets import Footer, Header, ListView, ProgressBar, Static
 
 from app.errors import LoreweaverError
 from app.home import Home
@@ -42,11 +42,12 @@ from app.tui.chat_events import (
 from app.tui.commands import ScreenActions
 from app.tui.compositor import CroppingCompositor
 from app.tui.controller import WIDE, ChatController, Refused
-from app.tui.screens import chat_options
+from app.tui.screens import chat_dialogs, chat_options
 from app.tui.streaming import settle_memory
 from app.tui.widgets.chat_log import ChatLog, ChatMessage
 from app.tui.widgets.composer import Composer
 from app.tui.widgets.live_reply import LiveReply
+from app.tui.widgets.side_list import CharacterList
 
 T = TypeVar("T")
 PLACEHOLDER = "Say something… (Enter sends, Ctrl+J new line, Esc stops, F1 keys)"
@@ -105,7 +106,6 @@ class ChatScreen(Screen[None]):
         self.streaming: LiveReply | None = None
         self._refusal_up = False
         self._refusal_timer: Timer | None = None
-        self._side_entries: list[tuple[str, str]] = []
         self._welcome_due = True
         """Until a second chat is opened (the first opens by itself)."""
         self._first_run = settings.last_chat is None and not (store and store.list_chats())
@@ -115,9 +115,9 @@ class ChatScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="main"):
-            yield ListView(id="characters")
+            yield CharacterList(id="characters")
             with Vertical(id="chat"):
-                yield Static(id="welcome")
+                yield Static(id="welcome").set_styles(display="none")  # until the list is read
                 yield ChatLog(id="log")
                 yield Composer(PLACEHOLDER, id="say")
         with Horizontal(id="statusbar"):
@@ -133,7 +133,7 @@ class ChatScreen(Screen[None]):
         self.call_after_refresh(self._list_characters)  # reads every sheet: after first paint
 
     def _list_characters(self) -> None:
-        self._fill_side_list()
+        self._fill_side_list()  # characters by name, as the library has them now
         self._welcome(self._first_run and self._welcome_due)
 
     @property
@@ -144,36 +144,26 @@ class ChatScreen(Screen[None]):
     def log_view(self) -> ChatLog:
         return self.query_one(ChatLog)
 
-    def _fill_side_list(self) -> None:
-        """Characters by name, as the library has them now (after an import, a copy…)."""
-        side = self.query_one("#characters", ListView)
-        entries = [(summary.id, summary.name) for summary in catalog.summaries(self.chat.where)]
-        if entries == self._side_entries:
-            return
-        self._side_entries = entries
-        side.clear()
-        side.extend(ListItem(Static(safe_line(name), markup=False), name=id_)
-                    for id_, name in entries)
-        self._mark_current()
+    @property
+    def side(self) -> CharacterList:
+        return self.query_one(CharacterList)
 
-    def _mark_current(self) -> None:
-        side = self.query_one("#characters", ListView)
-        names = [item.name for item in side.query(ListItem)]
-        if self.chat.character in names:
-            side.index = names.index(self.chat.character)
+    def _fill_side_list(self) -> None:
+        entries = [(summary.id, summary.name) for summary in catalog.summaries(self.chat.where)]
+        self.side.show(entries, self.chat.character)
 
     def _welcome(self, shown: bool) -> None:
         welcome = self.query_one("#welcome", Static)
         welcome.display = shown
         if shown:
-            names = " · ".join(safe_line(name) for _, name in self._side_entries)
+            names = " · ".join(safe_line(name) for _, name in self.side.entries)
             welcome.update(Text(  # names as typed: a sheet's brackets are not markup
                 f"Welcome to Loreweaver. Who will you talk to? {names}\n"
                 "Pick one in the list (or Ctrl+O, the library); type below to start. "
                 "F1 lists every key."))
 
     def on_screen_resume(self) -> None:
-        if self._side_entries:  # back from the library or the editor: a sheet may be new
+        if self.side.entries:  # back from the library or the editor: a sheet may be new
             self._fill_side_list()
         self.composer.focus()
 
@@ -242,7 +232,7 @@ class ChatScreen(Screen[None]):
             self._welcome(False)
         if self.attempt(lambda: self.chat.open(character, chat_id, new=new)):
             self.app.sub_title = self.chat.sheet.name if self.chat.sheet else ""
-            self._mark_current()
+            self.side.mark(self.chat.character)
             self.refresh_log()
 
     @on(ListView.Selected, "#characters")
@@ -259,7 +249,7 @@ class ChatScreen(Screen[None]):
         elif isinstance(event, ChatOpened):
             if event.note:
                 self.app.notify(event.note, severity="warning")
-            self._mark_current()
+            self.side.mark(self.chat.character)
             self.refresh_log()
         elif isinstance(event, ReplyStarted):
             self.log_view.show(self.chat.shown())
@@ -374,12 +364,10 @@ class ChatScreen(Screen[None]):
     def act_on(self, index: int, action: str, step: int = 0) -> None:
         """`action` (swipe, edit, delete, branch) on message `index` (negative: from the end).
         Edit and delete ask first (a dialog); every change redraws the log."""
-        from app.tui.screens.chat_dialogs import ask_delete, ask_edit
-
         if action == "edit":
-            ask_edit(self, index)
+            chat_dialogs.ask_edit(self, index)
         elif action == "delete":
-            ask_delete(self, index)
+            chat_dialogs.ask_delete(self, index)
         elif self.attempt(lambda: self.chat.act_on(index, action, step)):
             if action == "branch":
                 self.notify("Branched into a new chat.")
@@ -387,9 +375,7 @@ class ChatScreen(Screen[None]):
                 self.refresh_log()
 
     def action_persona(self) -> None:
-        from app.tui.screens.chat_dialogs import ask_persona
-
-        ask_persona(self)
+        chat_dialogs.ask_persona(self)
 
     def action_authors_note(self) -> None:
         chat_options.ask_authors_note(self)
@@ -404,7 +390,5 @@ class ChatScreen(Screen[None]):
         chat_options.ask_bookmark(self)
 
     def action_context(self) -> None:
-        from app.tui.screens.chat_dialogs import show_context
-
-        show_context(self)
+        chat_dialogs.show_context(self)
 

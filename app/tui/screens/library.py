@@ -96,7 +96,7 @@ class LibraryScreen(Screen[Choice | None]):
             with Vertical(id="lib-side"):
                 yield Label("Chats", id="lib-chats-title", markup=False)
                 yield ListView(id="lib-chats")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)  # Ctrl+P is named in Help
 
     def on_mount(self) -> None:
         self.query_one("#lib-cards", ListView).focus()
