@@ -77,4 +77,5 @@ def sample_characters_dir() -> Path | None:
 def checkout_models_dir() -> Path | None:
     """The repository's `models/` drop folder, when running from a source checkout."""
     candidate = _CHECKOUT_DIR / "models"
-    return candidate if candidate.is_dir() and (_CHECKOUT_DIR / "pyproject.toml").is_file() else None
+    in_checkout = candidate.is_dir() and (_CHECKOUT_DIR / "pyproject.toml").is_file()
+    return candidate if in_checkout else None

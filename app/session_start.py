@@ -9,8 +9,8 @@ from app.home import Home
 from app.memory.authors_note import load_note
 from app.memory.records import Chat
 from app.memory.store import ChatStore
-from app.personas import choose_persona
 from app.memory.summaries import Summariser
+from app.personas import choose_persona
 from app.prompts.formats import PromptFormat, choose_format, format_warning, warm_up
 from app.prompts.messages import Message
 from app.session import ChatSession

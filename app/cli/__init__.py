@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from app import __version__
 from app.errors import LoreweaverError
-from app.untrusted import InputWarning
 from app.text import safe_line
+from app.untrusted import InputWarning
 
 # name → (module under app.cli, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {

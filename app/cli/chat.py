@@ -241,7 +241,8 @@ def _command(line: str, session: ChatSession, sampling: Sampling, out: Console) 
             old = session.authors_note or AuthorsNote()
             session.set_authors_note(old.model_copy(update={"text": rest}))
         note = session.authors_note
-        out.print(safe_text(f"{note.describe()}: {note.text}") if note else "no author's note", markup=False)
+        shown = safe_text(f"{note.describe()}: {note.text}") if note else "no author's note"
+        out.print(shown, markup=False)
     elif word == "/state":
         # trust:NAME may hold spaces (its value is a number); a text variable's value may too
         name, _, value = rest.rpartition(" ") if rest.startswith("trust:") else rest.partition(" ")

@@ -11,7 +11,8 @@ if TYPE_CHECKING:
 
 def add_model_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--model", "-m", metavar="M", help="model id, name or GGUF path (default: the bundled SmolLM2)"
+        "--model", "-m", metavar="M",
+        help="model id, name or GGUF path (default: the bundled SmolLM2)",
     )
     parser.add_argument(
         "--template",
@@ -32,7 +33,9 @@ def text_arg(value: str) -> str:
 
 
 def add_character_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("character", metavar="CHARACTER", help="a character id or a sheet file path")
+    parser.add_argument(
+        "character", metavar="CHARACTER", help="a character id or a sheet file path"
+    )
     parser.add_argument("--user", "-u", metavar="NAME", type=text_arg, help="your name in the chat")
     parser.add_argument(
         "--persona", metavar="NAME", help="play as this saved persona (see `personas list`)"
@@ -40,7 +43,9 @@ def add_character_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def add_note_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--note", metavar="TEXT", type=text_arg, help="the chat's author's note (kept with it)")
+    parser.add_argument(
+        "--note", metavar="TEXT", type=text_arg, help="the chat's author's note (kept with it)"
+    )
     parser.add_argument(
         "--note-depth", type=int, default=0, metavar="N",
         help="0 (default): in the notes at the end of the prompt; N: N messages from the end",

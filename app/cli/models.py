@@ -13,7 +13,8 @@ from app.text import safe_line
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
     parser.add_argument(
-        "--model", "-m", action="append", default=[], metavar="PATH", help="also list this GGUF file"
+        "--model", "-m", action="append", default=[], metavar="PATH",
+        help="also list this GGUF file",
     )
 
 
@@ -28,7 +29,6 @@ def _size(n: int) -> str:
 def run(args: argparse.Namespace) -> int:
     from app.engine.registry import discover
     from app.home import home
-
     from app.prompts.formats import format_note
 
     models = discover(home(), [Path(p) for p in args.model])

@@ -25,7 +25,8 @@ _CANDIDATES = 8
 
 @dataclass(frozen=True)
 class ReusePlan:
-    """Keep `cached[:prefix]`; move `cached[run_src:run_src+run_len]` to `run_dst`; evaluate the rest.
+    """Keep `cached[:prefix]`; move `cached[run_src:run_src+run_len]` to `run_dst`; evaluate
+    the rest.
 
     After applying it the cache holds `new[:kept_end]` at positions 0..kept_end-1, of which
     `new[prefix:run_dst]` (the inserted block) had to be evaluated; `new[kept_end:]` (the tail,
@@ -128,7 +129,8 @@ def plan_reuse(cached: Sequence[int], new: Sequence[int], *, min_run: int = 64) 
             while src > p and dst > p and cached[src - 1] == head[dst - 1]:
                 src, dst = src - 1, dst - 1
             end = min_run + (r - dst)
-            while src + end < len(cached) and dst + end < limit and cached[src + end] == head[dst + end]:
+            while (src + end < len(cached) and dst + end < limit
+                   and cached[src + end] == head[dst + end]):
                 end += 1
             if best is None or end > best[0]:
                 best = (end, src, dst)

@@ -144,7 +144,8 @@ def notes_text(notes: TurnNotes, *, char: str) -> str:
     if notes.lore:
         parts.append("Lore:\n" + "\n".join(f"- {text.strip()}" for _, text in notes.lore))
     if notes.memories:
-        parts.append("Earlier in this chat:\n" + "\n".join(f"- {m.strip()}" for m in notes.memories))
+        memories = "\n".join(f"- {m.strip()}" for m in notes.memories)
+        parts.append("Earlier in this chat:\n" + memories)
     if notes.state:
         parts.append("State: " + ", ".join(f"{k} = {v}" for k, v in notes.state.items()))
     if notes.authors_note.strip():

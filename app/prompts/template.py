@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import LoreweaverError
-from app.prompts.families import BUILTINS, BuiltinFormat
+from app.prompts.families import BUILTINS
 from app.prompts.messages import Message
 from app.prompts.normalise import alternating
 from app.prompts.segments import Prompt

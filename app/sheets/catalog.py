@@ -8,10 +8,10 @@ Only the user's own sheets can be removed; samples are read-only and can only be
 from __future__ import annotations
 
 import shutil
-
-import yaml
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 from app.errors import LoreweaverError
 from app.fsutil import write_bytes_atomic, write_text_atomic
