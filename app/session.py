@@ -8,6 +8,7 @@ iterate the `Reply` it returns and call `finish()`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,7 +26,9 @@ from app.memory.assembly import (
     post_history_text,
 )
 from app.memory.checkpoint import ReplyWriter
-from app.memory.records import Chat, StoredMessage
+from app.memory.history import PathHistory, PromptTurns, Texts, ids_of, roles_of, tokenizer_key
+from app.memory.message_cap import cap_text
+from app.memory.records import Chat
 from app.memory.store import ChatStore
 from app.memory.summaries import Summariser
 from app.memory.turn_inputs import (
@@ -56,9 +59,10 @@ def greetings(sheet: Sheet, user: str) -> list[str]:
     return [text for text in found if text]
 
 
-def visible_path(store: ChatStore, chat_id: int) -> list[StoredMessage]:
-    """The active path as the user sees it, without empty (stopped at once) or hidden messages."""
-    return [m for m in store.active_path(chat_id) if m.content.strip() and not m.meta.get("hidden")]
+def visible_path(store: ChatStore, chat_id: int) -> PathHistory:
+    """The active path as the user sees it, without empty (stopped at once) or hidden messages;
+    texts are read only for the messages looked at."""
+    return PathHistory.load(store, chat_id)
 
 
 IMPERSONATE = (
@@ -75,8 +79,9 @@ class ChatSession:
     engine: Engine
     user: str = "User"
     user_description: str = ""
-    history: list[Message] = field(default_factory=list)
-    """The active path, greeting first; mirrors the store when there is one."""
+    history: Sequence[Message] = field(default_factory=list)
+    """The active path, greeting first: a list for an unsaved chat; with a store, a
+    `PathHistory` mirroring it (its texts are read only for the window and what is shown)."""
     ids: list[int] = field(default_factory=list)
     """The store's ids of `history`'s messages, in step with it (empty without a store)."""
     store: ChatStore | None = None
@@ -100,13 +105,16 @@ class ChatSession:
     def __post_init__(self) -> None:
         self._count = lru_cache(maxsize=4096)(self.engine.count_tokens)
         self._evicted: list[int] = []
+        self._tokenizer = tokenizer_key(self.engine, self.engine.n_ctx)
+        if isinstance(self.history, PathHistory) and not self.ids:
+            self.ids = self.history.ids
 
     def assembly(
         self,
         pending: str | None = None,
         notes: TurnNotes | None = None,
         *,
-        history: list[Message] | None = None,
+        history: Sequence[Message] | None = None,
     ) -> Assembly:
         """The prompt's sections for `history` (default: the whole active path) + `pending`.
 
@@ -114,21 +122,27 @@ class ChatSession:
         older messages that match the user's line are recalled, unless still in the window.
         """
         past = self.history if history is None else history
-        ids = self.ids[: len(past)]
-        turns = [Turn(m.role, m.content, ids[i] if i < len(ids) else None)
-                 for i, m in enumerate(past)]
-        if pending is not None:
-            turns.append(Turn("user", pending))
+        n_ctx = self.engine.n_ctx
+        tail = [] if pending is None else [Turn("user", self._capped(pending))]
+        turns: Sequence[Turn]
+        sizes: list[int] | None = None
+        if isinstance(past, PathHistory):
+            turns = PromptTurns(past, tail, n_ctx=n_ctx, count=self._count)
+            sizes = turns.sizes()
+        else:
+            ids = self.ids[: len(past)]
+            turns = [Turn(m.role, self._capped(m.content), ids[i] if i < len(ids) else None)
+                     for i, m in enumerate(past)] + tail
         if notes is None:
             notes = TurnNotes(
                 post_history=post_history_text(self.sheet, user=self.user),
                 state=self.state_values(),
             )
         chat_id = self.chat.id if self.chat is not None else None
-        turn = sum(t.role == "user" for t in turns)
+        turn = roles_of(turns).count("user")
         lore = scan_lore(
             self.books,
-            [t.content for t in turns],
+            Texts(turns),
             turn=turn,
             seed=chat_id or 0,
             timers=timers_for(self.chat_meta, turn),
@@ -153,13 +167,14 @@ class ChatSession:
                 constant_lore=fixed,
                 summary=inputs.summary_text,
                 notes=notes,
+                sizes=sizes,
             )
 
         assembly = lay_out()
         query = pending if pending is not None else next(
             (t.content for t in reversed(turns) if t.role == "user"), None
         )
-        in_window = {t.id for t in turns[assembly.first_kept :] if t.id is not None}
+        in_window = set(ids_of(turns[assembly.first_kept :]))
         inputs.recalled = recall_for(
             self.store, chat_id, query, in_window=in_window, now_turn=len(turns)
         )
@@ -170,9 +185,13 @@ class ChatSession:
             ]
             assembly = lay_out()
         self.inputs = inputs
-        self._evicted = [t.id for t in assembly.evicted if t.id is not None]
+        self._evicted = ids_of(assembly.evicted)
         explain_inputs(assembly, inputs)
         return assembly
+
+    def _capped(self, text: str) -> str:
+        """The prompt's copy of a message: cut with a marker when over its share of the window."""
+        return cap_text(text, len(text), self.engine.n_ctx, self._count)
 
     @property
     def chat_meta(self) -> dict[str, Any]:
@@ -188,7 +207,9 @@ class ChatSession:
     def messages(self, pending: str | None = None) -> list[Message]:
         return self.assembly(pending).messages
 
-    def prompt(self, pending: str | None = None, *, history: list[Message] | None = None) -> str:
+    def prompt(
+        self, pending: str | None = None, *, history: Sequence[Message] | None = None
+    ) -> str:
         return self.fmt.render(self.assembly(pending, history=history).messages)
 
     @property
@@ -204,7 +225,10 @@ class ChatSession:
             stored = self.store.add_message(self.chat.id, "user", text, name=self.user)
             self.ids.append(stored.id)
             writer = ReplyWriter(self.store, self.chat.id, name=self.sheet.name)
-        self.history.append(Message("user", text))
+        if isinstance(self.history, PathHistory):
+            self.history = self.history.appended(self.ids[-1], "user")
+        elif isinstance(self.history, list):
+            self.history.append(Message("user", text))
         self._keep_lore_timers()
         return self._reply(prompt, sampling, writer)
 
@@ -214,7 +238,7 @@ class ChatSession:
         lore = self.inputs.lore
         if lore is None:
             return
-        turn = sum(m.role == "user" for m in self.history)
+        turn = roles_of(self.history).count("user")
         update = timers_meta(timers_for(self.chat_meta, turn), lore.timers, turn)
         if self.store is not None and self.chat is not None:
             self.chat = self.store.update_chat(self.chat.id, meta=update)
@@ -276,9 +300,8 @@ class ChatSession:
         """Re-read the active path from the store (after any change to the tree)."""
         store, chat = self._stored()
         self.chat = store.get_chat(chat.id)
-        path = visible_path(store, chat.id)
-        self.history = [m.as_message() for m in path]
-        self.ids = [m.id for m in path]
+        self.history = PathHistory.load(store, chat.id, self._tokenizer)
+        self.ids = self.history.ids
 
     def regenerate(self, sampling: Sampling) -> Reply:
         """A new reply to the last user line, kept as another swipe beside the current one.

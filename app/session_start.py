@@ -6,6 +6,7 @@ from app.engine.base import Engine, Sampling
 from app.engine.modelinfo import ModelInfo
 from app.errors import LoreweaverError
 from app.home import Home
+from app.memory.history import PathHistory
 from app.memory.records import Chat
 from app.memory.store import ChatStore
 from app.memory.summaries import Summariser
@@ -44,8 +45,9 @@ def resolve_setup(
 
 def open_chat(
     store: ChatStore, character_id: str, sheet: Sheet, *, user: str, resume: int | bool | None
-) -> tuple[Chat, list[Message]]:
-    """A new chat (its greeting stored as the first message), or an existing one to resume.
+) -> tuple[Chat, PathHistory]:
+    """A new chat (its greeting stored as the first message), or an existing one to resume,
+    with its active path (texts are read only when looked at).
 
     `resume=True` takes the character's latest chat; an int names a chat id.
     """
@@ -71,8 +73,7 @@ def open_chat(
                 first = first or stored
             if first is not None:
                 store.select(first.id)
-    history = [m.as_message() for m in visible_path(store, chat.id)]
-    return chat, history
+    return chat, visible_path(store, chat.id)
 
 
 def open_session(

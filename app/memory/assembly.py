@@ -64,7 +64,8 @@ class Assembly:
     sections: list[Section]
     first_kept: int
     """Index of the first history turn still in the window (0: nothing evicted)."""
-    evicted: list[Turn]
+    evicted: Sequence[Turn]
+    """The turns before the window (a view: a stored path's texts are not read for it)."""
     examples_cut: bool
 
     @property
@@ -158,8 +159,13 @@ def assemble(
     constant_lore: Sequence[tuple[str, str]] = (),
     summary: str = "",
     notes: TurnNotes | None = None,
+    sizes: Sequence[int] | None = None,
 ) -> Assembly:
-    """Lay the prompt out; `turns` is the whole active history, greeting first."""
+    """Lay the prompt out; `turns` is the whole active history, greeting first.
+
+    `sizes` are the turns' costs when the caller knows them (a long stored path's are cached):
+    then only the kept turns' texts are read.
+    """
     notes = notes or TurnNotes()
 
     def cost(text: str) -> int:
@@ -175,7 +181,8 @@ def assemble(
     example_tokens = count(examples) if examples else 0
     summary_tokens = cost(summary_text)
     tail_tokens = count(tail) if tail else 0
-    sizes = [cost(t.content) for t in turns]
+    if sizes is None:
+        sizes = [cost(t.content) for t in turns]
 
     room = window.n_ctx - window.reserve - window.margin
     history_room = room - fixed_tokens - summary_tokens - tail_tokens
@@ -219,7 +226,7 @@ def assemble(
         ),
         Section("per-turn notes", tail_tokens, _note_lines(notes)),
     ]
-    return Assembly(messages, sections, first, list(turns[:first]), examples_cut)
+    return Assembly(messages, sections, first, turns[:first], examples_cut)
 
 
 def _note_lines(notes: TurnNotes) -> list[str]:

@@ -73,6 +73,10 @@ class ChatStore:
         """Group several store calls into one transaction: all of them commit, or none."""
         return self._db.write()
 
+    def reading(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A consistent snapshot for several reads (see `path_index` for the queries)."""
+        return self._db.read()
+
     # -- chats --------------------------------------------------------------------------------
 
     def create_chat(
