@@ -27,7 +27,7 @@ from app.memory.assembly import (
 )
 from app.memory.checkpoint import ReplyWriter
 from app.memory.history import PathHistory, PromptTurns, Texts, ids_of, roles_of, tokenizer_key
-from app.memory.message_cap import cap_text
+from app.memory.message_cap import cap_text, marker
 from app.memory.records import Chat
 from app.memory.store import ChatStore
 from app.memory.summaries import Summariser
@@ -63,6 +63,18 @@ def visible_path(store: ChatStore, chat_id: int) -> PathHistory:
     """The active path as the user sees it, without empty (stopped at once) or hidden messages;
     texts are read only for the messages looked at."""
     return PathHistory.load(store, chat_id)
+
+
+SHOWN_PAGE = 100
+"""Messages a screen shows at first, and pages in at a time when scrolled back."""
+SHOWN_CHARS = 50_000
+"""A longer message is shown cut, with a marker (editing it still edits the whole text)."""
+
+
+def _shown_text(text: str) -> str:
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + marker(
+        len(text) - SHOWN_CHARS
+    )
 
 
 IMPERSONATE = (
@@ -192,6 +204,18 @@ class ChatSession:
     def _capped(self, text: str) -> str:
         """The prompt's copy of a message: cut with a marker when over its share of the window."""
         return cap_text(text, len(text), self.engine.n_ctx, self._count)
+
+    def page(self, start: int, stop: int | None = None) -> list[tuple[Message, int | None]]:
+        """The history's messages at [start, stop) for showing, with their store ids: a long
+        chat is shown (and paged in) a window at a time, each text cut at `SHOWN_CHARS`."""
+        stop = len(self.history) if stop is None else stop
+        ids: list[int | None] = list(self.ids[start:stop])
+        ids += [None] * (stop - start - len(ids))
+        if isinstance(self.history, PathHistory):
+            shown = self.history.page(start, stop, SHOWN_CHARS)
+        else:
+            shown = [Message(m.role, _shown_text(m.content)) for m in self.history[start:stop]]
+        return list(zip(shown, ids, strict=True))
 
     @property
     def chat_meta(self) -> dict[str, Any]:

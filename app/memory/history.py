@@ -14,7 +14,7 @@ from typing import Any, overload
 
 from app.memory import path_index
 from app.memory.assembly import MESSAGE_OVERHEAD, Turn
-from app.memory.message_cap import cap_text, head_chars
+from app.memory.message_cap import cap_text, head_chars, marker
 from app.memory.path_index import PathIndex
 from app.memory.records import StoredMessage
 from app.memory.store import ChatStore
@@ -144,6 +144,19 @@ class PathHistory(Sequence[Message]):
         ids = self.index.ids[self.start + lo : self.start + hi]
         with self.store.reading() as conn:
             return path_index.read_heads(conn, ids, head_chars(n_ctx))
+
+    def page(self, lo: int, hi: int, chars: int) -> list[Message]:
+        """The messages at [lo, hi) for showing: each text at most `chars` long, a longer one
+        cut with a marker (the stored text stays whole; `self[i]` reads it)."""
+        ids = self.index.ids[self.start + lo : self.start + hi]
+        with self.store.reading() as conn:
+            heads = path_index.read_heads(conn, ids, chars)
+        out = []
+        for message_id, role in zip(ids, self.index.roles[self.start + lo :], strict=False):
+            head, length = heads.get(message_id, ("", 0))
+            text = head if length <= len(head) else head + marker(length - len(head))
+            out.append(Message(role, text))  # type: ignore[arg-type]
+        return out
 
     def counts(self, n_ctx: int, count: Callable[[str], int]) -> list[int]:
         """Token counts of each message's prompt copy, filling in (and storing) missing ones."""

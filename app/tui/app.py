@@ -23,7 +23,7 @@ from app.engine.base import Engine
 from app.engine.modelinfo import ModelInfo
 from app.errors import LoreweaverError
 from app.memory.store import ChatStore
-from app.session import greetings, visible_path
+from app.session import SHOWN_CHARS, SHOWN_PAGE, greetings, visible_path
 from app.session_start import start_session
 from app.settings import load_settings
 from app.sheets import library
@@ -210,9 +210,13 @@ class LoreweaverApp(ReplyActions, ChatTreeActions, DialogActions):
             except LoreweaverError:
                 chat = None
         if chat is not None and self.store is not None:
-            for m in visible_path(self.store, chat.id):
+            path = visible_path(self.store, chat.id)
+            start = max(len(path) - SHOWN_PAGE, 0)
+            for m, message_id in zip(path.page(start, len(path), SHOWN_CHARS), path.ids[start:],
+                                     strict=True):
                 mine = m.role == "user"
-                shown.append(Shown(m.id, chat.user_name if mine else sheet.name, m.content, mine))
+                speaker = chat.user_name if mine else sheet.name
+                shown.append(Shown(message_id, speaker, m.content, mine))
         else:
             shown = [Shown(None, sheet.name, text, False) for text in greetings(sheet, user)[:1]]
         self.query_one(ChatLog).show(shown)

@@ -17,7 +17,7 @@ from app.engine.modelinfo import ModelInfo
 from app.home import Home, home
 from app.memory.store import ChatStore
 from app.reply import Reply
-from app.session import ChatSession
+from app.session import SHOWN_PAGE, ChatSession
 from app.settings import Settings
 from app.sheets.sheet import Sheet
 from app.tui.widgets.chat_log import ChatLog, Shown
@@ -62,6 +62,10 @@ class AppState(App[None]):
         self.last_stats = ""
         self._new_chat = False
         self._stop_asked = False
+        self.log_size = SHOWN_PAGE
+        """How many of the chat's last messages the log shows (grows as older ones page in)."""
+        self.log_offset = 0
+        """History index of the log's first block."""
 
     def _idle_session(self) -> ChatSession | None:
         if self.session is None:
@@ -77,10 +81,11 @@ class AppState(App[None]):
         if session is None:
             return []
         shown = []
-        for index, message in enumerate(session.history):
+        self.log_offset = max(len(session.history) - self.log_size, 0)
+        for message, message_id in session.page(self.log_offset):
+            index = len(shown) + self.log_offset
             mine = message.role == "user"
             swipe = None
-            message_id = session.ids[index] if index < len(session.ids) else None
             if message_id is not None and not mine:
                 swipe = session.swipe_position(index)
             speaker = session.user if mine else session.sheet.name
@@ -89,6 +94,12 @@ class AppState(App[None]):
 
     def _refresh_log(self) -> None:
         self.query_one(ChatLog).show(self._shown())
+
+    def on_chat_log_older(self) -> None:
+        """Scrolled to the top of the log: page in older messages, if there are any."""
+        if self.session is not None and self.log_offset > 0:
+            self.log_size += SHOWN_PAGE
+            self._refresh_log()
 
     def _show_status(self, text: str | None = None) -> None:
         if text is None:

@@ -19,7 +19,8 @@ class ChatTreeActions(AppState):
 
     @on(ChatMessage.Action)
     def _message_action(self, event: ChatMessage.Action) -> None:
-        self.act_on(self.query_one(ChatLog).index_of(event.block), event.action, event.step)
+        index = self.query_one(ChatLog).index_of(event.block) + self.log_offset
+        self.act_on(index, event.action, event.step)
 
     def act_on(self, index: int, action: str, step: int = 0) -> None:
         """`action` (swipe, edit, delete, branch) on message `index`; negative counts from the end
