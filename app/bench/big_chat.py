@@ -97,7 +97,9 @@ class Resume:
         return self.open_s + self.prompt_s + self.first_token_s
 
 
-def _child(home: str, chat_id: int, model: str, label: str, n_threads: int | None) -> None:
+def _child(
+    home: str, chat_id: int, model: str, label: str, n_threads: int | None, n_ctx: int
+) -> None:
     """Runs in the child: resume `chat_id` and print its figures as one JSON line."""
     import resource
 
@@ -112,7 +114,7 @@ def _child(home: str, chat_id: int, model: str, label: str, n_threads: int | Non
     where = Home(Path(home))
     started = time.perf_counter()
     info = resolve_model(where, model)
-    engine = load_engine(info, n_threads=n_threads, n_ctx_cap=N_CTX)
+    engine = load_engine(info, n_threads=n_threads, n_ctx_cap=n_ctx)
     model_s = time.perf_counter() - started
     sheet = Sheet(name="Orla", description="Orla keeps the lighthouse archive.",
                   first_message="The archive door creaks.")
@@ -141,16 +143,19 @@ def _child(home: str, chat_id: int, model: str, label: str, n_threads: int | Non
     print(json.dumps(asdict(figures)))
 
 
-def measure(home: Path, chat_id: int, model: Path, label: str, n_threads: int | None) -> Resume:
+def measure(
+    home: Path, chat_id: int, model: Path, label: str, n_threads: int | None, n_ctx: int
+) -> Resume:
     """Resume `chat_id` in a child process of its own and read its figures."""
     code = (
         "import sys; from app.bench.big_chat import _child; "
         "_child(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], "
-        "None if sys.argv[5] == '-' else int(sys.argv[5]))"
+        "None if sys.argv[5] == '-' else int(sys.argv[5]), int(sys.argv[6]))"
     )
     threads = "-" if n_threads is None else str(n_threads)
     done = subprocess.run(
-        [sys.executable, "-c", code, str(home), str(chat_id), str(model), label, threads],
+        [sys.executable, "-c", code, str(home), str(chat_id), str(model), label, threads,
+         str(n_ctx)],
         capture_output=True, text=True, check=False,
     )
     if done.returncode != 0:
@@ -210,7 +215,7 @@ class BigChatReport:
 
 def run_big_chat(
     info: ModelInfo, *, big: int = BIG, small: int = SMALL, huge_chars: int = HUGE_CHARS,
-    n_threads: int | None = None, opens: int = 2,
+    n_threads: int | None = None, opens: int = 2, n_ctx: int = N_CTX,
 ) -> BigChatReport:
     with tempfile.TemporaryDirectory(prefix="lw-big-chat-") as tmp:
         where = Home(Path(tmp)).ensure()
@@ -221,11 +226,16 @@ def run_big_chat(
                 "huge": build_chat(store, small - 1, last_chars=huge_chars, seed=3),
             }
         sides = {
-            label: [measure(where.root, chat_id, info.path, label, n_threads) for _ in range(opens)]
+            label: [
+                measure(where.root, chat_id, info.path, label, n_threads, n_ctx)
+                for _ in range(opens)
+            ]
             for label, chat_id in chats.items()
         }
     return BigChatReport(sides["small"], sides["big"], sides["huge"])
 
 
 def run(info: ModelInfo, options: BenchOptions) -> BigChatReport:
-    return run_big_chat(info, big=options.turns or BIG, n_threads=options.n_threads)
+    return run_big_chat(
+        info, big=options.turns or BIG, n_threads=options.n_threads, n_ctx=options.ctx or N_CTX
+    )
