@@ -171,6 +171,11 @@ class BigChatReport:
     huge: list[Resume]
     """First open, then a later open, of each chat."""
 
+    def load_ratio(self, side: list[Resume]) -> float:
+        """Open + prompt (the part a chat's length can change) against the small chat's."""
+        small = self.small[-1].open_s + self.small[-1].prompt_s
+        return (side[-1].open_s + side[-1].prompt_s) / max(small, 1e-9)
+
     def ratio(self, side: list[Resume]) -> float:
         return side[-1].resume_s / max(self.small[-1].resume_s, 1e-9)
 
@@ -183,6 +188,7 @@ class BigChatReport:
             "first_open_ratio_big_vs_small": round(
                 self.big[0].resume_s / max(self.small[0].resume_s, 1e-9), 2
             ),
+            "open_and_prompt_ratio_big_vs_small": round(self.load_ratio(self.big), 2),
             "extra_peak_mb_big": round(self.extra_mb(self.big), 1),
             "resume_ratio_huge_message_vs_small": round(self.ratio(self.huge), 2),
             "extra_peak_mb_huge_message": round(self.extra_mb(self.huge), 1),
@@ -205,7 +211,8 @@ class BigChatReport:
         figures = self.as_dict()
         table.caption = (
             f"big/small resume ×{figures['resume_ratio_big_vs_small']} "
-            f"(first open ×{figures['first_open_ratio_big_vs_small']}), "
+            f"(first open ×{figures['first_open_ratio_big_vs_small']}; open + prompt "
+            f"×{figures['open_and_prompt_ratio_big_vs_small']}), "
             f"+{figures['extra_peak_mb_big']} MB; 60 MB message ×"
             f"{figures['resume_ratio_huge_message_vs_small']}, "
             f"+{figures['extra_peak_mb_huge_message']} MB"

@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from app.errors import LoreweaverError
     from app.home import home
     from app.memory.store import ChatStore
+    from app.session import SHOWN_PAGE
     from app.session_start import open_session, sampling_from
     from app.settings import load_settings
 
@@ -94,7 +95,10 @@ def run(args: argparse.Namespace) -> int:
             assert session.chat is not None
             out.print(f"[dim]chat {session.chat.id} with {escape(session.sheet.name)}[/]")
             you = f"[bold green]{escape(session.user)}[/]: "
-            for message in session.history:
+            start = max(len(session.history) - SHOWN_PAGE, 0)
+            if start:
+                out.print(f"[dim]… {start:,} earlier messages (see `loreweaver chats show`)[/]")
+            for message, _ in session.page(start):
                 out.print(name if message.role == "assistant" else you, end="")
                 out.out(message.content)
         for line in _lines(args.say, interactive, out, session.user):
