@@ -192,7 +192,9 @@ class BigChatReport:
             "extra_peak_mb_big": round(self.extra_mb(self.big), 1),
             "resume_ratio_huge_message_vs_small": round(self.ratio(self.huge), 2),
             "extra_peak_mb_huge_message": round(self.extra_mb(self.huge), 1),
-            "runs": [asdict(r) | {"resume_s": r.resume_s} for r in self.small + self.big + self.huge],
+            "runs": [
+                asdict(r) | {"resume_s": r.resume_s} for r in self.small + self.big + self.huge
+            ],
         }
 
     def render(self) -> Any:

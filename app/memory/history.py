@@ -58,14 +58,14 @@ class PathHistory(Sequence[Message]):
     """
 
     def __init__(
-        self, store: ChatStore, index: PathIndex, *, tokenizer: str = "",
+        self, store: ChatStore, spine: PathIndex, *, tokenizer: str = "",
         start: int = 0, stop: int | None = None, pages: _Pages | None = None,
     ) -> None:
         self.store = store
-        self.index = index
+        self.spine = spine
         self.tokenizer = tokenizer
         self.start = start
-        self.stop = len(index.ids) if stop is None else stop
+        self.stop = len(spine.ids) if stop is None else stop
         self._pages = pages or _Pages()
 
     @classmethod
@@ -80,21 +80,21 @@ class PathHistory(Sequence[Message]):
     def appended(self, message_id: int, role: str) -> PathHistory:
         """This view with a message just stored after its end (the index is extended in place
         when the view reaches its end, so no other view sees a change)."""
-        index = self.index
-        if self.start != 0 or self.stop != len(index.ids):
-            index = PathIndex(self.ids, self.roles, index.tokens[self.start : self.stop])
-        index.ids.append(message_id)
-        index.roles.append(role)
-        index.tokens.append(None)
-        return PathHistory(self.store, index, tokenizer=self.tokenizer, pages=self._pages)
+        spine = self.spine
+        if self.start != 0 or self.stop != len(spine.ids):
+            spine = PathIndex(self.ids, self.roles, spine.tokens[self.start : self.stop])
+        spine.ids.append(message_id)
+        spine.roles.append(role)
+        spine.tokens.append(None)
+        return PathHistory(self.store, spine, tokenizer=self.tokenizer, pages=self._pages)
 
     @property
     def ids(self) -> list[int]:
-        return self.index.ids[self.start : self.stop]
+        return self.spine.ids[self.start : self.stop]
 
     @property
     def roles(self) -> list[str]:
-        return self.index.roles[self.start : self.stop]
+        return self.spine.roles[self.start : self.stop]
 
     @overload
     def __getitem__(self, item: int) -> Message: ...
@@ -106,7 +106,7 @@ class PathHistory(Sequence[Message]):
             if step != 1:
                 raise ValueError("a chat history slices only with step 1")
             return PathHistory(
-                self.store, self.index, tokenizer=self.tokenizer,
+                self.store, self.spine, tokenizer=self.tokenizer,
                 start=self.start + lo, stop=self.start + max(lo, hi), pages=self._pages,
             )
         return self.stored(item).as_message()
@@ -126,7 +126,7 @@ class PathHistory(Sequence[Message]):
         """The whole stored message at `item` (its full text)."""
         at = self._absolute(item)
         first = at - at % PAGE
-        ids = self.index.ids[first : first + PAGE]
+        ids = self.spine.ids[first : first + PAGE]
 
         def load() -> dict[int, Any]:
             with self.store.reading() as conn:
@@ -134,25 +134,25 @@ class PathHistory(Sequence[Message]):
             return {i: message_from_row(row) for i, row in rows.items()}
 
         key = ("rows", ids[0], ids[-1])  # by ids: a page read before an append is not reused
-        message: StoredMessage | None = self._pages.get(key, load).get(self.index.ids[at])
+        message: StoredMessage | None = self._pages.get(key, load).get(self.spine.ids[at])
         if message is None:
-            raise IndexError(f"message {self.index.ids[at]} was deleted meanwhile")
+            raise IndexError(f"message {self.spine.ids[at]} was deleted meanwhile")
         return message
 
     def heads(self, lo: int, hi: int, n_ctx: int) -> dict[int, tuple[str, int]]:
         """(head, full length) of the messages at [lo, hi) of this view, for prompts."""
-        ids = self.index.ids[self.start + lo : self.start + hi]
+        ids = self.spine.ids[self.start + lo : self.start + hi]
         with self.store.reading() as conn:
             return path_index.read_heads(conn, ids, head_chars(n_ctx))
 
     def page(self, lo: int, hi: int, chars: int) -> list[Message]:
         """The messages at [lo, hi) for showing: each text at most `chars` long, a longer one
         cut with a marker (the stored text stays whole; `self[i]` reads it)."""
-        ids = self.index.ids[self.start + lo : self.start + hi]
+        ids = self.spine.ids[self.start + lo : self.start + hi]
         with self.store.reading() as conn:
             heads = path_index.read_heads(conn, ids, chars)
         out = []
-        for message_id, role in zip(ids, self.index.roles[self.start + lo :], strict=False):
+        for message_id, role in zip(ids, self.spine.roles[self.start + lo :], strict=False):
             head, length = heads.get(message_id, ("", 0))
             text = head if length <= len(head) else head + marker(length - len(head))
             out.append(Message(role, text))  # type: ignore[arg-type]
@@ -160,17 +160,17 @@ class PathHistory(Sequence[Message]):
 
     def counts(self, n_ctx: int, count: Callable[[str], int]) -> list[int]:
         """Token counts of each message's prompt copy, filling in (and storing) missing ones."""
-        tokens = self.index.tokens
+        tokens = self.spine.tokens
         missing = [i for i in range(self.start, self.stop) if tokens[i] is None]
         for at in range(0, len(missing), COUNT_BATCH):
             batch = missing[at : at + COUNT_BATCH]
             with self.store.reading() as conn:
                 heads = path_index.read_heads(
-                    conn, [self.index.ids[i] for i in batch], head_chars(n_ctx)
+                    conn, [self.spine.ids[i] for i in batch], head_chars(n_ctx)
                 )
             found = []
             for i in batch:
-                message_id = self.index.ids[i]
+                message_id = self.spine.ids[i]
                 if message_id in heads:
                     tokens[i] = count(cap_text(*heads[message_id], n_ctx, count))
                     found.append((message_id, tokens[i] or 0))
@@ -191,7 +191,7 @@ class PromptTurns(Sequence[Turn]):
         count: Callable[[str], int], lo: int = 0, hi: int | None = None,
         pages: _Pages | None = None,
     ) -> None:
-        self.history, self.tail, self.n_ctx, self.count = history, tuple(tail), n_ctx, count
+        self.history, self.tail, self.n_ctx, self.counter = history, tuple(tail), n_ctx, count
         self.lo = lo
         self.hi = len(history) + len(self.tail) if hi is None else hi
         self._pages = pages or _Pages()
@@ -209,12 +209,13 @@ class PromptTurns(Sequence[Turn]):
     def roles(self) -> list[str]:
         stored = len(self.history)
         out = list(self.history.roles[self.lo : min(self.hi, stored)])
-        return out + [t.role for t in self.tail[max(self.lo - stored, 0) : max(self.hi - stored, 0)]]
+        tail = self.tail[max(self.lo - stored, 0) : max(self.hi - stored, 0)]
+        return out + [t.role for t in tail]
 
     def sizes(self) -> list[int]:
         """Each turn's cost in the prompt (text tokens plus the turn markers' estimate)."""
-        stored = self.history.counts(self.n_ctx, self.count)
-        tail = [self.count(t.content) for t in self.tail]
+        stored = self.history.counts(self.n_ctx, self.counter)
+        tail = [self.counter(t.content) for t in self.tail]
         every = [n + MESSAGE_OVERHEAD if n else 0 for n in stored + tail]
         return every[self.lo : self.hi]
 
@@ -228,7 +229,7 @@ class PromptTurns(Sequence[Turn]):
             if step != 1:
                 raise ValueError("prompt turns slice only with step 1")
             return PromptTurns(
-                self.history, self.tail, n_ctx=self.n_ctx, count=self.count,
+                self.history, self.tail, n_ctx=self.n_ctx, count=self.counter,
                 lo=self.lo + lo, hi=self.lo + max(lo, hi), pages=self._pages,
             )
         if item < 0:
@@ -241,12 +242,13 @@ class PromptTurns(Sequence[Turn]):
             return self.tail[at - stored]
         first = at - at % PAGE
         page = self._pages.get(
-            ("heads", first), lambda: self.history.heads(first, min(first + PAGE, stored), self.n_ctx)
+            ("heads", first),
+            lambda: self.history.heads(first, min(first + PAGE, stored), self.n_ctx),
         )
         message_id = self.history.ids[at]
         head, length = page.get(message_id, ("", 0))
         role: Role = self.history.roles[at]  # type: ignore[assignment]
-        return Turn(role, cap_text(head, length, self.n_ctx, self.count), message_id)
+        return Turn(role, cap_text(head, length, self.n_ctx, self.counter), message_id)
 
     def __iter__(self) -> Iterator[Turn]:
         for i in range(len(self)):

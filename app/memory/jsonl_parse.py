@@ -210,13 +210,11 @@ def _lines(handle: Iterable[bytes], source: Path) -> Iterator[tuple[str, dict[st
 
 
 def _turns(lines: Iterator[tuple[str, dict[str, Any]]], source: Path) -> Iterator[Turn]:
-    count = 0
-    for where, value in lines:
+    for count, (where, value) in enumerate(lines, start=1):
         try:
             line = _Line.model_validate(value)
         except ValidationError as exc:
             raise LoreweaverError(f"{where}: {describe(exc)}", path=source) from None
-        count += 1
         if count > MAX_MESSAGES:
             raise LoreweaverError(f"more than {MAX_MESSAGES} messages", path=source)
         yield _turn(line, where, source)

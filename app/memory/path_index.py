@@ -76,7 +76,9 @@ def read_tokens(conn: sqlite3.Connection, ids: Sequence[int], tokenizer: str) ->
     return {row[0]: row[1] for row in rows}
 
 
-def save_tokens(conn: sqlite3.Connection, tokenizer: str, counts: Iterable[tuple[int, int]]) -> None:
+def save_tokens(
+    conn: sqlite3.Connection, tokenizer: str, counts: Iterable[tuple[int, int]]
+) -> None:
     """Remember token counts; a message deleted meanwhile is skipped."""
     conn.executemany(
         "INSERT OR REPLACE INTO message_tokens (message_id, tokenizer, tokens) "

@@ -80,7 +80,7 @@ class AppState(App[None]):
         session = self.session
         if session is None:
             return []
-        shown = []
+        shown: list[Shown] = []
         self.log_offset = max(len(session.history) - self.log_size, 0)
         for message, message_id in session.page(self.log_offset):
             index = len(shown) + self.log_offset
