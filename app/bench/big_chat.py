@@ -41,11 +41,14 @@ def _text(rng: random.Random, words: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(words)).capitalize() + "."
 
 
-def build_chat(store: ChatStore, messages: int, *, last_chars: int = 0, seed: int = 0) -> int:
+def build_chat(
+    store: ChatStore, messages: int, *, last_chars: int = 0, seed: int = 0,
+    character: str = CHARACTER,
+) -> int:
     """A chat of `messages` alternating messages (greeting first) in one transaction; with
     `last_chars`, one more user message that long ends it. Returns the chat id."""
     rng = random.Random(seed)
-    chat = store.create_chat(CHARACTER, title=f"{messages} messages", user_name="Tam")
+    chat = store.create_chat(character, title=f"{messages} messages", user_name="Tam")
     now = time.time()
     with store.transaction() as conn:
         (top,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()
