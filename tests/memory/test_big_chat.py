@@ -138,3 +138,23 @@ def test_a_big_chat_still_resumes_replies_swipes_edits_and_branches(
     assert session.history[-1].content == store.active_path(chat_id)[1000].content
     reopened = _resume(engine, store, chat_id)
     assert len(reopened.history) == 2002 and reopened.history[-2].content.endswith("ledger.")
+
+
+def test_a_sillytavern_file_is_read_a_line_at_a_time(tmp_path: Any) -> None:
+    import json
+
+    from app.memory.jsonl_parse import parse_chat
+
+    consumed: list[int] = []
+
+    def lines() -> Any:
+        yield b'\xef\xbb\xbf{"user_name": "Tam", "character_name": "Orla"}\n'
+        for i in range(1000):
+            consumed.append(i)
+            yield json.dumps({"name": "Tam", "is_user": True, "mes": f"line {i}"}).encode() + b"\n"
+
+    parsed = parse_chat(lines(), tmp_path / "big.jsonl")
+    assert parsed.character_name == "Orla" and consumed == []
+    first = next(parsed.turns)
+    assert first.variants[0].content == "line 0" and consumed == [0]
+    assert sum(1 for _ in parsed.turns) == 999
