@@ -67,15 +67,6 @@ def read_index(conn: sqlite3.Connection, leaf_id: int | None, tokenizer: str) ->
     )
 
 
-def read_tokens(conn: sqlite3.Connection, ids: Sequence[int], tokenizer: str) -> dict[int, int]:
-    rows = conn.execute(
-        "SELECT message_id, tokens FROM message_tokens "
-        "WHERE tokenizer = ? AND message_id IN (SELECT value FROM json_each(?))",
-        (tokenizer, json.dumps(list(ids))),
-    ).fetchall()
-    return {row[0]: row[1] for row in rows}
-
-
 def save_tokens(
     conn: sqlite3.Connection, tokenizer: str, counts: Iterable[tuple[int, int]]
 ) -> None:
@@ -118,12 +109,6 @@ def on_path(conn: sqlite3.Connection, leaf_id: int | None, ids: Sequence[int]) -
         (leaf_id, json.dumps(list(ids))),
     ).fetchall()
     return {row[0]: row[1] for row in rows}
-
-
-def path_filter(alias: str = "m") -> str:
-    """A WHERE clause part: `alias.id` is on the path ending at the leaf (the `_UP` parameter);
-    put `up_cte()` before the statement."""
-    return f"{alias}.id IN (SELECT id FROM up)"
 
 
 def up_cte() -> str:
