@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.errors import LoreweaverError
+
 ENV_VAR = "LOREWEAVER_HOME"
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _CHECKOUT_DIR = _PACKAGE_DIR.parent
@@ -44,7 +46,14 @@ class Home:
     def ensure(self) -> Home:
         """Create the folders on first use; harmless when they exist."""
         for folder in (self.root, self.characters, self.lorebooks, self.models):
-            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise LoreweaverError(
+                    f"cannot create the Loreweaver home folder: {exc.strerror or exc} "
+                    f"(set {ENV_VAR} to a writable folder)",
+                    path=folder,
+                ) from None
         return self
 
 

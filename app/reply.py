@@ -47,6 +47,11 @@ class Reply:
         screen draws, read without waking for every token."""
         return self._read(lambda: self.generation.batches(period))
 
+    def prompt_progress(self, period: float) -> Iterator[tuple[int, int]]:
+        """`(evaluated, total)` prompt tokens while the prompt is evaluated, once per `period`
+        at most, until the text can come (see `Generation.prompt_progress`)."""
+        return self.generation.prompt_progress(period)
+
     def _read(self, source: Callable[[], Iterator[str]]) -> Iterator[str]:
         """The pieces from `source` (opened on first use; later reads continue it), minus a
         speaker label, each written to the store as it comes."""

@@ -8,74 +8,46 @@ iterate the `Reply` it returns and call `finish()`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
 from app.engine.base import Engine, Generation, Sampling
 from app.errors import LoreweaverError
-from app.memory.assembly import (
-    Assembly,
-    Turn,
-    TurnNotes,
-    Window,
-    assemble,
-    post_history_text,
-)
+from app.memory.assembly import Assembly, TurnNotes
+from app.memory.authors_note import AuthorsNote, save_note
+from app.memory.chat_state import StateEntry, prompt_state, state_entries, state_update
 from app.memory.checkpoint import ReplyWriter
-from app.memory.history import PathHistory, PromptTurns, Texts, ids_of, roles_of, tokenizer_key
-from app.memory.message_cap import cap_text, marker
+from app.memory.history import PathHistory, ids_of, roles_of, tokenizer_key
 from app.memory.records import Chat
 from app.memory.store import ChatStore
 from app.memory.summaries import Summariser
-from app.memory.turn_inputs import (
-    TurnInputs,
-    explain_inputs,
-    recall_for,
-    scan_lore,
-    summaries_for,
-    timers_for,
-    timers_meta,
-)
+from app.memory.turn_inputs import TurnInputs, timers_for, timers_meta
 from app.prompts.formats import PromptFormat, role_play_stops
 from app.prompts.messages import Message
 from app.reply import Reply
+from app.session_chat import (  # noqa: F401 (re-exported)
+    SHOWN_PAGE,
+    greetings,
+    shown_page,
+    store_new_chat,
+    visible_path,
+)
+from app.session_prompt import turn_assembly
+from app.settings import MAX_STOPS, StopString
 from app.sheets.lorebook import Lorebook
 from app.sheets.macros import substitute
 from app.sheets.sheet import Sheet
+from app.sheets.validation import describe
 
-
-def greeting(sheet: Sheet, user: str) -> str:
-    return substitute(sheet.first_message.strip(), char=sheet.name, user=user)
-
-
-def greetings(sheet: Sheet, user: str) -> list[str]:
-    """The first message and the alternate greetings: the greeting's swipes, in card order."""
-    texts = [sheet.first_message, *sheet.alternate_greetings]
-    found = (substitute(text.strip(), char=sheet.name, user=user) for text in texts)
-    return [text for text in found if text]
-
-
-def visible_path(store: ChatStore, chat_id: int) -> PathHistory:
-    """The active path as the user sees it, without empty (stopped at once) or hidden messages;
-    texts are read only for the messages looked at."""
-    return PathHistory.load(store, chat_id)
-
-
-SHOWN_PAGE = 100
-"""Messages a screen shows at first, and pages in at a time when scrolled back."""
-SHOWN_CHARS = 50_000
-"""A longer message is shown cut, with a marker (editing it still edits the whole text)."""
-
-
-def _shown_text(text: str) -> str:
-    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + marker(
-        len(text) - SHOWN_CHARS
-    )
-
+STOP_META = "stop"
+"""The chat's own stop strings, in its metadata."""
 
 IMPERSONATE = (
     "[Write {user}'s next message in this conversation, in first person, as {user} would say it "
@@ -98,6 +70,9 @@ class ChatSession:
     """The store's ids of `history`'s messages, in step with it (empty without a store)."""
     store: ChatStore | None = None
     chat: Chat | None = None
+    """The stored chat; None until a new chat's first line (`saved_chat` stores it then)."""
+    character_id: str = ""
+    """Whose chat a new one is, when it gets stored."""
     model_name: str | None = None
     reserve: int = 300
     """Tokens kept free for the reply; `send` sets it from the sampling's max_tokens."""
@@ -107,17 +82,27 @@ class ChatSession:
     """Writes summaries of evicted turns in the background (saved chats only)."""
     state_path: Path | None = None
     """Where the KV cache is saved on close, so reopening the chat need not re-read it."""
+    cache_dir: Path | None = None
+    """Where a new chat's `state_path` goes once it is stored."""
     meta: dict[str, Any] = field(default_factory=dict)
     """The chat's metadata when it is not saved (lore timers live here)."""
     inputs: TurnInputs = field(default_factory=TurnInputs)
     """Lore, summaries and recalled messages of the last assembled prompt."""
     last_prompt: str = ""
     """The text of the last prompt sent to the engine."""
+    authors_note: AuthorsNote | None = None
+    """The chat's author's note (kept in the store for a saved chat)."""
+    extra_stops: list[str] = field(default_factory=list)
+    """The settings' stop strings, for every chat."""
+    notices: list[str] = field(default_factory=list)
+    """Warnings about the setup for the user (a prompt format the model was not tuned on)."""
 
     def __post_init__(self) -> None:
-        self._count = lru_cache(maxsize=4096)(self.engine.count_tokens)
+        self.count_tokens = lru_cache(maxsize=4096)(self.engine.count_tokens)
+        """The engine's token count, cached (the same texts are counted every turn)."""
         self._evicted: list[int] = []
-        self._tokenizer = tokenizer_key(self.engine, self.engine.n_ctx)
+        self.tokenizer = tokenizer_key(self.engine, self.engine.n_ctx)
+        """Whose token counts the store caches for this session's window."""
         if isinstance(self.history, PathHistory) and not self.ids:
             self.ids = self.history.ids
 
@@ -128,94 +113,17 @@ class ChatSession:
         *,
         history: Sequence[Message] | None = None,
     ) -> Assembly:
-        """The prompt's sections for `history` (default: the whole active path) + `pending`.
-
-        Lore fires on the texts in the scan window, summaries stand in for evicted turns, and
-        older messages that match the user's line are recalled, unless still in the window.
-        """
+        """The prompt's sections for `history` (default: the whole active path) + `pending`,
+        with lore, summaries and recall (see `session_prompt`)."""
         past = self.history if history is None else history
-        n_ctx = self.engine.n_ctx
-        tail = [] if pending is None else [Turn("user", self._capped(pending))]
-        turns: Sequence[Turn]
-        sizes: list[int] | None = None
-        if isinstance(past, PathHistory):
-            turns = PromptTurns(past, tail, n_ctx=n_ctx, count=self._count)
-            sizes = turns.sizes()
-        else:
-            ids = self.ids[: len(past)]
-            turns = [Turn(m.role, self._capped(m.content), ids[i] if i < len(ids) else None)
-                     for i, m in enumerate(past)] + tail
-        if notes is None:
-            notes = TurnNotes(
-                post_history=post_history_text(self.sheet, user=self.user),
-                state=self.state_values(),
-            )
-        chat_id = self.chat.id if self.chat is not None else None
-        turn = roles_of(turns).count("user")
-        lore = scan_lore(
-            self.books,
-            Texts(turns),
-            turn=turn,
-            seed=chat_id or 0,
-            timers=timers_for(self.chat_meta, turn),
-            char=self.sheet.name,
-            user=self.user,
-            count=self._count,
-            n_ctx=self.engine.n_ctx,
-        )
-        fixed, triggered = lore.prompt_lore() if lore is not None else ([], [])
-        notes.lore = triggered
-        summaries = summaries_for(self.store, chat_id)
-        inputs = TurnInputs(lore, summaries)
-
-        def lay_out() -> Assembly:
-            return assemble(
-                self.sheet,
-                turns,
-                user=self.user,
-                user_description=self.user_description,
-                count=self._count,
-                window=Window(n_ctx=self.engine.n_ctx, reserve=self.reserve),
-                constant_lore=fixed,
-                summary=inputs.summary_text,
-                notes=notes,
-                sizes=sizes,
-            )
-
-        assembly = lay_out()
-        query = pending if pending is not None else next(
-            (t.content for t in reversed(turns) if t.role == "user"), None
-        )
-        in_window = set(ids_of(turns[assembly.first_kept :]))
-        inputs.recalled = recall_for(
-            self.store, chat_id, query, in_window=in_window, now_turn=len(turns)
-        )
-        if inputs.recalled:
-            notes.memories = [
-                f"{self.user if r.message.role == 'user' else self.sheet.name}: {r.message.content}"
-                for r in inputs.recalled
-            ]
-            assembly = lay_out()
-        self.inputs = inputs
+        assembly, self.inputs = turn_assembly(self, past, pending, notes)
         self._evicted = ids_of(assembly.evicted)
-        explain_inputs(assembly, inputs)
         return assembly
 
-    def _capped(self, text: str) -> str:
-        """The prompt's copy of a message: cut with a marker when over its share of the window."""
-        return cap_text(text, len(text), self.engine.n_ctx, self._count)
-
     def page(self, start: int, stop: int | None = None) -> list[tuple[Message, int | None]]:
-        """The history's messages at [start, stop) for showing, with their store ids: a long
-        chat is shown (and paged in) a window at a time, each text cut at `SHOWN_CHARS`."""
-        stop = len(self.history) if stop is None else stop
-        ids: list[int | None] = list(self.ids[start:stop])
-        ids += [None] * (stop - start - len(ids))
-        if isinstance(self.history, PathHistory):
-            shown = self.history.page(start, stop, SHOWN_CHARS)
-        else:
-            shown = [Message(m.role, _shown_text(m.content)) for m in self.history[start:stop]]
-        return list(zip(shown, ids, strict=True))
+        """The history's messages at [start, stop) for showing, with their store ids (see
+        `shown_page`)."""
+        return shown_page(self.history, self.ids, start, stop)
 
     @property
     def chat_meta(self) -> dict[str, Any]:
@@ -223,10 +131,21 @@ class ChatSession:
         return self.chat.meta if self.chat is not None else self.meta
 
     def state_values(self) -> dict[str, object]:
-        """The sheet's state variables: the chat's values, else their defaults."""
-        saved = self.chat_meta.get("state")
-        values = saved if isinstance(saved, dict) else {}
-        return {v.name: values.get(v.name, v.default) for v in self.sheet.state}
+        """The per-turn notes' state: the chat's values of the sheet's variables, moved trust."""
+        return prompt_state(self.sheet, self.chat_meta, user=self.user)
+
+    def state(self) -> list[StateEntry]:
+        """The NPC's state variables and trust, with this chat's values."""
+        return state_entries(self.sheet, self.chat_meta, user=self.user)
+
+    def set_state(self, name: str, raw: str) -> StateEntry:
+        """Set a state variable or `trust:NAME` from typed text (checked by type and range)."""
+        update, entry = state_update(self.sheet, self.chat_meta, name, raw, user=self.user)
+        if self.store is not None and self.chat is not None:
+            self.chat = self.store.update_chat(self.chat.id, meta=update)
+        else:
+            self.meta.update(update)
+        return entry
 
     def messages(self, pending: str | None = None) -> list[Message]:
         return self.assembly(pending).messages
@@ -238,23 +157,101 @@ class ChatSession:
 
     @property
     def stops(self) -> list[str]:
-        return role_play_stops(self.fmt, self.user)
+        """Where a reply ends: the format's turn markers and speaker tags, the settings' stop
+        strings, then the chat's own."""
+        own = self.chat_meta.get(STOP_META)
+        mine = [s for s in own if isinstance(s, str) and s] if isinstance(own, list) else []
+        return list(dict.fromkeys([*role_play_stops(self.fmt, self.user), *self.extra_stops,
+                                   *mine]))
+
+    def set_stops(self, stops: list[str]) -> None:
+        """This chat's own stop strings (replacing its earlier ones; [] removes them)."""
+        try:
+            checked = TypeAdapter(list[StopString]).validate_python(stops)
+        except ValidationError as exc:
+            raise LoreweaverError(f"stop strings: {describe(exc)}") from None
+        if len(checked) > MAX_STOPS:
+            raise LoreweaverError(f"at most {MAX_STOPS} stop strings, got {len(checked)}")
+        update = {STOP_META: checked}
+        if self.store is not None and self.chat is not None:
+            self.chat = self.store.update_chat(self.chat.id, meta=update)
+        else:
+            self.meta.update(update)
+
+    def saved_chat(self) -> Chat | None:
+        """The stored chat; a new chat is stored now, with what was set on it in memory
+        (persona, state, lore timers, author's note). None without a store."""
+        if self.store is None or self.chat is not None:
+            return self.chat
+        self.chat = store_new_chat(
+            self.store, self.character_id, self.sheet, user=self.user,
+            meta={**self.meta, "user_description": self.user_description},
+        )
+        save_note(self.store, self.chat.id, self.authors_note)
+        if self.cache_dir is not None:
+            self.state_path = self.cache_dir / f"chat-{self.chat.id}.lwkv"
+        self.reload()
+        return self.chat
 
     def send(self, text: str, sampling: Sampling) -> Reply:
-        """Commit the user's line, then start the character's reply to it."""
+        """Commit the user's line (storing a new chat first), then build the prompt and start
+        the character's reply.
+
+        The line is stored before anything can fail: if building the prompt (lore, recall, the
+        template) or starting the engine fails, the line stays and a `failed` reply row under it
+        says why; the error is raised as one `LoreweaverError` line.
+        """
         self.reserve = sampling.max_tokens
-        prompt = self.prompt(text)
-        writer = None
-        if self.store is not None and self.chat is not None:
-            stored = self.store.add_message(self.chat.id, "user", text, name=self.user)
-            self.ids.append(stored.id)
-            writer = ReplyWriter(self.store, self.chat.id, name=self.sheet.name)
-        if isinstance(self.history, PathHistory):
-            self.history = self.history.appended(self.ids[-1], "user")
+        line: int | None = None
+        chat = self.saved_chat()
+        if self.store is not None and chat is not None:
+            line = self.store.add_message(chat.id, "user", text, name=self.user).id
+            self.ids.append(line)
+        if isinstance(self.history, PathHistory) and line is not None:
+            self.history = self.history.appended(line, "user")
         elif isinstance(self.history, list):
             self.history.append(Message("user", text))
-        self._keep_lore_timers()
-        return self._reply(prompt, sampling, writer)
+        try:
+            prompt = self.prompt(text, history=self.history[:-1])
+            self._keep_lore_timers()
+            return self._reply(prompt, sampling, self._writer(parent_id=line))
+        except BaseException as exc:
+            error = self._failed(line, exc)
+            if error is None:
+                raise
+            raise error from exc
+
+    def _writer(self, **how: Any) -> Callable[[], ReplyWriter | None]:
+        """Makes the reply's row once the engine has started (no row for an unsaved chat);
+        `how` as for `ReplyWriter`: `parent_id`, or `extend`."""
+        store, chat = self.store, self.chat
+        if store is None or chat is None:
+            return lambda: None
+        return lambda: ReplyWriter(store, chat.id, name=self.sheet.name, **how)
+
+    def _failed(self, parent: int | None, exc: BaseException) -> LoreweaverError | None:
+        """Store a `failed` reply under the user's line `parent`, saying why; the one-line error
+        to raise instead of `exc` (None: let it through, as for Ctrl-C)."""
+        stopped = not isinstance(exc, Exception)
+        reason = "stopped before the reply began" if stopped else (
+            " ".join(str(exc).split()) or type(exc).__name__)
+        if parent is not None and self.store is not None and self.chat is not None:
+            with contextlib.suppress(LoreweaverError):
+                self.store.add_message(self.chat.id, "assistant", "", parent_id=parent,
+                                       name=self.sheet.name, status="failed",
+                                       meta={"error": reason})
+            reason += f" (your line is saved in chat {self.chat.id})"
+        return None if stopped else LoreweaverError(f"no reply: {reason}")
+
+    def last_failure(self) -> str | None:
+        """Why the reply at the end of the active path failed, if it did (shown on resume)."""
+        if self.store is None or self.chat is None:
+            return None
+        leaf_id = self.store.get_chat(self.chat.id).active_leaf_id
+        leaf = self.store.get_message(leaf_id) if leaf_id is not None else None
+        if leaf is None or leaf.status != "failed":
+            return None
+        return str(leaf.meta.get("error", "unknown reason"))
 
     def _keep_lore_timers(self) -> None:
         """Save the lore timers the turn being replied to leaves behind (its user line is the
@@ -270,9 +267,16 @@ class ChatSession:
             self.meta.update(update)
 
     def _reply(
-        self, prompt: str, sampling: Sampling, writer: ReplyWriter | None, *, prefix: str = ""
+        self,
+        prompt: str,
+        sampling: Sampling,
+        writer: Callable[[], ReplyWriter | None],
+        *,
+        prefix: str = "",
     ) -> Reply:
-        """Start generating; background summaries keep off the model until the reply is done."""
+        """Start generating, then make the reply's row (`writer`), so an engine that refuses
+        to start leaves no empty `streaming` row; background summaries keep off the model
+        until the reply is done."""
         self.last_prompt = prompt
         hold: AbstractContextManager[None] = (
             self.summariser.replying() if self.summariser is not None else nullcontext()
@@ -283,7 +287,13 @@ class ChatSession:
         except BaseException:
             hold.__exit__(None, None, None)
             raise
-        return Reply(self, generation, writer, sampling, prefix=prefix, hold=hold)
+        try:
+            made = writer()
+        except BaseException:
+            generation.cancel()
+            hold.__exit__(None, None, None)
+            raise
+        return Reply(self, generation, made, sampling, prefix=prefix, hold=hold)
 
     def after_reply(self) -> None:
         """Hand the turns the window dropped to the summariser (it skips covered ones)."""
@@ -316,15 +326,16 @@ class ChatSession:
     # -- the chat tree: swipes, regenerate, continue, edit, delete, branch --------------------
 
     def _stored(self) -> tuple[ChatStore, Chat]:
-        if self.store is None or self.chat is None:
+        chat = self.saved_chat()
+        if self.store is None or chat is None:
             raise LoreweaverError("this chat is not saved, so it has no swipes, edits or branches")
-        return self.store, self.chat
+        return self.store, chat
 
     def reload(self) -> None:
         """Re-read the active path from the store (after any change to the tree)."""
         store, chat = self._stored()
         self.chat = store.get_chat(chat.id)
-        self.history = PathHistory.load(store, chat.id, self._tokenizer)
+        self.history = visible_path(store, chat.id, self.tokenizer)
         self.ids = self.history.ids
 
     def regenerate(self, sampling: Sampling) -> Reply:
@@ -347,22 +358,19 @@ class ChatSession:
             base = self.history
         self.reserve = sampling.max_tokens
         prompt = self.prompt(history=base)
-        writer = ReplyWriter(store, chat.id, parent_id=parent, name=self.sheet.name)
         self._keep_lore_timers()
-        return self._reply(prompt, sampling, writer)
+        return self._reply(prompt, sampling, self._writer(parent_id=parent))
 
     def continue_reply(self, sampling: Sampling) -> Reply:
         """More of the last reply: the model picks up where the text stops, in the same message."""
         if not self.history or self.history[-1].role != "assistant":
             raise LoreweaverError("there is no reply to continue: the last message is the user's")
+        self.saved_chat()
         last = self.history[-1]
         self.reserve = sampling.max_tokens
         prompt = self.prompt(history=self.history[:-1]) + last.content
-        writer = None
-        if self.store is not None and self.chat is not None:
-            writer = ReplyWriter(
-                self.store, self.chat.id, extend=self.store.get_message(self.ids[-1])
-            )
+        writer = self._writer(extend=self.store.get_message(self.ids[-1])) \
+            if self.store is not None else self._writer()
         self.history, self.ids = self.history[:-1], self.ids[:-1]
         return self._reply(prompt, sampling, writer, prefix=last.content)
 
@@ -412,11 +420,19 @@ class ChatSession:
         self.reload()
 
     def branch(self, index: int) -> Chat:
-        """Start a new chat from the history up to `index`; the session moves to it."""
+        """Start a new chat from the history up to `index`; the session moves to it (with its
+        author's note)."""
         store, _ = self._stored()
         self.chat = store.branch(self.ids[index])
+        save_note(store, self.chat.id, self.authors_note)
         self.reload()
         return self.chat
+
+    def set_authors_note(self, note: AuthorsNote | None) -> None:
+        """Change the chat's author's note (None removes it); a saved chat keeps it."""
+        if self.store is not None and self.chat is not None:
+            save_note(self.store, self.chat.id, note)
+        self.authors_note = note if note is not None and note.text.strip() else None
 
     def set_persona(self, name: str, description: str = "") -> None:
         """Who the user is in this chat: name and description, kept with the chat."""

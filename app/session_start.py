@@ -6,13 +6,16 @@ from app.engine.base import Engine, Sampling
 from app.engine.modelinfo import ModelInfo
 from app.errors import LoreweaverError
 from app.home import Home
+from app.memory.authors_note import load_note
 from app.memory.history import PathHistory
 from app.memory.records import Chat
 from app.memory.store import ChatStore
+from app.personas import choose_persona
 from app.memory.summaries import Summariser
-from app.prompts.formats import PromptFormat, choose_format
+from app.prompts.formats import PromptFormat, choose_format, format_warning, warm_up
 from app.prompts.messages import Message
-from app.session import ChatSession, greetings, visible_path
+from app.session import ChatSession
+from app.session_chat import find_chat, greetings, store_new_chat, visible_path
 from app.settings import Settings
 from app.sheets import library
 from app.sheets.sheet import Sheet
@@ -37,42 +40,26 @@ def resolve_setup(
     """Everything a chat needs except the loaded engine, with every input checked first."""
     from app.engine.registry import resolve_model
 
+    requested = template if template is not None else settings.template
+    warm_up(requested)
     entry, sheet = library.load(home, character)
     info = resolve_model(home, model if model is not None else settings.model)
-    fmt = choose_format(template if template is not None else settings.template, info)
+    fmt = choose_format(requested, info)
     return entry.id, sheet, info, fmt
 
 
 def open_chat(
     store: ChatStore, character_id: str, sheet: Sheet, *, user: str, resume: int | bool | None
 ) -> tuple[Chat, PathHistory]:
-    """A new chat (its greeting stored as the first message), or an existing one to resume,
-    with its active path (texts are read only when looked at).
+    """A chat stored now (a new one with its greetings), or an existing one to resume, with its
+    active path (texts are read only when looked at).
 
-    `resume=True` takes the character's latest chat; an int names a chat id.
+    `resume=True` takes the character's latest chat; an int names a chat id. Sessions store a
+    new chat only at its first line; this is for callers that want one at once.
     """
-    chat: Chat | None = None
-    if isinstance(resume, bool):
-        chat = store.latest_chat(character_id) if resume else None
-        if resume and chat is None:
-            raise LoreweaverError(f"no saved chat with {character_id!r} to resume")
-    elif resume is not None:
-        chat = store.get_chat(resume)
-        if chat.character_id != character_id:
-            raise LoreweaverError(
-                f"chat {resume} belongs to {chat.character_id!r}, not {character_id!r}"
-            )
-    if chat is None:
-        chat = store.create_chat(character_id, user_name=user)
-        with store.transaction():
-            first = None
-            for text in greetings(sheet, user):
-                stored = store.add_message(
-                    chat.id, "assistant", text, parent_id=None, name=sheet.name
-                )
-                first = first or stored
-            if first is not None:
-                store.select(first.id)
+    chat = find_chat(store, character_id, resume) or store_new_chat(
+        store, character_id, sheet, user=user
+    )
     return chat, visible_path(store, chat.id)
 
 
@@ -86,6 +73,7 @@ def open_session(
     user: str | None = None,
     store: ChatStore | None = None,
     resume: int | bool | None = None,
+    persona: str | None = None,
 ) -> ChatSession:
     """Load everything for a chat. Without a store the chat lives in memory only."""
     from app.engine.llamacpp import load_engine
@@ -97,7 +85,7 @@ def open_session(
     try:
         session = start_session(
             engine, info, fmt, sheet, character_id, settings,
-            user=user, store=store, resume=resume, home=home,
+            user=user, store=store, resume=resume, home=home, persona=persona,
         )
         if resume is not None and resume is not False:
             session.restore_cache()
@@ -120,14 +108,23 @@ def start_session(
     resume: int | bool | None = None,
     home: Home | None = None,
     summaries: bool = True,
+    persona: str | None = None,
 ) -> ChatSession:
     """A session on an already loaded engine: a new chat, or a saved one to resume.
 
-    A resumed chat keeps the persona it was played with unless `user` names another. With a
+    A new chat is stored at its first line. The user is `user`, else the saved `persona`, else
+    the persona locked to the character or the default one (`app.personas`); a resumed chat
+    keeps the persona it was played with unless `user` or `persona` names another. With a
     `home`, the sheet's world lorebooks are found there and the KV cache is saved there on
     close (`restore_cache` loads it); with a store and `summaries`, evicted turns get summarised.
     """
-    name = user or settings.user_name
+    if user is not None and persona is not None:
+        raise LoreweaverError("give either a user name or a saved persona, not both")
+    name, description = user or settings.user_name, settings.user_description
+    if user is None and home is not None:
+        name, description = choose_persona(home, settings, character_id, name=persona)
+    elif persona is not None:
+        raise LoreweaverError("saved personas need a Loreweaver home")
     if home is not None:
         books = [book for _, book in library.world_books(home, sheet)]
     else:
@@ -137,25 +134,32 @@ def start_session(
         fmt=fmt,
         engine=engine,
         user=name,
-        user_description=settings.user_description,
+        user_description=description,
         history=[Message("assistant", text) for text in greetings(sheet, name)[:1]],
         store=store,
         model_name=info.path.name,
         books=books,
+        extra_stops=list(settings.stop),
     )
+    warning = format_warning(fmt.id, info)
+    session.notices = [warning] if warning is not None else []
     if store is not None:
-        session.chat, _ = open_chat(store, character_id, sheet, user=name, resume=resume)
-        session.reload()
-        if user is None:
-            session.user = session.chat.user_name
-            session.user_description = str(
-                session.chat.meta.get("user_description", settings.user_description)
-            )
+        session.character_id = character_id
+        session.cache_dir = home.root / "kv-cache" if home is not None else None
+        session.chat = find_chat(store, character_id, resume)
+        if session.chat is not None:
+            session.reload()
+            session.authors_note = load_note(store, session.chat.id)
+            if user is None and persona is None:
+                session.user = session.chat.user_name
+                session.user_description = str(
+                    session.chat.meta.get("user_description", settings.user_description)
+                )
+            if session.cache_dir is not None:
+                session.state_path = session.cache_dir / f"chat-{session.chat.id}.lwkv"
         if summaries:
             session.summariser = Summariser(
                 store, engine, fmt, char=sheet.name, user=session.user
             )
-        if home is not None:
-            session.state_path = home.root / "kv-cache" / f"chat-{session.chat.id}.lwkv"
     session.reserve = settings.sampling.max_tokens
     return session

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from app.errors import LoreweaverError
 from app.fsutil import write_text_atomic
 from app.home import Home
+from app.sheets.cards.reader import read_yaml_file
 from app.sheets.validation import describe
 
 
@@ -50,6 +53,10 @@ SAMPLING_PRESETS: dict[str, SamplingSettings] = {
 """Starting points for the sampler, by name; any field can then be changed by hand."""
 
 
+StopString = Annotated[str, Field(min_length=1, max_length=200)]
+MAX_STOPS = 50
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -63,19 +70,63 @@ class Settings(BaseModel):
     user_name: str = "User"
     user_description: str = ""
     theme: str = "textual-dark"
+    last_chat: int | None = None
+    """The chat open when the terminal app last closed: it opens there again."""
     sampling: SamplingSettings = Field(default_factory=SamplingSettings)
+    stop: list[StopString] = Field(default_factory=list, max_length=MAX_STOPS)
+    """Extra stop strings for every chat (a chat can add its own)."""
+    presets: dict[str, SamplingSettings] = Field(default_factory=dict, max_length=200)
+    """The user's own sampler presets, by name (beside `SAMPLING_PRESETS`)."""
+
+    @field_validator("presets")
+    @classmethod
+    def _own_names(cls, presets: dict[str, SamplingSettings]) -> dict[str, SamplingSettings]:
+        for name in presets:
+            check_preset_name(name)
+        return presets
+
+    def all_presets(self) -> dict[str, SamplingSettings]:
+        """The built-in presets, then the user's own."""
+        return {**SAMPLING_PRESETS, **self.presets}
+
+
+def check_preset_name(name: str) -> str:
+    """A name the user may save a preset under: one line of text, not a built-in's."""
+    if not name.strip() or name != " ".join(name.split()) or len(name) > 60:
+        raise ValueError(f"preset name {name!r} must be 1-60 characters on one line, "
+                         "without leading, trailing or doubled spaces")
+    if name in SAMPLING_PRESETS:
+        raise ValueError(f"{name!r} is a built-in preset: choose another name")
+    return name
+
+
+def save_preset(settings: Settings, name: str, sampling: SamplingSettings) -> Settings:
+    """A copy of `settings` with `sampling` kept as the preset `name` (replacing one)."""
+    try:
+        check_preset_name(" ".join(name.split()))
+    except ValueError as exc:
+        raise LoreweaverError(str(exc)) from None
+    return settings.model_copy(
+        update={"presets": {**settings.presets, " ".join(name.split()): sampling}}
+    )
+
+
+def remove_preset(settings: Settings, name: str) -> Settings:
+    if name in SAMPLING_PRESETS:
+        raise LoreweaverError(f"{name!r} is a built-in preset and cannot be removed")
+    if name not in settings.presets:
+        known = ", ".join(settings.presets) or "none saved"
+        raise LoreweaverError(f"no preset named {name!r} (your presets: {known})")
+    return settings.model_copy(
+        update={"presets": {k: v for k, v in settings.presets.items() if k != name}}
+    )
 
 
 def load_settings(home: Home) -> Settings:
     path = home.settings_file
     if not path.is_file():
         return Settings()
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise LoreweaverError(f"cannot read settings ({type(exc).__name__})", path=path) from None
-    if not isinstance(data, dict):
-        raise LoreweaverError("settings must be a mapping", path=path)
+    data = read_yaml_file(path, kind="settings", allow_empty=True)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:

@@ -10,9 +10,26 @@ import pytest
 from app.home import ENV_VAR, Home
 
 
+@pytest.fixture(scope="session")
+def bundled_verdict() -> tuple[Path, str | None] | None:
+    """The bundled model's test load, run once per session rather than once per home."""
+    from app.engine import probe
+    from app.engine.registry import bundled_model_path
+
+    path = bundled_model_path()
+    return None if path is None else (path, probe.run_probe(path, path.stat().st_size)[1])
+
+
 @pytest.fixture(autouse=True)
-def lw_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Home]:
-    """A fresh, empty home for each test, also seen by subprocesses through the environment."""
+def lw_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+            bundled_verdict: tuple[Path, str | None] | None) -> Iterator[Home]:
+    """A fresh home for each test, also seen by subprocesses through the environment; it
+    already knows the bundled model's test-load verdict, as a home does after its first start."""
+    from app.engine import probe
+
     root = tmp_path / "home"
     monkeypatch.setenv(ENV_VAR, str(root))
-    yield Home(root).ensure()
+    home = Home(root).ensure()
+    if bundled_verdict is not None:
+        probe.remember(home, *bundled_verdict)
+    yield home

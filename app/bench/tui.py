@@ -167,40 +167,62 @@ def _headless(engine: Engine, info: ModelInfo, settings: Settings, home: Home) -
         return reply.stats
 
 
+class _Borrowed:
+    """The bench's engine, lent to one app run: the app closes what it loaded, the bench keeps
+    this one for the next run."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+    def close(self) -> None:
+        pass
+
+
 async def _through_ui(
     home: Home, engine: LlamaEngine, report: TuiReport, *, first: bool, typing: bool
 ) -> GenerationStats:
+    """One reply through the app, which the bench watches only through its public surface: the
+    chat events it posts (`ChatEvent`), the message box's `Changed`, and `open_character`."""
     from textual import events
-    from textual.widgets import Input
+    from textual.widgets import TextArea
 
     from app.tui.app import LoreweaverApp
-    from app.tui.messages import ReplyDone
+    from app.tui.chat_events import ChatOpened, ReplyChunk, ReplyDone
+    from app.tui.screens.chat import ChatEvent
+    from app.tui.widgets.composer import Composer
 
     gate = threading.Event()
     painted: list[float] = []
+    opened: list[ChatOpened] = []
+    started: list[bool] = []
     done: list[GenerationStats] = []
     changed: list[float] = []
-    """When the input box took each key, stamped by the app itself (no polling)."""
+    """When the message box took each key, stamped by the app itself (no polling)."""
     finished = asyncio.Event()
 
     def loader(info: ModelInfo, settings: Settings) -> Engine:
         gate.wait(timeout=30)  # held until the first screen is painted
-        return engine
+        return _Borrowed(engine)  # type: ignore[return-value]
 
     class MeasuredApp(LoreweaverApp):
-        # Textual calls the handler of each class up the MRO: these add to the app's own, which
-        # runs after them (a `super()` call would run it twice).
+        # Textual calls the handler of each class up the MRO: these add to the app's own.
         def on_mount(self) -> None:
             self.call_after_refresh(lambda: painted.append(time.perf_counter()))
 
-        def on_reply_done(self, message: ReplyDone) -> None:
-            done.append(message.stats)
-            finished.set()
+        def on_chat_event(self, message: ChatEvent) -> None:
+            event = message.event
+            if isinstance(event, ChatOpened):
+                opened.append(event)
+            elif isinstance(event, ReplyChunk):
+                started.append(True)
+            elif isinstance(event, ReplyDone):
+                done.append(event.stats)
+                finished.set()
 
-        def on_unmount(self) -> None:
-            self.engine = None  # the engine is shared between runs: the bench closes it
-
-        def on_input_changed(self) -> None:
+        def on_text_area_changed(self, message: TextArea.Changed) -> None:
             changed.append(time.perf_counter())
 
     async def until(condition: Callable[[], bool], what: str, step: float = 0.005) -> None:
@@ -213,27 +235,22 @@ async def _through_ui(
             await asyncio.sleep(step)
 
     app = MeasuredApp(home, loader=loader)
-    started = time.perf_counter()
+    begun = time.perf_counter()
     async with app.run_test(size=(120, 40)) as pilot:
         await until(lambda: bool(painted), "the first screen")
         if first:
-            report.first_screen_s = painted[0] - started
+            report.first_screen_s = painted[0] - begun
             report.model_loading_at_first_screen = app.engine is None
         gate.set()
-        await until(lambda: app.session is not None, "the chat opening")
+        await until(lambda: bool(opened), "the chat opening")
+        opened.clear()
         app.open_character(CHARACTER, new=True)  # the same fresh chat the headless side has
-        await until(
-            lambda: app.session is not None and app.current_id == CHARACTER, "the new chat opening"
-        )
-        box = app.query_one("#say", Input)
+        await until(lambda: any(e.character == CHARACTER for e in opened), "the new chat opening")
+        box = app.query_one("#say", Composer)
         box.focus()
-        box.value = LINE
+        box.text = LINE
         await pilot.press("enter")
-        await until(
-            lambda: bool(done) or (app.streaming is not None and bool(app.streaming.text)),
-            "the reply starting",
-            step=0.02,
-        )
+        await until(lambda: bool(done or started), "the reply starting", step=0.02)
         if not typing:  # nothing of the bench's own wakes the app until the reply ends
             try:
                 await asyncio.wait_for(finished.wait(), WAIT_S)

@@ -1,4 +1,4 @@
-"""`loreweaver characters`: list, show, validate, import and export characters."""
+"""`loreweaver characters`: list, show, validate, create, import and export characters."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
+from app.text import safe_line, safe_text
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -16,6 +18,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     show.add_argument("character", metavar="ID")
     validate = sub.add_parser("validate", help="check sheet files (default: all characters)")
     validate.add_argument("paths", nargs="*", metavar="PATH")
+    new = sub.add_parser("new", help="write a blank sheet into your library, to fill in")
+    new.add_argument("character", metavar="ID", help="its id: a-z, 0-9 and '_'")
+    new.add_argument("--name", help="its display name (default: the id in words)")
     imp = sub.add_parser(
         "import", help="import a card (V1/V2/V3 JSON, PNG, CHARX), a lorebook, or a YAML sheet"
     )
@@ -35,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
         return _list(where, args.json)
     if args.action == "show":
         return _show(where, args.character)
+    if args.action == "new":
+        return _new(where, args.character, args.name)
     if args.action == "import":
         return _import(where, Path(args.file), args.as_id)
     if args.action == "export":
@@ -47,10 +54,19 @@ def _import(where, path: Path, as_id: str | None) -> int:  # type: ignore[no-unt
 
     result = import_file(where, path, as_id=as_id)
     if result.already_there:
-        sys.stdout.write(f"{path}: already in your library as {result.kind} {result.id!r}\n")
+        where_from = safe_line(str(path))
+        sys.stdout.write(f"{where_from}: already in your library as {result.kind} {result.id!r}\n")
     else:
-        sys.stdout.write(f"imported {result.kind} to {result.path}\n")
-    sys.stdout.write(f"{result.id}\n")
+        sys.stdout.write(f"imported {result.kind} to {safe_line(str(result.path))}\n")
+    sys.stdout.write(f"{safe_line(result.id)}\n")
+    return 0
+
+
+def _new(where, char_id: str, name: str | None) -> int:  # type: ignore[no-untyped-def]
+    from app.sheets.catalog import new_character
+
+    entry = new_character(where, char_id, name)
+    sys.stdout.write(f"created {entry.path}\n")
     return 0
 
 
@@ -58,7 +74,7 @@ def _export(where, ref: str, fmt: str, out: Path) -> int:  # type: ignore[no-unt
     from app.sheets.transfer import export_character
 
     written = export_character(where, ref, fmt, out)
-    sys.stdout.write(f"{written}\n")
+    sys.stdout.write(f"{safe_line(str(written))}\n")
     return 0
 
 
@@ -88,9 +104,10 @@ def _list(where, as_json: bool) -> int:  # type: ignore[no-untyped-def]
         table.add_column(column, overflow="fold")
     for row in rows:
         source = "sample" if row["sample"] else "yours"
-        name = row["name"] if row["problem"] is None else f"[red]{row['problem']}[/]"
-        table.add_row(escape(str(row["id"])), escape(str(name)) if row["problem"] is None else name,
-                      source, escape(str(row["path"])))
+        failed = row["problem"] is not None
+        name = escape(safe_line(str(row["problem"] if failed else row["name"])))
+        table.add_row(escape(safe_line(str(row["id"]))), f"[red]{name}[/]" if failed else name,
+                      source, escape(safe_line(str(row["path"]))))
     Console().print(table)
     return 0
 
@@ -101,8 +118,9 @@ def _show(where, ref: str) -> int:  # type: ignore[no-untyped-def]
     from app.sheets import library
 
     _, sheet = library.load(where, ref)
-    yaml.safe_dump(sheet.model_dump(mode="json", exclude_defaults=True), sys.stdout,
-                   sort_keys=False, allow_unicode=True, width=100)
+    text = yaml.safe_dump(sheet.model_dump(mode="json", exclude_defaults=True),
+                          sort_keys=False, allow_unicode=True, width=100)
+    sys.stdout.write(safe_text(text))
     return 0
 
 
@@ -114,10 +132,26 @@ def _validate(where, paths: list[Path]) -> int:  # type: ignore[no-untyped-def]
     failed = 0
     for path in targets:
         try:
-            library.load_sheet(path)
+            problems = _lore_problems(where, path, library.load_sheet(path))
         except LoreweaverError as exc:
-            failed += 1
-            sys.stderr.write(f"loreweaver: error: {exc}\n")
-        else:
-            sys.stdout.write(f"ok {path}\n")
+            problems = [str(exc)]
+        for problem in problems:
+            sys.stderr.write(f"loreweaver: error: {safe_line(problem)}\n")
+        failed += bool(problems)
+        if not problems:
+            sys.stdout.write(f"ok {safe_line(str(path))}\n")
     return 1 if failed else 0
+
+
+def _lore_problems(where, path: Path, sheet) -> list[str]:  # type: ignore[no-untyped-def]
+    """One line per lorebook key that cannot be used (a bad regex), naming file, entry, key:
+    the sheet's own book, then the world books it names."""
+    from app.memory.lore_rules import book_problems
+    from app.sheets import library
+
+    books = [(path, sheet.character_book)] if sheet.character_book is not None else []
+    for book_id in sheet.world:
+        book_path = library.world_book_path(where, sheet, book_id)
+        books.append((book_path, library.load_lorebook(book_path)))
+    return [f"{file}: entry {index + 1} {title!r}: {problem}" for file, book in books
+            for index, title, problem in book_problems(book, char=sheet.name)]

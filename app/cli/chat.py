@@ -14,14 +14,26 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from app.cli.common import add_character_arg, add_model_flags
+from app.cli.common import (
+    add_character_arg,
+    add_model_flags,
+    add_note_flags,
+    note_from_args,
+    text_arg,
+)
+from app.text import SafeStream, safe_line, safe_text
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from app.engine.base import Sampling
+    from app.errors import LoreweaverError
+    from app.home import Home
     from app.reply import Reply
     from app.session import ChatSession
+
+UNSAVED_LINES = "unsaved-lines.txt"
+"""Where `chat` appends a line the chat database could not store."""
 
 CHAT_COMMANDS = {
     "/regen": "a new reply to your last line, kept as another swipe",
@@ -33,6 +45,8 @@ CHAT_COMMANDS = {
     "/branch": "start a new chat from here",
     "/impersonate": "the model drafts your next line (printed, not sent)",
     "/persona NAME [| DESCRIPTION]": "who you are in this chat",
+    "/state [NAME VALUE]": "the NPC's state and trust; with NAME VALUE, set one (trust:NAME)",
+    "/note [TEXT]": "set the author's note's text (same placement); alone: show it",
     "/help": "this list",
     "/quit": "leave",
 }
@@ -45,7 +59,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--seed", type=int, metavar="N", help="sampling seed (same seed, same reply)"
     )
     parser.add_argument("--max-tokens", type=int, metavar="N", help="longest reply, in tokens")
-    parser.add_argument("--say", metavar="TEXT", help="send one line, print the reply, exit")
+    parser.add_argument(
+        "--say", metavar="TEXT", type=text_arg, help="send one line, print the reply, exit"
+    )
     parser.add_argument(
         "--resume",
         nargs="?",
@@ -54,14 +70,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="CHAT_ID",
         help="continue a saved chat: the character's latest, or the one with this id",
     )
+    add_note_flags(parser)
+    parser.add_argument(
+        "--stop", action="append", metavar="TEXT",
+        help="end replies at TEXT (repeatable; kept with the chat, beside the settings' stops)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.prompts.formats import warm_up
+
+    warm_up(args.template)  # the template renderer starts while the rest imports
     from rich.console import Console
     from rich.markup import escape
 
     from app.errors import LoreweaverError
     from app.home import home
+    from app.memory.db import ChatDatabaseError
     from app.memory.store import ChatStore
     from app.session import SHOWN_PAGE
     from app.session_start import open_session, sampling_from
@@ -72,7 +97,11 @@ def run(args: argparse.Namespace) -> int:
     where = home().ensure()
     settings = load_settings(where)
     sampling = sampling_from(settings, seed=args.seed, max_tokens=args.max_tokens)
-    store = ChatStore.open(where)
+    note = note_from_args(args)
+    try:
+        store = ChatStore.open(where)
+    except ChatDatabaseError as exc:
+        raise _keeping(exc, where, args.say) from None
     try:
         session = open_session(
             where,
@@ -83,35 +112,53 @@ def run(args: argparse.Namespace) -> int:
             user=args.user,
             store=store,
             resume=args.resume,
+            persona=args.persona,
         )
+    except ChatDatabaseError as exc:
+        store.close()
+        raise _keeping(exc, where, args.say) from None
     except BaseException:
         store.close()
         raise
+    if session.fmt.note:
+        sys.stderr.write(f"note: {safe_line(session.fmt.note)}\n")
+    if note is not None:
+        session.set_authors_note(note)
+    for notice in session.notices:
+        sys.stderr.write(f"loreweaver: warning: {safe_line(notice)}\n")
+    if args.stop:
+        session.set_stops(args.stop)
     out = Console(highlight=False, soft_wrap=True)
     interactive = args.say is None and sys.stdin.isatty()
-    name = f"[bold cyan]{escape(session.sheet.name)}[/]: "
+    name = f"[bold cyan]{escape(safe_line(session.sheet.name))}[/]: "
     try:
         if interactive:
-            assert session.chat is not None
-            out.print(f"[dim]chat {session.chat.id} with {escape(session.sheet.name)}[/]")
-            you = f"[bold green]{escape(session.user)}[/]: "
+            which = f"chat {session.chat.id}" if session.chat is not None else "a new chat"
+            out.print(f"[dim]{which} with {escape(safe_line(session.sheet.name))}[/]")
+            you = f"[bold green]{escape(safe_line(session.user))}[/]: "
             start = max(len(session.history) - SHOWN_PAGE, 0)
             if start:
                 out.print(f"[dim]… {start:,} earlier messages (see `loreweaver chats show`)[/]")
             for message, _ in session.page(start):
                 out.print(name if message.role == "assistant" else you, end="")
-                out.out(message.content)
+                out.out(safe_text(message.content))
+            failure = session.last_failure()
+            if failure is not None:
+                out.print(f"[dim](no reply to your last line: {escape(safe_line(failure))})[/]")
         for line in _lines(args.say, interactive, out, session.user):
             if line.startswith("/") and not line.startswith("//"):
                 try:
                     reply = _command(line, session, sampling, out)
                 except LoreweaverError as exc:
-                    sys.stderr.write(f"loreweaver: error: {exc}\n")
+                    sys.stderr.write(f"loreweaver: error: {safe_line(str(exc))}\n")
                     continue
                 if reply is None:
                     continue
             else:
-                reply = session.send(line.removeprefix("/"), sampling)
+                try:
+                    reply = session.send(line.removeprefix("/"), sampling)
+                except ChatDatabaseError as exc:
+                    raise _keeping(exc, where, line.removeprefix("/")) from None
             if interactive:
                 out.print(name, end="")
             _stream(reply, out)
@@ -122,25 +169,48 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _keeping(exc: Exception, where: Home, line: str | None) -> LoreweaverError:
+    """The database's error, after the user's line is appended to UNSAVED_LINES in the home
+    (when it can be): what the user typed is never lost with the database."""
+    from datetime import datetime
+
+    from app.errors import LoreweaverError
+
+    if line is None:
+        return LoreweaverError(str(exc))
+    kept = where.root / UNSAVED_LINES
+    try:
+        with kept.open("a", encoding="utf-8") as handle:
+            handle.write(f"{datetime.now().isoformat(timespec='seconds')}\t{line}\n")
+    except OSError:
+        return LoreweaverError(str(exc))
+    return LoreweaverError(f"{exc} (your line was kept in {kept})")
+
+
 def _stream(reply: Reply, out: Console) -> None:
     """Print a reply as it streams; Ctrl-C stops it and keeps what was said."""
+    safe = SafeStream()
     try:
         if reply.prefix:
-            out.out(reply.prefix, end="")
+            out.out(safe.feed(reply.prefix), end="")
         for piece in reply:
-            out.out(piece, end="")
+            out.out(safe.feed(piece), end="")
             out.file.flush()
     except KeyboardInterrupt:
         reply.cancel()
+        out.out(safe.flush(), end="")
         out.print(" [dim](stopped)[/]", end="")
     finally:
         reply.finish()
-    out.out("")
+    out.out(safe.flush())
 
 
 def _command(line: str, session: ChatSession, sampling: Sampling, out: Console) -> Reply | None:
     """Run one `/command`; a reply to stream comes back, other commands print their result."""
+    from rich.markup import escape
+
     from app.errors import LoreweaverError
+    from app.memory.authors_note import AuthorsNote
 
     word, _, rest = line.partition(" ")
     rest = rest.strip()
@@ -151,7 +221,7 @@ def _command(line: str, session: ChatSession, sampling: Sampling, out: Console) 
     if word in ("/left", "/right"):
         n, of = session.swipe(-1 if word == "/left" else 1)
         out.print(f"[dim]swipe {n}/{of}[/]")
-        out.out(session.history[-1].content)
+        out.out(safe_text(session.history[-1].content))
     elif word == "/edit":
         session.edit(-1, rest)
         out.print("[dim]edited[/]")
@@ -165,11 +235,28 @@ def _command(line: str, session: ChatSession, sampling: Sampling, out: Console) 
         draft = session.impersonate(sampling)
         for _ in draft:
             pass
-        out.out(draft.text.strip())
+        out.out(safe_text(draft.text.strip()))
     elif word == "/persona":
         name, _, description = rest.partition("|")
         session.set_persona(name, description)
-        out.print(f"[dim]you are {session.user}[/]")
+        out.print(f"[dim]you are {escape(safe_line(session.user))}[/]")
+    elif word == "/note":
+        if rest:
+            old = session.authors_note or AuthorsNote()
+            session.set_authors_note(old.model_copy(update={"text": rest}))
+        note = session.authors_note
+        out.print(safe_text(f"{note.describe()}: {note.text}") if note else "no author's note", markup=False)
+    elif word == "/state":
+        # trust:NAME may hold spaces (its value is a number); a text variable's value may too
+        name, _, value = rest.rpartition(" ") if rest.startswith("trust:") else rest.partition(" ")
+        if name and not value.strip():
+            raise LoreweaverError("/state needs a name and a value, e.g. /state trust 3")
+        if name:
+            entry = session.set_state(name, value)
+            out.print(safe_line(f"{entry.label} = {entry.shown()}"), markup=False)
+        else:
+            for entry in session.state():
+                out.print(safe_line(f"{entry.key} = {entry.shown()}"), markup=False)
     elif word == "/help":
         for usage, meaning in CHAT_COMMANDS.items():
             out.print(f"{usage:<32} {meaning}", markup=False)
@@ -179,10 +266,16 @@ def _command(line: str, session: ChatSession, sampling: Sampling, out: Console) 
 
 
 def _lines(say: str | None, interactive: bool, out: Console, user: str) -> Iterator[str]:
-    """The user's turns: one `--say`, prompts on a terminal, or stdin lines in a pipe."""
+    """The user's turns: one `--say`, prompts on a terminal, or stdin lines in a pipe.
+
+    Bytes on stdin that are not UTF-8 become U+FFFD (as `--say`'s do), so a line can always
+    be stored.
+    """
     if say is not None:
         yield say
         return
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="replace")
     if not interactive:
         for raw in sys.stdin:
             line = raw.strip()
@@ -195,7 +288,7 @@ def _lines(say: str | None, interactive: bool, out: Console, user: str) -> Itera
 
     while True:
         try:
-            line = out.input(f"[bold green]{escape(user)}[/]> ").strip()
+            line = out.input(f"[bold green]{escape(safe_line(user))}[/]> ").strip()
         except (EOFError, KeyboardInterrupt):
             out.print()
             return

@@ -1,4 +1,5 @@
-"""`loreweaver chats`: list, show, export, import and delete stored chats.
+"""`loreweaver chats`: list, show, export, import and delete stored chats; see and set state
+(rename, search, bookmarks and branches: `chats_manage`).
 
 Output is plain text for people and `--json` for scripts; chat ids are the numbers `list` shows.
 """
@@ -11,6 +12,10 @@ import sys
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from app.cli import chats_manage
+from app.cli.common import text_arg
+from app.text import safe_json, safe_line, safe_text
 
 if TYPE_CHECKING:
     from app.home import Home
@@ -40,11 +45,30 @@ def configure(parser: argparse.ArgumentParser) -> None:
     load = actions.add_parser("import", help="read a SillyTavern JSONL chat file")
     load.add_argument("file", type=Path, metavar="FILE")
     load.add_argument(
-        "--character", metavar="ID", help="whose chat it is (default: from the file's header)"
+        "--character",
+        metavar="ID",
+        type=text_arg,
+        help="whose chat it is (default: from the file's header)",
     )
 
     delete = actions.add_parser("delete", help="delete a chat and all its messages")
     delete.add_argument("chat_id", type=int, metavar="ID")
+    delete.add_argument("--yes", "-y", action="store_true", help="do not ask first")
+
+    state = actions.add_parser(
+        "state", help="the NPC's state variables and trust in a chat; NAME VALUE sets one"
+    )
+    state.add_argument("chat_id", type=int, metavar="ID")
+    state.add_argument("name", nargs="?", metavar="NAME", help="a variable, or trust:NAME")
+    state.add_argument("value", nargs="?", metavar="VALUE")
+    state.add_argument("--json", action="store_true", help="print JSON instead of lines")
+    chats_manage.configure(actions)
+
+    actions.add_parser("check", help="look for damage in the chat database (exit 1 if damaged)")
+    actions.add_parser(
+        "repair",
+        help="salvage every readable chat into a new database (the old file is kept beside it)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,6 +76,10 @@ def run(args: argparse.Namespace) -> int:
     from app.memory.store import ChatStore
 
     where = home()
+    if args.action == "check":
+        return _check(where)
+    if args.action == "repair":
+        return _repair(where)
     with ChatStore.open(where) as store:
         if args.action == "list":
             return _list(store, args.character, as_json=args.json)
@@ -61,9 +89,30 @@ def run(args: argparse.Namespace) -> int:
             return _export(store, where, args.chat_id, args.output)
         if args.action == "import":
             return _import(store, where, args.file, args.character)
-        store.delete_chat(args.chat_id)
-        print(f"deleted chat {args.chat_id}")
-        return 0
+        if args.action == "state":
+            return _state(store, where, args)
+        if args.action in chats_manage.ACTIONS:
+            return chats_manage.run(store, args)
+        return _delete(store, args.chat_id, yes=args.yes)
+
+
+def _delete(store: ChatStore, chat_id: int, *, yes: bool) -> int:
+    """Delete a chat: asks first on a terminal; elsewhere only with --yes."""
+    from app.errors import LoreweaverError
+
+    chat = store.get_chat(chat_id)
+    if not yes:
+        count = len(store.active_path(chat_id))
+        what = f"chat {chat_id} with {chat.character_id} ({count} messages)"
+        if not sys.stdin.isatty():
+            raise LoreweaverError(f"deleting {what} cannot be undone: add --yes to confirm")
+        answer = input(f"Delete {what}? This cannot be undone. [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("kept")
+            return 1
+    store.delete_chat(chat_id)
+    print(f"deleted chat {chat_id}")
+    return 0
 
 
 def _when(timestamp: float) -> str:
@@ -89,13 +138,14 @@ def _list(store: ChatStore, character: str | None, *, as_json: bool) -> int:
             }
             for chat in chats
         ]
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print(safe_json(json.dumps(rows, ensure_ascii=False, indent=2)))
         return 0
     if not chats:
-        print(f"no chats with {character}" if character else "no chats yet")
+        print(f"no chats with {safe_line(character)}" if character else "no chats yet")
         return 0
     table = [("ID", "CHARACTER", "MESSAGES", "UPDATED", "TITLE")] + [
-        (str(c.id), c.character_id, str(c.message_count), _when(c.updated_at), c.title or "")
+        (str(c.id), safe_line(c.character_id), str(c.message_count), _when(c.updated_at),
+         safe_line(c.title or ""))
         for c in chats
     ]
     widths = [max(len(row[i]) for row in table) for i in range(4)]
@@ -141,11 +191,11 @@ def _show(store: ChatStore, chat_id: int, *, as_json: bool) -> int:
             "meta": chat.meta,
             "messages": messages,
         }
-        print(json.dumps(out, ensure_ascii=False, indent=2))
+        print(safe_json(json.dumps(out, ensure_ascii=False, indent=2)))
         return 0
-    title = f' "{chat.title}"' if chat.title else ""
+    title = f' "{safe_line(chat.title)}"' if chat.title else ""
     print(
-        f"chat {chat.id} with {chat.character_id}{title}: {len(path)} messages, "
+        f"chat {chat.id} with {safe_line(chat.character_id)}{title}: {len(path)} messages, "
         f"updated {_when(chat.updated_at)}"
     )
     for message in path:
@@ -154,10 +204,12 @@ def _show(store: ChatStore, chat_id: int, *, as_json: bool) -> int:
         )
         position, count = _swipe(store, message)
         notes = [f"{position}/{count}"] if count > 1 else []
-        if message.status != "complete":
+        if message.status == "failed":
+            notes.append(f"failed: {message.meta.get('error', 'unknown reason')}")
+        elif message.status != "complete":
             notes.append(message.status)
         note = f" [{', '.join(notes)}]" if notes else ""
-        print(f"#{message.id} {speaker}{note}: {message.content}")
+        print(f"#{message.id} {safe_line(speaker)}{note}: {safe_text(message.content)}")
     return 0
 
 
@@ -178,11 +230,12 @@ def _export(store: ChatStore, home: Home, chat_id: int, output: str) -> int:
     chat = store.get_chat(chat_id)
     name = _character_name(home, chat.character_id)
     if output == "-":
-        sys.stdout.write(export_chat(store, chat_id, character_name=name))
+        sys.stdout.write(safe_json(export_chat(store, chat_id, character_name=name)))
         return 0
     target = Path(output)
     write_chat_file(store, chat_id, target, character_name=name)
-    print(f"exported chat {chat_id} ({len(store.active_path(chat_id))} messages) to {target}")
+    count = len(store.active_path(chat_id))
+    print(f"exported chat {chat_id} ({count} messages) to {safe_line(str(target))}")
     return 0
 
 
@@ -197,9 +250,85 @@ def _import(store: ChatStore, home: Home, file: Path, character: str | None) -> 
     known = {entry.id for entry in library.entries(home)}
     if chat.character_id not in known:
         print(
-            f"note: no character {chat.character_id!r} is installed; the chat is kept under it",
+            f"note: no character {safe_line(repr(chat.character_id))} is installed; "
+            "the chat is kept under it",
             file=sys.stderr,
         )
     count = len(store.active_path(chat.id))
-    print(f"imported chat {chat.id} for {chat.character_id}: {count} messages")
+    print(f"imported chat {chat.id} for {safe_line(chat.character_id)}: {count} messages")
+    return 0
+
+
+def _check(home: Home) -> int:
+    from app.errors import LoreweaverError
+    from app.memory.repair import check
+
+    report = check(home.database)
+    if not report.exists:
+        print(f"no chat database yet ({report.path})")
+        return 0
+    if report.ok:
+        print(f"chat database is healthy ({report.path})")
+        return 0
+    for problem in report.problems:
+        print(f"damaged: {problem}")
+    raise LoreweaverError(
+        f"chat database is damaged ({len(report.problems)} problem(s)); run "
+        "`loreweaver chats repair` to salvage what is readable into a new database",
+        path=report.path,
+    )
+
+
+def _repair(home: Home) -> int:
+    from app.memory.repair import repair
+
+    report = repair(home.database)
+    saved = ", ".join(
+        f"{count} {table}"
+        for table, count in report.saved.items()
+        if count or table in ("chats", "messages")
+    )
+    print(f"saved {saved} into a new {report.new_path}")
+    if report.unreadable:
+        lost = ", ".join(f"{count} in {table}" for table, count in report.unreadable.items())
+        print(f"unreadable rows skipped: {lost}")
+    if report.broken:
+        print(f"unreadable (all of it, or past a damaged page): {', '.join(report.broken)}")
+    if report.recreated:
+        print(f"{report.recreated} chats lost their own record; their messages are kept "
+              "under character 'recovered'")
+    if report.dropped:
+        dropped = ", ".join(f"{count} {table}" for table, count in report.dropped.items())
+        print(f"left out (what they belonged to was lost): {dropped}")
+    if report.reattached:
+        print(f"{report.reattached} messages lost their parent and were re-attached below the "
+              "nearest earlier message")
+    print(f"the damaged file is kept as {report.old_path}")
+    return 0
+
+
+def _state(store: ChatStore, home: Home, args: argparse.Namespace) -> int:
+    from app.errors import LoreweaverError
+    from app.memory.chat_state import state_entries, state_update
+    from app.sheets import library
+
+    chat = store.get_chat(args.chat_id)
+    if args.name is not None and args.value is None:
+        raise LoreweaverError(f"give a value for {args.name!r}: chats state ID NAME VALUE")
+    _, sheet = library.load(home, chat.character_id)
+    if args.name is not None:
+        update, entry = state_update(sheet, chat.meta, args.name, args.value, user=chat.user_name)
+        chat = store.update_chat(chat.id, meta=update)
+        entries = [entry]
+    else:
+        entries = state_entries(sheet, chat.meta, user=chat.user_name)
+    if args.json:
+        rows = [{"name": e.key, "type": e.type, "value": e.value, "default": e.default}
+                for e in entries]
+        print(safe_json(json.dumps(rows, ensure_ascii=False, indent=2)))
+        return 0
+    if not entries:
+        print(f"{safe_line(chat.character_id)} has no state variables or relationships")
+    for entry in entries:
+        print(safe_line(f"{entry.key} = {entry.shown()}"))
     return 0

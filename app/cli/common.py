@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.memory.authors_note import AuthorsNote
 
 
 def add_model_flags(parser: argparse.ArgumentParser) -> None:
@@ -18,6 +22,53 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def text_arg(value: str) -> str:
+    """An argument that is chat text, not a path: bytes that are not UTF-8 (which argv keeps as
+    lone surrogates) become U+FFFD, so the text can be tokenized and stored."""
+    from app.untrusted import scrub
+
+    cleaned: str = scrub(value)[0]
+    return cleaned
+
+
 def add_character_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("character", metavar="CHARACTER", help="a character id or a sheet file path")
-    parser.add_argument("--user", "-u", metavar="NAME", help="your name in the chat")
+    parser.add_argument("--user", "-u", metavar="NAME", type=text_arg, help="your name in the chat")
+    parser.add_argument(
+        "--persona", metavar="NAME", help="play as this saved persona (see `personas list`)"
+    )
+
+
+def add_note_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--note", metavar="TEXT", type=text_arg, help="the chat's author's note (kept with it)")
+    parser.add_argument(
+        "--note-depth", type=int, default=0, metavar="N",
+        help="0 (default): in the notes at the end of the prompt; N: N messages from the end",
+    )
+    parser.add_argument(
+        "--note-frequency", type=int, default=1, metavar="N",
+        help="insert the note every N user turns (default 1; 0 turns it off)",
+    )
+    parser.add_argument(
+        "--note-role", default="system", metavar="ROLE",
+        help="system (default), user or assistant: the role of the note's message at a depth",
+    )
+
+
+def note_from_args(args: argparse.Namespace) -> AuthorsNote | None:
+    """The author's note the flags describe; None without `--note` (placement flags need it)."""
+    from app.errors import LoreweaverError
+    from app.memory.authors_note import make_note
+
+    if args.note is None:
+        given = [flag for flag, value, default in (
+            ("--note-depth", args.note_depth, 0),
+            ("--note-frequency", args.note_frequency, 1),
+            ("--note-role", args.note_role, "system"),
+        ) if value != default]
+        if given:
+            raise LoreweaverError(f"{given[0]} needs --note TEXT")
+        return None
+    return make_note(
+        args.note, depth=args.note_depth, frequency=args.note_frequency, role=args.note_role
+    )

@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from app.text import safe_line
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
@@ -27,7 +29,10 @@ def run(args: argparse.Namespace) -> int:
     from app.engine.registry import discover
     from app.home import home
 
+    from app.prompts.formats import format_note
+
     models = discover(home(), [Path(p) for p in args.model])
+    notes = {m.path: format_note(m) for m in models}
     if args.json:
         rows = [
             {
@@ -47,10 +52,11 @@ def run(args: argparse.Namespace) -> int:
                 "add_bos": m.add_bos,
                 "usable": m.usable,
                 "problem": m.problem,
+                "format_note": notes[m.path] or None,
             }
             for m in models
         ]
-        json.dump(rows, sys.stdout, indent=2)
+        json.dump(rows, sys.stdout, indent=2)  # ASCII: every control character is a \u escape
         sys.stdout.write("\n")
         return 0
     from rich.console import Console
@@ -62,16 +68,22 @@ def run(args: argparse.Namespace) -> int:
         table.add_column(column, overflow="fold")
     for m in models:
         template = f"gguf ({m.family})" if m.chat_template else (m.family or "unknown")
+        if notes[m.path]:
+            template = "see note"
         table.add_row(
-            escape(m.id),
-            escape(m.name),
-            m.architecture or "-",
-            m.size_label or "-",
-            m.quantization or "-",
+            escape(safe_line(m.id)),
+            escape(safe_line(m.name)),
+            escape(safe_line(m.architecture or "-")),
+            escape(safe_line(m.size_label or "-")),
+            escape(safe_line(m.quantization or "-")),
             _size(m.file_size),
             str(m.context_length or "-"),
             template if m.usable else "-",
-            "[green]usable[/]" if m.usable else f"[red]unusable: {escape(m.problem or '')}[/]",
+            "[green]usable[/]" if m.usable
+            else f"[red]unusable: {escape(safe_line(m.problem or ''))}[/]",
         )
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    for note in filter(None, notes.values()):
+        console.print(f"note: {escape(note)}")
     return 0

@@ -6,7 +6,14 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from app.cli.common import add_character_arg, add_model_flags
+from app.cli.common import (
+    add_character_arg,
+    add_model_flags,
+    add_note_flags,
+    note_from_args,
+    text_arg,
+)
+from app.text import safe_line, safe_text
 
 if TYPE_CHECKING:
     from app.session import ChatSession
@@ -15,7 +22,9 @@ if TYPE_CHECKING:
 def configure(parser: argparse.ArgumentParser) -> None:
     add_character_arg(parser)
     add_model_flags(parser)
-    parser.add_argument("--say", metavar="TEXT", help="a user line to end the prompt with")
+    parser.add_argument(
+        "--say", metavar="TEXT", type=text_arg, help="a user line to end the prompt with"
+    )
     parser.add_argument(
         "--chat", type=int, metavar="CHAT_ID", help="build the prompt of this saved chat"
     )
@@ -24,9 +33,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print each section with its token count, what fired and what was cut, and why",
     )
+    add_note_flags(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.prompts.formats import warm_up
+
+    warm_up(args.template)  # the template renderer starts while the engine's modules import
     from app.engine.llamacpp import load_engine
     from app.home import home
     from app.memory.store import ChatStore
@@ -35,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     where = home()
     settings = load_settings(where)
+    note = note_from_args(args)
     character_id, sheet, info, fmt = resolve_setup(
         where, settings, character=args.character, model=args.model, template=args.template
     )
@@ -54,16 +68,24 @@ def run(args: argparse.Namespace) -> int:
                 resume=args.chat,
                 home=where,
                 summaries=False,
+                persona=args.persona,
             )
             session.reserve = settings.sampling.max_tokens
+            for notice in session.notices:
+                sys.stderr.write(f"loreweaver: warning: {notice}\n")
+            if note is not None:  # for this prompt only: `prompt` never changes a saved chat
+                session.authors_note = note
             text = session.prompt(args.say)
             total = engine.count_tokens(text)
             if args.explain:
                 _explain(session, args.say, total, engine.n_ctx, fmt.id, info.id)
             else:
-                sys.stdout.write(text)
+                sys.stdout.write(safe_text(text))
                 sys.stdout.flush()
-            sys.stderr.write(f"\n[{total} tokens, format {fmt.id}, model {info.id}]\n")
+            note = session.fmt.note
+            sys.stderr.write(f"\n[{total} tokens, format {fmt.id}, model {safe_line(info.id)}]\n")
+            if note:
+                sys.stderr.write(f"note: {safe_line(note)}\n")
         finally:
             engine.close()
     finally:
@@ -80,12 +102,17 @@ def _explain(
     from rich.table import Table
 
     assembly = session.assembly(say)
-    table = Table(title=f"Prompt for {escape(session.sheet.name)}: {total}/{n_ctx} tokens "
-                  f"(reply reserve {session.reserve}), format {fmt}, model {escape(model)}",
+    table = Table(title=f"Prompt for {escape(safe_line(session.sheet.name))}: {total}/{n_ctx} "
+                  f"tokens (reply reserve {session.reserve}), format {fmt}, "
+                  f"model {escape(safe_line(model))}",
                   title_justify="left")
     table.add_column("section")
     table.add_column("tokens", justify="right")
     table.add_column("what and why", overflow="fold")
     for section in assembly.sections:
-        table.add_row(section.name, str(section.tokens), escape("\n".join(section.lines)) or "-")
-    Console(soft_wrap=False).print(table)
+        table.add_row(escape(safe_line(section.name)), str(section.tokens),
+                      escape(safe_text("\n".join(section.lines))) or "-")
+    console = Console(soft_wrap=False)
+    console.print(table)
+    if session.fmt.note:
+        console.print(f"note: {escape(safe_line(session.fmt.note))}")

@@ -65,6 +65,12 @@ class Generation(Protocol):
         faster than that, such as a screen."""
         ...
 
+    def prompt_progress(self, period: float) -> Iterator[tuple[int, int]]:
+        """`(evaluated, total)` prompt tokens while the prompt is evaluated, at most once per
+        `period`, ending when it is over: what a screen shows instead of a bare wait. Read it
+        before the text (it returns once the first text could come)."""
+        ...
+
     def cancel(self) -> None: ...
 
     @property
@@ -81,7 +87,8 @@ class Engine(Protocol):
     def n_ctx(self) -> int: ...
 
     def tokenize(self, text: str) -> list[int]:
-        """Tokens of a rendered prompt, special tokens parsed, BOS added iff the model wants it."""
+        """Tokens of `text`, BOS added iff the model wants it. Control tokens come only from a
+        `Prompt`'s markup segments: any other text is plain text (`app.prompts.segments`)."""
         ...
 
     def count_tokens(self, text: str) -> int: ...

@@ -2,6 +2,8 @@
 
 The worker calls `_put` for each piece and `_finish` once (with the error, if one ended it);
 the consumer iterates on its own thread, and an error is raised there after the last piece.
+While the prompt is evaluated the worker reports progress (`_set_progress`), which a reader
+follows with `prompt_progress` before it reads the text.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ class QueuedGeneration:
         self._stats = GenerationStats()
         self._error: BaseException | None = None
         self._finished = False
+        self._progress = (0, 0)
+        self._prefill_over = False
+        self._progress_changed = threading.Condition()
 
     def __iter__(self) -> Iterator[str]:
         while not self._finished:
@@ -52,6 +57,33 @@ class QueuedGeneration:
             if text:
                 yield text
         self._raise_error()
+
+    def prompt_progress(self, period: float) -> Iterator[tuple[int, int]]:
+        """`(evaluated, total)` prompt tokens as evaluation advances, at most once per `period`;
+        ends when it is over (the last item then has evaluated == total), or when the
+        generation ends first (cancelled, failed: nothing if that was before evaluating)."""
+        seen = (0, 0)
+        due = 0.0
+        while True:
+            pause = due - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            with self._progress_changed:
+                self._progress_changed.wait_for(
+                    lambda: self._progress != seen or self._prefill_over)
+                current, over = self._progress, self._prefill_over
+            if current != seen and current[1]:
+                seen = current
+                yield current
+            if over:
+                return
+            due = time.monotonic() + period
+
+    @property
+    def progress(self) -> tuple[int, int]:
+        """`(evaluated, total)`: prompt tokens run through the model so far, of those that had
+        to be (the rest of the prompt came from the KV cache)."""
+        return self._progress
 
     def _take(self, items: list[object]) -> Iterator[str]:
         for item in items:
@@ -87,9 +119,23 @@ class QueuedGeneration:
     def stats(self) -> GenerationStats:
         return self._stats
 
+    def _set_progress(self, evaluated: int, total: int) -> None:
+        with self._progress_changed:
+            self._progress = (evaluated, total)
+            self._prefill_over = self._prefill_over or evaluated >= total
+            self._progress_changed.notify_all()
+
+    def _end_prefill(self) -> None:
+        if not self._prefill_over:
+            with self._progress_changed:
+                self._prefill_over = True
+                self._progress_changed.notify_all()
+
     def _put(self, piece: str) -> None:
+        self._end_prefill()
         self._queue.put(piece)
 
     def _finish(self, error: BaseException | None = None) -> None:
         self._error = error
+        self._end_prefill()
         self._queue.put(_DONE)

@@ -1,8 +1,11 @@
 """A defensive reader for GGUF headers: metadata without loading the model.
 
-Model files come from anywhere, so every length and count is checked against the file's size
-before anything is read, and large arrays (the token list, merges, scores) are skipped, not
-loaded: listing a folder of multi-gigabyte models reads a few megabytes at most.
+Model files come from anywhere, so the header is read iteratively (no recursion) from a buffer
+that grows in chunks up to `MAX_HEADER_BYTES`, every count and length is checked against a limit
+where it is read, and large arrays (the token list, merges, scores) are stepped over, not loaded.
+The work is bounded whatever the file says: at most `MAX_HEADER_BYTES` read and
+`MAX_STRING_ITEMS` string lengths walked. What llama.cpp's own reader refuses (nested arrays,
+duplicate keys or tensor names, misplaced tensor data) is refused here too, with the reason.
 """
 
 from __future__ import annotations
@@ -13,16 +16,28 @@ from pathlib import Path
 from typing import BinaryIO
 
 MAGIC = b"GGUF"
-MAX_KV = 1_000_000
-MAX_STRING = 64 * 1024 * 1024
-MAX_TENSORS = 1_000_000
+MAX_KV = 10_000
+MAX_TENSORS = 200_000
+MAX_KEY = 65_535
+"""The GGUF spec's limit on a key's length."""
+MAX_STRING = 16 * 1024 * 1024
+MAX_ARRAY = 16 * 1024 * 1024
+MAX_HEADER_BYTES = 64 * 1024 * 1024
+"""Metadata plus tensor index; real headers are < 20 MB (a 262k-token vocabulary is ~6 MB)."""
+MAX_STRING_ITEMS = 1_000_000
+"""String lengths walked in one header (a vocabulary plus its merges: ~410k for Llama 3)."""
+MAX_TENSOR_NAME = 63
+"""llama.cpp's GGML_MAX_NAME is 64 bytes, terminator included."""
+MAX_DIMS = 4
 BIG_ARRAY = 4096
-"""Arrays longer than this are skipped (their position kept) rather than read into lists."""
+"""Arrays longer than this are stepped over (their position kept) rather than read into lists."""
+_CHUNK = 1024 * 1024
 
 # value type id → struct format of a scalar (8 = string, 9 = array)
 _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?",
             10: "<Q", 11: "<q", 12: "<d"}
 _STRING, _ARRAY = 8, 9
+_U64 = struct.Struct("<Q")
 
 # ggml tensor type id → (elements per block, bytes per block), to check the data is complete
 _TENSOR_TYPES = {
@@ -66,31 +81,66 @@ class GGUFHeader:
 
 
 class _Reader:
-    def __init__(self, handle: BinaryIO, size: int) -> None:
+    """Sequential reads from a file through a buffer that grows in chunks, never past the
+    file's end or `limit` bytes; a request beyond either is a `GGUFError`."""
+
+    def __init__(self, handle: BinaryIO, size: int, *, start: int = 0,
+                 limit: int = MAX_HEADER_BYTES) -> None:
         self.handle = handle
         self.size = size
-        self.bytes_read = 0
+        self.start = start
+        self.base = start
+        """The file offset of `buf[0]`."""
+        self.limit = limit
+        self.buf = bytearray()
+        self.pos = start
+        self.strings_walked = 0
+        handle.seek(start)
 
-    @property
-    def pos(self) -> int:
-        return self.handle.tell()
+    def need(self, n: int) -> None:
+        """Make bytes [pos, pos + n) available, or say why they cannot be."""
+        end = self.pos + n
+        if n < 0 or end > self.size:
+            raise GGUFError(f"truncated at byte {self.pos} (wanted {n} more bytes)")
+        if end - self.start > self.limit:
+            raise GGUFError(f"header larger than {self.limit // (1024 * 1024)} MB")
+        have = self.base + len(self.buf)
+        if end <= have:
+            return
+        if self.pos - self.base > _CHUNK:  # drop what has been read: memory stays ~ one chunk
+            del self.buf[:self.pos - self.base]
+            self.base = self.pos
+        want = min(max(end - have, _CHUNK), self.size - have, self.start + self.limit - have)
+        data = self.handle.read(want)
+        self.buf += data
+        if self.base + len(self.buf) < end:
+            raise GGUFError(f"truncated at byte {self.base + len(self.buf)}")
 
     def read(self, n: int) -> bytes:
-        if n < 0 or self.pos + n > self.size:
-            raise GGUFError(f"truncated at byte {self.pos} (wanted {n} more bytes)")
-        data = self.handle.read(n)
-        self.bytes_read += len(data)
-        if len(data) != n:
-            raise GGUFError(f"truncated at byte {self.pos}")
-        return data
+        self.need(n)
+        at = self.pos - self.base
+        self.pos += n
+        return bytes(self.buf[at:at + n])
 
     def skip(self, n: int) -> None:
+        """Step over `n` bytes; past the buffer, by seeking rather than reading them."""
+        if self.pos + n <= self.base + len(self.buf):
+            self.pos += n
+            return
         if n < 0 or self.pos + n > self.size:
             raise GGUFError(f"truncated at byte {self.pos} (wanted {n} more bytes)")
-        self.handle.seek(n, 1)
+        if self.pos + n - self.start > self.limit:
+            raise GGUFError(f"header larger than {self.limit // (1024 * 1024)} MB")
+        self.pos += n
+        del self.buf[:]  # in place: a caller may hold a reference
+        self.base = self.pos
+        self.handle.seek(self.pos)
 
     def scalar(self, fmt: str) -> int | float | bool:
-        value: int | float | bool = struct.unpack(fmt, self.read(struct.calcsize(fmt)))[0]
+        size = struct.calcsize(fmt)
+        self.need(size)
+        value: int | float | bool = struct.unpack_from(fmt, self.buf, self.pos - self.base)[0]
+        self.pos += size
         return value
 
     def u32(self) -> int:
@@ -99,46 +149,63 @@ class _Reader:
     def u64(self) -> int:
         return int(self.scalar("<Q"))
 
-    def string(self) -> str:
+    def count_strings(self, count: int) -> None:
+        self.strings_walked += count
+        if self.strings_walked > MAX_STRING_ITEMS:
+            raise GGUFError(f"more than {MAX_STRING_ITEMS} strings in the header")
+
+    def string(self, limit: int = MAX_STRING) -> str:
+        self.count_strings(1)
+        at = self.pos
         length = self.u64()
-        if length > MAX_STRING or self.pos + length > self.size:
-            raise GGUFError(f"string of {length} bytes at byte {self.pos} runs past the end")
+        if length > limit:
+            raise GGUFError(f"string of {length} bytes at byte {at} (limit {limit})")
         return self.read(length).decode("utf-8", errors="replace")
 
-    def skip_string(self) -> None:
-        length = self.u64()
-        if self.pos + length > self.size:
-            raise GGUFError(f"string of {length} bytes at byte {self.pos} runs past the end")
-        self.skip(length)
+    def skip_strings(self, count: int) -> None:
+        """Step over `count` strings: one length read each, the tight loop of the whole reader."""
+        self.count_strings(count)
+        unpack, buf, base = _U64.unpack_from, self.buf, self.base  # `buf` grows in place
+        for _ in range(count):
+            if self.pos - base + 8 > len(buf):
+                self.need(8)
+                base = self.base
+            length = unpack(buf, self.pos - base)[0]
+            if length > MAX_STRING:
+                raise GGUFError(f"string of {length} bytes at byte {self.pos} (limit {MAX_STRING})")
+            self.pos += 8
+            if self.pos - base + length > len(buf):
+                self.skip(length)
+                base = self.base
+                continue
+            self.pos += length
 
-    def value(self, kind: int) -> object:
+    def value(self, kind: int, key: str) -> object:
         if kind in _SCALARS:
             return self.scalar(_SCALARS[kind])
         if kind == _STRING:
             return self.string()
-        if kind == _ARRAY:
-            item = self.u32()
-            count = self.u64()
-            if count > self.size:
-                raise GGUFError(f"array of {count} items at byte {self.pos} is larger than the file")
-            if count > BIG_ARRAY:
-                skipped = SkippedArray(item, count, self.pos)
-                self.skip_items(item, count)
-                return skipped
-            return [self.value(item) for _ in range(count)]
-        raise GGUFError(f"unknown value type {kind} at byte {self.pos}")
-
-    def skip_items(self, item: int, count: int) -> None:
-        if item in _SCALARS:
-            self.skip(struct.calcsize(_SCALARS[item]) * count)
-        elif item == _STRING:
-            for _ in range(count):
-                self.skip_string()
-        elif item == _ARRAY:
-            for _ in range(count):
-                self.value(_ARRAY)
-        else:
-            raise GGUFError(f"unknown array item type {item} at byte {self.pos}")
+        if kind != _ARRAY:
+            raise GGUFError(f"key {key!r} has unknown value type {kind}")
+        item = self.u32()
+        count = self.u64()
+        if item == _ARRAY:
+            raise GGUFError(f"key {key!r} holds nested arrays (llama.cpp cannot read them)")
+        if item != _STRING and item not in _SCALARS:
+            raise GGUFError(f"key {key!r} is an array of unknown type {item}")
+        if count > MAX_ARRAY:
+            raise GGUFError(f"key {key!r} is an array of {count} items (limit {MAX_ARRAY})")
+        if count > BIG_ARRAY:
+            skipped = SkippedArray(item, count, self.pos)
+            if item == _STRING:
+                self.skip_strings(count)
+            else:
+                self.skip(struct.calcsize(_SCALARS[item]) * count)
+            return skipped
+        if item == _STRING:
+            return [self.string() for _ in range(count)]
+        fmt = _SCALARS[item]
+        return [self.scalar(fmt) for _ in range(count)]
 
 
 def read_header(path: Path) -> GGUFHeader:
@@ -166,8 +233,10 @@ def _parse(reader: _Reader) -> GGUFHeader:
         raise GGUFError(f"implausible header ({tensor_count} tensors, {kv_count} metadata keys)")
     header = GGUFHeader(version, tensor_count)
     for _ in range(kv_count):
-        key = reader.string()
-        header.metadata[key] = reader.value(reader.u32())
+        key = reader.string(MAX_KEY)
+        if key in header.metadata:
+            raise GGUFError(f"duplicate metadata key {key!r}")
+        header.metadata[key] = reader.value(reader.u32(), key)
     header.data_end = _tensor_data_end(reader, header)
     if header.data_end is not None and header.data_end > reader.size:
         raise GGUFError(
@@ -177,31 +246,47 @@ def _parse(reader: _Reader) -> GGUFHeader:
 
 
 def _tensor_data_end(reader: _Reader, header: GGUFHeader) -> int | None:
-    """Read the tensor index and work out where the data must end (None if a type is unknown)."""
-    if header.tensor_count == 0:
-        return None
+    """Read the tensor index as llama.cpp does (each tensor's data must follow the previous
+    one's, aligned) and work out where the data ends (None if a type is unknown here)."""
+    alignment = header.metadata.get("general.alignment", 32)
+    if not isinstance(alignment, int) or alignment <= 0 or alignment & (alignment - 1):
+        raise GGUFError(f"general.alignment {alignment!r} is not a power of 2")
+    expected: int | None = 0
     end = 0
-    known = True
+    names: set[str] = set()
     for _ in range(header.tensor_count):
-        reader.skip_string()
+        name = reader.string(MAX_STRING)
+        if len(name.encode()) > MAX_TENSOR_NAME:
+            raise GGUFError(f"tensor name of {len(name.encode())} bytes (limit {MAX_TENSOR_NAME})")
+        if name in names:
+            raise GGUFError(f"duplicate tensor {name!r}")
+        names.add(name)
         n_dims = reader.u32()
-        if n_dims > 8:
-            raise GGUFError(f"tensor with {n_dims} dimensions at byte {reader.pos}")
+        if n_dims > MAX_DIMS:
+            raise GGUFError(f"tensor {name!r} has {n_dims} dimensions (limit {MAX_DIMS})")
+        shape = [reader.u64() for _ in range(n_dims)]
         elements = 1
-        for _ in range(n_dims):
-            elements *= reader.u64()
+        for n in shape:
+            elements *= n
+        if any(n >= 2**63 for n in shape) or elements >= 2**63:
+            raise GGUFError(f"tensor {name!r} has an impossible shape {shape}")
         kind = reader.u32()
         offset = reader.u64()
         block = _TENSOR_TYPES.get(kind)
-        if block is None:
-            known = False
-            end = max(end, offset)
+        if expected is None or block is None:
+            expected = None  # an unknown type's size is unknown: stop checking placement
             continue
-        end = max(end, offset + elements // block[0] * block[1])
-    alignment = header.metadata.get("general.alignment", 32)
-    align = alignment if isinstance(alignment, int) and alignment > 0 else 32
-    data_start = (reader.pos + align - 1) // align * align
-    return data_start + end if known else None
+        if shape and shape[0] % block[0]:
+            raise GGUFError(f"tensor {name!r} rows are not whole blocks of its type")
+        if offset != expected:
+            raise GGUFError(f"tensor {name!r} data at offset {offset}, expected {expected}")
+        nbytes = elements // block[0] * block[1]
+        end = offset + nbytes
+        expected = offset + (nbytes + alignment - 1) // alignment * alignment
+    if header.tensor_count == 0 or expected is None:
+        return None
+    data_start = (reader.pos + alignment - 1) // alignment * alignment
+    return data_start + end
 
 
 def array_string(path: Path, array: SkippedArray, index: int) -> str | None:
@@ -211,10 +296,8 @@ def array_string(path: Path, array: SkippedArray, index: int) -> str | None:
     try:
         size = path.stat().st_size
         with path.open("rb") as handle:
-            handle.seek(array.offset)
-            reader = _Reader(handle, size)
-            for _ in range(index):
-                reader.skip_string()
+            reader = _Reader(handle, size, start=array.offset)
+            reader.skip_strings(index)
             return reader.string()
     except (OSError, GGUFError):
         return None

@@ -9,7 +9,7 @@ so that `input_ids[:n_tokens]` is always the cached sequence in position order.
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,29 @@ def line_up(
     llm.input_ids[:end] = tokens[:end]
     llm.n_tokens = end
     return end
+
+
+def evaluate_ahead(
+    llm: Any, tokens: Sequence[int], report: Callable[[int, int], None],
+    stop: Callable[[], bool],
+) -> list[int]:
+    """Evaluate the whole batches of `tokens` (the prompt after what `line_up` kept) that come
+    before its last batch, calling `report(evaluated, total)` after each; return the rest,
+    which `Llama.generate` evaluates before sampling.
+
+    These are the batches llama-cpp-python would run itself, so this costs no extra decode: it
+    only lets a reader watch a long prompt advance. `stop()` is checked between batches (the
+    abort callback stops one midway).
+    """
+    total, size = len(tokens), llm.n_batch
+    ahead = (total - 1) // size * size  # at least one token left: sampling needs its logits
+    report(0, total)
+    for start in range(0, ahead, size):
+        if stop():
+            raise RuntimeError("cancelled")
+        llm.eval(tokens[start : start + size])
+        report(start + size, total)
+    return list(tokens[ahead:])
 
 
 def _move_run(llm: Any, lib: Any, tokens: Sequence[int], plan: ReusePlan) -> bool:

@@ -25,6 +25,7 @@ from app.engine.base import Sampling
 from app.engine.generation import QueuedGeneration
 from app.engine.modelinfo import ModelInfo
 from app.engine.stops import StopMatcher
+from app.engine.tokens import SegmentTokenizer
 from app.errors import LoreweaverError
 
 T = TypeVar("T")
@@ -127,6 +128,13 @@ class LlamaEngine:
         self._bos = llm.token_bos()
         self._add_bos = bool(llm._model.add_bos_token())
         self._can_shift = bool(llama_cpp.llama_memory_can_shift(llm._ctx.memory))
+        ends = (self._bos, llm.token_eos(), llama_cpp.llama_vocab_eot(self._vocab))
+        self._tokens = SegmentTokenizer(
+            lambda data, special: llm.tokenize(data, add_bos=False, special=special),
+            lambda token: int(llama_cpp.llama_vocab_get_attr(self._vocab, token)),
+            self._piece,
+            reserved={t for t in ends if t >= 0},
+        )
 
         # llama.cpp calls this between compute steps, which is what lets a cancel stop a
         # long prompt evaluation. It runs ~1000 times per token, so it is set only for prefill.
@@ -156,7 +164,8 @@ class LlamaEngine:
         return cached
 
     def _tokenize(self, text: str) -> list[int]:
-        tokens: list[int] = self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        """A `Prompt`'s markup with control tokens, all other text as plain text (`tokens`)."""
+        tokens = self._tokens.tokens(text)
         if self._add_bos and self._bos >= 0 and not (tokens and tokens[0] == self._bos):
             tokens.insert(0, self._bos)
         return tokens
@@ -194,8 +203,11 @@ class LlamaEngine:
         stream = None
         try:
             reused = kvcache.line_up(llm, self._lib, tokens, stats, can_shift=self._can_shift)
+            rest = kvcache.evaluate_ahead(
+                llm, tokens[reused:], gen._set_progress,
+                lambda: gen.cancelled or self._closing.is_set())
             stream = llm.generate(
-                tokens[reused:],
+                rest,
                 top_k=sampling.top_k,
                 top_p=sampling.top_p,
                 min_p=sampling.min_p,
@@ -211,6 +223,7 @@ class LlamaEngine:
             for token in stream:
                 if stats.completion_tokens == 0:
                     self._set_abort(False)  # prefill is over; between tokens the loop checks
+                    gen._set_progress(len(tokens) - reused, len(tokens) - reused)
                 if gen.cancelled or self._closing.is_set():
                     stats.finish_reason = "cancelled"
                     break

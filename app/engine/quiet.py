@@ -51,7 +51,12 @@ def clear_errors() -> None:
 def first_error() -> str | None:
     """The first error llama.cpp logged since `clear_errors()` (the cause; later lines only
     report the failure), without the C function names it starts with."""
-    return _SOURCE_PREFIX.sub("", _recent_errors[0]) if _recent_errors else None
+    return plain_error(_recent_errors[0]) if _recent_errors else None
+
+
+def plain_error(line: str) -> str:
+    """A llama.cpp error line without the C function names it starts with."""
+    return _SOURCE_PREFIX.sub("", line)
 
 
 class _ThreadFilter:

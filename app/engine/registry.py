@@ -1,16 +1,20 @@
 """The models Loreweaver can use: the bundled SmolLM2, the `models/` folders, explicit paths.
 
 Listing never loads a model and never fails because of one bad file: an unreadable, truncated
-or foreign file is listed with the reason it cannot be used.
+or foreign file, or one a past test load found llama.cpp cannot load, is listed with the reason
+it cannot be used. Choosing a model to load runs that test load once per file (`app.engine.probe`).
 """
 
 from __future__ import annotations
 
 import importlib.util
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from app.engine.gguf import GGUFError, SkippedArray, array_string, read_header
+from app.engine import probe
+from app.engine.gguf import FILE_TYPES, GGUFError, SkippedArray, array_string, read_header
+from app.engine.modelcheck import header_problem
 from app.engine.modelinfo import ModelInfo, ModelSource
 from app.errors import LoreweaverError
 from app.home import Home, checkout_models_dir
@@ -85,24 +89,30 @@ def read_model_info(path: Path, source: ModelSource) -> ModelInfo:
         bos_token=_token_text(path, meta, "tokenizer.ggml.bos_token_id"),
         eos_token=_token_text(path, meta, "tokenizer.ggml.eos_token_id"),
         add_bos=add_bos if isinstance(add_bos, bool) else None,
-        problem=None if arch else "no general.architecture in the metadata",
+        problem=header_problem(header),
     )
 
 
 def _quant_name(file_type: int) -> str:
-    from app.engine.gguf import FILE_TYPES
-
     return FILE_TYPES.get(file_type, f"type {file_type}")
 
 
 def _folder_models(folder: Path | None, source: ModelSource) -> list[ModelInfo]:
-    if folder is None or not folder.is_dir():
+    if folder is None:
         return []
-    return [
-        read_model_info(path, source)
-        for path in sorted(folder.iterdir())
-        if path.suffix.lower() == ".gguf" and path.is_file()
-    ]
+    try:
+        paths = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".gguf" and p.is_file())
+    except OSError:
+        return []  # an unreadable folder holds no models we can use
+    return [read_model_info(path, source) for path in paths]
+
+
+def _with_verdict(home: Home, info: ModelInfo) -> ModelInfo:
+    """`info` with the failure a past test load found, if any (listing never loads a model)."""
+    if not info.usable:
+        return info
+    _known, problem = probe.cached_verdict(home, info.path)
+    return info if problem is None else replace(info, problem=problem)
 
 
 def discover(home: Home, extra: Sequence[Path] = ()) -> list[ModelInfo]:
@@ -120,7 +130,7 @@ def discover(home: Home, extra: Sequence[Path] = ()) -> list[ModelInfo]:
         key = info.path.resolve()
         if key not in seen:
             seen.add(key)
-            unique.append(info)
+            unique.append(_with_verdict(home, info))
     return unique
 
 
@@ -150,6 +160,7 @@ def resolve_model(home: Home, ref: str | None) -> ModelInfo:
             known = ", ".join(m.id for m in models if m.usable) or "none"
             raise LoreweaverError(f"unknown model {ref!r} (known: {known})")
         info = matches[0]
+    info = probe.checked(home, info)
     if not info.usable:
         raise LoreweaverError(f"unusable model: {info.problem}", path=info.path)
     return info

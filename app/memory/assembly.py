@@ -4,9 +4,9 @@ The layout is built for the KV cache. What is fixed for a chat comes first (pers
 lore, example dialogues), then the summary of evicted turns (changes rarely), then the history
 (append-only), and everything that changes every turn (triggered lore, recalled memories,
 state variables, author's note, post-history instructions) rides in the last user turn, so each
-turn's prompt extends the previous one. When the window is full, example dialogues go first,
-then the oldest turns in large chunks (see `budget`). Every section reports its token count
-and why it holds what it holds, for `--explain`.
+turn's prompt extends the previous one; only an author's note given a depth sits earlier. When
+the window is full, example dialogues go first, then the oldest turns in large chunks (see
+`budget`). Every section reports its token count and why it holds what it holds, for `--explain`.
 """
 
 from __future__ import annotations
@@ -40,6 +40,15 @@ class TurnNotes:
     state: dict[str, object] = field(default_factory=dict)
     authors_note: str = ""
     post_history: str = ""
+
+
+@dataclass(frozen=True)
+class InChat:
+    """A message put `depth` messages from the end of the history (an author's note at depth)."""
+
+    depth: int
+    message: Message
+    why: str = ""
 
 
 @dataclass(frozen=True)
@@ -159,6 +168,7 @@ def assemble(
     constant_lore: Sequence[tuple[str, str]] = (),
     summary: str = "",
     notes: TurnNotes | None = None,
+    in_chat: InChat | None = None,
     sizes: Sequence[int] | None = None,
 ) -> Assembly:
     """Lay the prompt out; `turns` is the whole active history, greeting first.
@@ -181,11 +191,12 @@ def assemble(
     example_tokens = count(examples) if examples else 0
     summary_tokens = cost(summary_text)
     tail_tokens = count(tail) if tail else 0
+    in_chat_tokens = cost(in_chat.message.content) if in_chat is not None else 0
     if sizes is None:
         sizes = [cost(t.content) for t in turns]
 
     room = window.n_ctx - window.reserve - window.margin
-    history_room = room - fixed_tokens - summary_tokens - tail_tokens
+    history_room = room - fixed_tokens - summary_tokens - tail_tokens - in_chat_tokens
     examples_cut = bool(examples) and sum(sizes) + example_tokens > history_room
     if not examples_cut:
         history_room -= example_tokens
@@ -202,8 +213,11 @@ def assemble(
         if tail and index == len(kept) - 1 and turn.role == "user":
             content = f"{content}\n\n{tail}"
         messages.append(Message(turn.role, content))
+    history_start = len(messages) - len(kept)
     if tail and not (kept and kept[-1].role == "user"):
         messages.append(Message("user", tail))
+    if in_chat is not None:
+        messages.insert(history_start + max(len(kept) - in_chat.depth, 0), in_chat.message)
 
     sections = [
         Section("persona", cost(persona), [f"{sheet.name}'s sheet"]),
@@ -226,6 +240,8 @@ def assemble(
         ),
         Section("per-turn notes", tail_tokens, _note_lines(notes)),
     ]
+    if in_chat is not None:
+        sections.append(Section("author's note", in_chat_tokens, [in_chat.why]))
     return Assembly(messages, sections, first, turns[:first], examples_cut)
 
 

@@ -1,7 +1,8 @@
-"""Rows of the `chats` table as records: one chat, and the listing behind `chats list`."""
+"""Rows of the `chats` table as records: a chat, the listing behind `chats list`, branch titles."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 from app.memory.db import load_json
@@ -48,3 +49,19 @@ def summaries(conn: sqlite3.Connection, character_id: str | None) -> list[ChatSu
         )
         for row in rows
     ]
+
+
+_BRANCH_SUFFIX = re.compile(r" \(branch(?: \d+)?\)$")
+
+
+def branch_title(conn: sqlite3.Connection, chat: Chat) -> str:
+    """"Title (branch)", then "Title (branch 2)", … for a branch of `chat`: never
+    "Title (branch) (branch)"."""
+    base = _BRANCH_SUFFIX.sub("", chat.title or f"Chat {chat.id}")
+    taken = {row[0] for row in conn.execute(
+        "SELECT title FROM chats WHERE character_id = ?", (chat.character_id,)
+    )}
+    number = 1
+    while (name := f"{base} (branch{f' {number}' if number > 1 else ''})") in taken:
+        number += 1
+    return name

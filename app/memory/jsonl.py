@@ -136,11 +136,7 @@ def export_chat(store: ChatStore, chat_id: int, *, character_name: str | None = 
 def write_chat_file(
     store: ChatStore, chat_id: int, path: Path, *, character_name: str | None = None
 ) -> None:
-    text = export_chat(store, chat_id, character_name=character_name)
-    try:
-        write_text_atomic(path, text)
-    except OSError as exc:
-        raise LoreweaverError(f"cannot write: {exc.strerror}", path=path) from None
+    write_text_atomic(path, export_chat(store, chat_id, character_name=character_name))
 
 
 # -- import ------------------------------------------------------------------------------------

@@ -16,7 +16,9 @@ from app.errors import LoreweaverError
 from app.memory.records import ROLES, STATUSES, Status
 from app.memory.st_dates import parse_date
 from app.prompts.messages import Role
+from app.sheets.cards.jsonfile import MAX_DEPTH, nesting_depth
 from app.sheets.validation import describe
+from app.untrusted import finite_float, scrub, warn_replaced
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_MESSAGES = 100_000
@@ -169,12 +171,14 @@ def _turn(line: _Line, where: str, source: Path) -> Turn:
     return Turn(role=role, variants=variants, active=active)
 
 
-def _json_line(raw: str, where: str, source: Path) -> Any:
+def _json_line(raw: str, where: str, source: Path) -> tuple[Any, int]:
+    """One line's value, with lone surrogates replaced (and how many were)."""
+
     def refuse(constant: str) -> None:
         raise ValueError(f"{constant} is not allowed")
 
     try:
-        return json.loads(raw, parse_constant=refuse)
+        value = json.loads(raw, parse_constant=refuse, parse_float=finite_float)
     except json.JSONDecodeError as exc:
         raise LoreweaverError(
             f"{where}: not valid JSON ({exc.msg} at column {exc.colno})", path=source
@@ -182,10 +186,14 @@ def _json_line(raw: str, where: str, source: Path) -> Any:
     except (ValueError, RecursionError) as exc:
         problem = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise LoreweaverError(f"{where}: not valid JSON ({problem})", path=source) from None
+    if nesting_depth(value) > MAX_DEPTH:
+        raise LoreweaverError(f"{where}: nests deeper than {MAX_DEPTH} levels", path=source)
+    return scrub(value)
 
 
-def _lines(handle: Iterable[bytes], source: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    """The file's non-blank lines as ("line N", JSON object), read and checked one at a time."""
+def _lines(handle: Iterable[bytes], source: Path) -> Iterator[tuple[str, dict[str, Any], int]]:
+    """The file's non-blank lines as ("line N", JSON object, lone surrogates replaced in it),
+    read and checked one at a time."""
     reading = iter(handle)
     line_number = 0
     while True:
@@ -203,14 +211,18 @@ def _lines(handle: Iterable[bytes], source: Path) -> Iterator[tuple[str, dict[st
             raise LoreweaverError(f"{where}: not valid UTF-8", path=source) from None
         if not line.strip():
             continue
-        value = _json_line(line, where, source)
+        value, replaced = _json_line(line, where, source)
         if not isinstance(value, dict):
             raise LoreweaverError(f"{where}: must be a JSON object", path=source)
-        yield where, value
+        yield where, value, replaced
 
 
-def _turns(lines: Iterator[tuple[str, dict[str, Any]]], source: Path) -> Iterator[Turn]:
-    for count, (where, value) in enumerate(lines, start=1):
+def _turns(
+    lines: Iterator[tuple[str, dict[str, Any], int]], source: Path, replaced: int
+) -> Iterator[Turn]:
+    """The message lines as turns; once all are read, one warning if any text was replaced."""
+    for count, (where, value, scrubbed) in enumerate(lines, start=1):
+        replaced += scrubbed
         try:
             line = _Line.model_validate(value)
         except ValidationError as exc:
@@ -218,6 +230,7 @@ def _turns(lines: Iterator[tuple[str, dict[str, Any]]], source: Path) -> Iterato
         if count > MAX_MESSAGES:
             raise LoreweaverError(f"more than {MAX_MESSAGES} messages", path=source)
         yield _turn(line, where, source)
+    warn_replaced(replaced, source)
 
 
 def parse_chat(handle: Iterable[bytes], source: Path) -> ChatFile:
@@ -228,7 +241,7 @@ def parse_chat(handle: Iterable[bytes], source: Path) -> ChatFile:
     first = next(lines, None)
     if first is None:
         raise LoreweaverError("empty file: no chat header line", path=source)
-    where, value = first
+    where, value, replaced = first
     if "mes" in value:
         raise LoreweaverError(
             f"{where}: expected the chat header (user_name, character_name), found a message",
@@ -243,7 +256,7 @@ def parse_chat(handle: Iterable[bytes], source: Path) -> ChatFile:
         character_name=header.character_name,
         created_at=parse_date(header.create_date),
         chat_metadata=header.chat_metadata or {},
-        turns=_turns(lines, source),
+        turns=_turns(lines, source, replaced),
     )
 
 

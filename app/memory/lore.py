@@ -21,9 +21,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 
-from app.memory.lore_keys import BadKey, Haystack, haystack
+from app.memory.lore_keys import BadKey, Haystack, RegexBudget, haystack
 from app.memory.lore_result import Activation, LoreResult, Rejection, ScanInput
-from app.memory.lore_rules import Prepared, prepare
+from app.memory.lore_rules import Prepared, key_problems, prepare
 from app.memory.lore_timing import (
     LoreTimers,
     TimerView,
@@ -93,6 +93,7 @@ class _Run:
         self.order: dict[str, int] = {}
         self.groups_won: dict[str, str] = {}
         self._hay: dict[tuple[int, int], Haystack] = {}
+        self._budget = RegexBudget()
 
     def level(self, entries: Sequence[Prepared], level: int) -> list[Prepared]:
         found: list[tuple[Prepared, str]] = []
@@ -164,6 +165,9 @@ class _Run:
             return f"@@keep_activate_after_match (first fired on turn {first})", None
         if e.entry.constant:
             return "constant", None
+        bad = key_problems(e)
+        if bad:
+            return None, "; ".join(bad)
         hay = self._haystack(e.scan_depth)
         try:
             hit = next(((k, w) for k in e.keys if (w := hay.find(k, e.rules))), None)
@@ -278,7 +282,7 @@ class _Run:
         if cached is None:
             messages = list(self.scan.messages)[-depth:] if depth else []
             parts = [(f"message -{i + 1}", text) for i, text in enumerate(reversed(messages))]
-            cached = haystack(parts + self.recursion)
+            cached = haystack(parts + self.recursion, self._budget)
             self._hay[depth, len(self.recursion)] = cached
         return cached
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import cast, get_args
 
-from app.memory.lore_keys import KeyRules
+from app.memory.lore_keys import KeyRules, key_problem
 from app.memory.lore_timing import Timing, digest
 from app.sheets.lorebook import Decorator, Lorebook, LoreEntry, Position, Role
 from app.sheets.macros import substitute
@@ -107,6 +107,21 @@ def _prepare(entry: LoreEntry, book: Lorebook, label: str, key: str, index: int,
         decorators=decorators,
         timing=Timing(digest(entry), entry.sticky, entry.cooldown),
     )
+
+
+def key_problems(e: Prepared) -> list[str]:
+    """Why each of the entry's keys that cannot be used fails (a bad regex): such an entry is
+    skipped, and the reasons are shown by `--explain`, `characters validate` and the editor."""
+    keys = [*e.keys, *e.secondary, *e.additional, *e.excluded]
+    return [problem for key in keys if (problem := key_problem(key, e.rules)) is not None]
+
+
+def book_problems(book: Lorebook, *, char: str = "",
+                  user: str = "") -> list[tuple[int, str, str]]:
+    """(entry index, entry title, reason) for every unusable key of `book`, in entry order."""
+    return [(index, e.title, problem)
+            for index, e in enumerate(prepare([book], char=char, user=user))
+            for problem in key_problems(e)]
 
 
 def substitute_keys(keys: Sequence[str], *, char: str, user: str) -> list[str]:

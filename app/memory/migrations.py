@@ -142,7 +142,72 @@ def _003_message_search(conn: sqlite3.Connection) -> None:
     )
 
 
-def _004_message_tokens(conn: sqlite3.Connection) -> None:
+def _004_failed_status(conn: sqlite3.Connection) -> None:
+    """A reply can be `failed`: its prompt could not be built or the engine refused to start,
+    with the reason in its metadata (the user's line above it is kept).
+
+    Widening a CHECK list changes no stored row, so this uses SQLite's documented in-place
+    schema edit (writable_schema + a schema_version bump) instead of copying the table.
+    """
+    version = int(conn.execute("PRAGMA schema_version").fetchone()[0])
+    conn.execute("PRAGMA writable_schema = ON")
+    try:
+        conn.execute(
+            "UPDATE sqlite_schema SET sql = replace(sql, ?, ?) WHERE type = 'table' "
+            "AND name = 'messages'",
+            ("'cancelled', 'interrupted')", "'cancelled', 'interrupted', 'failed')"),
+        )
+        conn.execute(f"PRAGMA schema_version = {version + 1:d}")
+    finally:
+        conn.execute("PRAGMA writable_schema = OFF")
+
+
+def _005_deleted_subtrees(conn: sqlite3.Connection) -> None:
+    """The last deleted subtree of each chat, whole, so that a delete can be undone."""
+    _run(
+        conn,
+        """
+        CREATE TABLE deleted_subtrees (
+            chat_id INTEGER PRIMARY KEY REFERENCES chats(id) ON DELETE CASCADE,
+            record TEXT NOT NULL,
+            deleted_at REAL NOT NULL
+        )
+        """,
+    )
+
+
+def _006_authors_notes_and_bookmarks(conn: sqlite3.Connection) -> None:
+    """A chat's author's note (one per chat), and named bookmarks on its messages.
+
+    Both go with what they hang on: deleting the chat drops its note, deleting a message drops
+    the bookmarks on it (a bookmark on a deleted message would lead nowhere).
+    """
+    _run(
+        conn,
+        """
+        CREATE TABLE authors_notes (
+            chat_id INTEGER PRIMARY KEY REFERENCES chats(id) ON DELETE CASCADE,
+            text TEXT NOT NULL,
+            depth INTEGER NOT NULL DEFAULT 0 CHECK (depth >= 0),
+            frequency INTEGER NOT NULL DEFAULT 1 CHECK (frequency >= 0),
+            role TEXT NOT NULL DEFAULT 'system' CHECK (role IN ('system', 'user', 'assistant'))
+        )
+        """,
+        """
+        CREATE TABLE bookmarks (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+            message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            UNIQUE (chat_id, name)
+        )
+        """,
+        "CREATE INDEX bookmarks_by_message ON bookmarks(message_id)",
+    )
+
+
+def _007_message_tokens(conn: sqlite3.Connection) -> None:
     """Each message's token count per tokenizer, so a long chat's window is found without
     re-tokenizing its whole path at every open; a changed text drops its stale counts."""
     _run(
@@ -168,7 +233,10 @@ MIGRATIONS: tuple[Migration, ...] = (
     _001_chats_and_messages,
     _002_summaries,
     _003_message_search,
-    _004_message_tokens,
+    _004_failed_status,
+    _005_deleted_subtrees,
+    _006_authors_notes_and_bookmarks,
+    _007_message_tokens,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

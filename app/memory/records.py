@@ -7,11 +7,12 @@ from typing import Any, Literal
 
 from app.prompts.messages import Message, Role
 
-Status = Literal["streaming", "complete", "cancelled", "interrupted"]
-"""`streaming` while a reply is being written; `interrupted` when its writer died mid-reply."""
+Status = Literal["streaming", "complete", "cancelled", "interrupted", "failed"]
+"""`streaming` while a reply is being written; `interrupted` when its writer died mid-reply;
+`failed` when it never started (its prompt or the engine failed; `meta["error"]` says why)."""
 
 ROLES: tuple[Role, ...] = ("system", "user", "assistant")
-STATUSES: tuple[Status, ...] = ("streaming", "complete", "cancelled", "interrupted")
+STATUSES: tuple[Status, ...] = ("streaming", "complete", "cancelled", "interrupted", "failed")
 
 
 @dataclass(frozen=True)

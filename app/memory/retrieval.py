@@ -95,9 +95,12 @@ def match_expression(terms: Sequence[str]) -> str:
     return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
 
 
-def search(store: ChatStore, chat_id: int, text: str, *, limit: int = 10) -> list[StoredMessage]:
-    """Messages of a chat (any branch) matching any word of `text`, best BM25 match first:
-    plain full-text search, without recall's stop words, scaling or ranking."""
+def search(
+    store: ChatStore, chat_id: int | None, text: str, *, limit: int = 10
+) -> list[StoredMessage]:
+    """Messages of a chat (any branch), or of every chat with `chat_id=None`, matching any word
+    of `text`, best BM25 match first: plain full-text search, without recall's stop words,
+    scaling or ranking."""
     words = _TERM.findall(text)
     if not words:
         return []
@@ -106,10 +109,10 @@ def search(store: ChatStore, chat_id: int, text: str, *, limit: int = 10) -> lis
             f"""
             SELECT {tree.message_columns("m")}
             FROM message_search JOIN messages m ON m.id = message_search.rowid
-            WHERE message_search MATCH ? AND m.chat_id = ?
+            WHERE message_search MATCH ? AND (? IS NULL OR m.chat_id = ?)
             ORDER BY message_search.rank LIMIT ?
             """,
-            (match_expression(words), chat_id, limit),
+            (match_expression(words), chat_id, chat_id, limit),
         ).fetchall()
     return [tree.message_from_row(row) for row in rows]
 

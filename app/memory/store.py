@@ -17,8 +17,8 @@ from typing import Any
 
 from app.errors import LoreweaverError
 from app.home import Home
-from app.memory import chat_rows, tree
-from app.memory.db import Database, dump_json
+from app.memory import chat_rows, trash, tree
+from app.memory.db import Database, dump_json, heals_search_index
 from app.memory.liveness import interrupt_dead_writers, process_token
 from app.memory.records import ROLES, STATUSES, Chat, ChatSummary, Status, StoredMessage
 from app.memory.tree import MESSAGE_COLUMNS, message_from_row
@@ -176,6 +176,7 @@ class ChatStore:
 
     # -- messages -----------------------------------------------------------------------------
 
+    @heals_search_index
     def add_message(
         self,
         chat_id: int,
@@ -237,6 +238,7 @@ class ChatStore:
             raise LoreweaverError(f"no message with id {message_id}")
         return message_from_row(row)
 
+    @heals_search_index
     def update_reply(
         self,
         message_id: int,
@@ -302,6 +304,15 @@ class ChatStore:
             self._activate(message.chat_id, leaf, time.time())
             return self.get_message(leaf)
 
+    def rewind(self, message_id: int) -> StoredMessage:
+        """Make `message_id` the end of the active path: the chat goes back to that point (what
+        followed it stays in the tree, as a branch a new line starts beside)."""
+        with self.transaction():
+            message = self.get_message(message_id)
+            self._activate(message.chat_id, message_id, time.time())
+            return message
+
+    @heals_search_index
     def edit(self, message_id: int, content: str) -> StoredMessage:
         """Replace a message's text; the old text is kept (see `versions`)."""
         now = time.time()
@@ -344,7 +355,7 @@ class ChatStore:
             chat = self.get_chat(source.chat_id)
             new = self.create_chat(
                 chat.character_id,
-                title=title or f"{chat.title or f'Chat {chat.id}'} (branch)",
+                title=title or chat_rows.branch_title(self._db.conn, chat),
                 user_name=chat.user_name,
                 meta={**chat.meta, "branched_from": {"chat_id": chat.id, "message_id": message_id}},
             )
@@ -353,7 +364,8 @@ class ChatStore:
             return self.get_chat(new.id)
 
     def delete(self, message_id: int) -> None:
-        """Delete a message and everything below it.
+        """Delete a message and everything below it (kept aside until the chat's next delete:
+        `restore_deleted` undoes it).
 
         If the active path ran through it, the chat moves to the branch last visited under its
         parent (a remaining swipe, say), else to the parent itself.
@@ -363,6 +375,7 @@ class ChatStore:
             message = self.get_message(message_id)
             chat = self.get_chat(message.chat_id)
             doomed = tree.subtree_ids(conn, message_id)
+            trash.keep(conn, chat.id, doomed, chat.active_leaf_id)
             conn.execute(
                 "DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?))",
                 (json.dumps(doomed),),
@@ -376,3 +389,10 @@ class ChatStore:
                 self._activate(chat.id, leaf, now)
             else:
                 self._touch(chat.id, now)
+
+    def restore_deleted(self, chat_id: int) -> None:
+        """Undo the chat's last delete: the subtree comes back, and the path the user was on."""
+        with self.transaction():
+            self.get_chat(chat_id)
+            leaf = trash.restore(self._db.conn, chat_id)
+            self._activate(chat_id, leaf, time.time())

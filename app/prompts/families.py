@@ -22,9 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from app.prompts.messages import Message
 from app.prompts.normalise import alternating
+from app.prompts.segments import Prompt
+from app.prompts.skeleton import Shape, Skeleton, fill, shape_of, skeleton_of
 
 Renderer = Callable[[Sequence[Message], bool], str]
 
@@ -42,10 +45,19 @@ class BuiltinFormat:
     """False when system text must be folded into user turns (`normalise.alternating`)."""
     _render: Renderer = field(repr=False, compare=False)
 
-    def render(self, messages: Sequence[Message], *, add_generation_prompt: bool = True) -> str:
+    note: str = ""
+    """Why this format stands in for the one asked for (a model file's failed template)."""
+
+    def render(self, messages: Sequence[Message], *, add_generation_prompt: bool = True) -> Prompt:
+        """The prompt as segments: the family's markup around message text (see `skeleton`)."""
         if not self.system_role:
             messages = alternating(messages)
-        return self._render(messages, add_generation_prompt)
+        return fill(_skeleton(self.id, shape_of(messages, add_generation_prompt)), messages)
+
+
+@lru_cache(maxsize=1024)
+def _skeleton(family: str, shape: Shape) -> Skeleton:
+    return skeleton_of(shape, BUILTINS[family]._render)
 
 
 def _nemotron(messages: Sequence[Message], generation: bool) -> str:

@@ -12,6 +12,9 @@ rendered outside any sandbox). On top of it this environment:
   amplifiers (`*`, `**`, `%`, `~`, `+`, width and count arguments, `join`, `replace`, format
   widths) before they allocate.
 
+These checks fail fast with a clear reason, but they cannot see work inside one filter or
+method call; the hard bound is the child process `template_worker` renders in.
+
 It offers what Hugging Face's renderer offers templates — `raise_exception`, `strftime_now`, a
 `tojson` that keeps non-ASCII text, `{% break %}`/`{% continue %}`, and `{% generation %}`
 blocks (rendered as their body) — so real templates render here as they do there.

@@ -1,4 +1,5 @@
-"""The character library as a collection a browser shows: summaries, search, copy and removal.
+"""The character library as a collection a browser shows: summaries, search, creation, copy
+and removal.
 
 A broken sheet still gets a summary (carrying its error) so one bad file never hides the rest.
 Only the user's own sheets can be removed; samples are read-only and can only be copied.
@@ -7,6 +8,8 @@ Only the user's own sheets can be removed; samples are read-only and can only be
 from __future__ import annotations
 
 import shutil
+
+import yaml
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +65,39 @@ def check_new_id(home: Home, new_id: str) -> str:
     if any(entry.id == new_id for entry in library.entries(home)):
         raise LoreweaverError(f"a character {new_id!r} already exists; choose another id")
     return new_id
+
+
+BLANK_SHEET = """\
+# A new character. Fill in what you need: empty fields are left out of the prompt.
+# `loreweaver characters show brenna` prints a complete example.
+{name}description: ""
+personality: ""
+scenario: ""
+first_message: ""
+example_dialogues: ""
+role: ""
+goals: []
+knowledge: []
+unknowns: []
+speech_style: ""
+world: []
+"""
+"""A blank sheet: the fields a designer fills first, each present so the file shows them."""
+
+
+def new_character(home: Home, new_id: str, name: str | None = None) -> library.Entry:
+    """Write a blank sheet (`BLANK_SHEET`) into the home as `new_id`; the name defaults to the
+    id in words (`old_tam` → `Old Tam`)."""
+    new_id = check_new_id(home, new_id)
+    name = " ".join((name or "").split()) or new_id.replace("_", " ").replace("-", " ").title()
+    text = BLANK_SHEET.format(name=yaml.safe_dump({"name": name}, allow_unicode=True, width=10**6))
+    library.validate_sheet(yaml.safe_load(text))  # a bad name fails here, before any write
+    target = home.ensure().characters / f"{new_id}.yaml"
+    try:
+        write_text_atomic(target, text)
+    except OSError as exc:
+        raise LoreweaverError(f"cannot write: {exc.strerror}", path=target) from None
+    return library.Entry(new_id, target, False)
 
 
 def duplicate(home: Home, ref: str, new_id: str) -> library.Entry:

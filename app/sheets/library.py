@@ -9,17 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
 from app.errors import LoreweaverError
 from app.home import Home, sample_characters_dir
+from app.sheets.cards.reader import read_yaml_file
 from app.sheets.lorebook import Lorebook
 from app.sheets.sheet import Sheet
 from app.sheets.validation import describe
 
 SHEET_SUFFIXES = (".yaml", ".yml")
-MAX_SHEET_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -63,29 +62,6 @@ def resolve(home: Home, ref: str) -> Entry:
     raise LoreweaverError(f"unknown character {ref!r} (known: {known})")
 
 
-def read_yaml_mapping(path: Path) -> dict[str, object]:
-    """Parse a YAML file that must hold one mapping; every failure is one clear line."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_SHEET_BYTES:
-            raise LoreweaverError(f"file is {size} bytes, over the {MAX_SHEET_BYTES} limit", path=path)
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise LoreweaverError(f"not valid UTF-8 (byte {exc.start})", path=path) from None
-    except OSError as exc:
-        raise LoreweaverError(f"cannot read: {exc.strerror}", path=path) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise LoreweaverError(f"{where}{problem}", path=path) from None
-    if not isinstance(data, dict):
-        raise LoreweaverError("must hold a mapping of fields (name: …, description: …)", path=path)
-    return data
-
-
 def validate_sheet(data: dict[str, object]) -> Sheet:
     try:
         return Sheet.model_validate(data)
@@ -94,7 +70,7 @@ def validate_sheet(data: dict[str, object]) -> Sheet:
 
 
 def load_sheet(path: Path) -> Sheet:
-    data = read_yaml_mapping(path)
+    data = read_yaml_file(path, kind="character sheet")
     try:
         return validate_sheet(data)
     except LoreweaverError as exc:
@@ -102,7 +78,7 @@ def load_sheet(path: Path) -> Sheet:
 
 
 def load_lorebook(path: Path) -> Lorebook:
-    data = read_yaml_mapping(path)
+    data = read_yaml_file(path, kind="lorebook")
     try:
         return Lorebook.model_validate(data)
     except ValidationError as exc:
@@ -118,17 +94,20 @@ def lorebook_dirs(home: Home) -> list[Path]:
     return dirs
 
 
+def world_book_path(home: Home, sheet: Sheet, book_id: str) -> Path:
+    """The file of the shared lorebook `book_id` that `sheet` names in `world`."""
+    for folder in lorebook_dirs(home):
+        path = folder / f"{book_id}.yaml"
+        if path.is_file():
+            return path
+    raise LoreweaverError(f"{sheet.name}: world lorebook {book_id!r} not found")
+
+
 def world_books(home: Home, sheet: Sheet) -> list[tuple[str, Lorebook]]:
     """The shared lorebooks a sheet names in `world`, then its own embedded book."""
-    books: list[tuple[str, Lorebook]] = []
-    for book_id in sheet.world:
-        for folder in lorebook_dirs(home):
-            path = folder / f"{book_id}.yaml"
-            if path.is_file():
-                books.append((book_id, load_lorebook(path)))
-                break
-        else:
-            raise LoreweaverError(f"{sheet.name}: world lorebook {book_id!r} not found")
+    books: list[tuple[str, Lorebook]] = [
+        (book_id, load_lorebook(world_book_path(home, sheet, book_id))) for book_id in sheet.world
+    ]
     if sheet.character_book is not None and sheet.character_book.entries:
         books.append((sheet.character_book.name or sheet.name, sheet.character_book))
     return books

@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from app.untrusted import first_non_finite
 
 MAX_TEXT = 200_000
 SelectiveLogic = Literal["and_any", "not_all", "not_any", "and_all"]
@@ -65,6 +67,11 @@ class LoreEntry(BaseModel):
     prevent_recursion: bool = False
     extensions: dict[str, object] = Field(default_factory=dict)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _finite(cls, data: object) -> object:
+        return refuse_non_finite(data)
+
     @field_validator("keys", "secondary_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
@@ -92,6 +99,14 @@ class LoreEntry(BaseModel):
         return "\n".join(lines).strip()
 
 
+def refuse_non_finite(data: object) -> object:
+    """For a before-validator: infinity or NaN anywhere (a state default, an extension) fails."""
+    where = first_non_finite(data)
+    if where is not None:
+        raise ValueError(f"{where}: must be a finite number (not .inf or .nan)")
+    return data
+
+
 class Lorebook(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -105,3 +120,8 @@ class Lorebook(BaseModel):
     """Defaults for entries that leave these unset (SillyTavern's global settings; off there)."""
     entries: list[LoreEntry] = Field(default_factory=list, max_length=20_000)
     extensions: dict[str, object] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _finite(cls, data: object) -> object:
+        return refuse_non_finite(data)

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.sheets.lorebook import Lorebook
+from app.sheets.lorebook import Lorebook, refuse_non_finite
 
 MAX_TEXT = 200_000
 MAX_ITEMS = 1000
@@ -110,6 +110,11 @@ class Sheet(BaseModel):
     catchphrases: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
     refusals: list[Refusal] = Field(default_factory=list, max_length=MAX_ITEMS)
     state: list[StateVar] = Field(default_factory=list, max_length=200)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _finite(cls, data: object) -> object:
+        return refuse_non_finite(data)
 
     @model_validator(mode="after")
     def _unique_state_names(self) -> Sheet:

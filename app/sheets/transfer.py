@@ -1,7 +1,8 @@
 """Importing cards and lorebooks into the library, and exporting characters as cards.
 
-Every input is parsed and validated completely before anything is written, so a bad file
-leaves the library exactly as it was; the sheet itself is written last, atomically.
+Every input is parsed and validated completely before anything is written, then the sheet,
+avatar and assets are written in a staging folder inside the home and moved into place together,
+so a bad file or a failed write leaves the library exactly as it was.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Literal
 import yaml
 
 from app.errors import LoreweaverError
-from app.fsutil import write_bytes_atomic, write_text_atomic
+from app.fsutil import Staging, write_bytes_atomic, write_text_atomic
 from app.home import Home
 from app.sheets import library
 from app.sheets.cardmap import OUR_KEY, lorebook_from_card, sheet_from_card, sheet_to_card
@@ -114,15 +115,27 @@ def _store_character(
             f"a different character {char_id!r} is already in your library; "
             f"import with --as NEW_ID to keep both"
         )
-    if image and avatar_name:
-        write_bytes_atomic(home.characters / avatar_name, image)
-    for name, data in assets.items():
-        safe = Path(name)
-        if safe.is_absolute() or ".." in safe.parts:
-            continue
-        write_bytes_atomic(home.characters / f"{char_id}.assets" / safe, data)
-    write_text_atomic(target, dump_yaml(sheet))
+    with Staging(home.root) as staging:
+        try:
+            _stage_assets(staging.place(home.characters / f"{char_id}.assets"), assets)
+            if image and avatar_name:
+                staging.place(home.characters / avatar_name).write_bytes(image)
+            staging.place(target).write_text(dump_yaml(sheet), encoding="utf-8")
+        except OSError as exc:
+            raise LoreweaverError(f"cannot import: {exc.strerror or exc}") from None
+        staging.commit()
     return Imported("character", char_id, target)
+
+
+def _stage_assets(folder: Path, assets: dict[str, bytes]) -> None:
+    """The card's asset files under `folder`, by their path inside the card."""
+    for name, data in assets.items():
+        relative = Path(name)
+        if relative.is_absolute() or ".." in relative.parts:
+            continue
+        destination = folder / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.write_bytes(data)
 
 
 def _store_lorebook(home: Home, source: Path, book: Lorebook, as_id: str | None) -> Imported:

@@ -51,4 +51,5 @@ def describe(error: ValidationError) -> str:
         text = text.removeprefix("Value error, ").replace("Input should be", "must be")
         text = text[0].lower() + text[1:] if text else "is invalid"
     more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{loc}: {text}{more}"
+    # A whole-model check names its own field in `text`.
+    return f"{text}{more}" if not first.get("loc") else f"{loc}: {text}{more}"

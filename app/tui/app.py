@@ -1,131 +1,143 @@
-"""The Loreweaver terminal app: pick a character, chat, watch the reply stream in.
+"""The Loreweaver terminal app: engine loading, settings, the chat store, and which screen shows.
 
-A thin view over the domain (`app.session`, the chat store, the library): every action here is
-a call into it. The engine loads in a thread worker while the UI is already usable; replies are
-generated in a thread worker that posts chunks batched to screen frames, so typing, scrolling
-and Esc stay responsive while tokens stream. While a reply streams, the session belongs to that
-worker: other chat actions wait for it (or for Esc).
+The chat is a screen of its own (`screens/chat.py`) over a Textual-free controller
+(`controller.py`); the library, the editor and the model settings are screens the app routes to.
+The engine loads in a thread worker while the UI is already usable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
 from pathlib import Path
 
-from textual import on, work
-from textual.app import ComposeResult, SystemCommand
+from textual import work
+from textual.app import App
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, ListItem, ListView, ProgressBar, Static
 
 from app.engine.base import Engine
 from app.engine.modelinfo import ModelInfo
 from app.errors import LoreweaverError
+from app.home import Home, home
 from app.memory.store import ChatStore
-from app.session import SHOWN_CHARS, SHOWN_PAGE, greetings, visible_path
-from app.session_start import start_session
-from app.settings import load_settings
+from app.reply import Reply
+from app.session import ChatSession
+from app.settings import Settings, load_settings, save_settings
 from app.sheets import library
-from app.tui.app_state import BUSY
-from app.tui.chat_tree import ChatTreeActions
-from app.tui.compositor import ChatScreen
-from app.tui.dialogs import DialogActions
+from app.sheets.sheet import Sheet
+from app.text import safe_line
+from app.tui.controller import BUSY, ChatController
 from app.tui.messages import EngineFailed, EngineReady
-from app.tui.palette import app_commands
-from app.tui.replies import ReplyActions
+from app.tui.screens.chat import ChatScreen
+from app.tui.screens.help import HelpScreen
 from app.tui.streaming import settle_memory
 from app.tui.theme import follow_theme
-from app.tui.widgets.chat_log import ChatLog, Shown
-from app.tui.widgets.line_input import LineInput
+from app.tui.widgets.live_reply import LiveReply
 
-PLACEHOLDER = "Say something… (Enter sends, Esc stops, Ctrl+←/→ swipes)"
-CHAT_ACTIONS = frozenset({
-    "stop", "regenerate", "continue_reply", "swipe", "impersonate", "context", "model_settings",
-    "persona", "new_chat", "library", "edit_character",
-})
-"""App actions that act on the chat screen, so only its footer shows them."""
+EngineLoader = Callable[[ModelInfo, Settings], Engine]
 
 
-class LoreweaverApp(ReplyActions, ChatTreeActions, DialogActions):
+def _load_llama(info: ModelInfo, settings: Settings) -> Engine:
+    from app.engine.llamacpp import load_engine
+
+    return load_engine(info, n_threads=settings.n_threads, n_ctx_cap=settings.n_ctx)
+
+
+class LoreweaverApp(App[None]):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     """Absolute, so that subclasses defined elsewhere (the TUI benchmark) find it too."""
     TITLE = "Loreweaver"
     BINDINGS = [
-        # The footer lists these in order (priority ones first) and cuts what does not fit:
-        # at 80 columns the way to other screens and to help must come before the chat actions.
-        Binding("f1,question_mark", "help", "Help"),
-        Binding("ctrl+o", "library", "Library"),
-        Binding("f5", "edit_character", "Edit"),
-        Binding("escape", "stop", "Stop"),
-        Binding("ctrl+r", "regenerate", "Regenerate"),
-        Binding("ctrl+t", "continue_reply", "Continue"),
-        Binding("ctrl+y", "impersonate", "Impersonate"),
-        Binding("f4", "context", "Context"),
-        Binding("f2", "model_settings", "Model"),
-        Binding("f3", "persona", "Persona", show=False),
-        Binding("ctrl+n", "new_chat", "New chat", show=False),
-        # Priority (the input box would take them as word moves); named in the box's placeholder.
-        Binding("ctrl+left", "swipe(-1)", "◀ Swipe", priority=True, show=False),
-        Binding("ctrl+right", "swipe(1)", "Swipe ▶", priority=True, show=False),
+        Binding("f1,question_mark", "help", "Help", tooltip="The keys of this screen"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
-    # -- layout and start-up ---------------------------------------------------------------
-
-    def get_default_screen(self) -> Screen[None]:
-        return ChatScreen()
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with Horizontal(id="main"):
-            yield ListView(id="characters")
-            with Vertical(id="chat"):
-                yield ChatLog(id="log")
-                yield LineInput(placeholder=PLACEHOLDER, id="say")
-        with Horizontal(id="statusbar"):
-            yield Static("", id="status")
-            yield ProgressBar(total=None, show_eta=False, show_percentage=False, id="loading")
-        yield Footer()
-
-    def on_mount(self) -> None:
+    def __init__(self, where: Home | None = None, *, loader: EngineLoader | None = None) -> None:
+        super().__init__()
+        self.where = where or home()
+        self.loader = loader or _load_llama
+        self.store: ChatStore | None = None
+        self._problems: list[str] = []
+        settings = Settings()
         try:
-            self.settings = load_settings(self.where)
+            settings = load_settings(self.where)
             self.store = ChatStore.open(self.where.ensure())
         except LoreweaverError as exc:
-            self.notify(str(exc), severity="error")
+            self._problems.append(str(exc))
+        self.chat_screen = ChatScreen(self.where, self.store, settings)
+
+    # -- the chat, as the rest of the app (and its tests) see it -------------------------------
+
+    @property
+    def chat(self) -> ChatController:
+        return self.chat_screen.chat
+
+    @property
+    def settings(self) -> Settings:
+        return self.chat.settings
+
+    @settings.setter
+    def settings(self, settings: Settings) -> None:
+        self.chat.settings = settings
+
+    @property
+    def engine(self) -> Engine | None:
+        return self.chat.engine
+
+    @property
+    def model(self) -> ModelInfo | None:
+        return self.chat.model
+
+    @property
+    def session(self) -> ChatSession | None:
+        return self.chat.session
+
+    @property
+    def current_id(self) -> str | None:
+        return self.chat.character
+
+    @property
+    def current_sheet(self) -> Sheet | None:
+        return self.chat.sheet
+
+    @property
+    def busy(self) -> bool:
+        return self.chat.busy
+
+    @property
+    def reply(self) -> Reply | None:
+        return self.chat.reply
+
+    @property
+    def last_stats(self) -> str:
+        return self.chat.last_stats
+
+    @property
+    def streaming(self) -> LiveReply | None:
+        return self.chat_screen.streaming
+
+    def open_character(self, character: str, chat_id: int | None = None, *,
+                       new: bool = False) -> None:
+        """Show `character`'s chat: `chat_id`, a new one, or (default) their latest."""
+        self.chat_screen.open_character(character, chat_id, new=new)
+
+    # -- start-up and the model ----------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen[None]:
+        return self.chat_screen
+
+    def on_mount(self) -> None:
+        for problem in self._problems:
+            self.notify(problem, severity="error")
         follow_theme(self)
-        characters = self.query_one("#characters", ListView)
-        for entry in library.entries(self.where):
-            characters.append(ListItem(Static(entry.id), name=entry.id))
-        first = characters.children[0] if characters.children else None
-        if isinstance(first, ListItem) and first.name:
-            characters.index = 0
-            self.open_character(first.name)
-        self.query_one("#say", Input).focus()
         self.load_model()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Ctrl+←/→ swipe, except while typing a line: then they move the cursor by words.
-        Over another screen (library, editor, dialogs) the chat's keys are off and not shown."""
-        if action in CHAT_ACTIONS and len(self.screen_stack) > 1:
-            return False
-        if action == "swipe":
-            focused = self.focused
-            if isinstance(focused, Input) and focused.value:
-                return False
-        return True
-
-    def on_resize(self) -> None:
-        self.set_class(self.size.width < 100, "narrow")
-        if self.query("#status"):
-            self._show_status()
-
-    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        yield from app_commands(self, screen)
-
-    # -- the model -------------------------------------------------------------------------
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every notification (they quote names, files and errors) without control characters."""
+        super().notify(safe_line(message), title=safe_line(title), severity=severity,
+                       timeout=timeout, markup=markup)
 
     @work(thread=True, exclusive=True, group="engine")
     def load_model(self, previous: Engine | None = None) -> None:
@@ -135,142 +147,121 @@ class LoreweaverApp(ReplyActions, ChatTreeActions, DialogActions):
             previous.close()
         try:
             info = resolve_model(self.where, self.settings.model)
-            self.call_from_thread(self._show_loading, info)
+            self.call_from_thread(
+                self.chat_screen.loading,
+                f"loading {info.name} ({info.file_size / 1e6:,.0f} MB)…",
+            )
             engine = self.loader(info, self.settings)
         except LoreweaverError as exc:
             self.post_message(EngineFailed(str(exc)))
             return
         self.post_message(EngineReady(engine, info))
 
-    def _show_loading(self, info: ModelInfo) -> None:
-        self._loading(True)
-        self._show_status(f"loading {info.name} ({info.file_size / 1e6:,.0f} MB)…")
-
-    def _loading(self, shown: bool) -> None:
-        """Show or hide the loading bar. Hidden, it is also stopped: its animation would
-        otherwise keep redrawing 15 times a second, CPU taken from the model."""
-        bar = self.query_one("#loading", ProgressBar)
-        bar.display = shown
-        bar.update(total=None if shown else 1, progress=0 if shown else 1)
-
     def on_engine_ready(self, message: EngineReady) -> None:
-        self.engine, self.model = message.engine, message.info
-        self._loading(False)
-        self._start_chat()
-        self._show_status()
+        if not self.chat_screen.is_attached:  # the app closed while the model loaded
+            message.engine.close()
+            return
+        self.chat_screen.loading(None)
+        self.chat_screen.attempt(lambda: self.chat.use_engine(message.engine, message.info))
+        self.chat_screen.show_status()
         self.call_after_refresh(settle_memory)
 
     def on_engine_failed(self, message: EngineFailed) -> None:
-        self._loading(False)
-        self._show_status("no model loaded (F2 to choose one)")
+        if not self.chat_screen.is_attached:
+            return
+        self.chat_screen.loading(None)
+        self.chat_screen.show_status("no model loaded (F2 to choose one)")
         self.notify(message.error, severity="error", timeout=10)
 
-    # -- characters and chats --------------------------------------------------------------
-
-    @on(ListView.Selected, "#characters")
-    def _character_chosen(self, event: ListView.Selected) -> None:
-        if event.item.name and event.item.name != self.current_id:
-            self.open_character(event.item.name)
-
-    def open_character(
-        self, character: str, chat_id: int | None = None, *, new: bool = False
-    ) -> None:
-        """Show `character`'s chat: `chat_id`, a new one, or (default) their latest."""
-        if self.busy:
-            self.notify(BUSY, severity="warning")
-            return
-        try:
-            _, sheet = library.load(self.where, character)
-        except LoreweaverError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        self.current_sheet, self.current_id = sheet, character
-        self.wanted_chat = chat_id
-        self._drop_session()
-        self._new_chat = new
-        self.sub_title = sheet.name
-        self._preview_chat()
-        self._start_chat()
-
-    def _preview_chat(self) -> None:
-        """Before the model is ready: the chat that will open, read only."""
-        sheet, character = self.current_sheet, self.current_id
-        if sheet is None or character is None:
-            return
-        user = self.settings.user_name
-        shown: list[Shown] = []
-        chat = None
-        if self.store is not None and not self._new_chat:
-            try:
-                chat = (
-                    self.store.get_chat(self.wanted_chat)
-                    if self.wanted_chat is not None
-                    else self.store.latest_chat(character)
-                )
-            except LoreweaverError:
-                chat = None
-        if chat is not None and self.store is not None:
-            path = visible_path(self.store, chat.id)
-            start = max(len(path) - SHOWN_PAGE, 0)
-            for m, message_id in zip(path.page(start, len(path), SHOWN_CHARS), path.ids[start:],
-                                     strict=True):
-                mine = m.role == "user"
-                speaker = chat.user_name if mine else sheet.name
-                shown.append(Shown(message_id, speaker, m.content, mine))
-        else:
-            shown = [Shown(None, sheet.name, text, False) for text in greetings(sheet, user)[:1]]
-        self.query_one(ChatLog).show(shown)
-
-    def _start_chat(self) -> None:
-        sheet, character = self.current_sheet, self.current_id
-        if self.engine is None or self.model is None or sheet is None or character is None:
-            return
-        if self.session is not None:
-            return
-        from app.prompts.formats import choose_format
-
-        resume: int | bool | None = self.wanted_chat
-        if resume is None and not self._new_chat and self.store is not None:
-            resume = True if self.store.latest_chat(character) else None
-        try:
-            fmt = choose_format(self.settings.template, self.model)
-            self.session = start_session(
-                self.engine,
-                self.model,
-                fmt,
-                sheet,
-                character,
-                self.settings,
-                store=self.store,
-                resume=resume,
-                home=self.where,
-            )
-            if resume is not None:  # the saved KV cache, if any, loads off the UI thread
-                self.run_worker(self.session.restore_cache, thread=True, group="engine-state")
-        except LoreweaverError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        self._new_chat = False
-        self._refresh_log()
-        self._show_status()
-
-    def action_new_chat(self) -> None:
-        if self.current_id is not None:
-            self.open_character(self.current_id, new=True)
-
-    def _drop_session(self) -> None:
-        """Leave the current chat: its summaries stop and its KV cache is saved, off the UI."""
-        session, self.session = self.session, None
-        if session is not None:
-            self.run_worker(session.close, thread=True, group="engine-state")
-
     def on_unmount(self) -> None:
-        self.action_stop()
-        if self.session is not None:
-            self.session.close()
+        self.chat.close()
         if self.engine is not None:
             self.engine.close()
         if self.store is not None:
             self.store.close()
 
+    # -- routing to the other screens ----------------------------------------------------------
 
+    def _over_chat(self) -> bool:
+        """The library and the editor open from the chat only: over an editor they would bury it."""
+        return self.screen is self.chat_screen
+
+    def action_library(self) -> None:
+        from app.tui.screens.library import Choice, LibraryScreen
+
+        if not self._over_chat():
+            return
+        library_screen = LibraryScreen(
+            self.where, self.store, user=self.settings.user_name, current=self.current_id
+        )
+
+        def chosen(choice: Choice | None) -> None:
+            if choice is not None:
+                self.open_character(choice.character, choice.chat_id, new=choice.new)
+
+        self.push_screen(library_screen, chosen)
+
+    def action_edit_character(self) -> None:
+        """F5 on the chat screen (not Ctrl+E: that is end-of-line in the message box)."""
+        from app.tui.screens.editor import EditorScreen
+
+        if not self._over_chat():
+            return
+        if self.current_id is None:
+            self.notify("Choose a character first.", severity="warning")
+            return
+        try:
+            entry, sheet = library.load(self.where, self.current_id)
+        except LoreweaverError as exc:
+            self.notify(str(exc), severity="error")
+            return
+
+        def closed(saved: bool | None) -> None:
+            if saved and entry.id == self.current_id and not self.busy:
+                self.open_character(entry.id, self.chat.wanted_chat)
+
+        self.push_screen(EditorScreen(self.where, entry, sheet), closed)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen.for_screen(self.screen))
+
+    def action_model_settings(self) -> None:
+        if self.busy:
+            self.notify(BUSY, severity="warning")
+            return
+        from app.engine.registry import discover
+        from app.tui.screens.model_settings import ModelSettingsScreen
+
+        def chosen(settings: Settings | None) -> None:
+            if settings is None:
+                return
+            old, self.settings = self.settings, settings
+            try:
+                save_settings(self.where, settings)
+            except LoreweaverError as exc:
+                self.notify(str(exc), severity="error")
+            engine_fields = ("model", "template", "n_ctx", "n_threads")
+            if any(getattr(old, f) != getattr(settings, f) for f in engine_fields):
+                previous = self.engine
+                self.chat.use_engine(None, None)
+                self.load_model(previous)
+            self.chat_screen.show_status()
+            self.notify("Settings saved.")
+
+        self.push_screen(ModelSettingsScreen(self.settings, discover(self.where)), chosen)
+
+    async def action_quit(self) -> None:
+        """Quit, unless an editor holds unsaved changes: then it asks first."""
+        from app.tui.screens.editor import EditorScreen
+        from app.tui.screens.world_book import WorldBookScreen
+
+        editing = (EditorScreen, WorldBookScreen)
+        editors = [s for s in self.screen_stack if isinstance(s, editing) and s.dirty]
+        if not editors:
+            self.exit()
+        elif self.screen is editors[-1]:
+            editors[-1].confirm_leave(self.exit)
+        else:
+            self.notify("The editor has unsaved changes: close this dialog first.",
+                        severity="warning")

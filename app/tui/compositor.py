@@ -15,7 +15,6 @@ from collections.abc import Iterable
 
 from textual._compositor import Compositor
 from textual.geometry import Region
-from textual.screen import Screen
 from textual.strip import Strip
 
 
@@ -34,10 +33,3 @@ class CroppingCompositor(Compositor):
             rows = Region(visible.x, top, visible.width, bottom - top)
             yield rows, rows, widget.render_lines(rows.translate(-region.offset))
 
-
-class ChatScreen(Screen[None]):
-    """The app's main screen (the chat), with the cropping compositor."""
-
-    def __init__(self) -> None:
-        super().__init__(id="_default")
-        self._compositor = CroppingCompositor()

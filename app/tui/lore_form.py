@@ -51,6 +51,24 @@ class EntryDraft:
 FORM_FIELDS = frozenset(f.name for f in fields(EntryDraft)) - {"other"}
 
 
+def with_secondary_rule(old: EntryDraft, new: EntryDraft) -> EntryDraft:
+    """`new`, with Selective ticked if it gains secondary keys where `old` had none.
+
+    Secondary keys count only for a selective entry (SillyTavern's rule): keys typed into an
+    entry that is not would be silently ignored. Unticking it afterwards is respected.
+    """
+    if split_lines(new.secondary_keys) and not split_lines(old.secondary_keys):
+        return new.with_(selective=True)
+    return new
+
+
+def secondary_note(draft: EntryDraft) -> str:
+    """What the secondary keys box should say about them ("" when they count)."""
+    if split_lines(draft.secondary_keys) and not draft.selective:
+        return "ignored: Selective is off"
+    return ""
+
+
 def entry_draft(entry: LoreEntry) -> EntryDraft:
     dumped = entry.model_dump(mode="json", exclude_defaults=True)
     other = {k: v for k, v in dumped.items() if k not in FORM_FIELDS}
@@ -137,12 +155,13 @@ def book_data(
     return data, errors
 
 
-_ENTRY_PATH = re.compile(r"^character_book\.entries\[(\d+)\](?:\.(\w+))?")
+_ENTRY_PATH = re.compile(r"^(?:character_book\.)?entries\[(\d+)\](?:\.(\w+))?")
 
 
 def error_key(message: str) -> str:
-    """Where a `character_book…` validation message belongs: `<index>.<field>` of an entry's
-    box (settings without a box of their own go to its "other" box), else `settings`."""
+    """Where a lorebook's validation message (`character_book.…` in a sheet, or a world book's
+    own) belongs: `<index>.<field>` of an entry's box (settings without a box of their own go to
+    its "other" box), else `settings`."""
     match = _ENTRY_PATH.match(message)
     if match is None:
         return "settings"

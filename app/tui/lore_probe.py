@@ -1,16 +1,19 @@
-"""The editor's lore test box: which entries of a book would fire for a text, and why.
+"""The editor's lore test box: which entries of the character's books would fire for a text,
+and why: its own lorebook and the shared world books its sheet names.
 
-It runs `app.memory.lore.activate` — the same world-info rules a chat uses — with the text as
-the only message of the first turn of a new chat (so delays, cooldowns and seeded rolls behave as
-they would there), and keeps every line the scan explains: fired, held back or rejected.
+It runs `scan_lore` — the same world-info scan a chat runs, books, budget and recursion alike —
+with the text as the only message of the first turn of a new chat (so delays, cooldowns and
+seeded rolls behave as they would there), and keeps every line the scan explains: fired, held
+back or rejected.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from app.memory.lore import ScanInput, activate
+from app.memory.lore_timing import LoreTimers
+from app.memory.turn_inputs import lore_budget, scan_lore
 from app.sheets.lorebook import Lorebook, LoreEntry
 
 
@@ -49,26 +52,39 @@ class Probe:
         return "\n".join(lines)
 
 
-def entry_title(book: Lorebook, entry: LoreEntry) -> str:
-    """`n. label`, numbered as in the editor's entry list."""
+def entry_title(book: Lorebook, entry: LoreEntry, book_id: str = "") -> str:
+    """`n. label`, numbered as in the editor's entry list (a world book's: `id n. label`)."""
     number = next((i + 1 for i, e in enumerate(book.entries) if e is entry), None)
     if number is None:
         number = next((i + 1 for i, e in enumerate(book.entries) if e == entry), 0)
     label = entry.name or entry.comment or next(iter(entry.keys), "") or "(no keys)"
-    return f"{number}. {label}"
+    return f"{book_id} {number}. {label}" if book_id else f"{number}. {label}"
 
 
-def probe(book: Lorebook, text: str, count_tokens: Callable[[str], int], *,
-          char: str = "", user: str = "") -> Probe:
-    scan = ScanInput(messages=[text], turn=1, seed=0, char=char, user=user)
-    result = activate([book], scan, count_tokens=count_tokens, budget=book.token_budget)
-    lines = [ProbeLine(True, entry_title(book, a.entry), a.reason,
+def probe(own: Lorebook | None, text: str, count_tokens: Callable[[str], int], *,
+          world: Sequence[tuple[str, Lorebook]] = (), char: str = "", user: str = "",
+          n_ctx: int) -> Probe:
+    """What fires for `text` from the world books (`(id, book)`, as the sheet names them) and
+    the character's `own` book, in a chat with an `n_ctx`-token window."""
+    named = [*world, *([("", own)] if own is not None else [])]
+    books = [book for _, book in named]
+    result = scan_lore(books, [text], turn=1, seed=0, timers=LoreTimers(), char=char,
+                       user=user, count=count_tokens, n_ctx=n_ctx)
+    if result is None:
+        return Probe([], budget=lore_budget(books, n_ctx))
+
+    def title(entry: LoreEntry) -> str:
+        book_id, book = next(((i, b) for i, b in named if any(e is entry for e in b.entries)),
+                             named[-1])
+        return entry_title(book, entry, book_id)
+
+    lines = [ProbeLine(True, title(a.entry), a.reason,
                        f"{a.tokens} tok, {a.position.replace('_', ' ')}")
              for a in result.activated]
-    lines += [ProbeLine(False, entry_title(book, r.entry), r.reason) for r in result.rejected]
+    lines += [ProbeLine(False, title(r.entry), r.reason) for r in result.rejected]
     explained = {id(a.entry) for a in result.activated} | {id(r.entry) for r in result.rejected}
-    lines += [ProbeLine(False, entry_title(book, e), _silent_reason(e)) for e in book.entries
-              if id(e) not in explained]
+    lines += [ProbeLine(False, entry_title(book, e, book_id), _silent_reason(e))
+              for book_id, book in named for e in book.entries if id(e) not in explained]
     return Probe(lines, result.tokens, result.budget, tuple(result.notices))
 
 

@@ -13,6 +13,8 @@ from typing import Literal
 
 import yaml
 
+from app.errors import LoreweaverError
+from app.sheets.cards.reader import parse_yaml_text
 from app.sheets.sheet import Sheet
 
 FieldKind = Literal["line", "text", "lines", "yaml", "number"]
@@ -111,12 +113,9 @@ def parse_yaml(label: str, text: str) -> object:
     if not text.strip():
         return None
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ValueError(f"{label}: {where}{problem}") from None
+        return parse_yaml_text(text, label)
+    except LoreweaverError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def parse_number(label: str, text: str) -> int | None:

@@ -106,11 +106,13 @@ def test_export_import_round_trip(lw_home: Home, tmp_path: Path) -> None:
 
 def test_delete_removes_the_chat(lw_home: Home) -> None:
     first, second = seed_chats(lw_home)
-    result = run_cli("chats", "delete", str(first))
+    refused = one_line_error(run_cli("chats", "delete", str(first)))
+    assert "add --yes" in refused and f"chat {first}" in refused
+    result = run_cli("chats", "delete", str(first), "--yes")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"deleted chat {first}"
     assert [c["id"] for c in json.loads(run_cli("chats", "list", "--json").stdout)] == [second]
-    assert one_line_error(run_cli("chats", "delete", str(first))) == (
+    assert one_line_error(run_cli("chats", "delete", str(first), "--yes")) == (
         f"loreweaver: error: no chat with id {first}"
     )
 

@@ -17,6 +17,7 @@ import llama_cpp
 
 from app.engine.base import Sampling
 from app.engine.llamacpp import load_path
+from app.prompts.segments import Prompt
 
 constructing = threading.Event()
 finished = threading.Event()
@@ -50,7 +51,7 @@ def main() -> None:
     engine = load_path(Path(sys.argv[1]), n_ctx=512, n_threads=1)
     finished.set()
     thread.join()
-    prompt = "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+    prompt = Prompt.markup("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
     list(engine.generate(prompt, Sampling(temperature=0.0, max_tokens=4)))
     engine.close()
     print(counts["all"], counts["during"])

@@ -10,6 +10,7 @@ import pytest
 
 from app.engine.base import Sampling
 from app.engine.llamacpp import LlamaEngine, load_engine
+from app.prompts.segments import Prompt
 
 GREEDY = Sampling(temperature=0.0, max_tokens=4, seed=1)
 SYSTEM = (
@@ -24,8 +25,11 @@ def turn(i: int) -> str:
     return f"<|im_start|>user\nTurn {i}: {words}<|im_end|>\n"
 
 
-def prompt(first: int, last: int) -> str:
-    return SYSTEM + "".join(turn(i) for i in range(first, last)) + "<|im_start|>assistant\n"
+def prompt(first: int, last: int) -> Prompt:
+    """Hand-written ChatML: all of it markup, so its markers are control tokens."""
+    return Prompt.markup(
+        SYSTEM + "".join(turn(i) for i in range(first, last)) + "<|im_start|>assistant\n"
+    )
 
 
 def run(engine: LlamaEngine, text: str) -> tuple[str, int, object]:

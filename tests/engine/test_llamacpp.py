@@ -18,8 +18,9 @@ from app.engine.base import Sampling
 from app.engine.llamacpp import LlamaEngine, load_engine, load_path
 from app.engine.modelinfo import ModelInfo
 from app.errors import LoreweaverError
+from app.prompts.segments import Prompt
 
-PROMPT = (
+PROMPT = Prompt.markup(
     "<|im_start|>system\nYou are Brenna, a gruff blacksmith.<|im_end|>\n"
     "<|im_start|>user\nTell me about the swords you forge.<|im_end|>\n<|im_start|>assistant\n"
 )
@@ -97,8 +98,8 @@ def test_cancel_mid_reply(engine: LlamaEngine) -> None:
     assert gen.text == "".join(pieces)
 
 
-def _forge_prompt(repeats: int) -> str:
-    return (
+def _forge_prompt(repeats: int) -> Prompt:
+    return Prompt.markup(
         PROMPT.split("<|im_start|>user")[0]
         + "<|im_start|>user\n" + "The forge glows red. " * repeats
         + "<|im_end|>\n<|im_start|>assistant\n"
@@ -162,8 +163,9 @@ def test_prefix_reuse_evaluates_only_the_new_tokens(engine: LlamaEngine) -> None
     assert first.stats.evaluated_tokens == first.stats.prompt_tokens
     cached = engine.cached_tokens()
     longer = (
-        PROMPT + first.text
-        + "<|im_end|>\n<|im_start|>user\nHow much for a dagger?<|im_end|>\n<|im_start|>assistant\n"
+        PROMPT + first.text + Prompt.markup(
+            "<|im_end|>\n<|im_start|>user\nHow much for a dagger?<|im_end|>\n<|im_start|>assistant\n"
+        )
     )
     longer_tokens = engine.tokenize(longer)
     second = engine.generate(longer, GREEDY)
@@ -202,9 +204,11 @@ def test_bad_sampling_is_refused(engine: LlamaEngine) -> None:
 
 def test_bos_is_added_only_when_the_model_wants_it(engine: LlamaEngine) -> None:
     # SmolLM2 says add_bos_token = false: the tokens are the text's own, specials parsed
-    tokens = engine.tokenize("<|im_start|>user")
+    tokens = engine.tokenize(Prompt.markup("<|im_start|>user"))
     assert len(tokens) == 2  # the special marker is one token, "user" another
     assert engine.tokenize("user") == tokens[1:]
+    # the same characters as plain text are text: no control token
+    assert tokens[0] not in engine.tokenize("<|im_start|>user")
 
 
 def test_state_can_be_saved_and_restored(engine: LlamaEngine) -> None:

@@ -7,26 +7,20 @@ import os
 import struct
 from pathlib import Path
 
+import ggufdata
+import pytest
 from support import run_cli
 
 from app.engine.gguf import GGUFError, read_header
 from app.engine.registry import bundled_model_path, discover, read_model_info, resolve_model
+from app.errors import LoreweaverError
 from app.home import Home
 
 
-def _string(text: str) -> bytes:
-    data = text.encode()
-    return struct.pack("<Q", len(data)) + data
-
-
 def tiny_gguf(version: int = 3, template: str | None = None, arch: str = "gemma2") -> bytes:
-    kvs = [("general.architecture", 8, _string(arch)), ("general.name", 8, _string("Tiny")),
-           (f"{arch}.context_length", 4, struct.pack("<I", 2048)),
-           ("general.file_type", 4, struct.pack("<I", 15))]
-    if template is not None:
-        kvs.append(("tokenizer.chat_template", 8, _string(template)))
-    body = b"".join(_string(k) + struct.pack("<I", t) + v for k, t, v in kvs)
-    return b"GGUF" + struct.pack("<IQQ", version, 0, len(kvs)) + body
+    """A header that passes every check, over weights llama.cpp cannot use."""
+    extra = {} if template is None else {"tokenizer__chat_template": (ggufdata.STRING, template)}
+    return ggufdata.gguf(ggufdata.model_kvs(arch, **extra), version=version)
 
 
 def test_bundled_model_metadata() -> None:
@@ -70,9 +64,8 @@ def test_broken_files_are_listed_with_a_reason(tmp_path: Path) -> None:
     assert "truncated" in (read_model_info(truncated, "path").problem or "")
 
 
-def test_reading_metadata_does_not_read_the_weights() -> None:
-    path = bundled_model_path()
-    assert path is not None
+def _bytes_read(path: Path) -> int:
+    """How many bytes reading `path`'s header reads (errors included)."""
     reads = []
     original = Path.open
 
@@ -91,9 +84,29 @@ def test_reading_metadata_does_not_read_the_weights() -> None:
     Path.open = counting_open  # type: ignore[method-assign]
     try:
         read_header(path)
+    except GGUFError:
+        pass
     finally:
         Path.open = original  # type: ignore[method-assign]
-    assert sum(reads) < 5_000_000 < path.stat().st_size
+    return sum(reads)
+
+
+def test_reading_metadata_does_not_read_the_weights() -> None:
+    path = bundled_model_path()
+    assert path is not None
+    assert _bytes_read(path) < 5_000_000 < path.stat().st_size
+
+
+def test_big_numeric_arrays_are_stepped_over_not_read(tmp_path: Path) -> None:
+    path = tmp_path / "scores.gguf"
+    n = 10_000_000  # 40 MB of f32, under every limit
+    path.write_bytes(ggufdata.gguf([
+        *ggufdata.model_kvs(),
+        ggufdata.string("scores") + struct.pack("<IIQ", ggufdata.ARRAY, ggufdata.F32, n)
+        + bytes(4 * n),
+    ]))
+    assert read_model_info(path, "path").usable
+    assert _bytes_read(path) < 3_000_000
 
 
 def test_header_errors_are_short_reasons(tmp_path: Path) -> None:
@@ -112,11 +125,35 @@ def test_discover_and_models_json_with_a_broken_file(lw_home: Home) -> None:
     (lw_home.models / "tiny.gguf").write_bytes(tiny_gguf())
     ids = [m.id for m in discover(lw_home)]
     assert ids[0] == "SmolLM2-135M-Instruct.Q4_1" and "broken" in ids and "tiny" in ids
-    assert resolve_model(lw_home, "tiny").name == "Tiny"
+    assert next(m for m in discover(lw_home) if m.id == "tiny").usable  # as far as the header says
+    with pytest.raises(LoreweaverError, match="unusable model: llama.cpp cannot load it"):
+        resolve_model(lw_home, "tiny")  # the test load finds out, once
     result = run_cli("models", "--json")
     assert result.returncode == 0 and "Traceback" not in result.stderr
     rows = {row["id"]: row for row in json.loads(result.stdout)}
     assert rows["SmolLM2-135M-Instruct.Q4_1"]["usable"] is True
     assert rows["broken"]["usable"] is False and "not a GGUF file" in rows["broken"]["problem"]
+    assert rows["tiny"]["usable"] is False and "llama.cpp" in rows["tiny"]["problem"]
     table = run_cli("models")
     assert table.returncode == 0 and "unusable" in table.stdout
+
+
+def test_a_native_abort_is_caught_by_the_test_load_and_remembered(
+        tmp_path: Path, lw_home: Home) -> None:
+    from app.engine import probe
+
+    real = bundled_model_path()
+    assert real is not None
+    zero = tmp_path / "zero.gguf"
+    zero.write_bytes(ggufdata.patched(real, "llama.block_count", 0))
+    assert read_model_info(zero, "path").problem == "llama.block_count is 0 (must be > 0)"
+    # past the header check, llama.cpp itself aborts: the child dies, this process does not
+    assert probe.run_probe(zero, zero.stat().st_size) == (True, "llama.cpp aborted loading it")
+
+    copy = tmp_path / "copy.gguf"
+    copy.write_bytes(real.read_bytes())
+    assert probe.cached_verdict(lw_home, copy) == (False, None)
+    assert resolve_model(lw_home, str(copy)).usable
+    assert probe.cached_verdict(lw_home, copy) == (True, None)  # the next start skips the probe
+    os.utime(copy, ns=(0, 0))
+    assert probe.cached_verdict(lw_home, copy) == (False, None)  # a changed file is tried again

@@ -7,10 +7,13 @@ escape is a traceback on stderr. The corpus modules beside this one generate the
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import resource
+import signal
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,9 +63,12 @@ class Outcome:
         return f"{' '.join(self.args)!r}: {self.verdict()} (exit {self.returncode})\n{self.stderr[-2000:]}"
 
 
-def _limits(memory: int) -> None:
+def _limits(memory: int, file_size: int | None = None) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if file_size is not None:  # a full disk, as a write sees it: EFBIG instead of a signal
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
 
 
 def run_limited(
@@ -71,12 +77,26 @@ def run_limited(
     timeout: float = TIME_LIMIT,
     memory: int = MEMORY_LIMIT,
     env: dict[str, str] | None = None,
+    file_size: int | None = None,
 ) -> Outcome:
-    """`loreweaver ARGS…` in a child with a memory rlimit and a wall-clock limit."""
+    """`loreweaver ARGS…` in a child with a memory rlimit and a wall-clock limit (and, to stand
+    in for a full disk, a cap on the size any file can grow to)."""
+    return _run([sys.executable, "-m", "app", *args], args, stdin, timeout, memory, env, file_size)
+
+
+def _run(
+    argv: list[str],
+    args: tuple[str, ...],
+    stdin: str | None,
+    timeout: float,
+    memory: int,
+    env: dict[str, str] | None,
+    file_size: int | None = None,
+) -> Outcome:
     full_env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "app", *args],
+            argv,
             input=stdin,
             capture_output=True,
             text=True,
@@ -84,7 +104,7 @@ def run_limited(
             timeout=timeout,
             cwd=REPO,
             env=full_env,
-            preexec_fn=lambda: _limits(memory),
+            preexec_fn=lambda: _limits(memory, file_size),
         )
     except subprocess.TimeoutExpired as expired:
         out = expired.stdout or ""
@@ -97,6 +117,51 @@ def run_limited(
             True,
         )
     return Outcome(tuple(args), done.returncode, done.stdout, done.stderr, False)
+
+
+_BATCH_DRIVER = """
+import contextlib, io, json, os, sys, traceback
+from app.cli import main
+results = []
+for case in json.load(open(sys.argv[1], encoding="utf-8")):
+    os.environ.update(case["env"])
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(case["args"])
+        except SystemExit as exit:
+            code = exit.code if isinstance(exit.code, int) else 1
+        except BaseException:
+            code = 1
+            err.write(traceback.format_exc())
+    results.append({"code": code, "stdout": out.getvalue()[-4000:], "stderr": err.getvalue()})
+print(json.dumps(results))
+"""
+
+
+def run_batch(
+    cases: list[tuple[list[str], dict[str, str]]],
+    *,
+    timeout: float = TIME_LIMIT,
+    memory: int = MEMORY_LIMIT,
+) -> list[Outcome]:
+    """Many `loreweaver ARGS…` runs (each with its own environment additions) in one child
+    under the same limits (`timeout` is for the whole batch): one interpreter start for the lot.
+    Each case gets its own Outcome; an escaped exception counts as a traceback. A hang or crash
+    fails the whole batch."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as f:
+        json.dump([{"args": args, "env": env} for args, env in cases], f)
+    try:
+        outcome = _run([sys.executable, "-c", _BATCH_DRIVER, f.name], ("batch",), None,
+                       timeout, memory, None)
+    finally:
+        os.unlink(f.name)
+    assert outcome.verdict() == "ok", outcome.describe()
+    results = json.loads(outcome.stdout.splitlines()[-1])
+    return [
+        Outcome(tuple(args), r["code"], r["stdout"], r["stderr"], False)
+        for (args, _), r in zip(cases, results, strict=True)
+    ]
 
 
 def tree_digest(root: Path) -> dict[str, str]:

@@ -9,8 +9,9 @@ import pytest
 
 from app.home import Home
 from app.memory.store import ChatStore
+from app.prompts.segments import Prompt
 
-STORY_PROMPT = (
+STORY_PROMPT = Prompt.markup(
     "<|im_start|>system\nYou are Brenna, a blacksmith who loves telling long stories.<|im_end|>\n"
     "<|im_start|>user\nTell me a very long story about every sword you ever forged.<|im_end|>\n"
     "<|im_start|>assistant\n"

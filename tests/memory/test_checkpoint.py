@@ -135,6 +135,7 @@ CHILD = textwrap.dedent(
     from app.home import home
     from app.memory.checkpoint import ReplyWriter
     from app.memory.store import ChatStore
+    from app.prompts.segments import Prompt
 
     def say(**fields):
         print(json.dumps(fields), flush=True)
@@ -147,9 +148,18 @@ CHILD = textwrap.dedent(
     writer = ReplyWriter(store, chat.id, name="Brenna",
                          on_flush=lambda text: say(t=time.monotonic(), text=text))
     say(user=user.id, reply=writer.message_id)
-    generation = engine.generate(sys.argv[1], Sampling(seed=3, max_tokens=1500))
-    for piece in generation:
-        writer.append(piece)
+    # However short the model's own story is on this machine's build, the reply goes on (each
+    # time it ends, it is nudged to continue) until the parent kills this process mid-reply.
+    text = ""
+    for _ in range(200):
+        generation = engine.generate(Prompt.markup(sys.argv[1] + text),
+                                     Sampling(seed=3, max_tokens=1500))
+        for piece in generation:
+            writer.append(piece)
+            text += piece
+        nudge = " And then, "
+        writer.append(nudge)
+        text += nudge
     writer.complete(generation)
     say(done=True)
     """

@@ -140,23 +140,68 @@ def test_invalid_regex_key_is_a_rejection_naming_the_entry() -> None:
     result = scan([bad, good], ["a dragon"])
     assert fired(result) == ["Good"]
     reason = rejected(result)["Broken"]
-    assert reason.startswith("regex /dra(gon/ is invalid: ")
+    assert reason.startswith("key 'dra(gon': invalid regex: missing ")
     assert [line for line in result.explain() if "Broken" in line] == [
         f"  - Broken [World]: {reason}"]
 
 
-def test_slashed_key_that_does_not_compile_is_plain_text() -> None:
-    literal = entry("Glyph", ["/dra(gon/"])
-    assert reasons(scan([literal], ["carved: /dra(gon/ !"])) == {
-        "Glyph": "key '/dra(gon/' matched in message -1"}
-    assert fired(scan([literal], ["a dragon"])) == []
-
-
-def test_catastrophic_regex_is_refused_not_run() -> None:
-    slow = entry("Slow", ["/(a+)+$/"])
-    result = scan([slow], ["a" * 40 + "!"])
+def test_slashed_key_that_does_not_compile_is_reported_not_read_as_text() -> None:
+    broken = entry("Glyph", ["dragon", "/([a-/"])
+    result = scan([broken], ["a dragon: /([a-/ !"])
     assert fired(result) == []
-    assert rejected(result)["Slow"].startswith("regex /(a+)+$/ refused: a nested quantifier")
+    assert rejected(result) == {"Glyph": "key '/([a-/': invalid regex: missing ]: [a-"}
+
+
+@pytest.mark.parametrize("key", ["/(a|a)+$/", "/(a|aa)+$/", "/((a+))+$/", "/(a+){30}$/",
+                                 "/a*a*a*a*a*a*a*a*b$/", "/(a+)+$/"])
+def test_backtracking_shapes_run_in_linear_time_and_answer_correctly(key: str) -> None:
+    slow = entry("Slow", [key])
+    assert fired(scan([slow], ["a" * 40 + "!"])) == []
+    assert fired(scan([slow], ["a" * 40 + ("b" if "b" in key else "")])) == ["Slow"]
+
+
+@pytest.mark.parametrize(("key", "why"), [
+    ("/a{4294967295}/", "repeat count 4294967295 is over 1000"),
+    ("/(?=a)a/", "lookahead (?=…) is not supported"),
+    ("/(?<!x)a/", "negative lookbehind (?<!…) is not supported"),
+    (r"/(a)\1/", "backreference or octal escape \\1 is not supported"),
+    (r"/(?<n>a)\k<n>/", "backreference \\k<…> is not supported"),
+    ("/a/gig", "regex flag 'g' is given twice"),
+    ("/" + "(" * 600 + "a" + ")" * 600 + "/", "longer than 1000"),
+    ("/(a|b|c| ){999}x/i", "regex too large: 2003 steps (at most 2000)"),
+])
+def test_unsupported_regex_keys_say_why(key: str, why: str) -> None:
+    reason = rejected(scan([entry("Odd", [key])], ["a" * 10]))["Odd"]
+    assert why in reason
+
+
+@pytest.mark.parametrize(("key", "text"), [
+    ("/(?<beast>drag)on/", "a dragon"),
+    (r"/\u0064ragon/", "a dragon"),
+    (r"/\u{1F409}/u", "a \U0001F409 here"),
+    (r"/\uD83D\uDC09/", "a \U0001F409 here"),
+    (r"/\p{Lu}ragon/u", "a Dragon"),
+    (r"/a\sdragon/", "a\u00a0dragon"),
+    ("/x[^]y$/m", "x\ny\nz"),
+    ("/DRAGON/i", "a dragon"),
+    ("/a.b/s", "a\nb"),
+    (r"/\qed/", "a qed"),
+])
+def test_javascript_regex_syntax_is_mapped(key: str, text: str) -> None:
+    assert fired(scan([entry("Js", [key])], [text])) == ["Js"]
+
+
+def test_regex_work_per_turn_is_bounded_and_the_scan_goes_on() -> None:
+    big = [entry(f"Big {i}", [f"/[ab]{{900}}c{i}/"]) for i in range(60)]
+    result = scan([*big, entry("Plain", ["abab"])], ["ab" * 20_000])
+    assert fired(result) == ["Plain"]
+    spent = [name for name, why in rejected(result).items() if "work limit is used up" in why]
+    assert spent and "Big 0" not in spent  # the first keys ran; the rest were skipped, saying so
+
+
+def test_sticky_flag_anchors_at_the_start_of_the_scan() -> None:
+    assert fired(scan([entry("Y", ["/\\x01dragon/y"])], ["dragon here"])) == ["Y"]
+    assert fired(scan([entry("Y", ["/dragon/y"])], ["a dragon"])) == []
 
 
 # -- secondary keys ----------------------------------------------------------------------------

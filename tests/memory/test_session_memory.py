@@ -119,7 +119,8 @@ def test_evicted_turns_are_summarised_and_recalled_when_relevant(
 ) -> None:  # type: ignore[no-untyped-def]
     session = _session(engine, store, lw_home)
     try:
-        assert session.chat is not None and session.summariser is not None
+        assert session.saved_chat() is not None and session.summariser is not None
+        assert session.chat is not None
         session.summariser.close()  # the session's own, with shorter recaps to keep this quick
         session.summariser = Summariser(
             store, engine, session.fmt, char="Orla", user="User", max_tokens=60
@@ -149,6 +150,7 @@ def test_closing_saves_the_kv_cache_and_resuming_restores_it(
     engine, store: ChatStore, lw_home: Home
 ) -> None:  # type: ignore[no-untyped-def]
     session = _session(engine, store, lw_home)
+    session.saved_chat()
     assert session.chat is not None
     _fill(store, session.chat.id, 4)
     session.reload()
@@ -187,6 +189,7 @@ def test_state_variables_ride_in_the_per_turn_notes(
         store=store,
         summaries=False,
     )
+    session.saved_chat()
     assert session.chat is not None
     assert "State: trust = 2" in session.assembly("Hello").messages[-1].content
     session.chat = store.update_chat(session.chat.id, meta={"state": {"trust": 5}})

@@ -11,11 +11,22 @@ from app.engine.base import GenerationStats, Sampling
 
 
 class FakeGeneration:
-    """`clock` set: the stats report that scripted time (snapshots need fixed figures)."""
+    """`clock` set: the stats report that scripted time (snapshots need fixed figures);
+    `prefill`: the evaluated counts a prompt evaluation reports (the last is the total), each
+    after `prefill_delay` (one for all, or one per count)."""
 
     def __init__(
-        self, pieces: Sequence[str], delay: float, clock: tuple[float, float] | None = None
+        self,
+        pieces: Sequence[str],
+        delay: float,
+        clock: tuple[float, float] | None = None,
+        prefill: Sequence[int] = (),
+        prefill_delay: float | Sequence[float] = 0.0,
     ) -> None:
+        self._prefill = list(prefill)
+        delays = prefill_delay if isinstance(prefill_delay, Sequence) else [prefill_delay]
+        self._prefill_delays = [*delays, *[delays[-1]] * len(self._prefill)]
+        self.progress = (0, 0)
         self._pieces = list(pieces)
         self._delay = delay
         self._clock = clock
@@ -23,8 +34,18 @@ class FakeGeneration:
         self._text = ""
         self._stats = GenerationStats()
 
+    def prompt_progress(self, period: float) -> Iterator[tuple[int, int]]:
+        """The scripted counts, one pass (reading the text first skips what is left)."""
+        total = self._prefill[-1] if self._prefill else 0
+        while self._prefill and not self._cancel.is_set():
+            time.sleep(self._prefill_delays.pop(0))
+            self.progress = (self._prefill.pop(0), total)
+            yield self.progress
+
     def __iter__(self) -> Iterator[str]:
         """One pass, like the real thing: iterating again yields only what is left."""
+        for _ in self.prompt_progress(0.0):
+            pass
         start = time.monotonic()
         while self._pieces:
             piece = self._pieces.pop(0)
@@ -77,8 +98,12 @@ class FakeEngine:
         delay: float = 0.0,
         replies: Sequence[Sequence[str]] = (),
         clock: tuple[float, float] | None = None,
+        prefill: Sequence[int] = (),
+        prefill_delay: float | Sequence[float] = 0.0,
     ) -> None:
         self.clock = clock
+        self.prefill = prefill
+        self.prefill_delay = prefill_delay
         self.pieces = pieces
         self.delay = delay
         self.replies = list(replies)
@@ -104,7 +129,7 @@ class FakeEngine:
     ) -> FakeGeneration:
         self.prompts.put(prompt)
         pieces = self.replies.pop(0) if self.replies else self.pieces
-        return FakeGeneration(pieces, self.delay, self.clock)
+        return FakeGeneration(pieces, self.delay, self.clock, self.prefill, self.prefill_delay)
 
     def close(self) -> None:
         self.closed = True

@@ -16,13 +16,13 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE.parent.parent)]
 
 from support import wait_until  # noqa: E402
-from textual.widgets import Input  # noqa: E402
 from tui.editor_support import open_editor, settle  # noqa: E402
 
 from app.home import Home  # noqa: E402
 from app.settings import SamplingSettings, Settings, save_settings  # noqa: E402
 from app.tui.app import LoreweaverApp  # noqa: E402
 from app.tui.screens.library import LibraryScreen  # noqa: E402
+from app.tui.widgets.composer import Composer  # noqa: E402
 
 OUT = HERE.parent.parent / "assets" / "screenshots"
 SIZE = (120, 36)
@@ -34,8 +34,8 @@ async def _shoot(home: Home) -> None:
         await wait_until(pilot, lambda: app.session is not None, timeout=60)
         app.open_character("brenna", new=True)
         await wait_until(pilot, lambda: app.current_id == "brenna" and app.session is not None)
-        box = app.query_one("#say", Input)
-        box.value = "How much for a dagger that holds an edge?"
+        box = app.query_one("#say", Composer)
+        box.text = "How much for a dagger that holds an edge?"
         await pilot.press("enter")
         await wait_until(pilot, lambda: not app.busy and app.last_stats != "", timeout=120)
         await pilot.pause(0.3)

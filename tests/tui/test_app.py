@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from support import wait_until
-from textual.widgets import Input
 from tui.fake_engine import FakeEngine
 
 from app.home import Home
 from app.settings import SamplingSettings, Settings, save_settings
 from app.tui.app import LoreweaverApp
 from app.tui.widgets.chat_log import ChatMessage
+from app.tui.widgets.composer import Composer
 
 
 def _messages(app: LoreweaverApp) -> list[ChatMessage]:
@@ -17,9 +17,9 @@ def _messages(app: LoreweaverApp) -> list[ChatMessage]:
 
 
 async def _say(app: LoreweaverApp, pilot, text: str) -> None:  # type: ignore[no-untyped-def]
-    box = app.query_one("#say", Input)
+    box = app.query_one("#say", Composer)
     box.focus()
-    box.value = text
+    box.text = text
     await pilot.press("enter")
 
 

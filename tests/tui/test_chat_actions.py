@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from support import wait_until
 from textual.widgets import Input, TextArea
+from tui.chat_support import typed
 from tui.fake_engine import FakeEngine
 
 from app.home import Home
@@ -15,6 +16,7 @@ from app.tui.app import LoreweaverApp
 from app.tui.screens.context import ContextScreen
 from app.tui.screens.model_settings import ModelSettingsScreen
 from app.tui.widgets.chat_log import ChatMessage
+from app.tui.widgets.composer import Composer
 
 
 def _blocks(app: LoreweaverApp) -> list[ChatMessage]:
@@ -33,9 +35,9 @@ async def _open(app: LoreweaverApp, pilot, character: str = "brenna") -> None:  
 
 
 async def _say(app: LoreweaverApp, pilot, text: str) -> None:  # type: ignore[no-untyped-def]
-    box = app.query_one("#say", Input)
+    box = app.query_one("#say", Composer)
     box.focus()
-    box.value = text
+    box.text = text
     await pilot.press("enter")
     await wait_until(pilot, lambda: not app.busy and _blocks(app)[-1].shown.message_id is not None)
 
@@ -80,32 +82,57 @@ async def test_continue_extends_the_last_reply(lw_home: Home) -> None:
         assert len(_blocks(app)) == 3
 
 
+async def _choose(app: LoreweaverApp, pilot, block: ChatMessage, action: str) -> None:  # type: ignore[no-untyped-def]
+    """Enter on a focused message, then the action picked from its menu by typing."""
+    block.focus()
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: app.screen.id == "message-actions")
+    await pilot.press(*action, "enter")
+
+
 async def test_edit_delete_and_branch_a_focused_message(lw_home: Home) -> None:
+    from app.tui.screens.confirm import ConfirmDialog
+
     app = _app(lw_home, "Two silver.")
     async with app.run_test(size=(100, 30)) as pilot:
         await _open(app, pilot)
         await _say(app, pilot, "Price of nails?")
-        user_block = _blocks(app)[1]
-        user_block.focus()
-        await pilot.press("e")
-        await wait_until(pilot, lambda: bool(app.screen.query(TextArea)))
-        area = app.screen.query_one(TextArea)
+        await _choose(app, pilot, _blocks(app)[1], "edit")
+        await wait_until(pilot, lambda: bool(app.screen.query(TextArea)) and app.screen.id is None)
+        area = app.screen.query_one("#edit-text", TextArea)
         area.text = "Price of horseshoes?"
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: _blocks(app)[1].text == "Price of horseshoes?")
+        assert app.focused is app.query_one("#say")  # typing goes on in the box
         assert app.store is not None and app.session is not None
         assert app.store.versions(app.session.ids[1])[0] == "Price of nails?"
         first_chat = app.session.chat
         assert first_chat is not None
-        _blocks(app)[1].focus()
-        await pilot.press("b")
+        await _choose(app, pilot, _blocks(app)[1], "branch")
         await wait_until(pilot, lambda: app.session.chat is not None and app.session.chat.id != first_chat.id)  # type: ignore[union-attr]
         assert [b.text for b in _blocks(app)][-1] == "Price of horseshoes?"
         _blocks(app)[-1].focus()
-        await pilot.press("d")
+        await pilot.press("delete")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
         await wait_until(pilot, lambda: len(_blocks(app)) == 1)
         # the original chat still has all three messages
         assert len(app.store.active_path(first_chat.id)) == 3
+
+
+async def test_swipe_keys_on_a_focused_message_and_typing_there(lw_home: Home) -> None:
+    app = _app(lw_home, "One.", "Two.")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open(app, pilot)
+        await _say(app, pilot, "Hello.")
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: not app.busy and _blocks(app)[-1].text == "Two.")
+        _blocks(app)[-1].focus()
+        await pilot.press("left")
+        await wait_until(pilot, lambda: _blocks(app)[-1].text == "One.")
+        assert app.focused is app.query_one("#say")  # the log was redrawn: focus is in the box
+        await pilot.press(*"so")
+        assert typed(app) == "so"
 
 
 async def test_impersonate_drafts_into_the_input(lw_home: Home) -> None:
@@ -113,8 +140,7 @@ async def test_impersonate_drafts_into_the_input(lw_home: Home) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await _open(app, pilot)
         await pilot.press("ctrl+y")
-        box = app.query_one("#say", Input)
-        await wait_until(pilot, lambda: not app.busy and box.value == "I would like a sword, please.")
+        await wait_until(pilot, lambda: not app.busy and typed(app) == "I would like a sword, please.")
         assert len(_blocks(app)) == 1  # nothing was sent
 
 
@@ -127,6 +153,7 @@ async def test_persona_and_context_view(lw_home: Home) -> None:
         app.screen.query_one("#persona-name", Input).value = "Wren"
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: app.session is not None and app.session.user == "Wren")
+        await _say(app, pilot, "Hello.")  # a new chat is stored at its first line, as Wren's
         assert app.store is not None and app.session is not None and app.session.chat is not None
         assert app.store.get_chat(app.session.chat.id).user_name == "Wren"
         await pilot.press("f4")
@@ -149,11 +176,11 @@ async def test_model_settings_are_validated_and_saved(lw_home: Home) -> None:
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert isinstance(app.screen, ModelSettingsScreen)  # refused, still open
-        assert not lw_home.settings_file.exists()
+        assert load_settings(lw_home).sampling == Settings().sampling  # nothing of it saved
         screen.query_one("#s-temperature", Input).value = "0.4"
         screen.query_one("#s-max_tokens", Input).value = "77"
         await pilot.press("ctrl+s")
-        await wait_until(pilot, lambda: lw_home.settings_file.exists())
+        await wait_until(pilot, lambda: load_settings(lw_home).sampling.max_tokens == 77)
         saved = load_settings(lw_home)
         assert saved.sampling.temperature == 0.4 and saved.sampling.max_tokens == 77
 

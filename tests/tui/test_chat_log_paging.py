@@ -36,10 +36,10 @@ async def test_a_long_chat_shows_a_page_and_pages_in_older_messages(lw_home: Hom
         await wait_until(pilot, lambda: len(app.query(ChatMessage)) == 2 * SHOWN_PAGE)
         blocks = list(app.query(ChatMessage))
         assert [b.shown.message_id for b in blocks] == [m.id for m in path[-2 * SHOWN_PAGE :]]
-        assert app.log_offset == len(path) - 2 * SHOWN_PAGE
+        assert app.chat.log_offset == len(path) - 2 * SHOWN_PAGE
         # deleting the first block shown deletes that message (and what follows it)
         first = blocks[0]
         first.focus()
-        app.act_on(app.query_one(ChatLog).index_of(first) + app.log_offset, "delete")
+        app.chat.act_on(app.query_one(ChatLog).index_of(first) + app.chat.log_offset, "delete")
         await pilot.pause()
         assert app.session is not None and app.session.ids == [m.id for m in path[:250]]

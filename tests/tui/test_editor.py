@@ -26,6 +26,7 @@ from app.tui.screens.editor import EditorScreen
 from app.tui.screens.unsaved import UnsavedScreen
 from app.tui.sheet_form import FIELDS, estimate_tokens, form_data, sheet_texts
 from app.tui.widgets.chat_log import ChatMessage
+from app.tui.widgets.composer import Composer
 from app.tui.widgets.lore_editor import LoreEditor
 
 
@@ -137,7 +138,7 @@ async def test_validation_is_live_and_names_the_field(lw_home: Home) -> None:
         relationships.load_text("- name: [unclosed\n")
         await settle(pilot, screen)
         error = box(screen, "relationships").error
-        assert error is not None and error.startswith("relationships: line")
+        assert error is not None and error.startswith("relationships: invalid YAML at line")
 
         relationships.load_text("- name: Old Tam\n  trust: 50\n")
         box(screen, "creation_date").control.value = "1700000000"
@@ -335,13 +336,13 @@ async def test_f5_opens_the_editor_and_ctrl_e_still_ends_the_line(lw_home: Home)
     app = _fake_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: app.current_id is not None)
-        say = app.query_one("#say", Input)
+        say = app.query_one("#say", Composer)
         say.focus()
         await pilot.press(*"hello", "home")
-        assert say.cursor_position == 0
+        assert say.cursor_location == (0, 0)
         await pilot.press("ctrl+e")
         await pilot.pause()
-        assert say.cursor_position == 5 and len(app.screen_stack) == 1
+        assert say.cursor_location == (0, 5) and len(app.screen_stack) == 1
         keys = {key.key: key for key in app.screen.query(FooterKey)}
         assert "ctrl+e" not in keys
         assert keys["f5"].description == "Edit"
@@ -448,9 +449,9 @@ async def test_real_model_counts_fields_and_chats_with_the_saved_edit(lw_home: H
                          and app.current_sheet.name == "Brenna Stonehand")
         assert app.session is not None
         assert "Brenna Stonehand" in app.session.prompt()
-        say = app.query_one("#say", Input)
+        say = app.query_one("#say", Composer)
         say.focus()
-        say.value = "What do you sell?"
+        say.text = "What do you sell?"
         before = len(app.session.history)
         await pilot.press("enter")
         session = app.session

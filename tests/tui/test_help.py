@@ -8,6 +8,7 @@ from tui.fake_engine import FakeEngine
 
 from app.home import Home
 from app.tui.app import LoreweaverApp
+from app.tui.screens.chat import ChatScreen
 from app.tui.screens.help import HelpScreen
 from app.tui.screens.library import LibraryScreen
 
@@ -35,10 +36,16 @@ async def test_f1_on_the_chat_lists_the_app_keys_and_escape_closes(lw_home: Home
         assert rows["Help"] == "f1"
         assert rows["Quit"] == "^q"
         assert rows["Edit"] == "f5"  # not ^e: the chat box keeps it for end-of-line
-        # every app binding is listed: one missing here is shadowed by the chat box's own keys
-        for binding in LoreweaverApp.BINDINGS:
+        # every chat and app binding is listed: one missing is shadowed by the box's own keys
+        for binding in [*ChatScreen.BINDINGS, *LoreweaverApp.BINDINGS]:
             assert binding.description in rows  # type: ignore[union-attr]
-        # widget keys (the Input's cursor moves) are not
+        # the keys of a focused message too, and the chat's dialogs
+        assert rows["Actions (on a message)"] == "⏎"
+        assert rows["Delete (on a message)"] == "del"
+        assert rows["Undo delete"] == "^z"
+        assert (rows["Author's note"], rows["State"], rows["Chats"]) == ("f6", "f7", "f8")
+        assert rows["Bookmark"] == "^b"
+        # widget keys (the box's cursor moves) are not
         assert not any("cursor" in description.lower() for description in rows)
         assert "Keys&#160;—&#160;Loreweaver" in app.export_screenshot()
         assert "Ctrl+P" in str(app.screen.query_one("#help-tips", Static).content)

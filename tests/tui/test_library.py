@@ -23,6 +23,7 @@ from app.tui.screens.confirm import ConfirmDialog
 from app.tui.screens.library import LibraryScreen
 from app.tui.widgets.character_card import CharacterCard
 from app.tui.widgets.chat_log import ChatMessage
+from app.tui.widgets.composer import Composer
 
 
 def _app(home: Home) -> LoreweaverApp:
@@ -225,8 +226,11 @@ async def test_open_a_character_and_resume_or_start_chats(lw_home: Home) -> None
         title = screen.query_one("#lib-chats-title", Label)
         assert "Chats with Kestrel Vane (2)" in str(title.render())
 
+        await pilot.pause(0.2)  # highlight events still queued would rebuild the list
         chats.focus()
         chats.index = 2
+        await wait_until(pilot, lambda: chats.highlighted_child is not None
+                         and chats.highlighted_child.name == str(older.id))
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.session is not None and app.current_id == "kestrel")
         assert not isinstance(app.screen, LibraryScreen)
@@ -236,8 +240,9 @@ async def test_open_a_character_and_resume_or_start_chats(lw_home: Home) -> None
         screen = await _library(app, pilot)
         assert screen.highlighted() is not None and screen.highlighted().id == "kestrel"  # type: ignore[union-attr]
         await pilot.press("n")
-        await wait_until(pilot, lambda: app.session is not None and app.session.chat is not None
-                         and app.session.chat.id not in (older.id, newer.id))
+        await wait_until(pilot, lambda: app.session is not None and app.session.chat is None
+                         and len(app.session.history) == 1)  # new: stored at its first line
+        assert len(app.store.list_chats("kestrel")) == 2  # type: ignore[union-attr]
 
         screen = await _library(app, pilot)
         await _highlight(screen, pilot, "old_tam")
@@ -274,9 +279,9 @@ async def test_real_model_chat_started_from_the_library_is_listed_and_resumed(
         screen = await _library(app, pilot)
         await pilot.press("slash", *"hobb", "enter", "enter")
         await wait_until(pilot, lambda: app.session is not None and app.current_id == "hobb")
-        box = app.query_one("#say", Input)
+        box = app.query_one("#say", Composer)
         box.focus()
-        box.value = "Who gave the orders?"
+        box.text = "Who gave the orders?"
         await pilot.press("enter")
         await wait_until(pilot, lambda: not app.busy and len(app.query(ChatMessage)) >= 3)
         await wait_until(pilot, lambda: not app.busy)
@@ -291,14 +296,14 @@ async def test_real_model_chat_started_from_the_library_is_listed_and_resumed(
         assert chats.children[1].name == str(chat_id)
         listed = " ".join(str(label.render()) for label in chats.children[1].query(Label))
         assert "3 messages" in listed
-        await pilot.press("n")
-        await wait_until(pilot, lambda: app.session is not None and app.session.chat is not None
-                         and app.session.chat.id != chat_id)
+        await pilot.press("n")  # a new chat: stored at its first line, so not listed yet
+        await wait_until(pilot, lambda: app.session is not None and app.session.chat is None
+                         and len(app.session.history) == 1)
 
         screen = await _library(app, pilot)
         chats = screen.query_one("#lib-chats", ListView)
-        await wait_until(pilot, lambda: len(chats.children) == 3)
-        await pilot.click(chats.children[2])
+        await wait_until(pilot, lambda: len(chats.children) == 2)
+        await pilot.click(chats.children[1])
         await wait_until(pilot, lambda: app.session is not None and app.session.chat is not None
                          and app.session.chat.id == chat_id)
         assert [m.content for m in app.session.history][-1] == reply.content

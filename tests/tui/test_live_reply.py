@@ -12,10 +12,11 @@ from textual._compositor import Compositor
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 from textual.geometry import Region
+from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from app.tui.compositor import ChatScreen, CroppingCompositor
-from app.tui.widgets.live_reply import LiveReply, streaming_styled
+from app.tui.compositor import CroppingCompositor
+from app.tui.widgets.live_reply import LiveReply, styled_reply
 
 REPLY = (
     'Brenna wipes the counter. *She smiles* "Aye, the finest blade I ever made was for a '
@@ -27,13 +28,19 @@ REPLY = (
 )
 
 
+class CroppingScreen(Screen[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        self._compositor = CroppingCompositor()
+
+
 class Host(App[None]):
     def __init__(self) -> None:
         super().__init__()
         self.live = LiveReply("Brenna")
 
-    def get_default_screen(self) -> ChatScreen:
-        return ChatScreen()
+    def get_default_screen(self) -> CroppingScreen:
+        return CroppingScreen()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -103,9 +110,9 @@ def test_open_quotes_and_actions_style_the_rest_of_the_paragraph() -> None:
     """What is already drawn keeps its look as the rest arrives."""
     text = 'She says "Aye, *the finest* blade" and *smiles* at me.'
     console = Console()
-    whole = streaming_styled(text)
+    whole = styled_reply(text)
     for end in range(1, len(text)):
-        part = streaming_styled(text[:end])
+        part = styled_reply(text[:end])
         for x in range(end - 1):  # the last character may still close a quote or an action
             assert part.get_style_at_offset(console, x) == whole.get_style_at_offset(console, x)
 

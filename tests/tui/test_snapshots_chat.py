@@ -1,15 +1,16 @@
-"""Snapshots of the chat screen and its dialogs at 80×24 and 120×40 (a scripted engine with
+"""Snapshots of the chat screen (first run: the welcome), a focused message and its actions,
+and the dialogs, at 80×24 and 120×40 (a scripted engine with
 scripted timings, so every figure on screen is fixed)."""
 
 from __future__ import annotations
 
 import pytest
 from support import wait_until
-from textual.widgets import Input
 from tui.fake_engine import FakeEngine
 
 from app.home import Home
 from app.tui.app import LoreweaverApp
+from app.tui.widgets.composer import Composer
 
 SIZES = [(80, 24), (120, 40)]
 REPLY = [
@@ -28,8 +29,8 @@ async def _chatted(app: LoreweaverApp, pilot) -> None:  # type: ignore[no-untype
     await wait_until(pilot, lambda: app.session is not None)
     app.open_character("brenna")
     await wait_until(pilot, lambda: app.current_id == "brenna" and app.session is not None)
-    box = app.query_one("#say", Input)
-    box.value = "How much for a dagger?"
+    box = app.query_one("#say", Composer)
+    box.text = "How much for a dagger?"
     await pilot.press("enter")
     await wait_until(pilot, lambda: not app.busy and app.last_stats != "")
     await pilot.pause()
@@ -45,6 +46,29 @@ def test_model_settings_dialog(snap_compare, lw_home: Home, size: tuple[int, int
     async def before(pilot) -> None:  # type: ignore[no-untyped-def]
         await wait_until(pilot, lambda: pilot.app.session is not None)
         await pilot.press("f2")
+        await pilot.pause()
+
+    assert snap_compare(_app(lw_home), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_welcome(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        screen = pilot.app.screen
+        await wait_until(pilot, lambda: pilot.app.session is not None
+                         and screen.query_one("#welcome").display
+                         and screen.query_one("#characters").index is not None)
+        await pilot.pause(0.2)
+
+    assert snap_compare(_app(lw_home), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_focused_message_and_its_actions(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _chatted(pilot.app, pilot)
+        await pilot.press("shift+tab", "shift+tab", "enter")
+        await wait_until(pilot, lambda: pilot.app.screen.id == "message-actions")
         await pilot.pause()
 
     assert snap_compare(_app(lw_home), terminal_size=size, run_before=before)

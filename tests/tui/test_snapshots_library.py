@@ -91,3 +91,9 @@ def test_help_on_library(snap_compare, lw_home: Home, size: tuple[int, int]) -> 
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, HelpScreen))
 
     assert snap_compare(_app(lw_home), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_new_character_name(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    before = _open_library(lw_home, "a", *"Mira Quill")
+    assert snap_compare(_app(lw_home), terminal_size=size, run_before=before)

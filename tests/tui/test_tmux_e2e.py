@@ -73,3 +73,60 @@ def test_type_a_line_and_read_the_streamed_reply(lw_home: Home, terminal: str) -
     opening = " ".join(words(reply.content)[:3])
     flat = " ".join(words(screen))
     assert opening in flat, f"{opening!r} not on screen:\n{screen}"
+
+
+def _keys(session: str, *keys: str) -> None:
+    for key in keys:
+        _tmux("send-keys", "-t", session, key)
+        time.sleep(0.15)  # a person's pace: each key is handled before the next
+
+
+def _type(session: str, text: str) -> None:
+    _tmux("send-keys", "-t", session, "-l", text)
+
+
+def _chats(home: Home) -> list[tuple[int, list[str]]]:
+    with ChatStore.open(home) as store:
+        return [(c.id, [m.content for m in store.active_path(c.id)]) for c in store.list_chats()]
+
+
+def test_branch_then_type(lw_home: Home, terminal: str) -> None:
+    _wait_for(terminal, "ctx ")  # the model is loaded, the chat open
+    before = _chats(lw_home)
+    assert len(before) == 1
+    _keys(terminal, "BTab", "Enter")  # the greeting focused, its actions
+    _wait_for(terminal, "Branch here")
+    _type(terminal, "branch")
+    _keys(terminal, "Enter")
+    _wait_for(terminal, "Branched into a new chat")
+    _type(terminal, "still typing")
+    screen = _wait_for(terminal, "still typing")  # the keyboard is alive, in the box
+    assert "Say something" not in screen
+    _keys(terminal, "C-q")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and subprocess.run(
+        ["tmux", "has-session", "-t", terminal], capture_output=True
+    ).returncode == 0:
+        time.sleep(0.2)
+    after = _chats(lw_home)
+    assert len(after) == 2  # the branch, and the chat it came from, whole
+    assert sorted(len(path) for _, path in after) == [1, 1]
+
+
+def test_edit_then_type(lw_home: Home, terminal: str) -> None:
+    _wait_for(terminal, "ctx ")
+    ((chat_id, greeting),) = _chats(lw_home)
+    _keys(terminal, "BTab", "Enter")
+    _wait_for(terminal, "Branch here")
+    _type(terminal, "edit")
+    _keys(terminal, "Enter")
+    _wait_for(terminal, "message — Ctrl+S")  # the edit dialog
+    _keys(terminal, "End")  # of the first screen line: the text is wrapped
+    _type(terminal, " Welcome.")
+    _keys(terminal, "C-s")
+    _wait_for(terminal, "Welcome.")
+    _type(terminal, "and then")  # typed right after saving: into the box, never at a message
+    _wait_for(terminal, "and then")
+    ((after_id, path),) = _chats(lw_home)
+    assert after_id == chat_id and len(path) == 1  # edited, nothing deleted
+    assert path[0].replace(" Welcome.", "", 1) == greeting[0]

@@ -28,6 +28,10 @@ MAX_TOTAL_BYTES = 128 * 1024 * 1024  # uncompressed, all members together
 MAX_RATIO = 100
 RATIO_FLOOR = 1024 * 1024  # small members may compress as well as they like
 MAX_CARD_JSON_BYTES = 8 * 1024 * 1024
+# What every common file system can hold (NAME_MAX 255 bytes), with room for the home's path.
+MAX_SEGMENT_BYTES = 255
+MAX_PATH_BYTES = 1024
+MAX_PATH_DEPTH = 32
 
 CARD_NAME = "card.json"
 ASSET_DIR = "assets/"
@@ -88,6 +92,34 @@ def name_problem(name: str) -> str | None:
     return None
 
 
+def layout_problem(names: list[str]) -> str | None:
+    """Why these member paths cannot all be files on disk at once: a name that is both a file
+    and a folder, names that differ only in case, a segment or path too long for a file system."""
+    files: dict[str, str] = {}
+    folders: dict[str, str] = {}
+    for name in names:
+        parts = name.removesuffix("/").split("/")
+        if len(parts) > MAX_PATH_DEPTH:
+            return f"{name[:60]!r}… nests deeper than {MAX_PATH_DEPTH} folders"
+        if len(name.encode("utf-8")) > MAX_PATH_BYTES:
+            return f"{name[:60]!r}… is longer than {MAX_PATH_BYTES} bytes"
+        if any(len(part.encode("utf-8")) > MAX_SEGMENT_BYTES for part in parts):
+            return f"{name[:60]!r}… has a name over {MAX_SEGMENT_BYTES} bytes"
+        for depth in range(1, len(parts)):
+            folders.setdefault("/".join(parts[:depth]).casefold(), "/".join(parts[:depth]))
+        if name.endswith("/"):
+            folders.setdefault(name.removesuffix("/").casefold(), name)
+            continue
+        key = name.casefold()
+        if key in files:
+            return f"{files[key]!r} and {name!r} differ only in case"
+        files[key] = name
+    for key, name in files.items():
+        if key in folders:
+            return f"{name!r} is both a file and a folder"
+    return None
+
+
 def _is_symlink(info: zipfile.ZipInfo) -> bool:
     return info.create_system == 3 and stat.S_ISLNK(info.external_attr >> 16)
 
@@ -125,6 +157,9 @@ def _checked_members(archive: zipfile.ZipFile, path: Path) -> dict[str, zipfile.
                 path=path,
             )
         members[name] = info
+    problem = layout_problem([info.filename for info in infos])
+    if problem is not None:
+        raise LoreweaverError(f"CHARX cannot be unpacked: {problem}", path=path)
     return members
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import LoreweaverError
+from app.untrusted import NumberOutOfRange, finite_float, scrubbed
 
 UTF8_BOM = b"\xef\xbb\xbf"
 # Cards are a few levels deep; a cap far above that keeps hostile nesting from reaching the
@@ -86,7 +87,7 @@ def parse_json_bytes(
         )
     text = decode_utf8(data, path, what=what)
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=finite_float)
     except json.JSONDecodeError as err:
         raise LoreweaverError(
             f"invalid JSON at line {err.lineno} column {err.colno} of {what}: {err.msg}", path=path
@@ -97,6 +98,8 @@ def parse_json_bytes(
         raise LoreweaverError(
             f"invalid JSON in {what}: {err} is not a JSON value", path=path
         ) from None
+    except NumberOutOfRange as err:
+        raise LoreweaverError(f"invalid JSON in {what}: {err}", path=path) from None
     except ValueError:
         # Integers past Python's int/str conversion limit (4300 digits).
         raise LoreweaverError(
@@ -108,4 +111,4 @@ def parse_json_bytes(
         )
     if nesting_depth(value) > MAX_DEPTH:
         raise LoreweaverError(f"{what} nests deeper than {MAX_DEPTH} levels", path=path)
-    return value
+    return scrubbed(value, path)

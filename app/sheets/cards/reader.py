@@ -24,6 +24,7 @@ from app.sheets.cards.jsonfile import (
     type_word,
 )
 from app.sheets.cards.png import PNG_SIGNATURE, read_png_card
+from app.untrusted import scrubbed
 
 Kind = Literal["card", "lorebook", "yaml"]
 Container = Literal["json", "png", "charx", "yaml"]
@@ -83,26 +84,27 @@ def classify(card: dict[str, Any], path: Path) -> Literal["card", "lorebook"]:
     )
 
 
-def _read_capped(path: Path) -> bytes:
-    """The file's bytes, refusing non-files and anything over MAX_FILE_BYTES before reading."""
+def _read_capped(path: Path, limit: int | None = None, *, kind: str = "card") -> bytes:
+    """The file's bytes, refusing non-files and anything over `limit` (MAX_FILE_BYTES) unread."""
+    limit = MAX_FILE_BYTES if limit is None else limit
     try:
         info = path.stat()
         if stat.S_ISDIR(info.st_mode):
-            raise LoreweaverError("is a folder, not a card file", path=path)
+            raise LoreweaverError(f"is a folder, not a {kind} file", path=path)
         if not stat.S_ISREG(info.st_mode):
             raise LoreweaverError("is not a regular file", path=path)
-        if info.st_size > MAX_FILE_BYTES:
+        if info.st_size > limit:
             raise LoreweaverError(
-                f"file is {info.st_size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit", path=path
+                f"file is {info.st_size:,} bytes, over the {limit:,}-byte limit", path=path
             )
         with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+            data = handle.read(limit + 1)
     except FileNotFoundError:
         raise LoreweaverError("no such file", path=path) from None
     except OSError as err:
         raise LoreweaverError(f"cannot read: {err.strerror or err}", path=path) from None
-    if len(data) > MAX_FILE_BYTES:
-        raise LoreweaverError(f"file grew past the {MAX_FILE_BYTES:,}-byte limit", path=path)
+    if len(data) > limit:
+        raise LoreweaverError(f"file grew past the {limit:,}-byte limit", path=path)
     return data
 
 
@@ -130,6 +132,26 @@ def sniff(data: bytes, path: Path) -> Container:
     )
 
 
+class _TooDeep(Exception):
+    """Nesting past MAX_DEPTH, seen by the scanner while reading."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """`SafeLoader` whose scanner stops at MAX_DEPTH levels of nesting as it reads: past that,
+    PyYAML's per-token work grows with the depth (2,000 `[` took seconds) and its composer
+    recurses until RecursionError. (The C loader is not used: it crashes on deep input.)"""
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:  # noqa: N803 (PyYAML's name)
+        if self.flow_level >= MAX_DEPTH:
+            raise _TooDeep
+        super().fetch_flow_collection_start(TokenClass)  # type: ignore[misc]
+
+    def add_indent(self, column: int) -> bool:
+        if len(self.indents) >= MAX_DEPTH:
+            raise _TooDeep
+        return bool(super().add_indent(column))  # type: ignore[misc]
+
+
 class _Recursive(Exception):
     """A YAML alias that contains itself: walking it would never end."""
 
@@ -155,15 +177,15 @@ def _expanded_nodes(value: object, memo: dict[int, int], active: set[int]) -> in
     return total
 
 
-def load_yaml_mapping(data: bytes, path: Path) -> dict[str, Any]:
-    """`yaml.safe_load` of a size-capped file that must hold a mapping and must not explode."""
-    if len(data) > MAX_YAML_BYTES:
-        raise LoreweaverError(
-            f"YAML file is {len(data):,} bytes, over the {MAX_YAML_BYTES:,}-byte limit", path=path
-        )
-    text = decode_utf8(data, path)
+def parse_yaml_text(text: str, path: Path | str) -> object:
+    """`yaml.safe_load` that cannot explode: alias expansion and nesting are capped.
+
+    `path` names the text in messages (a file, or an editor box).
+    """
     try:
-        value = yaml.safe_load(text)
+        value = yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 (a SafeLoader)
+    except _TooDeep:
+        raise LoreweaverError(f"YAML nests deeper than {MAX_DEPTH} levels", path=path) from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
@@ -174,10 +196,6 @@ def load_yaml_mapping(data: bytes, path: Path) -> dict[str, Any]:
         raise LoreweaverError(f"invalid YAML: {err}", path=path) from None
     except RecursionError:
         raise LoreweaverError("YAML is nested too deeply", path=path) from None
-    if not isinstance(value, dict):
-        raise LoreweaverError(
-            f"YAML file must hold a mapping at the top level, found {type_word(value)}", path=path
-        )
     try:
         nodes = _expanded_nodes(value, {}, set())
     except _Recursive:
@@ -190,7 +208,36 @@ def load_yaml_mapping(data: bytes, path: Path) -> dict[str, Any]:
         )
     if nesting_depth(value) > MAX_DEPTH:
         raise LoreweaverError(f"YAML nests deeper than {MAX_DEPTH} levels", path=path)
+    return scrubbed(value, path)
+
+
+def load_yaml_mapping(data: bytes, path: Path, *, allow_empty: bool = False) -> dict[str, Any]:
+    """A size-capped YAML file that must hold a mapping (`parse_yaml_text`'s guards apply).
+
+    `allow_empty`: a file with no value at all (empty, or only comments) reads as `{}`.
+    """
+    if len(data) > MAX_YAML_BYTES:
+        raise LoreweaverError(
+            f"YAML file is {len(data):,} bytes, over the {MAX_YAML_BYTES:,}-byte limit", path=path
+        )
+    value = parse_yaml_text(decode_utf8(data, path), path)
+    if value is None and allow_empty:
+        return {}
+    if not isinstance(value, dict):
+        raise LoreweaverError(
+            f"YAML file must hold a mapping at the top level, found {type_word(value)}", path=path
+        )
     return value
+
+
+def read_yaml_file(path: Path, *, kind: str = "YAML", allow_empty: bool = False) -> dict[str, Any]:
+    """A sheet, lorebook or settings file from disk, under the same guards as an imported one.
+
+    Every YAML read goes through here: a file dropped in the home or named by path is as
+    untrusted as a download (size, nesting and alias expansion are capped before anything walks it).
+    """
+    data = _read_capped(path, MAX_YAML_BYTES, kind=kind)
+    return load_yaml_mapping(data, path, allow_empty=allow_empty)
 
 
 def read_card_file(path: Path) -> RawCard:

@@ -3,20 +3,18 @@
 Each edit (debounced) rebuilds the sheet from the boxes and runs `library.validate_sheet` on it,
 so the message beside a box is exactly what loading the saved file would say. Token counts come
 from the loaded model in a thread worker (cached per text) and are estimated with a "~" until it
-can count. Saving writes the YAML atomically into the user's home; a sample is saved as a copy
-there (same id, so it shadows the sample). Leaving with unsaved edits asks first.
+can count. Saving goes through `app.sheets.saving` (atomic; a sample is saved as a copy in the
+user's home, same id, so it shadows the sample). Leaving with unsaved edits asks first.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
@@ -37,16 +35,17 @@ from textual.worker import get_current_worker
 
 from app.engine.base import Engine
 from app.errors import LoreweaverError
-from app.fsutil import write_text_atomic
 from app.home import Home
-from app.sheets import library
-from app.sheets.lorebook import Lorebook
+from app.memory.lore_rules import book_problems
+from app.sheets import library, saving
 from app.sheets.sheet import Sheet
-from app.sheets.transfer import dump_yaml
 from app.tui.lore_form import error_key
 from app.tui.lore_probe import Probe, probe
 from app.tui.messages import LoreProbed, TokensCounted
-from app.tui.screens.unsaved import UnsavedScreen
+from app.tui.screens.editor_commands import EditorCommands
+from app.tui.screens.new_character import create_character
+from app.tui.screens.unsaved import confirm_leave
+from app.tui.screens.world_book import WorldBookScreen
 from app.tui.sheet_form import (
     FIELDS,
     TABS,
@@ -56,11 +55,12 @@ from app.tui.sheet_form import (
     form_data,
     sheet_texts,
 )
-from app.tui.widgets.field_box import FieldBox
+from app.tui.widgets.field_box import CHECK_DELAY_S, FieldBox
 from app.tui.widgets.lore_editor import LoreEditor
+from app.tui.widgets.world_books import WorldBooks
 
-CHECK_DELAY_S = 0.25
-"""Validation and counting wait this long after the last keystroke."""
+NO_MODEL_CTX = 8192
+"""The context window the lore test assumes until a model is loaded (it caps the lore budget)."""
 
 
 def _control(spec: FieldSpec, text: str) -> Input | TextArea:
@@ -72,36 +72,6 @@ def _control(spec: FieldSpec, text: str) -> Input | TextArea:
     return TextArea(
         text, id=box_id, soft_wrap=True, tab_behavior="focus", classes=spec.kind, compact=True
     )
-
-
-class EditorCommands(Provider):
-    """The editor's actions in the command palette (shown only while the editor is open)."""
-
-    def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
-        screen = self.screen
-        if not isinstance(screen, EditorScreen):
-            return []
-        return [
-            ("Save character", "Write the sheet to your library (Ctrl+S)", screen.action_save),
-            ("Close editor", "Back to the chat; asks about unsaved changes (Esc)",
-             screen.action_close),
-            ("Add lore entry", "A new entry in the character's lorebook (Ctrl+N)",
-             screen.action_add_entry),
-            ("Remove lore entry", "Delete the selected lorebook entry", screen.action_remove_entry),
-            ("Test lorebook", "Which entries fire for a text, and why (Ctrl+T)",
-             screen.action_lore_test),
-        ]
-
-    async def discover(self) -> Hits:
-        for name, help_text, callback in self._commands():
-            yield DiscoveryHit(name, callback, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, help_text, callback in self._commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)
 
 
 class EditorScreen(Screen[bool]):
@@ -145,6 +115,7 @@ class EditorScreen(Screen[bool]):
                             yield FieldBox(spec.label, control, field=spec.name,
                                            counted=spec.kind != "number")
             with TabPane("Lorebook", id="tab-lorebook"):
+                yield WorldBooks()
                 yield LoreEditor(self.sheet.character_book)
             with TabPane("Lore test", id="tab-loretest"):
                 yield Input(
@@ -231,6 +202,9 @@ class EditorScreen(Screen[bool]):
     def _check(self) -> None:
         self._check_timer = None
         sheet, errors, lore_errors = self._build()
+        if sheet is not None and sheet.character_book is not None:  # a chat would skip these
+            for index, _, problem in book_problems(sheet.character_book, char=sheet.name):
+                lore_errors.setdefault(f"{index}.keys", problem)
         for box in self._boxes():
             box.show_error(errors.get(box.field))
         self.lore.show_errors(lore_errors)
@@ -241,7 +215,9 @@ class EditorScreen(Screen[bool]):
         problem.set_class(self.problem is not None, "invalid")
         self._show_where()
         self._count_tokens()
-        self._test_lore(sheet.character_book if sheet is not None else None)
+        if sheet is not None:
+            self.query_one(WorldBooks).show(sheet.world)
+        self._test_lore(sheet)
 
     def _engine(self) -> Engine | None:
         engine: Engine | None = getattr(self.app, "engine", None)
@@ -291,28 +267,31 @@ class EditorScreen(Screen[bool]):
 
     # -- the lore test box -----------------------------------------------------------------
 
-    def _test_lore(self, book: Lorebook | None) -> None:
+    def _test_lore(self, sheet: Sheet | None) -> None:
         text = self.query_one("#lore-test", Input).value
         result = self.query_one("#lore-test-result", Static)
         if not text.strip():
             result.update("Type a message above to see which entries fire for it.")
             return
-        if book is None and self.problem is not None:
+        if sheet is None:
             result.update(f"Fix the sheet first: {self.problem}")
             return
-        if book is None or not book.entries:
+        own = sheet.character_book
+        if not sheet.world and (own is None or not own.entries):
             result.update("The character has no lorebook entries (Lorebook tab, Ctrl+N).")
             return
         self._probe_text = text
-        name = self._texts().get("name", "").strip() or self.sheet.name
-        self.run_probe(book, text, self._engine(), name)
+        self.run_probe(sheet, text, self._engine())
 
     @work(thread=True, exclusive=True, group="editor-lore")
-    def run_probe(self, book: Lorebook, text: str, engine: Engine | None, char: str) -> None:
+    def run_probe(self, sheet: Sheet, text: str, engine: Engine | None) -> None:
+        """Its own book and the world books it names, as a chat reads them (from the home)."""
         count = engine.count_tokens if engine is not None else estimate_tokens
         user = getattr(getattr(self.app, "settings", None), "user_name", "")
         try:
-            found = probe(book, text, count, char=char, user=user)
+            world = library.world_books(self.where, sheet.model_copy(update={"character_book": None}))
+            found = probe(sheet.character_book, text, count, world=world, char=sheet.name,
+                          user=user, n_ctx=engine.n_ctx if engine is not None else NO_MODEL_CTX)
         except LoreweaverError as exc:
             found = Probe([], notices=(str(exc),))
         self.post_message(LoreProbed(text, found))
@@ -332,17 +311,11 @@ class EditorScreen(Screen[bool]):
         if sheet is None:
             self.notify(f"Not saved: {self.problem}", severity="error", timeout=8, markup=False)
             return False
-        target = self.entry.path
-        if self.entry.sample:
-            target = self.where.ensure().characters / f"{self.entry.id}.yaml"
         try:
-            self._copy_avatar(sheet, target)
-            write_text_atomic(target, dump_yaml(sheet))
-        except OSError as exc:
-            self.notify(f"{target}: cannot write: {exc.strerror}", severity="error", timeout=8,
-                        markup=False)
+            self.entry = saving.save_sheet(self.where, self.entry, sheet)
+        except LoreweaverError as exc:
+            self.notify(str(exc), severity="error", timeout=8, markup=False)
             return False
-        self.entry = library.Entry(self.entry.id, target, sample=False)
         self.sheet, self.saved = sheet, True
         self._baseline = self._snapshot()
         self.sub_title = f"Editing {sheet.name}"
@@ -350,26 +323,9 @@ class EditorScreen(Screen[bool]):
         self.notify(f"Saved {sheet.name}.", markup=False)
         return True
 
-    def _copy_avatar(self, sheet: Sheet, target: Path) -> None:
-        """A sample's avatar image goes with its copy, so the copy is complete."""
-        if not sheet.avatar or target.parent == self.entry.path.parent:
-            return
-        name = Path(sheet.avatar).name
-        source, copy = self.entry.path.parent / name, target.parent / name
-        if source.is_file() and not copy.exists():
-            shutil.copyfile(source, copy)
-
     def confirm_leave(self, then: Callable[[], object]) -> None:
         """Run `then` now if nothing is unsaved; otherwise ask Save / Discard / Cancel first."""
-        if not self.dirty:
-            then()
-            return
-
-        def chosen(choice: str | None) -> None:
-            if choice == "discard" or (choice == "save" and self.action_save()):
-                then()
-
-        self.app.push_screen(UnsavedScreen(self.sheet.name), chosen)
+        confirm_leave(self, self.sheet.name, dirty=self.dirty, save=self.action_save, then=then)
 
     def action_close(self) -> None:
         self.confirm_leave(lambda: self.dismiss(self.saved))
@@ -383,6 +339,34 @@ class EditorScreen(Screen[bool]):
         self.query_one(TabbedContent).active = "tab-lorebook"
         self.lore.remove_entry()
         self._schedule_check()
+
+    def action_new_character(self) -> None:
+        """Leave this sheet (asking about unsaved edits first), then start a blank one."""
+        app, where = self.app, self.where
+
+        def leave() -> None:
+            self.dismiss(self.saved)
+            app.call_after_refresh(create_character, app, where, lambda _id: None)
+
+        self.confirm_leave(leave)
+
+    @property
+    def world_ids(self) -> tuple[str, ...]:
+        """The world books the sheet on screen names (as last validated)."""
+        return self.query_one(WorldBooks).ids or ()
+
+    @on(WorldBooks.Open)
+    def _world_book_asked(self, event: WorldBooks.Open) -> None:
+        self.open_world_book(event.book_id)
+
+    def open_world_book(self, book_id: str) -> None:
+        """Edit the shared book `book_id`; when it closes, the lore test reads it again."""
+        try:
+            screen = WorldBookScreen.load(self.where, self.sheet, book_id)
+        except LoreweaverError as exc:
+            self.notify(str(exc), severity="error", timeout=8, markup=False)
+            return
+        self.app.push_screen(screen, lambda _saved: self._check())
 
     def action_lore_test(self) -> None:
         self.query_one(TabbedContent).active = "tab-loretest"

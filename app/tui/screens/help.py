@@ -23,17 +23,26 @@ TIPS = (
 
 
 def key_rows(screen: Screen[Any]) -> list[tuple[str, str]]:
-    """(keys, description) for each screen and app action, keys of one action joined."""
+    """(keys, description) for each screen and app action, keys of one action joined; then the
+    keys of the widgets a screen names in `HELP_GROUPS` ({what: widget class}), such as a
+    focused message's, described as "… (on a message)"."""
     app: App[Any] = screen.app
-    rows: dict[tuple[int, str], tuple[list[str], str]] = {}
-    for active in screen.active_bindings.values():
-        binding: Binding = active.binding
-        if not isinstance(active.node, Screen | App) or not binding.description:
-            continue
-        keys, _ = rows.setdefault((id(active.node), binding.action), ([], binding.description))
+    rows: dict[tuple[object, str], tuple[list[str], str]] = {}
+
+    def add(node: object, binding: Binding, description: str) -> None:
+        keys, _ = rows.setdefault((node, binding.action), ([], description))
         shown = app.get_key_display(binding)
         if shown not in keys:
             keys.append(shown)
+
+    for active in screen.active_bindings.values():
+        binding: Binding = active.binding
+        if isinstance(active.node, Screen | App) and binding.description:
+            add(id(active.node), binding, binding.description)
+    for what, widget in getattr(screen, "HELP_GROUPS", {}).items():
+        for binding in widget.BINDINGS:
+            if isinstance(binding, Binding) and binding.description:
+                add(widget, binding, f"{binding.description} (on a {what})")
     return [(" / ".join(keys), description) for keys, description in rows.values()]
 
 

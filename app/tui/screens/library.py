@@ -1,6 +1,6 @@
 """The library: every character as a card, filtered as you type, with each one's saved chats.
 
-The screen only browses and manages files (import, duplicate, delete through `app.sheets`);
+The screen only browses and manages files (new, import, duplicate, delete through `app.sheets`);
 choosing a character or a chat dismisses it with a `Choice`, and the app opens that chat.
 Reading sheets and importing cards run in thread workers that only post messages.
 """
@@ -24,10 +24,12 @@ from app.memory.records import ChatSummary
 from app.memory.store import ChatStore
 from app.sheets import catalog, transfer
 from app.sheets.catalog import Summary
+from app.text import safe_line
 from app.tui.commands import ScreenActions
 from app.tui.messages import CardImported, ImportFailed, LibraryLoaded
 from app.tui.screens.ask import AskDialog
 from app.tui.screens.confirm import ConfirmDialog
+from app.tui.screens.new_character import create_character
 from app.tui.widgets.character_card import CharacterCard
 
 NEW_CHAT = "new"
@@ -49,8 +51,8 @@ def _chat_item(chat: ChatSummary) -> ListItem:
     title = f"{chat.title} · " if chat.title else ""
     preview = " ".join(chat.last_message.split())[:PREVIEW_CHARS] or "(empty)"
     return ListItem(
-        Label(f"{title}{when} · {count}", classes="chat-when", markup=False),
-        Label(preview, classes="chat-preview", markup=False),
+        Label(safe_line(f"{title}{when} · {count}"), classes="chat-when", markup=False),
+        Label(safe_line(preview), classes="chat-preview", markup=False),
         name=str(chat.id),
     )
 
@@ -64,6 +66,8 @@ class LibraryScreen(Screen[Choice | None]):
         Binding("n", "new_chat", "New chat", tooltip="Start a new chat with the character"),
         Binding("i", "import_card", "Import",
                 tooltip="Import a card file (JSON, PNG, CHARX, YAML)"),
+        Binding("a", "new_character", "New character",
+                tooltip="A new character from a blank sheet, opened in the editor"),
         Binding("c", "duplicate", "Duplicate", tooltip="Copy the character under a new id"),
         Binding("delete,x", "delete", "Delete", tooltip="Delete one of your own characters"),
         Binding("slash", "search", "Search", tooltip="Filter by name, tags or description"),
@@ -165,7 +169,7 @@ class LibraryScreen(Screen[Choice | None]):
                 chats = self.store.list_chats(summary.id)
             except LoreweaverError as exc:
                 self.notify(str(exc), severity="error", markup=False)
-        title.update(f"Chats with {summary.name} ({len(chats)})")
+        title.update(safe_line(f"Chats with {summary.name} ({len(chats)})"))
         new = ListItem(Label("+ New chat", classes="chat-when"), name=NEW_CHAT)
         await chats_view.extend([new, *(_chat_item(chat) for chat in chats)])
         chats_view.index = 0
@@ -254,7 +258,14 @@ class LibraryScreen(Screen[Choice | None]):
 
         self.app.push_screen(dialog, chosen)
 
-    # -- duplicate and delete ------------------------------------------------------------------
+    # -- new, duplicate and delete -------------------------------------------------------------
+
+    def action_new_character(self) -> None:
+        def closed(character_id: str) -> None:
+            self._wanted = character_id
+            self.reload()
+
+        create_character(self.app, self.where, closed)
 
     def action_duplicate(self) -> None:
         summary = self.highlighted()

@@ -18,10 +18,12 @@ from textual.widgets import DataTable, Input, Label, Select
 
 from app.engine.modelinfo import ModelInfo
 from app.prompts.formats import FAMILIES
-from app.settings import SAMPLING_PRESETS, Settings
+from app.errors import LoreweaverError
+from app.settings import Settings, save_preset
 from app.sheets.validation import describe
 
 BUNDLED = "(bundled)"
+STOP_SEPARATOR = " | "
 FIELDS: tuple[tuple[str, str], ...] = (
     ("temperature", "temperature"),
     ("top_p", "top-p"),
@@ -67,7 +69,8 @@ class ModelSettingsScreen(ModalScreen[Settings | None]):
                 with Horizontal(classes="field"):
                     yield Label("preset", classes="name")
                     yield Select(
-                        [(name, name) for name in SAMPLING_PRESETS], id="preset", compact=True
+                        [(name, name) for name in self.settings.all_presets()], id="preset",
+                        compact=True,
                     )
                 for key, label in FIELDS:
                     value = getattr(sampling, key)
@@ -79,6 +82,12 @@ class ModelSettingsScreen(ModalScreen[Settings | None]):
                 with Horizontal(classes="field"):
                     yield Label("context size (max)", classes="name")
                     yield Input(str(self.settings.n_ctx), id="n_ctx", compact=True)
+                with Horizontal(classes="field"):
+                    yield Label("stop strings (a | b)", classes="name")
+                    yield Input(STOP_SEPARATOR.join(self.settings.stop), id="stops", compact=True)
+                with Horizontal(classes="field"):
+                    yield Label("save as preset", classes="name")
+                    yield Input(placeholder="a name, then Enter", id="save-preset", compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one("#models", DataTable)
@@ -124,7 +133,7 @@ class ModelSettingsScreen(ModalScreen[Settings | None]):
     def _preset(self, event: Select.Changed) -> None:
         if event.value is Select.NULL:
             return
-        preset = SAMPLING_PRESETS[str(event.value)]
+        preset = self.settings.all_presets()[str(event.value)]
         for key, _ in FIELDS:
             value = getattr(preset, key)
             self.query_one(f"#s-{key}", Input).value = "" if value is None else str(value)
@@ -137,13 +146,34 @@ class ModelSettingsScreen(ModalScreen[Settings | None]):
             sampling[key] = None if text == "" else text
         template = self.query_one("#template", Select).value
         data = self.settings.model_dump()
+        stops = self.query_one("#stops", Input).value.split(STOP_SEPARATOR.strip())
         data.update(
             model=self.chosen,
             template=None if template is Select.NULL else template,
             n_ctx=self.query_one("#n_ctx", Input).value.strip(),
             sampling={k: v for k, v in sampling.items() if v is not None or k == "seed"},
+            stop=[s.strip() for s in stops if s.strip()],
         )
         return Settings.model_validate(data)
+
+    @on(Input.Submitted, "#save-preset")
+    def _save_preset(self, event: Input.Submitted) -> None:
+        """Keep the sampler values shown as a preset (saved with the settings on Ctrl+S)."""
+        try:
+            edited = self.edited()
+            self.settings = save_preset(self.settings, event.value, edited.sampling)
+        except ValidationError as exc:
+            self.notify(describe(exc), severity="error", timeout=8)
+            return
+        except LoreweaverError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return
+        name = " ".join(event.value.split())
+        self.query_one("#preset", Select).set_options(
+            [(preset, preset) for preset in self.settings.all_presets()]
+        )
+        event.input.value = ""
+        self.notify(f"Preset {name!r} kept; Ctrl+S saves it with the settings.")
 
     def action_save(self) -> None:
         try:

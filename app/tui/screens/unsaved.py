@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Label
 
 Choice = Literal["save", "discard", "cancel"]
@@ -43,3 +44,20 @@ class UnsavedScreen(ModalScreen[Choice]):
 
     def action_choose(self, choice: str) -> None:
         self.dismiss(choice)  # type: ignore[arg-type]
+
+
+def confirm_leave(
+    screen: Screen[Any], what: str, *, dirty: bool, save: Callable[[], bool],
+    then: Callable[[], object],
+) -> None:
+    """Run `then` now if nothing is unsaved; otherwise ask Save / Discard / Cancel first (a
+    save that fails stays)."""
+    if not dirty:
+        then()
+        return
+
+    def chosen(choice: str | None) -> None:
+        if choice == "discard" or (choice == "save" and save()):
+            then()
+
+    screen.app.push_screen(UnsavedScreen(what), chosen)

@@ -8,6 +8,7 @@ from textual.containers import Horizontal
 from textual.widgets import Label, ListItem
 
 from app.sheets.catalog import Summary
+from app.text import safe_line
 
 
 class CharacterCard(ListItem):
@@ -19,14 +20,15 @@ class CharacterCard(ListItem):
     def compose(self) -> ComposeResult:
         summary = self.summary
         title = Text()
-        title.append(summary.name, style="bold")
-        title.append(f"  {summary.id}", style="dim")
+        title.append(safe_line(summary.name), style="bold")
+        title.append(f"  {safe_line(summary.id)}", style="dim")
         with Horizontal(classes="card-head"):
             yield Label(title, classes="card-title")
             yield Label("sample" if summary.sample else "yours", classes="card-kind")
         if summary.error:
-            yield Label(summary.error, classes="card-error", markup=False)
+            yield Label(safe_line(summary.error), classes="card-error", markup=False)
             return
         tags = "  ".join(f"#{tag}" for tag in summary.tags) or "no tags"
-        yield Label(tags, classes="card-tags", markup=False)
-        yield Label(summary.blurb or "(no description)", classes="card-blurb", markup=False)
+        yield Label(safe_line(tags), classes="card-tags", markup=False)
+        yield Label(safe_line(summary.blurb or "(no description)"), classes="card-blurb",
+                    markup=False)

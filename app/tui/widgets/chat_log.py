@@ -1,45 +1,28 @@
 """The scrolling conversation: one block per message, and a `LiveReply` at the end while a
 reply streams.
 
-Messages are focusable: with one selected (click, or Shift+Tab from the input), its own keys
-edit, delete, branch from it or swipe through its alternatives.
+Messages are focusable (click, or Shift+Tab from the input), and a focused one is ringed. Its keys
+are never printable ones (a letter typed there goes to the message box): Enter opens its actions,
+Delete deletes it (after asking), ←/→ swipe through its alternatives.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from rich.console import Group
-from rich.markdown import Markdown
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
-from app.tui.widgets.live_reply import LiveReply
+from app.text import safe_line, safe_text
+from app.tui.chat_events import Shown
+from app.tui.widgets.live_reply import LiveReply, styled_reply
 from app.tui.widgets.steady import steady_virtual_size
 
-_SPEECH = re.compile(r"(\"[^\"\n]*\"|“[^”\n]*”)")
 
-
-@dataclass(frozen=True)
-class Shown:
-    """What one block shows: enough to tell whether it must be redrawn."""
-
-    message_id: int | None
-    speaker: str
-    text: str
-    mine: bool
-    swipe: tuple[int, int] | None = None
-
-
-def styled(text: str) -> Markdown:
-    """Markdown, with `*actions*` (emphasis) coloured apart and "speech" in bold."""
-    marked = _SPEECH.sub(lambda m: f"**{m.group(0)}**", text)
-    return Markdown(marked, style="", inline_code_theme="ansi_dark")
 
 
 class ChatMessage(Static, can_focus=True):
@@ -48,9 +31,8 @@ class ChatMessage(Static, can_focus=True):
     virtual_size = steady_virtual_size()
 
     BINDINGS = [
-        Binding("e", "edit", "Edit"),
-        Binding("d", "delete", "Delete"),
-        Binding("b", "branch", "Branch here"),
+        Binding("enter", "actions", "Actions", tooltip="Edit, delete, branch from this message"),
+        Binding("delete", "delete", "Delete", tooltip="Delete this message and what follows"),
         Binding("left", "swipe(-1)", "◀ Swipe", show=False),
         Binding("right", "swipe(1)", "Swipe ▶", show=False),
     ]
@@ -74,22 +56,19 @@ class ChatMessage(Static, can_focus=True):
         return self.shown.text
 
     def _content(self) -> Group:
-        head = Text(self.shown.speaker, style="bold")
+        head = Text(safe_line(self.shown.speaker), style="bold")
         if self.shown.swipe is not None and self.shown.swipe[1] > 1:
             n, of = self.shown.swipe
             head.append(f"  ◀ {n}/{of} ▶", style="dim")
         if not self.shown.text:
             return Group(head, Text("…", style="dim"))
-        return Group(head, styled(self.shown.text))
+        return Group(head, styled_reply(safe_text(self.shown.text)))
 
-    def action_edit(self) -> None:
-        self.post_message(self.Action(self, "edit"))
+    def action_actions(self) -> None:
+        self.post_message(self.Action(self, "actions"))
 
     def action_delete(self) -> None:
         self.post_message(self.Action(self, "delete"))
-
-    def action_branch(self) -> None:
-        self.post_message(self.Action(self, "branch"))
 
     def action_swipe(self, step: int) -> None:
         self.post_message(self.Action(self, "swipe", step))

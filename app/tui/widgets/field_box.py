@@ -9,6 +9,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, TextArea
 
+CHECK_DELAY_S = 0.25
+"""Forms validate (and count tokens) this long after the last keystroke."""
+
 
 class FieldBox(Vertical):
     def __init__(

@@ -8,8 +8,6 @@ that changed are repainted. When the reply is done the log redraws it as a `Chat
 
 from __future__ import annotations
 
-import re
-
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -17,26 +15,31 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
+from app.reply_spans import Kind, reply_spans
+from app.text import safe_line, safe_text
 from app.tui.widgets.steady import steady_virtual_size
 
 GROWTH_LINES = 4
 """Spare lines kept below the text: one layout of the screen per that many new lines."""
 
-_SPEECH_SO_FAR = re.compile(r"\"[^\"\n]*(?:\"|$)|“[^”\n]*(?:”|$)")
-_ACTION_SO_FAR = re.compile(r"\*[^*\n]+\*?")
+_LOOKS = {
+    Kind.NARRATION: Style(),
+    Kind.ACTION: Style(italic=True),
+    Kind.SPEECH: Style(bold=True),
+    Kind.ACTION | Kind.SPEECH: Style(italic=True, bold=True),
+}
 
 
-def streaming_styled(paragraph: str, style: Style | str = "") -> Text:
-    """`*actions*` in italics and "speech" in bold, without parsing Markdown.
+def styled_reply(text: str, style: Style | str = "") -> Text:
+    """`*actions*` in italics and "speech" in bold, as `reply_spans` reads them (not Markdown).
 
-    An open quote or asterisk styles the rest of the paragraph until it closes, so text already
+    An open quote or asterisk styles the rest of the line until it closes, so text already
     drawn never changes style when more arrives (only the last lines need repainting).
     """
-    shown = Text(paragraph, style=style)
-    for match in _ACTION_SO_FAR.finditer(paragraph):
-        shown.stylize("italic", match.start(), match.end())
-    for match in _SPEECH_SO_FAR.finditer(paragraph):
-        shown.stylize("bold", match.start(), match.end())
+    shown = Text(text, style=style)
+    for span in reply_spans(text):
+        if span.kind:
+            shown.stylize(_LOOKS[span.kind], span.start, span.end)
     return shown
 
 
@@ -66,6 +69,8 @@ class LiveReply(Widget):
         self._style = Style()
         self._room = 0
         """Content lines the last layout gave this block."""
+        self._waiting = "…"
+        """What stands in for the reply until its first words come."""
 
     @property
     def text(self) -> str:
@@ -99,9 +104,17 @@ class LiveReply(Widget):
         elif first < end:
             self.refresh(Region(0, first, self._width, end - first))
 
+    def show_progress(self, evaluated: int, total: int) -> None:
+        """While the prompt is evaluated (before any words): how far it has got."""
+        self._waiting = f"… reading the prompt: {evaluated}/{total} tokens"
+        if self._width and not self._text:
+            self._wrap_growing()
+            self._strips.clear()
+            self.refresh(layout=len(self.lines) > self._room)
+
     def _rewrap(self, width: int, style: Style) -> None:
         self._width, self._style = width, style
-        self._settled = [Text(self.speaker, style=style + Style(bold=True))]
+        self._settled = [Text(safe_line(self.speaker), style=style + Style(bold=True))]
         self._settled_upto = 0
         self._strips.clear()
         self._wrap_growing()
@@ -115,14 +128,16 @@ class LiveReply(Widget):
             self._settled_upto = end + 1
         growing = self._text[self._settled_upto :]
         if not self._text:
-            self._growing = [Text("…", style=self._style + Style(dim=True))]
+            waiting = Text(self._waiting, style=self._style + Style(dim=True))
+            self._growing = list(waiting.wrap(self.app.console, self._width, overflow="fold"))
         else:
             self._growing = self._wrap(growing)
 
     def _wrap(self, paragraph: str) -> list[Text]:
         if not paragraph:
             return [Text("", style=self._style)]
-        styled = streaming_styled(paragraph, self._style)
+        styled = styled_reply(safe_text(paragraph), self._style)  # rewrapped whole: a
+        # sequence split across pieces is removed once its end arrives
         return list(styled.wrap(self.app.console, self._width, overflow="fold"))
 
     def _ensure_wrapped(self, width: int) -> None:

@@ -21,6 +21,8 @@ from app.tui.lore_form import (
     book_data,
     book_settings_text,
     entry_draft,
+    secondary_note,
+    with_secondary_rule,
 )
 from app.tui.widgets.field_box import FieldBox
 
@@ -52,7 +54,7 @@ class LoreEditor(Horizontal):
     def compose(self) -> ComposeResult:
         draft = self.drafts[0] if self.drafts else EntryDraft()
         with Vertical(id="lore-side"):
-            yield OptionList(*self._titles(), id="lore-entries")
+            yield OptionList(*self._titles(), id="lore-entries", markup=False)
             with Horizontal(id="lore-buttons"):
                 yield Button("Add", id="lore-add", variant="primary", compact=True)
                 yield Button("Remove", id="lore-remove", variant="error", compact=True)
@@ -137,10 +139,21 @@ class LoreEditor(Horizontal):
         index = self.selected
         if index is None:
             return
-        draft = self._read_form()
+        draft = with_secondary_rule(self.drafts[index], self._read_form())
+        if draft.selective != self.query_one("#lore-selective", Checkbox).value:
+            self.query_one("#lore-selective", Checkbox).value = draft.selective
         if draft != self.drafts[index]:
             self.drafts[index] = draft
             self.query_one(OptionList).replace_option_prompt_at_index(index, draft.title(index))
+        self._show_secondary_note(draft)
+
+    def _show_secondary_note(self, draft: EntryDraft) -> None:
+        box = next(b for b in self.query(FieldBox) if b.field == "entry.secondary_keys")
+        note = secondary_note(draft)
+        box.query_one(".field-label", Label).update(
+            f"{_BOXES['secondary_keys']} — {note}" if note else _BOXES["secondary_keys"]
+        )
+        box.set_class(bool(note), "noted")
 
     def snapshot(self) -> tuple[object, ...]:
         """Everything the user can change here, to compare with the saved state."""
@@ -201,6 +214,7 @@ class LoreEditor(Horizontal):
         self.query_one("#lore-selective", Checkbox).value = draft.selective
         self.query_one("#lore-logic", Select).value = draft.selective_logic
         self.query_one("#lore-position", Select).value = draft.position
+        self._show_secondary_note(draft)
 
     def add_entry(self) -> None:
         self.sync_form()

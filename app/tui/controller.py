@@ -1,0 +1,402 @@
+"""The chat, without a screen: which chat is open, sending, regenerating, continuing, impersonating,
+stopping, acting on one message, and whether a reply owns the session. Imports nothing from
+Textual, so every rule here is tested without Pilot (tests/tui/test_controller.py).
+
+The screen hands in two callables: `emit` (an event for the screen, from any thread) and
+`background` (run a function off the UI thread, in a named group). A refused action raises
+`Refused`; a failed one raises `LoreweaverError`: the screen shows either as one line. A run
+(reply or draft) ends with `ReplyDone`, `ReplyFailed` or a done `DraftChunk`; the session stays
+busy until the screen, having shown that, calls `finished()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from app.engine.base import Engine, Generation
+from app.engine.modelinfo import ModelInfo
+from app.errors import LoreweaverError
+from app.home import Home
+from app.memory.store import ChatStore
+from app.reply import Reply
+from app.session import SHOWN_PAGE, ChatSession, greetings, shown_page, visible_path
+from app.session_start import sampling_from, start_session
+from app.settings import Settings, load_settings, save_settings
+from app.sheets import library
+from app.sheets.sheet import Sheet
+from app.tui.chat_events import (
+    ChatEventKind,
+    ChatOpened,
+    DraftChunk,
+    ReplyChunk,
+    ReplyDone,
+    ReplyFailed,
+    ReplyProgress,
+    ReplyStarted,
+    Shown,
+)
+from app.tui.streaming import FRAME_S
+
+BUSY = "Wait for the reply, or press Esc to stop it."
+LOADING = "The model is still loading."
+MODEL_NAME_CHARS = 24
+"""The status bar shortens longer model names (the reply's figures must stay visible)."""
+WIDE = 100
+"""Columns from which the side list and the model's name are shown."""
+
+Emit = Callable[[ChatEventKind], None]
+Background = Callable[[Callable[[], object], str], None]
+
+
+class Refused(LoreweaverError):
+    """The action cannot run now (a reply owns the session, or the model is loading)."""
+
+
+def remember_chat(where: Home, chat_id: int) -> None:
+    """Record the open chat in the settings file, changing nothing else in it (read again
+    first: it may have been edited since start)."""
+    settings = load_settings(where)
+    if settings.last_chat != chat_id:
+        save_settings(where, settings.model_copy(update={"last_chat": chat_id}))
+
+
+def after(count: int) -> str:
+    """'this message', 'this message and the one after it', '… and the 6 after it'."""
+    if count == 0:
+        return "this message"
+    return "this message and the one after it" if count == 1 else (
+        f"this message and the {count} after it"
+    )
+
+
+class ChatController:
+    def __init__(
+        self, where: Home, store: ChatStore | None, settings: Settings, *,
+        emit: Emit, background: Background,
+    ) -> None:
+        self.where = where
+        self.store = store
+        self.settings = settings
+        self.emit = emit
+        self.background = background
+        self.engine: Engine | None = None
+        self.model: ModelInfo | None = None
+        self.session: ChatSession | None = None
+        self.character: str | None = None
+        self.sheet: Sheet | None = None
+        self.wanted_chat: int | None = None
+        """The chat to open once the model is ready (None: the character's latest)."""
+        self.new_chat = False
+        self.busy = False
+        """A worker owns the session (a reply or a draft is being generated)."""
+        self.reply: Reply | None = None
+        self.draft: Generation | None = None
+        self.last_stats = ""
+        self._stop_asked = False
+        self.log_size = SHOWN_PAGE
+        """How many of the chat's last messages the log shows (grows as older ones page in)."""
+        self.log_offset = 0
+        """History index of the log's first block (a long chat is shown a page at a time)."""
+
+    # -- which chat is open -------------------------------------------------------------------
+
+    def first_chat(self) -> tuple[str, int | None] | None:
+        """At launch: the chat open when the app last closed, else the first character's latest."""
+        last = self.settings.last_chat
+        if last is not None and self.store is not None:
+            try:
+                chat = self.store.get_chat(last)
+                library.resolve(self.where, chat.character_id)
+                return chat.character_id, chat.id
+            except LoreweaverError:
+                pass
+        entries = library.entries(self.where)
+        return (entries[0].id, None) if entries else None
+
+    def open(self, character: str, chat_id: int | None = None, *, new: bool = False) -> None:
+        """Show `character`'s chat: `chat_id`, a new one, or (default) their latest."""
+        if self.busy:
+            raise Refused(BUSY)
+        _, sheet = library.load(self.where, character)
+        self.sheet, self.character = sheet, character
+        self.wanted_chat, self.new_chat = chat_id, new
+        self.last_stats = ""
+        self.log_size = SHOWN_PAGE
+        self._drop_session()
+        self.start()
+
+    def preview(self) -> list[Shown]:
+        """Before the model is ready: the chat that will open, read only."""
+        sheet, character, store = self.sheet, self.character, self.store
+        if sheet is None or character is None:
+            return []
+        chat = None
+        if store is not None and not self.new_chat:
+            try:
+                chat = (store.get_chat(self.wanted_chat) if self.wanted_chat is not None
+                        else store.latest_chat(character))
+            except LoreweaverError:
+                chat = None
+        if chat is None or store is None:
+            return [Shown(None, sheet.name, text, False)
+                    for text in greetings(sheet, self.settings.user_name)[:1]]
+        path = visible_path(store, chat.id)
+        self.log_offset = max(len(path) - self.log_size, 0)
+        return [
+            Shown(message_id, chat.user_name if m.role == "user" else sheet.name, m.content,
+                  m.role == "user")
+            for m, message_id in shown_page(path, path.ids, self.log_offset)
+        ]
+
+    def start(self) -> None:
+        """Open the chosen chat in a session once the model is ready (nothing before)."""
+        sheet, character, engine, model = self.sheet, self.character, self.engine, self.model
+        if engine is None or model is None or sheet is None or character is None:
+            return
+        if self.session is not None:
+            return
+        from app.prompts.formats import choose_format
+
+        resume: int | bool | None = self.wanted_chat
+        if resume is None and not self.new_chat and self.store is not None:
+            resume = True if self.store.latest_chat(character) else None
+        fmt = choose_format(self.settings.template, model)
+        session = start_session(
+            engine, model, fmt, sheet, character,
+            self.settings, store=self.store, resume=resume, home=self.where,
+        )
+        self.session, self.new_chat = session, False
+        if resume is not None:  # the saved KV cache, if any, loads off the UI thread
+            self.background(session.restore_cache, "engine-state")
+        self._opened(" ".join(filter(None, [fmt.note, *session.notices])))
+
+    def _opened(self, note: str = "") -> None:
+        session = self.session
+        assert session is not None and self.character is not None
+        chat_id = session.chat.id if session.chat is not None else None
+        self.wanted_chat = chat_id
+        if chat_id is not None and self.settings.last_chat != chat_id:
+            self.settings = self.settings.model_copy(update={"last_chat": chat_id})
+            try:
+                remember_chat(self.where, chat_id)
+            except LoreweaverError:
+                pass  # a settings file that does not load is left alone (reported at start)
+        self.emit(ChatOpened(self.character, chat_id, note))
+
+    def _drop_session(self) -> None:
+        """Leave the current chat: its summaries stop and its KV cache is saved, off the UI."""
+        session, self.session = self.session, None
+        if session is not None:
+            self.background(session.close, "engine-state")
+
+    def use_engine(self, engine: Engine | None, model: ModelInfo | None) -> None:
+        """A model loaded (or, with None, is being replaced): the chat reopens on it."""
+        self._drop_session()
+        self.engine, self.model = engine, model
+        self.last_stats = ""
+        self.start()
+
+    def close(self) -> None:
+        self.stop()
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+
+    # -- what the screen shows ----------------------------------------------------------------
+
+    def shown(self) -> list[Shown]:
+        session = self.session
+        if session is None:
+            return self.preview()
+        shown: list[Shown] = []
+        self.log_offset = max(len(session.history) - self.log_size, 0)
+        for index, (message, message_id) in enumerate(session.page(self.log_offset),
+                                                      start=self.log_offset):
+            mine = message.role == "user"
+            swipe = None
+            if message_id is not None and not mine:
+                swipe = session.swipe_position(index)
+            speaker = session.user if mine else session.sheet.name
+            shown.append(Shown(message_id, speaker, message.content, mine, swipe))
+        return shown
+
+    def older(self) -> bool:
+        """Page in older messages (the log was scrolled to its top); False if there are none."""
+        if self.log_offset <= 0:
+            return False
+        self.log_size += SHOWN_PAGE
+        return True
+
+    def status(self, width: int) -> str:
+        parts = []
+        if self.model is not None and self.engine is not None:
+            name = self.model.name
+            if len(name) > MODEL_NAME_CHARS:
+                name = name[: MODEL_NAME_CHARS - 1] + "…"
+            if width >= WIDE:
+                parts.append(name)
+            parts.append(self.session.fmt.id if self.session is not None else "?")
+        if self.session is not None and self.session.user:
+            parts.append(f"you: {self.session.user}")
+        if self.last_stats:
+            parts.append(self.last_stats)
+        elif self.engine is not None:
+            parts.append(f"ctx {self.engine.n_ctx}")
+        return " · ".join(parts)
+
+    def idle(self) -> ChatSession:
+        """The session, if a chat action may use it now."""
+        if self.session is None:
+            raise Refused(LOADING)
+        if self.busy:
+            raise Refused(BUSY)
+        return self.session
+
+    # -- replies ------------------------------------------------------------------------------
+
+    def send(self, text: str) -> None:
+        text = text.strip()
+        session = self.idle()
+        if text:
+            self._run_reply(lambda sampling: session.send(text, sampling))
+
+    def regenerate(self) -> None:
+        self._run_reply(self.idle().regenerate)
+
+    def continue_(self) -> None:
+        self._run_reply(self.idle().continue_reply)
+
+    def _run_reply(self, start: Callable[..., Reply]) -> None:
+        self.busy, self._stop_asked = True, False
+        self.background(lambda: self._stream_reply(start), "reply")
+
+    def finished(self) -> None:
+        """The screen has shown the end of a run: chat actions may use the session again."""
+        self.busy = False
+
+    def _stream_reply(self, start: Callable[..., Reply]) -> None:
+        """Start the reply (assembling the prompt may wait for the engine), then forward it in
+        frame-sized batches, read once per frame: one wake-up and one UI update per frame."""
+        try:
+            self._stream(start)
+        finally:
+            self.reply = None
+
+    def _stream(self, start: Callable[..., Reply]) -> None:
+        assert self.session is not None
+        speaker = self.session.sheet.name
+        try:
+            reply = start(sampling_from(self.settings, seed=None, max_tokens=None))
+        except LoreweaverError as exc:
+            self.emit(ReplyFailed(str(exc)))
+            return
+        self.reply = reply
+        if self._stop_asked:
+            reply.cancel()
+        self.emit(ReplyStarted(speaker, reply.prefix))
+        for evaluated, total in reply.prompt_progress(FRAME_S):
+            self.emit(ReplyProgress(evaluated, total))
+        error = None
+        try:
+            for text in reply.frames(FRAME_S):
+                self.emit(ReplyChunk(text))
+        except LoreweaverError as exc:
+            error = str(exc)
+        try:
+            reply.finish()
+        except LoreweaverError as exc:
+            error = error or str(exc)
+        if error is not None:
+            self.emit(ReplyFailed(error))
+            return
+        self.last_stats = self._figures(reply)
+        self.emit(ReplyDone(reply.stats))
+
+    def _figures(self, reply: Reply) -> str:
+        stats = reply.stats
+        first = f"{stats.first_token_s:.2f}s" if stats.first_token_s is not None else "-"
+        used = stats.prompt_tokens + stats.completion_tokens
+        n_ctx = self.engine.n_ctx if self.engine is not None else "?"
+        return (f"ctx {used}/{n_ctx} · first {first} · {stats.tokens_per_s:.1f} tok/s · "
+                f"{stats.finish_reason}")
+
+    def impersonate(self) -> None:
+        """The model drafts the user's next line, streamed as `DraftChunk`s (not stored)."""
+        session = self.idle()
+        self.busy, self._stop_asked = True, False
+        self.background(lambda: self._stream_draft(session), "reply")
+
+    def _stream_draft(self, session: ChatSession) -> None:
+        try:
+            self.draft = session.impersonate(sampling_from(self.settings, seed=None,
+                                                           max_tokens=None))
+            if self._stop_asked:
+                self.draft.cancel()
+            for text in self.draft.batches(FRAME_S):
+                self.emit(DraftChunk(text))
+        except LoreweaverError as exc:
+            self.draft = None
+            self.emit(ReplyFailed(str(exc)))
+            return
+        self.draft = None
+        self.emit(DraftChunk("", done=True))
+
+    def stop(self) -> None:
+        self._stop_asked = True
+        if self.reply is not None:
+            self.reply.cancel()
+        if self.draft is not None:
+            self.draft.cancel()
+
+    # -- one message: swipe, edit, delete, branch; undo ------------------------------------------
+
+    def index(self, index: int) -> int:
+        """`index` of the history, negative counting from the end (the last message is -1)."""
+        session = self.idle()
+        if not session.history:
+            raise LoreweaverError("the chat is empty")
+        return index + len(session.history) if index < 0 else index
+
+    def act_on(self, index: int, action: str, step: int = 0) -> None:
+        """`action` (swipe, delete, branch) on message `index` (negative: from the end)."""
+        index = self.index(index)
+        session = self.idle()
+        if action == "swipe":
+            n, of = session.swipe_position(index)
+            last = index == len(session.history) - 1 and index > 0
+            if step > 0 and n == of and last and session.history[index].role == "assistant":
+                self.regenerate()  # past the last swipe: a new one, as in SillyTavern
+            else:
+                session.swipe(step, index)
+        elif action == "delete":
+            session.delete(index)
+        elif action == "branch":
+            session.branch(index)
+            self._opened()
+        else:
+            raise LoreweaverError(f"unknown message action {action!r}")
+
+    def message_at(self, index: int) -> tuple[str, str]:
+        """(speaker, text) of message `index`."""
+        session = self.idle()
+        message = session.history[self.index(index)]
+        mine = message.role == "user"
+        return (session.user if mine else session.sheet.name), message.content
+
+    def edit(self, index: int, text: str) -> None:
+        self.idle().edit(self.index(index), text)
+
+    def what_delete_takes(self, index: int) -> str:
+        session = self.idle()
+        index = self.index(index)
+        return after(len(session.history) - index - 1)
+
+    def undo_delete(self) -> None:
+        session = self.idle()
+        if self.store is None or session.chat is None:
+            raise LoreweaverError("this chat is not saved, so there is no delete to undo")
+        self.store.restore_deleted(session.chat.id)
+        session.reload()
+
+    def set_persona(self, name: str, description: str) -> None:
+        self.idle().set_persona(name, description)

@@ -1,0 +1,40 @@
+"""Snapshots of a new character's blank sheet in the editor at 80×24 and 120×40 (the name
+question over the library is in test_snapshots_library)."""
+
+from __future__ import annotations
+
+import pytest
+from support import wait_until
+from tui.editor_support import settle
+from tui.fake_engine import FakeEngine
+
+from app.home import Home
+from app.tui.app import LoreweaverApp
+from app.tui.screens.ask import AskDialog
+from app.tui.screens.editor import EditorScreen
+from app.tui.screens.library import LibraryScreen
+
+SIZES = [(80, 24), (120, 40)]
+
+
+def _app(home: Home) -> LoreweaverApp:
+    return LoreweaverApp(home, loader=lambda info, settings: FakeEngine())
+
+
+async def _blank_sheet(pilot) -> None:  # type: ignore[no-untyped-def]
+    app = pilot.app
+    await wait_until(pilot, lambda: app.session is not None)
+    await pilot.press("ctrl+o")
+    await wait_until(pilot, lambda: isinstance(app.screen, LibraryScreen) and app.screen.loaded)
+    await pilot.press("a")
+    await wait_until(pilot, lambda: isinstance(app.screen, AskDialog))
+    await pilot.press(*"Mira Quill", "enter")
+    await wait_until(pilot, lambda: isinstance(app.screen, EditorScreen))
+    await settle(pilot, app.screen)
+    app.clear_notifications()
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_new_character_blank_sheet(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(_app(lw_home), terminal_size=size, run_before=_blank_sheet)
