@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from app import session_tree
 from app.engine.base import Engine, Generation, Sampling
 from app.errors import LoreweaverError
 from app.memory.assembly import Assembly, TurnNotes
@@ -323,56 +324,32 @@ class ChatSession:
             return False
         return load(self.state_path, self.prompt(history=self.history)) is not None
 
-    # -- the chat tree: swipes, regenerate, continue, edit, delete, branch --------------------
-
-    def _stored(self) -> tuple[ChatStore, Chat]:
-        chat = self.saved_chat()
-        if self.store is None or chat is None:
-            raise LoreweaverError("this chat is not saved, so it has no swipes, edits or branches")
-        return self.store, chat
+    # -- the chat tree: swipes, regenerate, continue, edit, delete, branch (`session_tree`) ----
 
     def reload(self) -> None:
         """Re-read the active path from the store (after any change to the tree)."""
-        store, chat = self._stored()
-        self.chat = store.get_chat(chat.id)
-        self.history = visible_path(store, chat.id, self.tokenizer)
-        self.ids = self.history.ids
+        session_tree.reload(self)
 
     def regenerate(self, sampling: Sampling) -> Reply:
-        """A new reply to the last user line, kept as another swipe beside the current one.
-
-        When the path ends on the user's line (its reply was stopped empty or deleted), this
-        simply replies to it.
-        """
-        store, chat = self._stored()
-        if not self.history or (self.history[-1].role == "assistant" and len(self.history) == 1):
-            raise LoreweaverError(
-                "nothing to regenerate yet: the greeting's swipes are the alternate greetings"
-            )
-        if self.history[-1].role == "assistant":
-            parent = store.get_message(self.ids[-1]).parent_id
-            base = self.history[:-1]
-            self.history, self.ids = base, self.ids[:-1]
-        else:
-            parent = self.ids[-1]
-            base = self.history
-        self.reserve = sampling.max_tokens
-        prompt = self.prompt(history=base)
-        self._keep_lore_timers()
-        return self._reply(prompt, sampling, self._writer(parent_id=parent))
+        return session_tree.regenerate(self, sampling)
 
     def continue_reply(self, sampling: Sampling) -> Reply:
-        """More of the last reply: the model picks up where the text stops, in the same message."""
-        if not self.history or self.history[-1].role != "assistant":
-            raise LoreweaverError("there is no reply to continue: the last message is the user's")
-        self.saved_chat()
-        last = self.history[-1]
-        self.reserve = sampling.max_tokens
-        prompt = self.prompt(history=self.history[:-1]) + last.content
-        writer = self._writer(extend=self.store.get_message(self.ids[-1])) \
-            if self.store is not None else self._writer()
-        self.history, self.ids = self.history[:-1], self.ids[:-1]
-        return self._reply(prompt, sampling, writer, prefix=last.content)
+        return session_tree.continue_reply(self, sampling)
+
+    def swipe_position(self, index: int = -1) -> tuple[int, int]:
+        return session_tree.swipe_position(self, index)
+
+    def swipe(self, step: int, index: int = -1) -> tuple[int, int]:
+        return session_tree.swipe(self, step, index)
+
+    def edit(self, index: int, text: str) -> None:
+        session_tree.edit(self, index, text)
+
+    def delete(self, index: int) -> None:
+        session_tree.delete(self, index)
+
+    def branch(self, index: int) -> Chat:
+        return session_tree.branch(self, index)
 
     def impersonate(self, sampling: Sampling) -> Generation:
         """The model drafts the user's next line (not stored: the user edits and sends it)."""
@@ -382,51 +359,6 @@ class ChatSession:
         return self.engine.generate(
             prompt, sampling, stop=role_play_stops(self.fmt, self.sheet.name)
         )
-
-    def swipe_position(self, index: int = -1) -> tuple[int, int]:
-        """(n, of) for the message at `index` of the history: it is swipe n of `of` (1-based)."""
-        store, _ = self._stored()
-        siblings = [m.id for m in store.swipes(self.ids[index])]
-        return siblings.index(self.ids[index]) + 1, len(siblings)
-
-    def swipe(self, step: int, index: int = -1) -> tuple[int, int]:
-        """Show the alternative `step` places left (−) or right (+) of the message at `index`.
-
-        Returns the new (n, of); raises when there is nothing further that way.
-        """
-        store, _ = self._stored()
-        if not self.ids:
-            raise LoreweaverError("the chat is empty")
-        siblings = [m.id for m in store.swipes(self.ids[index])]
-        target = siblings.index(self.ids[index]) + step
-        if not 0 <= target < len(siblings):
-            raise LoreweaverError("no more swipes that way")
-        store.select(siblings[target])
-        self.reload()
-        return target + 1, len(siblings)
-
-    def edit(self, index: int, text: str) -> None:
-        """Replace the text of the history's message at `index` (the old text is kept)."""
-        store, _ = self._stored()
-        if not text.strip():
-            raise LoreweaverError("a message cannot be edited to nothing: delete it instead")
-        store.edit(self.ids[index], text)
-        self.reload()
-
-    def delete(self, index: int) -> None:
-        """Delete the history's message at `index` and everything after it on this branch."""
-        store, _ = self._stored()
-        store.delete(self.ids[index])
-        self.reload()
-
-    def branch(self, index: int) -> Chat:
-        """Start a new chat from the history up to `index`; the session moves to it (with its
-        author's note)."""
-        store, _ = self._stored()
-        self.chat = store.branch(self.ids[index])
-        save_note(store, self.chat.id, self.authors_note)
-        self.reload()
-        return self.chat
 
     def set_authors_note(self, note: AuthorsNote | None) -> None:
         """Change the chat's author's note (None removes it); a saved chat keeps it."""

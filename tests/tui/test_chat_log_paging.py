@@ -11,6 +11,7 @@ from app.home import Home
 from app.memory.store import ChatStore
 from app.session import SHOWN_PAGE
 from app.tui.app import LoreweaverApp
+from app.tui.screens.confirm import ConfirmDialog
 from app.tui.widgets.chat_log import ChatLog, ChatMessage
 
 
@@ -40,6 +41,9 @@ async def test_a_long_chat_shows_a_page_and_pages_in_older_messages(lw_home: Hom
         # deleting the first block shown deletes that message (and what follows it)
         first = blocks[0]
         first.focus()
-        app.chat.act_on(app.query_one(ChatLog).index_of(first) + app.chat.log_offset, "delete")
-        await pilot.pause()
+        await pilot.press("delete")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.session is not None
+                         and len(app.session.ids) < len(path))
         assert app.session is not None and app.session.ids == [m.id for m in path[:250]]
