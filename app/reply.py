@@ -101,7 +101,7 @@ class Reply:
             )
             session.reload()
         elif reply:
-            session.history.append(Message("assistant", reply))
+            session.history = [*session.history, Message("assistant", reply)]
         session.after_reply()
         return reply
 

@@ -9,7 +9,7 @@ iterate the `Reply` it returns and call `finish()`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -18,12 +18,14 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from app import session_tree
 from app.engine.base import Engine, Generation, Sampling
 from app.errors import LoreweaverError
 from app.memory.assembly import Assembly, TurnNotes
 from app.memory.authors_note import AuthorsNote, save_note
 from app.memory.chat_state import StateEntry, prompt_state, state_entries, state_update
 from app.memory.checkpoint import ReplyWriter
+from app.memory.history import PathHistory, ids_of, roles_of, tokenizer_key
 from app.memory.records import Chat
 from app.memory.store import ChatStore
 from app.memory.summaries import Summariser
@@ -31,7 +33,13 @@ from app.memory.turn_inputs import TurnInputs, timers_for, timers_meta
 from app.prompts.formats import PromptFormat, role_play_stops
 from app.prompts.messages import Message
 from app.reply import Reply
-from app.session_chat import greetings, store_new_chat, visible_path  # noqa: F401 (re-exported)
+from app.session_chat import (  # noqa: F401 (re-exported)
+    SHOWN_PAGE,
+    greetings,
+    shown_page,
+    store_new_chat,
+    visible_path,
+)
 from app.session_prompt import turn_assembly
 from app.settings import MAX_STOPS, StopString
 from app.sheets.lorebook import Lorebook
@@ -56,8 +64,9 @@ class ChatSession:
     engine: Engine
     user: str = "User"
     user_description: str = ""
-    history: list[Message] = field(default_factory=list)
-    """The active path, greeting first; mirrors the store when there is one."""
+    history: Sequence[Message] = field(default_factory=list)
+    """The active path, greeting first: a list for an unsaved chat; with a store, a
+    `PathHistory` mirroring it (its texts are read only for the window and what is shown)."""
     ids: list[int] = field(default_factory=list)
     """The store's ids of `history`'s messages, in step with it (empty without a store)."""
     store: ChatStore | None = None
@@ -93,20 +102,29 @@ class ChatSession:
         self.count_tokens = lru_cache(maxsize=4096)(self.engine.count_tokens)
         """The engine's token count, cached (the same texts are counted every turn)."""
         self._evicted: list[int] = []
+        self.tokenizer = tokenizer_key(self.engine, self.engine.n_ctx)
+        """Whose token counts the store caches for this session's window."""
+        if isinstance(self.history, PathHistory) and not self.ids:
+            self.ids = self.history.ids
 
     def assembly(
         self,
         pending: str | None = None,
         notes: TurnNotes | None = None,
         *,
-        history: list[Message] | None = None,
+        history: Sequence[Message] | None = None,
     ) -> Assembly:
         """The prompt's sections for `history` (default: the whole active path) + `pending`,
         with lore, summaries and recall (see `session_prompt`)."""
         past = self.history if history is None else history
         assembly, self.inputs = turn_assembly(self, past, pending, notes)
-        self._evicted = [t.id for t in assembly.evicted if t.id is not None]
+        self._evicted = ids_of(assembly.evicted)
         return assembly
+
+    def page(self, start: int, stop: int | None = None) -> list[tuple[Message, int | None]]:
+        """The history's messages at [start, stop) for showing, with their store ids (see
+        `shown_page`)."""
+        return shown_page(self.history, self.ids, start, stop)
 
     @property
     def chat_meta(self) -> dict[str, Any]:
@@ -133,7 +151,9 @@ class ChatSession:
     def messages(self, pending: str | None = None) -> list[Message]:
         return self.assembly(pending).messages
 
-    def prompt(self, pending: str | None = None, *, history: list[Message] | None = None) -> str:
+    def prompt(
+        self, pending: str | None = None, *, history: Sequence[Message] | None = None
+    ) -> str:
         return self.fmt.render(self.assembly(pending, history=history).messages)
 
     @property
@@ -188,7 +208,10 @@ class ChatSession:
         if self.store is not None and chat is not None:
             line = self.store.add_message(chat.id, "user", text, name=self.user).id
             self.ids.append(line)
-        self.history.append(Message("user", text))
+        if isinstance(self.history, PathHistory) and line is not None:
+            self.history = self.history.appended(line, "user")
+        elif isinstance(self.history, list):
+            self.history.append(Message("user", text))
         try:
             prompt = self.prompt(text, history=self.history[:-1])
             self._keep_lore_timers()
@@ -237,7 +260,7 @@ class ChatSession:
         lore = self.inputs.lore
         if lore is None:
             return
-        turn = sum(m.role == "user" for m in self.history)
+        turn = roles_of(self.history).count("user")
         update = timers_meta(timers_for(self.chat_meta, turn), lore.timers, turn)
         if self.store is not None and self.chat is not None:
             self.chat = self.store.update_chat(self.chat.id, meta=update)
@@ -301,57 +324,32 @@ class ChatSession:
             return False
         return load(self.state_path, self.prompt(history=self.history)) is not None
 
-    # -- the chat tree: swipes, regenerate, continue, edit, delete, branch --------------------
-
-    def _stored(self) -> tuple[ChatStore, Chat]:
-        chat = self.saved_chat()
-        if self.store is None or chat is None:
-            raise LoreweaverError("this chat is not saved, so it has no swipes, edits or branches")
-        return self.store, chat
+    # -- the chat tree: swipes, regenerate, continue, edit, delete, branch (`session_tree`) ----
 
     def reload(self) -> None:
         """Re-read the active path from the store (after any change to the tree)."""
-        store, chat = self._stored()
-        self.chat = store.get_chat(chat.id)
-        path = visible_path(store, chat.id)
-        self.history = [m.as_message() for m in path]
-        self.ids = [m.id for m in path]
+        session_tree.reload(self)
 
     def regenerate(self, sampling: Sampling) -> Reply:
-        """A new reply to the last user line, kept as another swipe beside the current one.
-
-        When the path ends on the user's line (its reply was stopped empty or deleted), this
-        simply replies to it.
-        """
-        store, chat = self._stored()
-        if not self.history or (self.history[-1].role == "assistant" and len(self.history) == 1):
-            raise LoreweaverError(
-                "nothing to regenerate yet: the greeting's swipes are the alternate greetings"
-            )
-        if self.history[-1].role == "assistant":
-            parent = store.get_message(self.ids[-1]).parent_id
-            base = self.history[:-1]
-            self.history, self.ids = base, self.ids[:-1]
-        else:
-            parent = self.ids[-1]
-            base = self.history
-        self.reserve = sampling.max_tokens
-        prompt = self.prompt(history=base)
-        self._keep_lore_timers()
-        return self._reply(prompt, sampling, self._writer(parent_id=parent))
+        return session_tree.regenerate(self, sampling)
 
     def continue_reply(self, sampling: Sampling) -> Reply:
-        """More of the last reply: the model picks up where the text stops, in the same message."""
-        if not self.history or self.history[-1].role != "assistant":
-            raise LoreweaverError("there is no reply to continue: the last message is the user's")
-        self.saved_chat()
-        last = self.history[-1]
-        self.reserve = sampling.max_tokens
-        prompt = self.prompt(history=self.history[:-1]) + last.content
-        writer = self._writer(extend=self.store.get_message(self.ids[-1])) \
-            if self.store is not None else self._writer()
-        self.history, self.ids = self.history[:-1], self.ids[:-1]
-        return self._reply(prompt, sampling, writer, prefix=last.content)
+        return session_tree.continue_reply(self, sampling)
+
+    def swipe_position(self, index: int = -1) -> tuple[int, int]:
+        return session_tree.swipe_position(self, index)
+
+    def swipe(self, step: int, index: int = -1) -> tuple[int, int]:
+        return session_tree.swipe(self, step, index)
+
+    def edit(self, index: int, text: str) -> None:
+        session_tree.edit(self, index, text)
+
+    def delete(self, index: int) -> None:
+        session_tree.delete(self, index)
+
+    def branch(self, index: int) -> Chat:
+        return session_tree.branch(self, index)
 
     def impersonate(self, sampling: Sampling) -> Generation:
         """The model drafts the user's next line (not stored: the user edits and sends it)."""
@@ -361,51 +359,6 @@ class ChatSession:
         return self.engine.generate(
             prompt, sampling, stop=role_play_stops(self.fmt, self.sheet.name)
         )
-
-    def swipe_position(self, index: int = -1) -> tuple[int, int]:
-        """(n, of) for the message at `index` of the history: it is swipe n of `of` (1-based)."""
-        store, _ = self._stored()
-        siblings = [m.id for m in store.swipes(self.ids[index])]
-        return siblings.index(self.ids[index]) + 1, len(siblings)
-
-    def swipe(self, step: int, index: int = -1) -> tuple[int, int]:
-        """Show the alternative `step` places left (−) or right (+) of the message at `index`.
-
-        Returns the new (n, of); raises when there is nothing further that way.
-        """
-        store, _ = self._stored()
-        if not self.ids:
-            raise LoreweaverError("the chat is empty")
-        siblings = [m.id for m in store.swipes(self.ids[index])]
-        target = siblings.index(self.ids[index]) + step
-        if not 0 <= target < len(siblings):
-            raise LoreweaverError("no more swipes that way")
-        store.select(siblings[target])
-        self.reload()
-        return target + 1, len(siblings)
-
-    def edit(self, index: int, text: str) -> None:
-        """Replace the text of the history's message at `index` (the old text is kept)."""
-        store, _ = self._stored()
-        if not text.strip():
-            raise LoreweaverError("a message cannot be edited to nothing: delete it instead")
-        store.edit(self.ids[index], text)
-        self.reload()
-
-    def delete(self, index: int) -> None:
-        """Delete the history's message at `index` and everything after it on this branch."""
-        store, _ = self._stored()
-        store.delete(self.ids[index])
-        self.reload()
-
-    def branch(self, index: int) -> Chat:
-        """Start a new chat from the history up to `index`; the session moves to it (with its
-        author's note)."""
-        store, _ = self._stored()
-        self.chat = store.branch(self.ids[index])
-        save_note(store, self.chat.id, self.authors_note)
-        self.reload()
-        return self.chat
 
     def set_authors_note(self, note: AuthorsNote | None) -> None:
         """Change the chat's author's note (None removes it); a saved chat keeps it."""

@@ -6,11 +6,15 @@ opening a character and leaving again leaves no empty chat behind.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from app.errors import LoreweaverError
-from app.memory.records import Chat, StoredMessage
+from app.memory.history import PathHistory
+from app.memory.message_cap import marker
+from app.memory.records import Chat
 from app.memory.store import ChatStore
+from app.prompts.messages import Message
 from app.sheets.macros import substitute
 from app.sheets.sheet import Sheet
 
@@ -22,9 +26,35 @@ def greetings(sheet: Sheet, user: str) -> list[str]:
     return [text for text in found if text]
 
 
-def visible_path(store: ChatStore, chat_id: int) -> list[StoredMessage]:
-    """The active path as the user sees it, without empty (stopped at once) or hidden messages."""
-    return [m for m in store.active_path(chat_id) if m.content.strip() and not m.meta.get("hidden")]
+def visible_path(store: ChatStore, chat_id: int, tokenizer: str = "") -> PathHistory:
+    """The active path as the user sees it, without empty (stopped at once) or hidden messages;
+    texts are read only for the messages looked at."""
+    return PathHistory.load(store, chat_id, tokenizer)
+
+
+SHOWN_PAGE = 100
+"""Messages a screen shows at first, and pages in at a time when scrolled back."""
+SHOWN_CHARS = 50_000
+"""A longer message is shown cut, with a marker (editing it still edits the whole text)."""
+
+
+def shown_page(
+    history: Sequence[Message], ids: Sequence[int], start: int, stop: int | None = None
+) -> list[tuple[Message, int | None]]:
+    """`history`'s messages at [start, stop) for showing, with their store ids (`ids`, in step):
+    a long chat is shown (and paged in) a window at a time, each text cut at `SHOWN_CHARS`."""
+    stop = len(history) if stop is None else stop
+    known: list[int | None] = list(ids[start:stop])
+    known += [None] * (stop - start - len(known))
+    if isinstance(history, PathHistory):
+        shown = history.page(start, stop, SHOWN_CHARS)
+    else:
+        shown = [
+            Message(m.role, m.content[:SHOWN_CHARS] + marker(len(m.content) - SHOWN_CHARS))
+            if len(m.content) > SHOWN_CHARS else m
+            for m in history[start:stop]
+        ]
+    return list(zip(shown, known, strict=True))
 
 
 def store_new_chat(

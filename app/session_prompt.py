@@ -7,10 +7,13 @@ messages that match the user's line are recalled, unless still in the window.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from app.memory.assembly import Assembly, Turn, TurnNotes, Window, assemble, post_history_text
 from app.memory.authors_note import place_note
+from app.memory.history import PathHistory, PromptTurns, Texts, ids_of, roles_of
+from app.memory.message_cap import cap_text
 from app.memory.turn_inputs import (
     TurnInputs,
     explain_inputs,
@@ -26,25 +29,40 @@ if TYPE_CHECKING:
 
 
 def turn_assembly(
-    session: ChatSession, past: list[Message], pending: str | None, notes: TurnNotes | None
+    session: ChatSession, past: Sequence[Message], pending: str | None, notes: TurnNotes | None
 ) -> tuple[Assembly, TurnInputs]:
-    """The prompt's sections for `past` + `pending`, and what the turn drew on."""
+    """The prompt's sections for `past` + `pending`, and what the turn drew on.
+
+    A stored path (`PathHistory`) is laid out from its cached token counts: only the texts the
+    window keeps (and lore scans) are read.
+    """
     count = session.count_tokens
-    ids = session.ids[: len(past)]
-    turns = [Turn(m.role, m.content, ids[i] if i < len(ids) else None)
-             for i, m in enumerate(past)]
-    if pending is not None:
-        turns.append(Turn("user", pending))
+    n_ctx = session.engine.n_ctx
+
+    def capped(text: str) -> str:
+        """The prompt's copy of a message: cut with a marker when over its share of the window."""
+        return cap_text(text, len(text), n_ctx, count)
+
+    tail = [] if pending is None else [Turn("user", capped(pending))]
+    turns: Sequence[Turn]
+    sizes: list[int] | None = None
+    if isinstance(past, PathHistory):
+        turns = PromptTurns(past, tail, n_ctx=n_ctx, count=count)
+        sizes = turns.sizes()
+    else:
+        ids = session.ids[: len(past)]
+        turns = [Turn(m.role, capped(m.content), ids[i] if i < len(ids) else None)
+                 for i, m in enumerate(past)] + tail
     if notes is None:
         notes = TurnNotes(
             post_history=post_history_text(session.sheet, user=session.user),
             state=session.state_values(),
         )
     chat_id = session.chat.id if session.chat is not None else None
-    turn = sum(t.role == "user" for t in turns)
+    turn = roles_of(turns).count("user")
     lore = scan_lore(
         session.books,
-        [t.content for t in turns],
+        Texts(turns),
         turn=turn,
         seed=chat_id or 0,
         timers=timers_for(session.chat_meta, turn),
@@ -73,13 +91,14 @@ def turn_assembly(
             summary=inputs.summary_text,
             notes=notes,
             in_chat=in_chat,
+            sizes=sizes,
         )
 
     assembly = lay_out()
     query = pending if pending is not None else next(
         (t.content for t in reversed(turns) if t.role == "user"), None
     )
-    in_window = {t.id for t in turns[assembly.first_kept :] if t.id is not None}
+    in_window = set(ids_of(turns[assembly.first_kept :]))
     inputs.recalled = recall_for(
         session.store, chat_id, query, in_window=in_window, now_turn=len(turns)
     )

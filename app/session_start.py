@@ -7,6 +7,7 @@ from app.engine.modelinfo import ModelInfo
 from app.errors import LoreweaverError
 from app.home import Home
 from app.memory.authors_note import load_note
+from app.memory.history import PathHistory
 from app.memory.records import Chat
 from app.memory.store import ChatStore
 from app.memory.summaries import Summariser
@@ -49,8 +50,9 @@ def resolve_setup(
 
 def open_chat(
     store: ChatStore, character_id: str, sheet: Sheet, *, user: str, resume: int | bool | None
-) -> tuple[Chat, list[Message]]:
-    """A chat stored now (a new one with its greetings), or an existing one to resume.
+) -> tuple[Chat, PathHistory]:
+    """A chat stored now (a new one with its greetings), or an existing one to resume, with its
+    active path (texts are read only when looked at).
 
     `resume=True` takes the character's latest chat; an int names a chat id. Sessions store a
     new chat only at its first line; this is for callers that want one at once.
@@ -58,7 +60,7 @@ def open_chat(
     chat = find_chat(store, character_id, resume) or store_new_chat(
         store, character_id, sheet, user=user
     )
-    return chat, [m.as_message() for m in visible_path(store, chat.id)]
+    return chat, visible_path(store, chat.id)
 
 
 def open_session(

@@ -50,4 +50,7 @@ BENCHES: tuple[Bench, ...] = (
           "a scripted 300-turn chat: tokens evaluated per turn, first token, RSS, resume"),
     Bench("tui", "app.bench.tui", "--tui",
           "the terminal app through Pilot vs headless: tokens/s, key latency, first screen"),
+    Bench("big-chat", "app.bench.big_chat", "--big-chat",
+          "resuming a 100k-message chat (--turns sets its size) and a 60 MB message vs a "
+          "100-message chat: time and peak memory"),
 )

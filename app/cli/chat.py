@@ -88,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
     from app.home import home
     from app.memory.db import ChatDatabaseError
     from app.memory.store import ChatStore
+    from app.session import SHOWN_PAGE
     from app.session_start import open_session, sampling_from
     from app.settings import load_settings
 
@@ -135,7 +136,10 @@ def run(args: argparse.Namespace) -> int:
             which = f"chat {session.chat.id}" if session.chat is not None else "a new chat"
             out.print(f"[dim]{which} with {escape(safe_line(session.sheet.name))}[/]")
             you = f"[bold green]{escape(safe_line(session.user))}[/]: "
-            for message in session.history:
+            start = max(len(session.history) - SHOWN_PAGE, 0)
+            if start:
+                out.print(f"[dim]… {start:,} earlier messages (see `loreweaver chats show`)[/]")
+            for message, _ in session.page(start):
                 out.print(name if message.role == "assistant" else you, end="")
                 out.out(safe_text(message.content))
             failure = session.last_failure()

@@ -73,7 +73,8 @@ class Assembly:
     sections: list[Section]
     first_kept: int
     """Index of the first history turn still in the window (0: nothing evicted)."""
-    evicted: list[Turn]
+    evicted: Sequence[Turn]
+    """The turns before the window (a view: a stored path's texts are not read for it)."""
     examples_cut: bool
 
     @property
@@ -169,8 +170,13 @@ def assemble(
     summary: str = "",
     notes: TurnNotes | None = None,
     in_chat: InChat | None = None,
+    sizes: Sequence[int] | None = None,
 ) -> Assembly:
-    """Lay the prompt out; `turns` is the whole active history, greeting first."""
+    """Lay the prompt out; `turns` is the whole active history, greeting first.
+
+    `sizes` are the turns' costs when the caller knows them (a long stored path's are cached):
+    then only the kept turns' texts are read.
+    """
     notes = notes or TurnNotes()
 
     def cost(text: str) -> int:
@@ -187,7 +193,8 @@ def assemble(
     summary_tokens = cost(summary_text)
     tail_tokens = count(tail) if tail else 0
     in_chat_tokens = cost(in_chat.message.content) if in_chat is not None else 0
-    sizes = [cost(t.content) for t in turns]
+    if sizes is None:
+        sizes = [cost(t.content) for t in turns]
 
     room = window.n_ctx - window.reserve - window.margin
     history_room = room - fixed_tokens - summary_tokens - tail_tokens - in_chat_tokens
@@ -236,7 +243,7 @@ def assemble(
     ]
     if in_chat is not None:
         sections.append(Section("author's note", in_chat_tokens, [in_chat.why]))
-    return Assembly(messages, sections, first, list(turns[:first]), examples_cut)
+    return Assembly(messages, sections, first, turns[:first], examples_cut)
 
 
 def _note_lines(notes: TurnNotes) -> list[str]:

@@ -23,7 +23,7 @@ from typing import Any
 
 from app.errors import LoreweaverError
 from app.fsutil import write_text_atomic
-from app.memory.jsonl_parse import KNOWN_FIELDS, OUR_KEY, ST_KEY, Variant, read_chat_file
+from app.memory.jsonl_parse import KNOWN_FIELDS, OUR_KEY, ST_KEY, Variant, open_chat_file
 from app.memory.records import Chat, StoredMessage
 from app.memory.st_dates import humanized_date, iso_date
 from app.memory.store import ChatStore
@@ -148,32 +148,37 @@ def character_slug(name: str) -> str:
 
 
 def import_chat(store: ChatStore, path: Path, *, character_id: str | None = None) -> Chat:
-    """Read a SillyTavern chat file into a new chat; all of it is stored, or nothing."""
-    parsed = read_chat_file(path)
-    ours = parsed.chat_metadata.get(OUR_KEY)
-    ours = ours if isinstance(ours, dict) else {}
-    owner = (
-        character_id
-        or (ours.get("character_id") if isinstance(ours.get("character_id"), str) else None)
-        or character_slug(parsed.character_name)
-    )
-    if not owner:
-        raise LoreweaverError("the file names no character; pass --character", path=path)
-    meta = dict(ours["meta"]) if isinstance(ours.get("meta"), dict) else {}
-    theirs = {key: value for key, value in parsed.chat_metadata.items() if key != OUR_KEY}
-    if theirs:
-        meta[ST_KEY] = theirs
-    meta["imported_from"] = path.name
-    title = ours.get("title") if isinstance(ours.get("title"), str) else path.stem
-    with store.transaction():
-        chat = store.create_chat(
-            owner, title=title, user_name=parsed.user_name, meta=meta, created_at=parsed.created_at
+    """Read a SillyTavern chat file into a new chat; all of it is stored, or nothing.
+
+    The file is read a line at a time inside the store's transaction: a bad line late in a
+    huge file rolls back what was stored before it.
+    """
+    with open_chat_file(path) as parsed:
+        ours = parsed.chat_metadata.get(OUR_KEY)
+        ours = ours if isinstance(ours, dict) else {}
+        owner = (
+            character_id
+            or (ours.get("character_id") if isinstance(ours.get("character_id"), str) else None)
+            or character_slug(parsed.character_name)
         )
-        parent: int | None = None
-        for turn in parsed.turns:
-            ids = [_store_variant(store, chat.id, turn.role, v, parent) for v in turn.variants]
-            parent = store.select(ids[turn.active]).id if len(ids) > 1 else ids[0]
-        return store.get_chat(chat.id)
+        if not owner:
+            raise LoreweaverError("the file names no character; pass --character", path=path)
+        meta = dict(ours["meta"]) if isinstance(ours.get("meta"), dict) else {}
+        theirs = {key: value for key, value in parsed.chat_metadata.items() if key != OUR_KEY}
+        if theirs:
+            meta[ST_KEY] = theirs
+        meta["imported_from"] = path.name
+        title = ours.get("title") if isinstance(ours.get("title"), str) else path.stem
+        with store.transaction():
+            chat = store.create_chat(
+                owner, title=title, user_name=parsed.user_name, meta=meta,
+                created_at=parsed.created_at,
+            )
+            parent: int | None = None
+            for turn in parsed.turns:
+                ids = [_store_variant(store, chat.id, turn.role, v, parent) for v in turn.variants]
+                parent = store.select(ids[turn.active]).id if len(ids) > 1 else ids[0]
+            return store.get_chat(chat.id)
 
 
 def _store_variant(

@@ -4,6 +4,8 @@ checked line by line with size caps, into turns with their swipes, ready to stor
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,7 +89,8 @@ class ChatFile:
     character_name: str
     created_at: float | None
     chat_metadata: dict[str, Any]
-    turns: list[Turn]
+    turns: Iterator[Turn]
+    """Read as iterated (see `parse_chat`)."""
 
 
 def _variant(text: str, name: str | None, date: object, extra: dict[str, Any] | None) -> Variant:
@@ -188,60 +191,86 @@ def _json_line(raw: str, where: str, source: Path) -> tuple[Any, int]:
     return scrub(value)
 
 
-def parse_chat(data: bytes, source: Path) -> ChatFile:
-    """Check and parse a chat file's bytes; every problem is one line naming file and line."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        bad = data[: exc.start].count(b"\n") + 1
-        raise LoreweaverError(f"line {bad}: not valid UTF-8", path=source) from None
-    header: _Header | None = None
-    turns: list[Turn] = []
-    replaced = 0
-    for line_number, raw in enumerate(text.split("\n"), start=1):
-        if not raw.strip():
-            continue
+def _lines(handle: Iterable[bytes], source: Path) -> Iterator[tuple[str, dict[str, Any], int]]:
+    """The file's non-blank lines as ("line N", JSON object, lone surrogates replaced in it),
+    read and checked one at a time."""
+    reading = iter(handle)
+    line_number = 0
+    while True:
+        try:
+            raw = next(reading, None)
+        except OSError as exc:
+            raise LoreweaverError(f"cannot read: {exc.strerror or exc}", path=source) from None
+        if raw is None:
+            return
+        line_number += 1
         where = f"line {line_number}"
-        value, count = _json_line(raw, where, source)
-        replaced += count
+        try:
+            line = raw.decode("utf-8-sig" if line_number == 1 else "utf-8")
+        except UnicodeDecodeError:
+            raise LoreweaverError(f"{where}: not valid UTF-8", path=source) from None
+        if not line.strip():
+            continue
+        value, replaced = _json_line(line, where, source)
         if not isinstance(value, dict):
             raise LoreweaverError(f"{where}: must be a JSON object", path=source)
+        yield where, value, replaced
+
+
+def _turns(
+    lines: Iterator[tuple[str, dict[str, Any], int]], source: Path, replaced: int
+) -> Iterator[Turn]:
+    """The message lines as turns; once all are read, one warning if any text was replaced."""
+    for count, (where, value, scrubbed) in enumerate(lines, start=1):
+        replaced += scrubbed
         try:
-            if header is None:
-                if "mes" in value:
-                    raise LoreweaverError(
-                        f"{where}: expected the chat header (user_name, character_name), "
-                        "found a message",
-                        path=source,
-                    )
-                header = _Header.model_validate(value)
-                continue
             line = _Line.model_validate(value)
         except ValidationError as exc:
             raise LoreweaverError(f"{where}: {describe(exc)}", path=source) from None
-        if len(turns) >= MAX_MESSAGES:
+        if count > MAX_MESSAGES:
             raise LoreweaverError(f"more than {MAX_MESSAGES} messages", path=source)
-        turns.append(_turn(line, where, source))
-    if header is None:
-        raise LoreweaverError("empty file: no chat header line", path=source)
+        yield _turn(line, where, source)
     warn_replaced(replaced, source)
+
+
+def parse_chat(handle: Iterable[bytes], source: Path) -> ChatFile:
+    """Check and parse a chat file's header; its `turns` are read, checked and parsed one line
+    at a time as they are iterated (a big file is never held whole, nor twice). Every problem,
+    raised here or while iterating, is one line naming the file and line."""
+    lines = _lines(handle, source)
+    first = next(lines, None)
+    if first is None:
+        raise LoreweaverError("empty file: no chat header line", path=source)
+    where, value, replaced = first
+    if "mes" in value:
+        raise LoreweaverError(
+            f"{where}: expected the chat header (user_name, character_name), found a message",
+            path=source,
+        )
+    try:
+        header = _Header.model_validate(value)
+    except ValidationError as exc:
+        raise LoreweaverError(f"{where}: {describe(exc)}", path=source) from None
     return ChatFile(
         user_name=header.user_name or "User",
         character_name=header.character_name,
         created_at=parse_date(header.create_date),
         chat_metadata=header.chat_metadata or {},
-        turns=turns,
+        turns=_turns(lines, source, replaced),
     )
 
 
-def read_chat_file(path: Path) -> ChatFile:
+@contextmanager
+def open_chat_file(path: Path) -> Iterator[ChatFile]:
+    """The chat file's header, with its turns streamed from the open file while in the block."""
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise LoreweaverError(
                 f"file is {size} bytes, over the {MAX_FILE_BYTES} limit", path=path
             )
-        data = path.read_bytes()
+        handle = path.open("rb")
     except OSError as exc:
         raise LoreweaverError(f"cannot read: {exc.strerror}", path=path) from None
-    return parse_chat(data, path)
+    with handle:
+        yield parse_chat(handle, path)

@@ -207,6 +207,28 @@ def _006_authors_notes_and_bookmarks(conn: sqlite3.Connection) -> None:
     )
 
 
+def _007_message_tokens(conn: sqlite3.Connection) -> None:
+    """Each message's token count per tokenizer, so a long chat's window is found without
+    re-tokenizing its whole path at every open; a changed text drops its stale counts."""
+    _run(
+        conn,
+        """
+        CREATE TABLE message_tokens (
+            message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+            tokenizer TEXT NOT NULL,
+            tokens INTEGER NOT NULL,
+            PRIMARY KEY (tokenizer, message_id)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX message_tokens_by_message ON message_tokens(message_id)",
+        """
+        CREATE TRIGGER message_tokens_stale AFTER UPDATE OF content ON messages BEGIN
+            DELETE FROM message_tokens WHERE message_id = old.id;
+        END
+        """,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _001_chats_and_messages,
     _002_summaries,
@@ -214,6 +236,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _004_failed_status,
     _005_deleted_subtrees,
     _006_authors_notes_and_bookmarks,
+    _007_message_tokens,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -19,11 +19,12 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Container, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 
 from app.memory import tree
 from app.memory.importance import importance_of
+from app.memory.path_index import up_cte
 from app.memory.records import StoredMessage
 from app.memory.store import ChatStore
 
@@ -33,6 +34,8 @@ such words an inverse document frequency near zero), so they say nothing about r
 would only lengthen every turn's prompt."""
 CANDIDATES = 50
 """How many BM25 matches are re-ranked; the rest are too weak to win on recency alone."""
+RECALL_CHARS = 2000
+"""A recalled message longer than this is cut (with " …"): recall adds notes, not whole pages."""
 MAX_TERMS = 32
 MAX_QUERY_CHARS = 4000
 
@@ -123,7 +126,7 @@ def recall(
     chat_id: int,
     query: str,
     *,
-    exclude_ids: Container[int],
+    exclude_ids: Collection[int],
     k: int = 3,
     now_turn: int,
     weights: tuple[float, float, float] = (1.0, 1.0, 1.0),
@@ -137,20 +140,25 @@ def recall(
     terms = query_terms(query)
     if not terms or k <= 0:
         return []
-    path = store.active_path(chat_id)
-    allowed = [m.id for m in path if m.id not in exclude_ids and m.role != "system"]
-    if not allowed:
-        return []
-    with store.transaction() as conn:
+    excluded = [int(i) for i in exclude_ids]
+    columns = tree.message_columns("m").replace(
+        "m.content", f"substr(m.content, 1, {RECALL_CHARS + 1}) AS content"
+    )
+    with store.reading() as conn:
+        leaf = store.get_chat(chat_id).active_leaf_id
+        if leaf is None:
+            return []
         rows = conn.execute(
-            f"""
-            SELECT {tree.message_columns("m")}, bm25(message_search) AS bm25
+            up_cte()
+            + f"""
+            SELECT {columns}, bm25(message_search) AS bm25
             FROM message_search JOIN messages m ON m.id = message_search.rowid
-            WHERE message_search MATCH ? AND m.chat_id = ?
-              AND m.id IN (SELECT value FROM json_each(?))
+            WHERE message_search MATCH ? AND m.chat_id = ? AND m.role != 'system'
+              AND m.id IN (SELECT id FROM up)
+              AND m.id NOT IN (SELECT value FROM json_each(?))
             ORDER BY bm25 LIMIT ?
             """,
-            (match_expression(terms), chat_id, json.dumps(allowed), CANDIDATES),
+            (leaf, match_expression(terms), chat_id, json.dumps(sorted(excluded)), CANDIDATES),
         ).fetchall()
     rows = [row for row in rows if -float(row["bm25"]) >= MIN_BM25]
     if not rows:
@@ -161,6 +169,8 @@ def recall(
     found: list[Recalled] = []
     for row, strength in zip(rows, strengths, strict=True):
         message = tree.message_from_row(row)
+        if len(message.content) > RECALL_CHARS:
+            message = replace(message, content=message.content[:RECALL_CHARS] + " …")
         relevance = (strength - low) / (high - low) if high > low else 1.0
         turns_ago = max(now_turn - message.depth, 0)
         recency = recency_of(turns_ago, half_life_turns)

@@ -73,6 +73,10 @@ class ChatStore:
         """Group several store calls into one transaction: all of them commit, or none."""
         return self._db.write()
 
+    def reading(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A consistent snapshot for several reads (see `path_index` for the queries)."""
+        return self._db.read()
+
     # -- chats --------------------------------------------------------------------------------
 
     def create_chat(
@@ -355,18 +359,8 @@ class ChatStore:
                 user_name=chat.user_name,
                 meta={**chat.meta, "branched_from": {"chat_id": chat.id, "message_id": message_id}},
             )
-            parent: int | None = None
-            for message in self.path_to(message_id):
-                parent = self.add_message(
-                    new.id,
-                    message.role,
-                    message.content,
-                    parent_id=parent,
-                    name=message.name,
-                    meta=message.meta,
-                    status="interrupted" if message.status == "streaming" else message.status,
-                    created_at=message.created_at,
-                ).id
+            leaf = tree.copy_path(self._db.conn, message_id, new.id, time.time())
+            self._activate(new.id, leaf, time.time())
             return self.get_chat(new.id)
 
     def delete(self, message_id: int) -> None:

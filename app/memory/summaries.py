@@ -18,7 +18,7 @@ import functools
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -219,7 +219,8 @@ class Summariser:
 
     def _run(self, chat_id: int, ids: tuple[int, ...]) -> None:
         store = self._store
-        span = [store.get_message(i) for i in pending_span(store, chat_id, ids)]
+        # read a batch at a time: a long chat's evicted span is never held whole
+        span = (store.get_message(i) for i in pending_span(store, chat_id, ids))
         for batch in self._batches(span):
             story = current_summary(store, chat_id)
             text = self._with_model(
@@ -251,7 +252,7 @@ class Summariser:
             max_tokens=self._max_tokens, previous=previous, cancel=cancel,
         )  # fmt: skip
 
-    def _batches(self, span: Sequence[StoredMessage]) -> Iterator[list[StoredMessage]]:
+    def _batches(self, span: Iterable[StoredMessage]) -> Iterator[list[StoredMessage]]:
         """Consecutive groups small enough for one prompt (estimated at 3 chars a token)."""
         batch: list[StoredMessage] = []
         size = 0

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from app.errors import LoreweaverError
 from app.memory.db import dump_json, load_json
+from app.memory.path_index import on_path, up_cte
 from app.memory.records import StoredMessage
 from app.memory.store import ChatStore
 
@@ -54,23 +55,26 @@ def _estimate(text: str) -> int:
     return len(text) // 4 + 1
 
 
-def _on_path(
-    store: ChatStore, chat_id: int
-) -> tuple[dict[int, int], list[tuple[Summary, int, int]]]:
-    """The active path (id → depth) and the summaries lying on it, with their depth ranges."""
-    depth = {m.id: m.depth for m in store.active_path(chat_id)}
-    with store.transaction() as conn:
+def _on_path(store: ChatStore, chat_id: int) -> list[tuple[Summary, int, int]]:
+    """The summaries lying on the active path, with their depth ranges (read in SQL: a long
+    path is never loaded for this)."""
+    with store.reading() as conn:
+        leaf = store.get_chat(chat_id).active_leaf_id
+        if leaf is None:
+            return []
         rows = conn.execute(
-            "SELECT * FROM summaries WHERE chat_id = ? ORDER BY id", (chat_id,)
+            up_cte()
+            + """
+            SELECT s.*, f.depth AS first_depth, l.depth AS last_depth FROM summaries s
+            JOIN messages f ON f.id = s.first_message_id
+            JOIN messages l ON l.id = s.last_message_id
+            WHERE s.chat_id = ? AND f.id IN (SELECT id FROM up) AND l.id IN (SELECT id FROM up)
+              AND f.depth <= l.depth
+            ORDER BY s.id
+            """,
+            (leaf, chat_id),
         ).fetchall()
-    found = []
-    for row in rows:
-        summary = _from_row(row)
-        first = depth.get(summary.first_message_id)
-        last = depth.get(summary.last_message_id)
-        if first is not None and last is not None and first <= last:
-            found.append((summary, first, last))
-    return depth, found
+    return [(_from_row(row), row["first_depth"], row["last_depth"]) for row in rows]
 
 
 def pending_span(store: ChatStore, chat_id: int, evicted_ids: Sequence[int]) -> list[int]:
@@ -78,11 +82,11 @@ def pending_span(store: ChatStore, chat_id: int, evicted_ids: Sequence[int]) -> 
 
     Ids not on the active path are left out: they are not part of the story being told.
     """
-    depth, summaries = _on_path(store, chat_id)
-    covered = [(first, last) for _, first, last in summaries]
+    covered = [(first, last) for _, first, last in _on_path(store, chat_id)]
+    with store.reading() as conn:
+        depth = on_path(conn, store.get_chat(chat_id).active_leaf_id, evicted_ids)
     pending = {
-        i for i in evicted_ids
-        if i in depth and not any(a <= depth[i] <= b for a, b in covered)
+        i for i, d in depth.items() if not any(a <= d <= b for a, b in covered)
     }  # fmt: skip
     return sorted(pending, key=depth.__getitem__)
 
@@ -93,7 +97,7 @@ def current_summary(store: ChatStore, chat_id: int) -> list[Summary]:
     A higher-level (rolled-up) summary stands in for the ones it covers; spans it doesn't
     cover are told by the lower-level summaries still on the path.
     """
-    _, summaries = _on_path(store, chat_id)
+    summaries = _on_path(store, chat_id)
     summaries.sort(key=lambda s: (-s[0].level, -(s[2] - s[1]), s[1]))
     chosen: list[tuple[Summary, int, int]] = []
     for item in summaries:

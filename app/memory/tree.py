@@ -116,3 +116,32 @@ def sibling_rows(
         "WHERE chat_id = ? AND parent_id IS ? AND role = ? ORDER BY id",
         (chat_id, parent_id, role),
     ).fetchall()
+
+
+def copy_path(conn: sqlite3.Connection, leaf_id: int, chat_id: int, now: float) -> int:
+    """Copy the path root → `leaf_id` into `chat_id` in one statement (a 100,000-message path
+    is never loaded); a reply still streaming is copied as `interrupted`. Returns the copy's
+    leaf. A path's depths run 0, 1, … so each copy's id is the new block's start + its depth."""
+    (top,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()
+    conn.execute(
+        """
+        WITH RECURSIVE up(id) AS (
+            SELECT :leaf
+            UNION ALL
+            SELECT m.parent_id FROM messages m JOIN up ON m.id = up.id
+            WHERE m.parent_id IS NOT NULL
+        )
+        INSERT INTO messages (id, chat_id, parent_id, depth, role, name, content, status,
+                              meta, created_at, updated_at)
+        SELECT :top + m.depth + 1, :chat, CASE WHEN m.depth = 0 THEN NULL ELSE :top + m.depth END,
+               m.depth, m.role, m.name, m.content,
+               CASE WHEN m.status = 'streaming' THEN 'interrupted' ELSE m.status END,
+               m.meta, m.created_at, :now
+        FROM messages m WHERE m.id IN (SELECT id FROM up) ORDER BY m.depth
+        """,
+        {"leaf": leaf_id, "top": top, "chat": chat_id, "now": now},
+    )
+    (leaf,) = conn.execute(
+        "SELECT id FROM messages WHERE chat_id = ? ORDER BY depth DESC LIMIT 1", (chat_id,)
+    ).fetchone()
+    return int(leaf)

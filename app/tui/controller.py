@@ -20,7 +20,7 @@ from app.errors import LoreweaverError
 from app.home import Home
 from app.memory.store import ChatStore
 from app.reply import Reply
-from app.session import ChatSession, greetings, visible_path
+from app.session import SHOWN_PAGE, ChatSession, greetings, shown_page, visible_path
 from app.session_start import sampling_from, start_session
 from app.settings import Settings, load_settings, save_settings
 from app.sheets import library
@@ -94,6 +94,10 @@ class ChatController:
         self.draft: Generation | None = None
         self.last_stats = ""
         self._stop_asked = False
+        self.log_size = SHOWN_PAGE
+        """How many of the chat's last messages the log shows (grows as older ones page in)."""
+        self.log_offset = 0
+        """History index of the log's first block (a long chat is shown a page at a time)."""
 
     # -- which chat is open -------------------------------------------------------------------
 
@@ -118,6 +122,7 @@ class ChatController:
         self.sheet, self.character = sheet, character
         self.wanted_chat, self.new_chat = chat_id, new
         self.last_stats = ""
+        self.log_size = SHOWN_PAGE
         self._drop_session()
         self.start()
 
@@ -136,10 +141,12 @@ class ChatController:
         if chat is None or store is None:
             return [Shown(None, sheet.name, text, False)
                     for text in greetings(sheet, self.settings.user_name)[:1]]
+        path = visible_path(store, chat.id)
+        self.log_offset = max(len(path) - self.log_size, 0)
         return [
-            Shown(m.id, chat.user_name if m.role == "user" else sheet.name, m.content,
+            Shown(message_id, chat.user_name if m.role == "user" else sheet.name, m.content,
                   m.role == "user")
-            for m in visible_path(store, chat.id)
+            for m, message_id in shown_page(path, path.ids, self.log_offset)
         ]
 
     def start(self) -> None:
@@ -208,16 +215,24 @@ class ChatController:
         session = self.session
         if session is None:
             return self.preview()
-        shown = []
-        for index, message in enumerate(session.history):
+        shown: list[Shown] = []
+        self.log_offset = max(len(session.history) - self.log_size, 0)
+        for index, (message, message_id) in enumerate(session.page(self.log_offset),
+                                                      start=self.log_offset):
             mine = message.role == "user"
-            message_id = session.ids[index] if index < len(session.ids) else None
             swipe = None
             if message_id is not None and not mine:
                 swipe = session.swipe_position(index)
             speaker = session.user if mine else session.sheet.name
             shown.append(Shown(message_id, speaker, message.content, mine, swipe))
         return shown
+
+    def older(self) -> bool:
+        """Page in older messages (the log was scrolled to its top); False if there are none."""
+        if self.log_offset <= 0:
+            return False
+        self.log_size += SHOWN_PAGE
+        return True
 
     def status(self, width: int) -> str:
         parts = []

@@ -328,6 +328,12 @@ class ChatScreen(Screen[None]):
     def action_swipe(self, step: int) -> None:
         self.act_on(-1, "swipe", step)
 
+    def on_chat_log_older(self) -> None:
+        """Scrolled to the top of the log: page in older messages, if there are any (not while
+        a reply streams in below them)."""
+        if not self.chat.busy and self.chat.older():
+            self.log_view.show(self.chat.shown())
+
     def action_scroll(self, pages: int) -> None:
         log = self.log_view
         log.scroll_page_down() if pages > 0 else log.scroll_page_up()
@@ -345,7 +351,7 @@ class ChatScreen(Screen[None]):
 
     @on(ChatMessage.Action)
     def _message_action(self, event: ChatMessage.Action) -> None:
-        index = self.log_view.index_of(event.block)
+        index = self.log_view.index_of(event.block) + self.chat.log_offset
         if event.action == "actions":
             from app.tui.screens.message_actions import MessageActions
 

@@ -75,8 +75,16 @@ class ChatMessage(Static, can_focus=True):
 
 
 class ChatLog(VerticalScroll, can_focus=False):
+    class Older(Message):
+        """Scrolled to the top: the app may page in older messages."""
+
     def on_mount(self) -> None:
         self.anchor()
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if new <= 0 < old:
+            self.post_message(self.Older())
 
     @property
     def blocks(self) -> list[ChatMessage]:
@@ -85,6 +93,11 @@ class ChatLog(VerticalScroll, can_focus=False):
     def show(self, wanted: Sequence[Shown]) -> None:
         """Make the log show `wanted`, redrawing only from the first block that differs."""
         blocks = self.blocks
+        older = len(wanted) - len(blocks)
+        if blocks and older > 0 and [b.shown for b in blocks] == list(wanted[older:]):
+            self.mount_all([ChatMessage(shown) for shown in wanted[:older]], before=blocks[0])
+            self.call_after_refresh(self.scroll_to_widget, blocks[0], top=True, animate=False)
+            return  # older messages paged in above: the rest stays where the reader was
         keep = 0
         while keep < min(len(blocks), len(wanted)) and blocks[keep].shown == wanted[keep]:
             keep += 1

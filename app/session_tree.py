@@ -1,0 +1,125 @@
+"""The chat tree as a session moves about it: swipes, regenerate, continue, edit, delete, branch.
+
+Kept apart from `app.session` (whose methods of the same names call these): these change which
+path of the stored tree is active, while the session writes and prompts along it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from app.engine.base import Sampling
+from app.errors import LoreweaverError
+from app.memory.authors_note import save_note
+from app.memory.records import Chat
+from app.memory.store import ChatStore
+from app.reply import Reply
+from app.session_chat import visible_path
+
+if TYPE_CHECKING:
+    from app.session import ChatSession
+
+
+def stored(session: ChatSession) -> tuple[ChatStore, Chat]:
+    """The session's store and chat; a new chat is stored first (its tree starts then)."""
+    chat = session.saved_chat()
+    if session.store is None or chat is None:
+        raise LoreweaverError("this chat is not saved, so it has no swipes, edits or branches")
+    return session.store, chat
+
+
+def reload(session: ChatSession) -> None:
+    """Re-read the active path from the store (after any change to the tree)."""
+    store, chat = stored(session)
+    session.chat = store.get_chat(chat.id)
+    session.history = visible_path(store, chat.id, session.tokenizer)
+    session.ids = session.history.ids
+
+
+def regenerate(session: ChatSession, sampling: Sampling) -> Reply:
+    """A new reply to the last user line, kept as another swipe beside the current one.
+
+    When the path ends on the user's line (its reply was stopped empty or deleted), this
+    simply replies to it.
+    """
+    store, _ = stored(session)
+    history = session.history
+    if not history or (history[-1].role == "assistant" and len(history) == 1):
+        raise LoreweaverError(
+            "nothing to regenerate yet: the greeting's swipes are the alternate greetings"
+        )
+    if session.history[-1].role == "assistant":
+        parent = store.get_message(session.ids[-1]).parent_id
+        base = session.history[:-1]
+        session.history, session.ids = base, session.ids[:-1]
+    else:
+        parent = session.ids[-1]
+        base = session.history
+    session.reserve = sampling.max_tokens
+    prompt = session.prompt(history=base)
+    session._keep_lore_timers()
+    return session._reply(prompt, sampling, session._writer(parent_id=parent))
+
+
+def continue_reply(session: ChatSession, sampling: Sampling) -> Reply:
+    """More of the last reply: the model picks up where the text stops, in the same message."""
+    if not session.history or session.history[-1].role != "assistant":
+        raise LoreweaverError("there is no reply to continue: the last message is the user's")
+    session.saved_chat()
+    last = session.history[-1]
+    session.reserve = sampling.max_tokens
+    prompt = session.prompt(history=session.history[:-1]) + last.content
+    writer = session._writer(extend=session.store.get_message(session.ids[-1])) \
+        if session.store is not None else session._writer()
+    session.history, session.ids = session.history[:-1], session.ids[:-1]
+    return session._reply(prompt, sampling, writer, prefix=last.content)
+
+
+def swipe_position(session: ChatSession, index: int = -1) -> tuple[int, int]:
+    """(n, of) for the message at `index` of the history: it is swipe n of `of` (1-based)."""
+    store, _ = stored(session)
+    siblings = [m.id for m in store.swipes(session.ids[index])]
+    return siblings.index(session.ids[index]) + 1, len(siblings)
+
+
+def swipe(session: ChatSession, step: int, index: int = -1) -> tuple[int, int]:
+    """Show the alternative `step` places left (−) or right (+) of the message at `index`.
+
+    Returns the new (n, of); raises when there is nothing further that way.
+    """
+    store, _ = stored(session)
+    if not session.ids:
+        raise LoreweaverError("the chat is empty")
+    siblings = [m.id for m in store.swipes(session.ids[index])]
+    target = siblings.index(session.ids[index]) + step
+    if not 0 <= target < len(siblings):
+        raise LoreweaverError("no more swipes that way")
+    store.select(siblings[target])
+    reload(session)
+    return target + 1, len(siblings)
+
+
+def edit(session: ChatSession, index: int, text: str) -> None:
+    """Replace the text of the history's message at `index` (the old text is kept)."""
+    store, _ = stored(session)
+    if not text.strip():
+        raise LoreweaverError("a message cannot be edited to nothing: delete it instead")
+    store.edit(session.ids[index], text)
+    reload(session)
+
+
+def delete(session: ChatSession, index: int) -> None:
+    """Delete the history's message at `index` and everything after it on this branch."""
+    store, _ = stored(session)
+    store.delete(session.ids[index])
+    reload(session)
+
+
+def branch(session: ChatSession, index: int) -> Chat:
+    """Start a new chat from the history up to `index`; the session moves to it (with its
+    author's note)."""
+    store, _ = stored(session)
+    session.chat = store.branch(session.ids[index])
+    save_note(store, session.chat.id, session.authors_note)
+    reload(session)
+    return session.chat
