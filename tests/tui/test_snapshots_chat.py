@@ -33,6 +33,7 @@ async def _chatted(app: LoreweaverApp, pilot) -> None:  # type: ignore[no-untype
     box.text = "How much for a dagger?"
     await pilot.press("enter")
     await wait_until(pilot, lambda: not app.busy and app.last_stats != "")
+    box.cursor_blink = False  # a blink phase is no change
     await pilot.pause()
 
 

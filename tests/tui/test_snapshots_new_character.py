@@ -31,6 +31,8 @@ async def _blank_sheet(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.press(*"Mira Quill", "enter")
     await wait_until(pilot, lambda: isinstance(app.screen, EditorScreen))
     await settle(pilot, app.screen)
+    for control in app.screen.query("Input, TextArea"):
+        control.cursor_blink = False  # type: ignore[attr-defined]  # a blink phase is no change
     app.clear_notifications()
     await pilot.pause()
 

@@ -15,7 +15,9 @@ from support import REPO
 
 from app.home import Home
 from app.memory.store import ChatStore
+from app.session import greetings
 from app.settings import SamplingSettings, Settings, save_settings
+from app.sheets import library
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
@@ -92,8 +94,7 @@ def _chats(home: Home) -> list[tuple[int, list[str]]]:
 
 def test_branch_then_type(lw_home: Home, terminal: str) -> None:
     _wait_for(terminal, "ctx ")  # the model is loaded, the chat open
-    before = _chats(lw_home)
-    assert len(before) == 1
+    assert _chats(lw_home) == []  # a new chat is stored at its first line (or action)
     _keys(terminal, "BTab", "Enter")  # the greeting focused, its actions
     _wait_for(terminal, "Branch here")
     _type(terminal, "branch")
@@ -115,7 +116,7 @@ def test_branch_then_type(lw_home: Home, terminal: str) -> None:
 
 def test_edit_then_type(lw_home: Home, terminal: str) -> None:
     _wait_for(terminal, "ctx ")
-    ((chat_id, greeting),) = _chats(lw_home)
+    assert _chats(lw_home) == []  # a new chat is stored at its first line (or action)
     _keys(terminal, "BTab", "Enter")
     _wait_for(terminal, "Branch here")
     _type(terminal, "edit")
@@ -127,6 +128,9 @@ def test_edit_then_type(lw_home: Home, terminal: str) -> None:
     _wait_for(terminal, "Welcome.")
     _type(terminal, "and then")  # typed right after saving: into the box, never at a message
     _wait_for(terminal, "and then")
-    ((after_id, path),) = _chats(lw_home)
-    assert after_id == chat_id and len(path) == 1  # edited, nothing deleted
-    assert path[0].replace(" Welcome.", "", 1) == greeting[0]
+    ((_, path),) = _chats(lw_home)  # stored by the edit
+    assert len(path) == 1  # edited, nothing deleted
+    with ChatStore.open(lw_home) as store:
+        character = store.list_chats()[0].character_id
+    _, sheet = library.load(lw_home, character)
+    assert path[0].replace(" Welcome.", "", 1) == greetings(sheet, Settings().user_name)[0]

@@ -133,7 +133,7 @@ class ChatScreen(Screen[None]):
         self.call_after_refresh(self._list_characters)  # reads every sheet: after first paint
 
     def _list_characters(self) -> None:
-        self._fill_side_list()  # characters by name, as the library has them now
+        self._fill_side_list()
         self._welcome(self._first_run and self._welcome_due)
 
     @property
@@ -149,6 +149,7 @@ class ChatScreen(Screen[None]):
         return self.query_one(CharacterList)
 
     def _fill_side_list(self) -> None:
+        """Characters by name, as the library has them now (after an import, a copy…)."""
         entries = [(summary.id, summary.name) for summary in catalog.summaries(self.chat.where)]
         self.side.show(entries, self.chat.character)
 
