@@ -29,9 +29,10 @@ def _app(home: Home, *replies: str) -> LoreweaverApp:
 
 
 async def _open(app: LoreweaverApp, pilot, character: str = "brenna") -> None:  # type: ignore[no-untyped-def]
-    await wait_until(pilot, lambda: app.session is not None)
+    await wait_until(pilot, lambda: app.session is not None, timeout=120)
     app.open_character(character)
-    await wait_until(pilot, lambda: app.session is not None and app.current_id == character)
+    await wait_until(pilot, lambda: app.session is not None and app.current_id == character,
+                     timeout=120)
 
 
 async def _say(app: LoreweaverApp, pilot, text: str) -> None:  # type: ignore[no-untyped-def]
@@ -194,10 +195,12 @@ async def test_real_model_regenerate_and_continue(lw_home: Home) -> None:
         first = _blocks(app)[-1].text
         assert first
         await pilot.press("ctrl+r")
-        await wait_until(pilot, lambda: not app.busy and _blocks(app)[-1].shown.swipe == (2, 2))
+        await wait_until(pilot, lambda: not app.busy and _blocks(app)[-1].shown.swipe == (2, 2),
+                         timeout=180)
         second = _blocks(app)[-1].text
         await pilot.press("ctrl+t")
-        await wait_until(pilot, lambda: not app.busy and len(_blocks(app)[-1].text) > len(second))
+        await wait_until(pilot, lambda: not app.busy and len(_blocks(app)[-1].text) > len(second),
+                         timeout=180)
         assert _blocks(app)[-1].text.startswith(second)
         assert app.store is not None and app.session is not None
         stored = app.store.get_message(app.session.ids[-1])
