@@ -40,7 +40,8 @@ async def _say(app: LoreweaverApp, pilot, text: str) -> None:  # type: ignore[no
     box.focus()
     box.text = text
     await pilot.press("enter")
-    await wait_until(pilot, lambda: not app.busy and _blocks(app)[-1].shown.message_id is not None)
+    await wait_until(pilot, lambda: not app.busy and _blocks(app)[-1].shown.message_id is not None,
+                     timeout=180)
 
 
 def _head(block: ChatMessage) -> str:
