@@ -34,7 +34,12 @@ def turn_assembly(
     turns = [Turn(m.role, m.content, ids[i] if i < len(ids) else None)
              for i, m in enumerate(past)]
     if pending is not None:
-        turns.append(Turn("user", pending))
+        # send stores the line before building the prompt: with its id it counts as in the
+        # window, so recall cannot bring the line back as an "earlier" message
+        at = len(past)
+        stored = at < min(len(session.ids), len(session.history)) and (
+            session.history[at].content == pending)
+        turns.append(Turn("user", pending, session.ids[at] if stored else None))
     if notes is None:
         notes = TurnNotes(
             post_history=post_history_text(session.sheet, user=session.user),
