@@ -43,7 +43,14 @@ def turn_assembly(
         """The prompt's copy of a message: cut with a marker when over its share of the window."""
         return cap_text(text, len(text), n_ctx, count)
 
-    tail = [] if pending is None else [Turn("user", capped(pending))]
+    tail: list[Turn] = []
+    if pending is not None:
+        # send stores the line before building the prompt: with its id it counts as in the
+        # window, so recall cannot bring the line back as an "earlier" message
+        at = len(past)
+        stored = at < min(len(session.ids), len(session.history)) and (
+            session.history[at].content == pending)
+        tail = [Turn("user", capped(pending), session.ids[at] if stored else None)]
     turns: Sequence[Turn]
     sizes: list[int] | None = None
     if isinstance(past, PathHistory):

@@ -53,7 +53,7 @@ def test_removing_the_default_clears_it() -> None:
     ("text", "words"),
     [("personas: 3\n", "personas"), ("- a\n", "must hold a mapping"), ("{bad", "invalid YAML"),
      ("personas:\n  - name: ''\n", "name"), ("surprise: 1\n", "surprise"),
-     ("personas: " + "[" * 5000, "nested too deeply"), ("\xff", "UTF-8")],
+     ("personas: " + "[" * 5000, "nests deeper than"), ("\xff", "UTF-8")],
 )
 def test_a_damaged_file_is_one_clear_error(lw_home: Home, text: str, words: str) -> None:
     (lw_home.root / "personas.yaml").write_bytes(text.encode("latin-1"))

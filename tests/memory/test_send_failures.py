@@ -74,7 +74,7 @@ def test_a_failure_after_send_keeps_the_line_and_marks_the_reply_failed(
     fault: str, session: ChatSession, store: ChatStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if fault == "lore":
-        monkeypatch.setattr("app.session.scan_lore", _boom)
+        monkeypatch.setattr("app.session_prompt.scan_lore", _boom)
     elif fault == "template":
         session.fmt = _BrokenTemplate(session.fmt)  # type: ignore[assignment]
     else:
@@ -103,7 +103,7 @@ def test_ctrl_c_while_building_the_prompt_keeps_the_line(
     def interrupted(*args: object, **kwargs: object) -> Any:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("app.session.scan_lore", interrupted)
+    monkeypatch.setattr("app.session_prompt.scan_lore", interrupted)
     with pytest.raises(KeyboardInterrupt):
         session.send("Hello?", SHORT)
     *_, line, reply = _path(store, session)
@@ -131,7 +131,7 @@ def test_after_a_failure_the_next_line_replies_and_regenerate_retries(
 
 def test_the_cli_says_one_line_and_chats_show_names_the_failure() -> None:
     driver = (
-        "import sys, app.session as s\n"
+        "import sys, app.session_prompt as s\n"
         "def boom(*a, **k): raise RuntimeError('lore scan exploded')\n"
         "s.scan_lore = boom\n"
         "from app.cli import main\n"
