@@ -73,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             sys.stderr.write("loreweaver: interrupted\n")
             return 130
+        except MemoryError:
+            # What was stored stays stored (the user's line is committed first); say it plainly.
+            sys.stderr.write("loreweaver: error: out of memory\n")
+            return 1
         except BrokenPipeError:
             return 0
         except OSError as exc:

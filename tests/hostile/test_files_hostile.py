@@ -26,7 +26,7 @@ from app.home import Home
 from app.sheets.cards.png import placeholder_avatar
 
 SURROGATES = ("\ud800", "\udfff", "a\udc80b", "tail \ud83d")
-BATCH_MEMORY = 1024 * 1024 * 1024
+BATCH_MEMORY = 1536 * 1024 * 1024
 
 
 def _count(kind: str, outcomes: list[Outcome]) -> Counter[str]:
