@@ -194,7 +194,8 @@ class Database:
 
 
 def heals_search_index(method: Callable[..., T]) -> Callable[..., T]:
-    """For a ChatStore write: if only the search index is damaged, rebuild it and write again.
+    """For a ChatStore write or search (a method, or a function taking the store first): if only
+    the search index is damaged, rebuild it and run again.
 
     The messages are the truth and the index is derived from them, so a user's line is never
     refused because the index broke. Inside an outer transaction the error propagates (that

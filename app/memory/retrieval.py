@@ -23,6 +23,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
 from app.memory import tree
+from app.memory.db import heals_search_index
 from app.memory.importance import importance_of
 from app.memory.path_index import up_cte
 from app.memory.records import StoredMessage
@@ -95,6 +96,7 @@ def match_expression(terms: Sequence[str]) -> str:
     return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
 
 
+@heals_search_index
 def search(
     store: ChatStore, chat_id: int | None, text: str, *, limit: int = 10
 ) -> list[StoredMessage]:
@@ -121,6 +123,7 @@ def recency_of(turns_ago: int, half_life_turns: float) -> float:
     return float(0.5 ** (max(turns_ago, 0) / max(half_life_turns, 1e-9)))
 
 
+@heals_search_index
 def recall(
     store: ChatStore,
     chat_id: int,

@@ -178,7 +178,7 @@ def test_damaged_databases(tmp_path: Path) -> None:
         o for o in outcomes if o.args[0] == "chat" and lines["search index rows deleted"] in o.args
     ]
     assert healed[0].verdict() == "ok", (
-        "a broken index is rebuilt from the messages and the chat goes on"
+        "a broken index is rebuilt from the messages and the chat goes on: " + healed[0].describe()
     )
 
     second = []
