@@ -249,7 +249,9 @@ async def _through_ui(
         box = app.query_one("#say", Composer)
         box.focus()
         box.text = LINE
-        await pilot.press("enter")
+        # Posted as the terminal driver posts it: Pilot's `press` waits for the app to go idle,
+        # which it does not while the reply streams, so a short reply would end before typing.
+        app.post_message(events.Key("enter", None))
         await until(lambda: bool(done or started), "the reply starting", step=0.02)
         if not typing:  # nothing of the bench's own wakes the app until the reply ends
             try:
