@@ -236,7 +236,7 @@ async def _through_ui(
 
     app = MeasuredApp(home, loader=loader)
     begun = time.perf_counter()
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40)):
         await until(lambda: bool(painted), "the first screen")
         if first:
             report.first_screen_s = painted[0] - begun
