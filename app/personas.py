@@ -7,14 +7,11 @@ persona, as before. A chat keeps the persona it was started with (see `session_s
 
 from __future__ import annotations
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from app.errors import LoreweaverError
-from app.fsutil import write_text_atomic
 from app.home import Home
-from app.settings import Settings
-from app.sheets.cards.reader import read_yaml_file
+from app.settings import Settings, load_yaml_model, save_yaml_model
 from app.sheets.validation import describe
 
 FILE_NAME = "personas.yaml"
@@ -60,20 +57,11 @@ class Personas(BaseModel):
 
 
 def load_personas(home: Home) -> Personas:
-    path = home.root / FILE_NAME
-    if not path.is_file():
-        return Personas()
-    data = read_yaml_file(path, kind="personas", allow_empty=True)
-    try:
-        return Personas.model_validate(data)
-    except ValidationError as exc:
-        raise LoreweaverError(describe(exc), path=path) from None
+    return load_yaml_model(home.root / FILE_NAME, Personas, "personas")
 
 
 def save_personas(home: Home, personas: Personas) -> None:
-    home.ensure()
-    text = yaml.safe_dump(personas.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
-    write_text_atomic(home.root / FILE_NAME, text)
+    save_yaml_model(home, home.root / FILE_NAME, personas)
 
 
 def add_persona(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -13,6 +14,8 @@ from app.fsutil import write_text_atomic
 from app.home import Home
 from app.sheets.cards.reader import read_yaml_file
 from app.sheets.validation import describe
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def physical_cores() -> int:
@@ -121,18 +124,28 @@ def remove_preset(settings: Settings, name: str) -> Settings:
     )
 
 
-def load_settings(home: Home) -> Settings:
-    path = home.settings_file
+def load_yaml_model(path: Path, model: type[M], kind: str) -> M:
+    """One of the home's YAML files as `model` (the model's defaults when there is no file),
+    read under the same guards as a sheet; a problem is one line naming the file."""
     if not path.is_file():
-        return Settings()
-    data = read_yaml_file(path, kind="settings", allow_empty=True)
+        return model()
+    data = read_yaml_file(path, kind=kind, allow_empty=True)
     try:
-        return Settings.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise LoreweaverError(describe(exc), path=path) from None
 
 
-def save_settings(home: Home, settings: Settings) -> None:
+def save_yaml_model(home: Home, path: Path, value: BaseModel) -> None:
+    """Write `value` to one of the home's YAML files, atomically."""
     home.ensure()
-    text = yaml.safe_dump(settings.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
-    write_text_atomic(home.settings_file, text)
+    text = yaml.safe_dump(value.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+    write_text_atomic(path, text)
+
+
+def load_settings(home: Home) -> Settings:
+    return load_yaml_model(home.settings_file, Settings, "settings")
+
+
+def save_settings(home: Home, settings: Settings) -> None:
+    save_yaml_model(home, home.settings_file, settings)
