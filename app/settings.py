@@ -149,3 +149,11 @@ def load_settings(home: Home) -> Settings:
 
 def save_settings(home: Home, settings: Settings) -> None:
     save_yaml_model(home, home.settings_file, settings)
+
+
+def remember_chat(where: Home, chat_id: int) -> None:
+    """Record the open chat in the settings file, changing nothing else in it (read again
+    first: it may have been edited since start)."""
+    settings = load_settings(where)
+    if settings.last_chat != chat_id:
+        save_settings(where, settings.model_copy(update={"last_chat": chat_id}))

@@ -22,7 +22,7 @@ from app.memory.store import ChatStore
 from app.reply import Reply
 from app.session import SHOWN_PAGE, ChatSession, greetings, shown_page, visible_path
 from app.session_start import sampling_from, start_session
-from app.settings import Settings, load_settings, save_settings
+from app.settings import Settings, remember_chat
 from app.sheets import library
 from app.sheets.sheet import Sheet
 from app.tui.chat_events import (
@@ -51,14 +51,6 @@ Background = Callable[[Callable[[], object], str], None]
 
 class Refused(LoreweaverError):
     """The action cannot run now (a reply owns the session, or the model is loading)."""
-
-
-def remember_chat(where: Home, chat_id: int) -> None:
-    """Record the open chat in the settings file, changing nothing else in it (read again
-    first: it may have been edited since start)."""
-    settings = load_settings(where)
-    if settings.last_chat != chat_id:
-        save_settings(where, settings.model_copy(update={"last_chat": chat_id}))
 
 
 def after(count: int) -> str:
