@@ -69,23 +69,28 @@ def add_persona(
 ) -> Personas:
     """A copy with `name` added, or replaced when a persona of that name exists."""
     try:
-        persona = Persona(name=name, description=description.strip(),
-                          character=(character or "").strip() or None)
+        persona = Persona(
+            name=name, description=description.strip(), character=(character or "").strip() or None
+        )
     except ValidationError as exc:
         raise LoreweaverError(f"persona: {describe(exc)}") from None
     kept = [p for p in personas.personas if p.name.casefold() != persona.name.casefold()]
     if persona.character is not None:  # one persona per character: the new lock wins
-        kept = [p.model_copy(update={"character": None}) if p.character == persona.character
-                else p for p in kept]
+        kept = [
+            p.model_copy(update={"character": None}) if p.character == persona.character else p
+            for p in kept
+        ]
     return personas.model_copy(update={"personas": [*kept, persona]})
 
 
 def remove_persona(personas: Personas, name: str) -> Personas:
     gone = personas.find(name)
-    return personas.model_copy(update={
-        "personas": [p for p in personas.personas if p is not gone],
-        "default": None if personas.default == gone.name else personas.default,
-    })
+    return personas.model_copy(
+        update={
+            "personas": [p for p in personas.personas if p is not gone],
+            "default": None if personas.default == gone.name else personas.default,
+        }
+    )
 
 
 def with_default(personas: Personas, name: str | None) -> Personas:

@@ -41,8 +41,12 @@ class Span:
     kind: Kind
 
 
-_KIND_OF_BITS = {0: Kind.NARRATION, _ACTION: Kind.ACTION, _SPEECH: Kind.SPEECH,
-                 _ACTION | _SPEECH: Kind.ACTION | Kind.SPEECH}
+_KIND_OF_BITS = {
+    0: Kind.NARRATION,
+    _ACTION: Kind.ACTION,
+    _SPEECH: Kind.SPEECH,
+    _ACTION | _SPEECH: Kind.ACTION | Kind.SPEECH,
+}
 
 
 def reply_spans(text: str) -> list[Span]:

@@ -162,8 +162,9 @@ class ChatSession:
         strings, then the chat's own."""
         own = self.chat_meta.get(STOP_META)
         mine = [s for s in own if isinstance(s, str) and s] if isinstance(own, list) else []
-        return list(dict.fromkeys([*role_play_stops(self.fmt, self.user), *self.extra_stops,
-                                   *mine]))
+        return list(
+            dict.fromkeys([*role_play_stops(self.fmt, self.user), *self.extra_stops, *mine])
+        )
 
     def set_stops(self, stops: list[str]) -> None:
         """This chat's own stop strings (replacing its earlier ones; [] removes them)."""
@@ -185,7 +186,10 @@ class ChatSession:
         if self.store is None or self.chat is not None:
             return self.chat
         self.chat = store_new_chat(
-            self.store, self.character_id, self.sheet, user=self.user,
+            self.store,
+            self.character_id,
+            self.sheet,
+            user=self.user,
             meta={**self.meta, "user_description": self.user_description},
         )
         save_note(self.store, self.chat.id, self.authors_note)
@@ -234,13 +238,22 @@ class ChatSession:
         """Store a `failed` reply under the user's line `parent`, saying why; the one-line error
         to raise instead of `exc` (None: let it through, as for Ctrl-C)."""
         stopped = not isinstance(exc, Exception)
-        reason = "stopped before the reply began" if stopped else (
-            " ".join(str(exc).split()) or type(exc).__name__)
+        reason = (
+            "stopped before the reply began"
+            if stopped
+            else (" ".join(str(exc).split()) or type(exc).__name__)
+        )
         if parent is not None and self.store is not None and self.chat is not None:
             with contextlib.suppress(LoreweaverError):
-                self.store.add_message(self.chat.id, "assistant", "", parent_id=parent,
-                                       name=self.sheet.name, status="failed",
-                                       meta={"error": reason})
+                self.store.add_message(
+                    self.chat.id,
+                    "assistant",
+                    "",
+                    parent_id=parent,
+                    name=self.sheet.name,
+                    status="failed",
+                    meta={"error": reason},
+                )
             reason += f" (your line is saved in chat {self.chat.id})"
         return None if stopped else LoreweaverError(f"no reply: {reason}")
 

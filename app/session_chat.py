@@ -51,7 +51,8 @@ def shown_page(
     else:
         shown = [
             Message(m.role, m.content[:SHOWN_CHARS] + marker(len(m.content) - SHOWN_CHARS))
-            if len(m.content) > SHOWN_CHARS else m
+            if len(m.content) > SHOWN_CHARS
+            else m
             for m in history[start:stop]
         ]
     return list(zip(shown, known, strict=True))

@@ -49,7 +49,8 @@ def turn_assembly(
         # window, so recall cannot bring the line back as an "earlier" message
         at = len(past)
         stored = at < min(len(session.ids), len(session.history)) and (
-            session.history[at].content == pending)
+            session.history[at].content == pending
+        )
         tail = [Turn("user", capped(pending), session.ids[at] if stored else None)]
     turns: Sequence[Turn]
     sizes: list[int] | None = None
@@ -58,8 +59,10 @@ def turn_assembly(
         sizes = turns.sizes()
     else:
         ids = session.ids[: len(past)]
-        turns = [Turn(m.role, capped(m.content), ids[i] if i < len(ids) else None)
-                 for i, m in enumerate(past)] + tail
+        turns = [
+            Turn(m.role, capped(m.content), ids[i] if i < len(ids) else None)
+            for i, m in enumerate(past)
+        ] + tail
     if notes is None:
         notes = TurnNotes(
             post_history=post_history_text(session.sheet, user=session.user),
@@ -102,8 +105,10 @@ def turn_assembly(
         )
 
     assembly = lay_out()
-    query = pending if pending is not None else next(
-        (t.content for t in reversed(turns) if t.role == "user"), None
+    query = (
+        pending
+        if pending is not None
+        else next((t.content for t in reversed(turns) if t.role == "user"), None)
     )
     in_window = set(ids_of(turns[assembly.first_kept :]))
     inputs.recalled = recall_for(
@@ -121,4 +126,3 @@ def turn_assembly(
         section = next(s for s in assembly.sections if s.name == "per-turn notes")
         section.lines = [x for x in section.lines if x != "author's note"] + [note_line]
     return assembly, inputs
-

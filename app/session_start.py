@@ -84,8 +84,17 @@ def open_session(
     engine = load_engine(info, n_threads=settings.n_threads, n_ctx_cap=settings.n_ctx)
     try:
         session = start_session(
-            engine, info, fmt, sheet, character_id, settings,
-            user=user, store=store, resume=resume, home=home, persona=persona,
+            engine,
+            info,
+            fmt,
+            sheet,
+            character_id,
+            settings,
+            user=user,
+            store=store,
+            resume=resume,
+            home=home,
+            persona=persona,
         )
         if resume is not None and resume is not False:
             session.restore_cache()
@@ -158,8 +167,6 @@ def start_session(
             if session.cache_dir is not None:
                 session.state_path = session.cache_dir / f"chat-{session.chat.id}.lwkv"
         if summaries:
-            session.summariser = Summariser(
-                store, engine, fmt, char=sheet.name, user=session.user
-            )
+            session.summariser = Summariser(store, engine, fmt, char=sheet.name, user=session.user)
     session.reserve = settings.sampling.max_tokens
     return session

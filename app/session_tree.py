@@ -69,8 +69,11 @@ def continue_reply(session: ChatSession, sampling: Sampling) -> Reply:
     last = session.history[-1]
     session.reserve = sampling.max_tokens
     prompt = session.prompt(history=session.history[:-1]) + last.content
-    writer = session._writer(extend=session.store.get_message(session.ids[-1])) \
-        if session.store is not None else session._writer()
+    writer = (
+        session._writer(extend=session.store.get_message(session.ids[-1]))
+        if session.store is not None
+        else session._writer()
+    )
     session.history, session.ids = session.history[:-1], session.ids[:-1]
     return session._reply(prompt, sampling, writer, prefix=last.content)
 

@@ -22,11 +22,7 @@ def physical_cores() -> int:
     """llama.cpp runs best on physical cores; hyper-threads only add contention."""
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as handle:
-            cores = {
-                line.split(":")[1].strip()
-                for line in handle
-                if line.startswith("core id")
-            }
+            cores = {line.split(":")[1].strip() for line in handle if line.startswith("core id")}
         if cores:
             return max(1, min(len(cores), os.cpu_count() or 1))
     except OSError:
@@ -95,8 +91,10 @@ class Settings(BaseModel):
 def check_preset_name(name: str) -> str:
     """A name the user may save a preset under: one line of text, not a built-in's."""
     if not name.strip() or name != " ".join(name.split()) or len(name) > 60:
-        raise ValueError(f"preset name {name!r} must be 1-60 characters on one line, "
-                         "without leading, trailing or doubled spaces")
+        raise ValueError(
+            f"preset name {name!r} must be 1-60 characters on one line, "
+            "without leading, trailing or doubled spaces"
+        )
     if name in SAMPLING_PRESETS:
         raise ValueError(f"{name!r} is a built-in preset: choose another name")
     return name

@@ -21,8 +21,9 @@ def bundled_verdict() -> tuple[Path, str | None] | None:
 
 
 @pytest.fixture(autouse=True)
-def lw_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-            bundled_verdict: tuple[Path, str | None] | None) -> Iterator[Home]:
+def lw_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bundled_verdict: tuple[Path, str | None] | None
+) -> Iterator[Home]:
     """A fresh home for each test, also seen by subprocesses through the environment; it
     already knows the bundled model's test-load verdict, as a home does after its first start."""
     from app.engine import probe

@@ -10,8 +10,19 @@ import struct
 from pathlib import Path
 
 U8, I8, U16, I16, U32, I32, F32, BOOL, STRING, ARRAY, U64, I64, F64 = range(13)
-_FORMATS = {U8: "<B", I8: "<b", U16: "<H", I16: "<h", U32: "<I", I32: "<i", F32: "<f",
-            BOOL: "<?", U64: "<Q", I64: "<q", F64: "<d"}
+_FORMATS = {
+    U8: "<B",
+    I8: "<b",
+    U16: "<H",
+    I16: "<h",
+    U32: "<I",
+    I32: "<i",
+    F32: "<f",
+    BOOL: "<?",
+    U64: "<Q",
+    I64: "<q",
+    F64: "<d",
+}
 
 
 def string(text: str | bytes) -> bytes:
@@ -26,7 +37,8 @@ def value(kind: int, item: object) -> bytes:
     if kind == ARRAY:
         item_type, items = item  # type: ignore[misc]
         return struct.pack("<IQ", item_type, len(items)) + b"".join(
-            value(item_type, x) for x in items)
+            value(item_type, x) for x in items
+        )
     return struct.pack(_FORMATS[kind], item)
 
 
@@ -35,8 +47,12 @@ def kv(key: str, kind: int, item: object) -> bytes:
 
 
 def tensor(name: str, shape: list[int], ggml_type: int = 0, offset: int = 0) -> bytes:
-    return (string(name) + struct.pack("<I", len(shape)) + b"".join(
-        struct.pack("<Q", n) for n in shape) + struct.pack("<IQ", ggml_type, offset))
+    return (
+        string(name)
+        + struct.pack("<I", len(shape))
+        + b"".join(struct.pack("<Q", n) for n in shape)
+        + struct.pack("<IQ", ggml_type, offset)
+    )
 
 
 def model_kvs(arch: str = "llama", **overrides: tuple[int, object] | None) -> list[bytes]:
@@ -65,15 +81,24 @@ def model_kvs(arch: str = "llama", **overrides: tuple[int, object] | None) -> li
     return [kv(k, t, v) for k, (t, v) in entries.items()]
 
 
-def gguf(kvs: list[bytes], tensors: list[bytes] | None = None, *, version: int = 3,
-         data: bytes | None = None, tensor_count: int | None = None,
-         kv_count: int | None = None) -> bytes:
+def gguf(
+    kvs: list[bytes],
+    tensors: list[bytes] | None = None,
+    *,
+    version: int = 3,
+    data: bytes | None = None,
+    tensor_count: int | None = None,
+    kv_count: int | None = None,
+) -> bytes:
     """A whole file: header, metadata, tensor index, padding to 32 and `data` (zeros by default,
     enough for one 32-element f32 tensor at offset 0)."""
     tensors = [tensor("t", [32])] if tensors is None else tensors
     head = b"GGUF" + struct.pack(
-        "<IQQ", version, len(tensors) if tensor_count is None else tensor_count,
-        len(kvs) if kv_count is None else kv_count)
+        "<IQQ",
+        version,
+        len(tensors) if tensor_count is None else tensor_count,
+        len(kvs) if kv_count is None else kv_count,
+    )
     body = head + b"".join(kvs) + b"".join(tensors)
     body += b"\0" * (-len(body) % 32)
     return body + (bytes(128) if data is None else data)

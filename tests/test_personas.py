@@ -29,7 +29,8 @@ def test_personas_round_trip_and_choose_by_lock_then_default_then_settings(lw_ho
     assert choose_persona(lw_home, settings, "brenna") == ("Sir Bob", "A knight.")
     assert choose_persona(lw_home, settings, "kestrel") == ("Wren the courier", "Fast.")
     assert choose_persona(lw_home, settings, "brenna", name="WREN THE COURIER")[0] == (
-        "Wren the courier")
+        "Wren the courier"
+    )
     with pytest.raises(LoreweaverError, match="no persona named 'x' \\(personas: Wren"):
         choose_persona(lw_home, settings, "brenna", name="x")
 
@@ -39,7 +40,9 @@ def test_a_new_lock_takes_the_character_and_a_same_name_replaces() -> None:
     personas = add_persona(personas, "B", character="brenna")
     personas = add_persona(personas, "b", "second")
     assert [(p.name, p.character, p.description) for p in personas.personas] == [
-        ("A", None, ""), ("b", None, "second")]
+        ("A", None, ""),
+        ("b", None, "second"),
+    ]
 
 
 def test_removing_the_default_clears_it() -> None:
@@ -51,9 +54,15 @@ def test_removing_the_default_clears_it() -> None:
 
 @pytest.mark.parametrize(
     ("text", "words"),
-    [("personas: 3\n", "personas"), ("- a\n", "must hold a mapping"), ("{bad", "invalid YAML"),
-     ("personas:\n  - name: ''\n", "name"), ("surprise: 1\n", "surprise"),
-     ("personas: " + "[" * 5000, "nests deeper than"), ("\xff", "UTF-8")],
+    [
+        ("personas: 3\n", "personas"),
+        ("- a\n", "must hold a mapping"),
+        ("{bad", "invalid YAML"),
+        ("personas:\n  - name: ''\n", "name"),
+        ("surprise: 1\n", "surprise"),
+        ("personas: " + "[" * 5000, "nests deeper than"),
+        ("\xff", "UTF-8"),
+    ],
 )
 def test_a_damaged_file_is_one_clear_error(lw_home: Home, text: str, words: str) -> None:
     (lw_home.root / "personas.yaml").write_bytes(text.encode("latin-1"))

@@ -10,9 +10,23 @@ from app.text import MAX_PENDING, SafeStream, safe_json, safe_line, safe_text
 CONTROLS = "".join(chr(c) for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)])
 BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 SEQUENCES = [
-    "\x1b[31m", "\x1b[0m", "\x1b[2J", "\x1b[10;20H", "\x1b[?1049h", "\x1b]0;pwned\x07",
-    "\x1b]8;;http://evil\x1b\\", "\x1bP+q\x1b\\", "\x1b_apc\x1b\\", "\x1b^pm\x9c", "\x9b31m",
-    "\x9d2;t\x07", "\x1bc", "\x1b(B", "\x1b7", "\x1b#8", "\x1b[38;2;1;2;3m",
+    "\x1b[31m",
+    "\x1b[0m",
+    "\x1b[2J",
+    "\x1b[10;20H",
+    "\x1b[?1049h",
+    "\x1b]0;pwned\x07",
+    "\x1b]8;;http://evil\x1b\\",
+    "\x1bP+q\x1b\\",
+    "\x1b_apc\x1b\\",
+    "\x1b^pm\x9c",
+    "\x9b31m",
+    "\x9d2;t\x07",
+    "\x1bc",
+    "\x1b(B",
+    "\x1b7",
+    "\x1b#8",
+    "\x1b[38;2;1;2;3m",
 ]
 FORBIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
@@ -34,7 +48,8 @@ def test_nothing_a_terminal_acts_on_survives() -> None:
 def test_sequences_vanish_whole_and_other_controls_become_visible() -> None:
     assert safe_text("a\x1b[31mred\x1b[0m b\x1b]0;title\x07c") == "ared bc"
     assert safe_text("bell\x07 nul\x00 del\x7f nel\x85") == (
-        "bell\u2407 nul\u2400 del\u2421 nel\ufffd")
+        "bell\u2407 nul\u2400 del\u2421 nel\ufffd"
+    )
     assert safe_text("one\r\ntwo\rthree\tend") == "one\ntwo\nthree\tend"
     assert safe_line("one\r\ntwo\tthree") == "one two three"
     assert safe_text("\u202eevil\u202c \u200fmark") == "evil \u200fmark"  # overrides go, marks stay
@@ -50,7 +65,7 @@ def test_a_stream_gives_the_same_text_however_it_is_cut() -> None:
         stream, out, at = SafeStream(), [], 0
         while at < len(text):
             step = rng.randint(1, 6)
-            piece = stream.feed(text[at:at + step])
+            piece = stream.feed(text[at : at + step])
             assert not FORBIDDEN.search(piece)
             out.append(piece)
             at += step

@@ -44,13 +44,29 @@ class Bench:
 
 
 BENCHES: tuple[Bench, ...] = (
-    Bench("streaming", "app.bench.streaming", None,
-          "app streaming vs a raw llama-cpp-python loop (default)"),
-    Bench("long-chat", "app.bench.long_chat", "--long-chat",
-          "a scripted 300-turn chat: tokens evaluated per turn, first token, RSS, resume"),
-    Bench("tui", "app.bench.tui", "--tui",
-          "the terminal app through Pilot vs headless: tokens/s, key latency, first screen"),
-    Bench("big-chat", "app.bench.big_chat", "--big-chat",
-          "resuming a 100k-message chat (--turns sets its size) and a 60 MB message vs a "
-          "100-message chat: time and peak memory"),
+    Bench(
+        "streaming",
+        "app.bench.streaming",
+        None,
+        "app streaming vs a raw llama-cpp-python loop (default)",
+    ),
+    Bench(
+        "long-chat",
+        "app.bench.long_chat",
+        "--long-chat",
+        "a scripted 300-turn chat: tokens evaluated per turn, first token, RSS, resume",
+    ),
+    Bench(
+        "tui",
+        "app.bench.tui",
+        "--tui",
+        "the terminal app through Pilot vs headless: tokens/s, key latency, first screen",
+    ),
+    Bench(
+        "big-chat",
+        "app.bench.big_chat",
+        "--big-chat",
+        "resuming a 100k-message chat (--turns sets its size) and a 60 MB message vs a "
+        "100-message chat: time and peak memory",
+    ),
 )

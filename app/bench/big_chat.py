@@ -42,7 +42,11 @@ def _text(rng: random.Random, words: int) -> str:
 
 
 def build_chat(
-    store: ChatStore, messages: int, *, last_chars: int = 0, seed: int = 0,
+    store: ChatStore,
+    messages: int,
+    *,
+    last_chars: int = 0,
+    seed: int = 0,
     character: str = CHARACTER,
 ) -> int:
     """A chat of `messages` alternating messages (greeting first) in one transaction; with
@@ -71,9 +75,7 @@ def build_chat(
             "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
-        conn.execute(
-            "UPDATE chats SET active_leaf_id = ? WHERE id = ?", (rows[-1][0], chat.id)
-        )
+        conn.execute("UPDATE chats SET active_leaf_id = ? WHERE id = ?", (rows[-1][0], chat.id))
     return chat.id
 
 
@@ -119,12 +121,24 @@ def _child(
     info = resolve_model(where, model)
     engine = load_engine(info, n_threads=n_threads, n_ctx_cap=n_ctx)
     model_s = time.perf_counter() - started
-    sheet = Sheet(name="Orla", description="Orla keeps the lighthouse archive.",
-                  first_message="The archive door creaks.")
+    sheet = Sheet(
+        name="Orla",
+        description="Orla keeps the lighthouse archive.",
+        first_message="The archive door creaks.",
+    )
     started = time.perf_counter()
     store = ChatStore.open(where)
-    session = start_session(engine, info, choose_format(None, info), sheet, CHARACTER,
-                            Settings(), store=store, resume=chat_id, summaries=False)
+    session = start_session(
+        engine,
+        info,
+        choose_format(None, info),
+        sheet,
+        CHARACTER,
+        Settings(),
+        store=store,
+        resume=chat_id,
+        summaries=False,
+    )
     opened = time.perf_counter()
     assembly = session.assembly()
     prompt = session.fmt.render(assembly.messages)
@@ -157,9 +171,20 @@ def measure(
     )
     threads = "-" if n_threads is None else str(n_threads)
     done = subprocess.run(
-        [sys.executable, "-c", code, str(home), str(chat_id), str(model), label, threads,
-         str(n_ctx)],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-c",
+            code,
+            str(home),
+            str(chat_id),
+            str(model),
+            label,
+            threads,
+            str(n_ctx),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
@@ -204,15 +229,31 @@ class BigChatReport:
         from rich.table import Table
 
         table = Table(title="Resuming a big chat (child process per run; ratios vs the small chat)")
-        for column in ("chat", "open", "messages", "open s", "prompt s", "first token s",
-                       "resume s", "peak MB", "in prompt"):
+        for column in (
+            "chat",
+            "open",
+            "messages",
+            "open s",
+            "prompt s",
+            "first token s",
+            "resume s",
+            "peak MB",
+            "in prompt",
+        ):
             table.add_column(column, justify="left" if column == "chat" else "right")
         for side in (self.small, self.big, self.huge):
             for n, r in enumerate(side):
-                table.add_row(r.label, "first" if n == 0 else "again", f"{r.messages:,}",
-                              f"{r.open_s:.2f}", f"{r.prompt_s:.2f}", f"{r.first_token_s:.2f}",
-                              f"{r.resume_s:.2f}", f"{r.peak_rss_mb:.0f}",
-                              f"{r.window_messages} msgs")
+                table.add_row(
+                    r.label,
+                    "first" if n == 0 else "again",
+                    f"{r.messages:,}",
+                    f"{r.open_s:.2f}",
+                    f"{r.prompt_s:.2f}",
+                    f"{r.first_token_s:.2f}",
+                    f"{r.resume_s:.2f}",
+                    f"{r.peak_rss_mb:.0f}",
+                    f"{r.window_messages} msgs",
+                )
         figures = self.as_dict()
         table.caption = (
             f"big/small resume ×{figures['resume_ratio_big_vs_small']} "
@@ -226,8 +267,14 @@ class BigChatReport:
 
 
 def run_big_chat(
-    info: ModelInfo, *, big: int = BIG, small: int = SMALL, huge_chars: int = HUGE_CHARS,
-    n_threads: int | None = None, opens: int = 2, n_ctx: int = N_CTX,
+    info: ModelInfo,
+    *,
+    big: int = BIG,
+    small: int = SMALL,
+    huge_chars: int = HUGE_CHARS,
+    n_threads: int | None = None,
+    opens: int = 2,
+    n_ctx: int = N_CTX,
 ) -> BigChatReport:
     with tempfile.TemporaryDirectory(prefix="lw-big-chat-") as tmp:
         where = Home(Path(tmp)).ensure()

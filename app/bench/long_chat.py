@@ -53,7 +53,6 @@ SLACK = 32
 CONTROL_EVERY = 25
 
 
-
 @dataclass(frozen=True)
 class TurnRecord:
     turn: int

@@ -167,8 +167,15 @@ def run_streaming(
     info: ModelInfo, *, runs: int = 7, max_tokens: int = 200, n_threads: int | None = None
 ) -> StreamingResult:
     # Greedy on both sides: the same tokens for the same prompt, so the same work.
-    sampling = Sampling(temperature=0.0, top_p=1.0, top_k=0, min_p=0.0, repeat_penalty=1.0,
-                        seed=1, max_tokens=max_tokens)
+    sampling = Sampling(
+        temperature=0.0,
+        top_p=1.0,
+        top_k=0,
+        min_p=0.0,
+        repeat_penalty=1.0,
+        seed=1,
+        max_tokens=max_tokens,
+    )
     engine = load_engine(info, n_threads=n_threads, n_ctx_cap=4096)
     try:
         prompt = bench_prompt(info)
@@ -212,5 +219,6 @@ def run_streaming(
 
 def run(info: ModelInfo, options: BenchOptions) -> StreamingResult:
     """Entry point for `loreweaver bench` (see `app.bench.BENCHES`)."""
-    return run_streaming(info, runs=options.runs, max_tokens=options.max_tokens,
-                         n_threads=options.n_threads)
+    return run_streaming(
+        info, runs=options.runs, max_tokens=options.max_tokens, n_threads=options.n_threads
+    )

@@ -17,20 +17,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--model", "-m", metavar="M", help="model id, name or GGUF path")
     parser.add_argument("--runs", type=int, default=7, metavar="N", help="runs per side (median)")
-    parser.add_argument("--max-tokens", type=int, default=200, metavar="N",
-                        help="tokens per reply")
-    parser.add_argument("--turns", type=int, metavar="N",
-                        help="turns of a scripted chat (--long-chat; default 300)")
-    parser.add_argument("--ctx", type=int, metavar="N",
-                        help="context window (--long-chat; default 4096)")
+    parser.add_argument("--max-tokens", type=int, default=200, metavar="N", help="tokens per reply")
+    parser.add_argument(
+        "--turns", type=int, metavar="N", help="turns of a scripted chat (--long-chat; default 300)"
+    )
+    parser.add_argument(
+        "--ctx", type=int, metavar="N", help="context window (--long-chat; default 4096)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(bench=next(b.name for b in BENCHES if b.flag is None))
     flagged = [b for b in BENCHES if b.flag is not None]
     if flagged:  # argparse cannot print usage for an empty group
         choice = parser.add_mutually_exclusive_group()
         for bench in flagged:
-            choice.add_argument(str(bench.flag), dest="bench", action="store_const",
-                                const=bench.name, help=bench.help)
+            choice.add_argument(
+                str(bench.flag),
+                dest="bench",
+                action="store_const",
+                const=bench.name,
+                help=bench.help,
+            )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,8 +57,13 @@ def run(args: argparse.Namespace) -> int:
     info = resolve_model(where, args.model if args.model is not None else settings.model)
     bench = next(b for b in BENCHES if b.name == args.bench)
     module = importlib.import_module(bench.module)
-    options = BenchOptions(runs=args.runs, max_tokens=args.max_tokens,
-                           n_threads=settings.n_threads, turns=args.turns, ctx=args.ctx)
+    options = BenchOptions(
+        runs=args.runs,
+        max_tokens=args.max_tokens,
+        n_threads=settings.n_threads,
+        turns=args.turns,
+        ctx=args.ctx,
+    )
     report = module.run(info, options)
     if args.json:
         json.dump(report.as_dict(), sys.stdout)

@@ -89,8 +89,15 @@ def _list(where, as_json: bool) -> int:  # type: ignore[no-untyped-def]
             name, problem = sheet.name, None
         except LoreweaverError as exc:
             name, problem = entry.id, str(exc)
-        rows.append({"id": entry.id, "name": name, "path": str(entry.path),
-                     "sample": entry.sample, "problem": problem})
+        rows.append(
+            {
+                "id": entry.id,
+                "name": name,
+                "path": str(entry.path),
+                "sample": entry.sample,
+                "problem": problem,
+            }
+        )
     if as_json:
         json.dump(rows, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -106,8 +113,12 @@ def _list(where, as_json: bool) -> int:  # type: ignore[no-untyped-def]
         source = "sample" if row["sample"] else "yours"
         failed = row["problem"] is not None
         name = escape(safe_line(str(row["problem"] if failed else row["name"])))
-        table.add_row(escape(safe_line(str(row["id"]))), f"[red]{name}[/]" if failed else name,
-                      source, escape(safe_line(str(row["path"]))))
+        table.add_row(
+            escape(safe_line(str(row["id"]))),
+            f"[red]{name}[/]" if failed else name,
+            source,
+            escape(safe_line(str(row["path"]))),
+        )
     Console().print(table)
     return 0
 
@@ -118,8 +129,12 @@ def _show(where, ref: str) -> int:  # type: ignore[no-untyped-def]
     from app.sheets import library
 
     _, sheet = library.load(where, ref)
-    text = yaml.safe_dump(sheet.model_dump(mode="json", exclude_defaults=True),
-                          sort_keys=False, allow_unicode=True, width=100)
+    text = yaml.safe_dump(
+        sheet.model_dump(mode="json", exclude_defaults=True),
+        sort_keys=False,
+        allow_unicode=True,
+        width=100,
+    )
     sys.stdout.write(safe_text(text))
     return 0
 
@@ -153,5 +168,8 @@ def _lore_problems(where, path: Path, sheet) -> list[str]:  # type: ignore[no-un
     for book_id in sheet.world:
         book_path = library.world_book_path(where, sheet, book_id)
         books.append((book_path, library.load_lorebook(book_path)))
-    return [f"{file}: entry {index + 1} {title!r}: {problem}" for file, book in books
-            for index, title, problem in book_problems(book, char=sheet.name)]
+    return [
+        f"{file}: entry {index + 1} {title!r}: {problem}"
+        for file, book in books
+        for index, title, problem in book_problems(book, char=sheet.name)
+    ]

@@ -72,7 +72,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     add_note_flags(parser)
     parser.add_argument(
-        "--stop", action="append", metavar="TEXT",
+        "--stop",
+        action="append",
+        metavar="TEXT",
         help="end replies at TEXT (repeatable; kept with the chat, beside the settings' stops)",
     )
 

@@ -144,8 +144,13 @@ def _list(store: ChatStore, character: str | None, *, as_json: bool) -> int:
         print(f"no chats with {safe_line(character)}" if character else "no chats yet")
         return 0
     table = [("ID", "CHARACTER", "MESSAGES", "UPDATED", "TITLE")] + [
-        (str(c.id), safe_line(c.character_id), str(c.message_count), _when(c.updated_at),
-         safe_line(c.title or ""))
+        (
+            str(c.id),
+            safe_line(c.character_id),
+            str(c.message_count),
+            _when(c.updated_at),
+            safe_line(c.title or ""),
+        )
         for c in chats
     ]
     widths = [max(len(row[i]) for row in table) for i in range(4)]
@@ -295,14 +300,18 @@ def _repair(home: Home) -> int:
     if report.broken:
         print(f"unreadable (all of it, or past a damaged page): {', '.join(report.broken)}")
     if report.recreated:
-        print(f"{report.recreated} chats lost their own record; their messages are kept "
-              "under character 'recovered'")
+        print(
+            f"{report.recreated} chats lost their own record; their messages are kept "
+            "under character 'recovered'"
+        )
     if report.dropped:
         dropped = ", ".join(f"{count} {table}" for table, count in report.dropped.items())
         print(f"left out (what they belonged to was lost): {dropped}")
     if report.reattached:
-        print(f"{report.reattached} messages lost their parent and were re-attached below the "
-              "nearest earlier message")
+        print(
+            f"{report.reattached} messages lost their parent and were re-attached below the "
+            "nearest earlier message"
+        )
     print(f"the damaged file is kept as {report.old_path}")
     return 0
 
@@ -323,8 +332,9 @@ def _state(store: ChatStore, home: Home, args: argparse.Namespace) -> int:
     else:
         entries = state_entries(sheet, chat.meta, user=chat.user_name)
     if args.json:
-        rows = [{"name": e.key, "type": e.type, "value": e.value, "default": e.default}
-                for e in entries]
+        rows = [
+            {"name": e.key, "type": e.type, "value": e.value, "default": e.default} for e in entries
+        ]
         print(safe_json(json.dumps(rows, ensure_ascii=False, indent=2)))
         return 0
     if not entries:

@@ -66,20 +66,28 @@ def run(store: ChatStore, args: argparse.Namespace) -> int:
             print(safe_line(f"removed bookmark {args.name!r} from chat {args.chat_id}"))
             return 0
         mark = bookmarks.add_bookmark(store, args.chat_id, args.name, args.message)
-        print(safe_line(
-            f"bookmarked message {mark.message_id} of chat {mark.chat_id} as {mark.name!r}"))
+        print(
+            safe_line(
+                f"bookmarked message {mark.message_id} of chat {mark.chat_id} as {mark.name!r}"
+            )
+        )
         return 0
     if args.action == "bookmarks":
         return _bookmarks(store, args.chat_id, as_json=args.json)
     if args.action == "jump":
         message = bookmarks.jump_to(store, args.chat_id, args.name)
         count = len(store.active_path(args.chat_id))
-        print(safe_line(f"chat {args.chat_id} is back at {args.name!r} (message {message.id}, "
-                        f"{count} messages on its path)"))
+        print(
+            safe_line(
+                f"chat {args.chat_id} is back at {args.name!r} (message {message.id}, "
+                f"{count} messages on its path)"
+            )
+        )
         return 0
     message_id = (
         bookmarks.find_bookmark(store, args.chat_id, args.bookmark).message_id
-        if args.bookmark is not None else args.message
+        if args.bookmark is not None
+        else args.message
     )
     if store.get_message(message_id).chat_id != args.chat_id:
         raise LoreweaverError(f"message {message_id} is not in chat {args.chat_id}")
@@ -110,9 +118,17 @@ def _search(store: ChatStore, args: argparse.Namespace) -> int:
     found = search(store, args.chat, args.text, limit=args.limit)
     chats = {m.chat_id: store.get_chat(m.chat_id) for m in found}
     if args.json:
-        rows = [{"chat": m.chat_id, "character": chats[m.chat_id].character_id,
-                 "title": chats[m.chat_id].title, "message": m.id, "role": m.role,
-                 "content": m.content} for m in found]
+        rows = [
+            {
+                "chat": m.chat_id,
+                "character": chats[m.chat_id].character_id,
+                "title": chats[m.chat_id].title,
+                "message": m.id,
+                "role": m.role,
+                "content": m.content,
+            }
+            for m in found
+        ]
         print(safe_json(json.dumps(rows, ensure_ascii=False, indent=2)))
         return 0
     if not found:
@@ -131,8 +147,14 @@ def _bookmarks(store: ChatStore, chat_id: int, *, as_json: bool) -> int:
 
     marks = bookmarks(store, chat_id)
     if as_json:
-        rows = [{"name": b.name, "message": b.message_id,
-                 "preview": store.get_message(b.message_id).content[:200]} for b in marks]
+        rows = [
+            {
+                "name": b.name,
+                "message": b.message_id,
+                "preview": store.get_message(b.message_id).content[:200],
+            }
+            for b in marks
+        ]
         print(safe_json(json.dumps(rows, ensure_ascii=False, indent=2)))
         return 0
     if not marks:

@@ -11,7 +11,9 @@ if TYPE_CHECKING:
 
 def add_model_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--model", "-m", metavar="M",
+        "--model",
+        "-m",
+        metavar="M",
         help="model id, name or GGUF path (default: the bundled SmolLM2)",
     )
     parser.add_argument(
@@ -47,15 +49,23 @@ def add_note_flags(parser: argparse.ArgumentParser) -> None:
         "--note", metavar="TEXT", type=text_arg, help="the chat's author's note (kept with it)"
     )
     parser.add_argument(
-        "--note-depth", type=int, default=0, metavar="N",
+        "--note-depth",
+        type=int,
+        default=0,
+        metavar="N",
         help="0 (default): in the notes at the end of the prompt; N: N messages from the end",
     )
     parser.add_argument(
-        "--note-frequency", type=int, default=1, metavar="N",
+        "--note-frequency",
+        type=int,
+        default=1,
+        metavar="N",
         help="insert the note every N user turns (default 1; 0 turns it off)",
     )
     parser.add_argument(
-        "--note-role", default="system", metavar="ROLE",
+        "--note-role",
+        default="system",
+        metavar="ROLE",
         help="system (default), user or assistant: the role of the note's message at a depth",
     )
 
@@ -66,11 +76,15 @@ def note_from_args(args: argparse.Namespace) -> AuthorsNote | None:
     from app.memory.authors_note import make_note
 
     if args.note is None:
-        given = [flag for flag, value, default in (
-            ("--note-depth", args.note_depth, 0),
-            ("--note-frequency", args.note_frequency, 1),
-            ("--note-role", args.note_role, "system"),
-        ) if value != default]
+        given = [
+            flag
+            for flag, value, default in (
+                ("--note-depth", args.note_depth, 0),
+                ("--note-frequency", args.note_frequency, 1),
+                ("--note-role", args.note_role, "system"),
+            )
+            if value != default
+        ]
         if given:
             raise LoreweaverError(f"{given[0]} needs --note TEXT")
         return None

@@ -13,7 +13,11 @@ from app.text import safe_line
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
     parser.add_argument(
-        "--model", "-m", action="append", default=[], metavar="PATH",
+        "--model",
+        "-m",
+        action="append",
+        default=[],
+        metavar="PATH",
         help="also list this GGUF file",
     )
 
@@ -79,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
             _size(m.file_size),
             str(m.context_length or "-"),
             template if m.usable else "-",
-            "[green]usable[/]" if m.usable
+            "[green]usable[/]"
+            if m.usable
             else f"[red]unusable: {escape(safe_line(m.problem or ''))}[/]",
         )
     console = Console()

@@ -46,8 +46,9 @@ def run(args: argparse.Namespace) -> int:
     personas = load_personas(where)
     if args.action == "list":
         if args.json:
-            rows = [{**p.model_dump(), "default": p.name == personas.default}
-                    for p in personas.personas]
+            rows = [
+                {**p.model_dump(), "default": p.name == personas.default} for p in personas.personas
+            ]
             print(safe_json(json.dumps(rows, ensure_ascii=False, indent=2)))
             return 0
         if not personas.personas:

@@ -40,8 +40,10 @@ def run(args: argparse.Namespace) -> int:
     presets = settings.all_presets()
     if args.action == "list":
         if args.json:
-            rows = [{"name": name, "builtin": name in SAMPLING_PRESETS, **values.model_dump()}
-                    for name, values in presets.items()]
+            rows = [
+                {"name": name, "builtin": name in SAMPLING_PRESETS, **values.model_dump()}
+                for name, values in presets.items()
+            ]
             print(safe_json(json.dumps(rows, indent=2)))
             return 0
         for name, values in presets.items():

@@ -102,16 +102,21 @@ def _explain(
     from rich.table import Table
 
     assembly = session.assembly(say)
-    table = Table(title=f"Prompt for {escape(safe_line(session.sheet.name))}: {total}/{n_ctx} "
-                  f"tokens (reply reserve {session.reserve}), format {fmt}, "
-                  f"model {escape(safe_line(model))}",
-                  title_justify="left")
+    table = Table(
+        title=f"Prompt for {escape(safe_line(session.sheet.name))}: {total}/{n_ctx} "
+        f"tokens (reply reserve {session.reserve}), format {fmt}, "
+        f"model {escape(safe_line(model))}",
+        title_justify="left",
+    )
     table.add_column("section")
     table.add_column("tokens", justify="right")
     table.add_column("what and why", overflow="fold")
     for section in assembly.sections:
-        table.add_row(escape(safe_line(section.name)), str(section.tokens),
-                      escape(safe_text("\n".join(section.lines))) or "-")
+        table.add_row(
+            escape(safe_line(section.name)),
+            str(section.tokens),
+            escape(safe_text("\n".join(section.lines))) or "-",
+        )
     console = Console(soft_wrap=False)
     console.print(table)
     if session.fmt.note:

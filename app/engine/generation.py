@@ -70,7 +70,8 @@ class QueuedGeneration:
                 time.sleep(pause)
             with self._progress_changed:
                 self._progress_changed.wait_for(
-                    lambda shown=seen: self._progress != shown or self._prefill_over)
+                    lambda shown=seen: self._progress != shown or self._prefill_over
+                )
                 current, over = self._progress, self._prefill_over
             if current != seen and current[1]:
                 seen = current

@@ -52,7 +52,9 @@ def line_up(
 
 
 def evaluate_ahead(
-    llm: Any, tokens: Sequence[int], report: Callable[[int, int], None],
+    llm: Any,
+    tokens: Sequence[int],
+    report: Callable[[int, int], None],
     stop: Callable[[], bool],
 ) -> list[int]:
     """Evaluate the whole batches of `tokens` (the prompt after what `line_up` kept) that come

@@ -129,8 +129,11 @@ def plan_reuse(cached: Sequence[int], new: Sequence[int], *, min_run: int = 64) 
             while src > p and dst > p and cached[src - 1] == head[dst - 1]:
                 src, dst = src - 1, dst - 1
             end = min_run + (r - dst)
-            while (src + end < len(cached) and dst + end < limit
-                   and cached[src + end] == head[dst + end]):
+            while (
+                src + end < len(cached)
+                and dst + end < limit
+                and cached[src + end] == head[dst + end]
+            ):
                 end += 1
             if best is None or end > best[0]:
                 best = (end, src, dst)

@@ -93,7 +93,8 @@ def read_state_file(path: Path, identity: ModelIdentity, max_tokens: int) -> Sav
             if header.get("model") != asdict(identity):
                 return None
             n_tokens, data_bytes, n_ctx = (
-                header.get(k) for k in ("n_tokens", "data_bytes", "n_ctx"))
+                header.get(k) for k in ("n_tokens", "data_bytes", "n_ctx")
+            )
             if not all(isinstance(v, int) and v >= 0 for v in (n_tokens, data_bytes, n_ctx)):
                 return None
             assert isinstance(n_tokens, int) and isinstance(data_bytes, int)

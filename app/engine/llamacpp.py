@@ -204,8 +204,11 @@ class LlamaEngine:
         try:
             reused = kvcache.line_up(llm, self._lib, tokens, stats, can_shift=self._can_shift)
             rest = kvcache.evaluate_ahead(
-                llm, tokens[reused:], gen._set_progress,
-                lambda: gen.cancelled or self._closing.is_set())
+                llm,
+                tokens[reused:],
+                gen._set_progress,
+                lambda: gen.cancelled or self._closing.is_set(),
+            )
             stream = llm.generate(
                 rest,
                 top_k=sampling.top_k,
@@ -345,8 +348,9 @@ class LlamaEngine:
     def save_state_file(self, path: Path) -> int:
         """Write the KV cache (used cells only) and its tokens to `path`; return its size
         (0: empty cache, nothing written). Atomic: an interrupted save leaves the old file."""
-        return self.call(lambda: kvcache.save_sequence(
-            self._llm, self._lib, path, self._identity(), self._n_ctx))
+        return self.call(
+            lambda: kvcache.save_sequence(self._llm, self._lib, path, self._identity(), self._n_ctx)
+        )
 
     def load_state_file(self, path: Path, prompt: str | None = None) -> list[int] | None:
         """Restore a `save_state_file` snapshot; return the restored tokens, or None if ignored
@@ -355,7 +359,8 @@ class LlamaEngine:
         def run() -> list[int] | None:
             new = self._tokenize(prompt) if prompt is not None else None
             return kvcache.load_sequence(
-                self._llm, self._lib, path, self._identity(), self._n_ctx, new)
+                self._llm, self._lib, path, self._identity(), self._n_ctx, new
+            )
 
         return self.call(run)
 

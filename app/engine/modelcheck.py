@@ -41,8 +41,9 @@ def _ints(value: object) -> list[int] | None:
     return [v for v in values if isinstance(v, int)]
 
 
-def _positive(meta: dict[str, object], key: str, *, required: bool, most: int | None = None
-              ) -> str | None:
+def _positive(
+    meta: dict[str, object], key: str, *, required: bool, most: int | None = None
+) -> str | None:
     """A problem with `key` as a positive integer, else None."""
     if key not in meta:
         return f"no {key} in the metadata" if required else None
@@ -88,10 +89,17 @@ def _heads_problem(meta: dict[str, object], arch: str) -> str | None:
                 return f"{key} is not a whole number >= 0"
             counts[name] = values
     heads, kv_heads = counts.get("attention.head_count"), counts.get("attention.head_count_kv")
-    if (heads and kv_heads and len(heads) == len(kv_heads) == 1 and kv_heads[0]
-            and heads[0] % kv_heads[0]):
-        return (f"{arch}.attention.head_count ({heads[0]}) is not a multiple of "
-                f"head_count_kv ({kv_heads[0]})")
+    if (
+        heads
+        and kv_heads
+        and len(heads) == len(kv_heads) == 1
+        and kv_heads[0]
+        and heads[0] % kv_heads[0]
+    ):
+        return (
+            f"{arch}.attention.head_count ({heads[0]}) is not a multiple of "
+            f"head_count_kv ({kv_heads[0]})"
+        )
     experts = _ints(meta.get(f"{arch}.expert_count", 0)) or [0]
     used = counts.get("expert_used_count", [0])
     if max(used) > experts[0]:
@@ -105,8 +113,11 @@ def _tokenizer_problem(meta: dict[str, object]) -> str | None:
         return "no tokenizer (tokenizer.ggml.model) in the metadata"
     tokens = meta.get("tokenizer.ggml.tokens")
     n_tokens = _count(tokens)
-    if not n_tokens or (isinstance(tokens, SkippedArray) and tokens.item_type != 8) or (
-            isinstance(tokens, list) and not all(isinstance(t, str) for t in tokens)):
+    if (
+        not n_tokens
+        or (isinstance(tokens, SkippedArray) and tokens.item_type != 8)
+        or (isinstance(tokens, list) and not all(isinstance(t, str) for t in tokens))
+    ):
         return "no token list (tokenizer.ggml.tokens) in the metadata"
     for key in _TOKENIZER_ARRAYS:
         n = _count(meta.get(key))

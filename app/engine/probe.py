@@ -104,9 +104,20 @@ def run_probe(path: Path, file_size: int) -> tuple[bool, str | None]:
     env = {**os.environ, "GGML_NO_BACKTRACE": "1"}  # no gdb dump on an abort
     try:
         done = subprocess.run(
-            [sys.executable, "-c", _CHILD, str(path), str(PROBE_CTX), str(memory),
-             str(int(seconds) + 1)],
-            capture_output=True, text=True, errors="replace", timeout=seconds, env=env,
+            [
+                sys.executable,
+                "-c",
+                _CHILD,
+                str(path),
+                str(PROBE_CTX),
+                str(memory),
+                str(int(seconds) + 1),
+            ],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=seconds,
+            env=env,
             stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired:

@@ -109,7 +109,7 @@ class SegmentTokenizer:
             at = rest.find(spelling) if spelling else -1
             if at < 0:
                 continue
-            before, rest = rest[:at], rest[at + len(spelling):]
+            before, rest = rest[:at], rest[at + len(spelling) :]
             if before:
                 out.extend(self._tokenize(before, False))
             out.extend(self._spelt(spelling))

@@ -103,8 +103,10 @@ def persona_text(sheet: Sheet, *, user: str, user_description: str = "") -> str:
             f"Does not know (if asked, {sheet.name} says so and never invents an answer)",
             _bullets(sheet.unknowns),
         ),
-        ("Relationships", _bullets([_relation(r.name, r.kind, r.trust, r.notes)
-                                    for r in sheet.relationships])),
+        (
+            "Relationships",
+            _bullets([_relation(r.name, r.kind, r.trust, r.notes) for r in sheet.relationships]),
+        ),
         ("Speech", sheet.speech_style),
         ("Catchphrases", _bullets(sheet.catchphrases)),
         (
@@ -114,8 +116,11 @@ def persona_text(sheet: Sheet, *, user: str, user_description: str = "") -> str:
         ("Scenario", sheet.scenario),
         (f"About {user}", user_description),
     ]
-    parts += [f"{title}:\n{body.strip()}" if "\n" in body.strip() else f"{title}: {body.strip()}"
-              for title, body in sections if body.strip()]
+    parts += [
+        f"{title}:\n{body.strip()}" if "\n" in body.strip() else f"{title}: {body.strip()}"
+        for title, body in sections
+        if body.strip()
+    ]
     return substitute("\n\n".join(parts), char=sheet.name, user=user)
 
 

@@ -39,11 +39,14 @@ class AuthorsNote(BaseModel):
     def describe(self) -> str:
         """One line for `--explain` and the app: where and how often."""
         where = (
-            "in the per-turn notes" if self.depth == 0
+            "in the per-turn notes"
+            if self.depth == 0
             else f"{self.role} message at depth {self.depth}"
         )
-        every = "off" if self.frequency == 0 else (
-            "every turn" if self.frequency == 1 else f"every {self.frequency} turns"
+        every = (
+            "off"
+            if self.frequency == 0
+            else ("every turn" if self.frequency == 1 else f"every {self.frequency} turns")
         )
         return f"author's note ({where}, {every})"
 

@@ -55,12 +55,15 @@ _BRANCH_SUFFIX = re.compile(r" \(branch(?: \d+)?\)$")
 
 
 def branch_title(conn: sqlite3.Connection, chat: Chat) -> str:
-    """"Title (branch)", then "Title (branch 2)", … for a branch of `chat`: never
+    """ "Title (branch)", then "Title (branch 2)", … for a branch of `chat`: never
     "Title (branch) (branch)"."""
     base = _BRANCH_SUFFIX.sub("", chat.title or f"Chat {chat.id}")
-    taken = {row[0] for row in conn.execute(
-        "SELECT title FROM chats WHERE character_id = ?", (chat.character_id,)
-    )}
+    taken = {
+        row[0]
+        for row in conn.execute(
+            "SELECT title FROM chats WHERE character_id = ?", (chat.character_id,)
+        )
+    }
     number = 1
     while (name := f"{base} (branch{f' {number}' if number > 1 else ''})") in taken:
         number += 1

@@ -92,22 +92,35 @@ def state_entries(sheet: Sheet, meta: dict[str, Any], *, user: str) -> list[Stat
         low, high = _bound(var, "min"), _bound(var, "max")
         default = var.default if var.default is not None else ""
         value = saved.get(var.name, default)
-        entries.append(StateEntry(
-            var.name, var.name, var.type,
-            value if _fits(value, var.type, low, high) else default,
-            default, var.description, low, high,
-        ))
+        entries.append(
+            StateEntry(
+                var.name,
+                var.name,
+                var.type,
+                value if _fits(value, var.type, low, high) else default,
+                default,
+                var.description,
+                low,
+                high,
+            )
+        )
     trust = _saved(meta, TRUST_META)
     for relation in sheet.relationships:
         value = trust.get(relation.name, relation.trust)
         label = _trust_label(relation, sheet.name, user)
         player = relation.name.strip().casefold() == "{{user}}"
-        entries.append(StateEntry(
-            f"{TRUST_PREFIX}{label}", f"trust with {label}", "int",
-            value if _fits(value, "int", *TRUST_RANGE) else relation.trust,
-            relation.trust, relation.kind, *TRUST_RANGE,
-            (f"{TRUST_PREFIX}{{{{user}}}}", f"{TRUST_PREFIX}user") if player else (),
-        ))
+        entries.append(
+            StateEntry(
+                f"{TRUST_PREFIX}{label}",
+                f"trust with {label}",
+                "int",
+                value if _fits(value, "int", *TRUST_RANGE) else relation.trust,
+                relation.trust,
+                relation.kind,
+                *TRUST_RANGE,
+                (f"{TRUST_PREFIX}{{{{user}}}}", f"{TRUST_PREFIX}user") if player else (),
+            )
+        )
     return entries
 
 
@@ -162,8 +175,8 @@ def find_entry(entries: list[StateEntry], name: str) -> StateEntry:
     """The entry `name` means: a variable's name, or `trust:` + a relationship (any case)."""
     wanted = name.strip()
     found = next((e for e in entries if e.key == wanted), None) or next(
-        (e for e in entries
-         if wanted.casefold() in {k.casefold() for k in (e.key, *e.aliases)}), None
+        (e for e in entries if wanted.casefold() in {k.casefold() for k in (e.key, *e.aliases)}),
+        None,
     )
     if found is not None:
         return found

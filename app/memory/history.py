@@ -58,8 +58,14 @@ class PathHistory(Sequence[Message]):
     """
 
     def __init__(
-        self, store: ChatStore, spine: PathIndex, *, tokenizer: str = "",
-        start: int = 0, stop: int | None = None, pages: _Pages | None = None,
+        self,
+        store: ChatStore,
+        spine: PathIndex,
+        *,
+        tokenizer: str = "",
+        start: int = 0,
+        stop: int | None = None,
+        pages: _Pages | None = None,
     ) -> None:
         self.store = store
         self.spine = spine
@@ -106,8 +112,12 @@ class PathHistory(Sequence[Message]):
             if step != 1:
                 raise ValueError("a chat history slices only with step 1")
             return PathHistory(
-                self.store, self.spine, tokenizer=self.tokenizer,
-                start=self.start + lo, stop=self.start + max(lo, hi), pages=self._pages,
+                self.store,
+                self.spine,
+                tokenizer=self.tokenizer,
+                start=self.start + lo,
+                stop=self.start + max(lo, hi),
+                pages=self._pages,
             )
         return self.stored(item).as_message()
 
@@ -187,8 +197,14 @@ class PromptTurns(Sequence[Turn]):
     `tail` (the line being sent). Slices are views; `sizes` are the turns' token costs."""
 
     def __init__(
-        self, history: PathHistory, tail: Sequence[Turn], *, n_ctx: int,
-        count: Callable[[str], int], lo: int = 0, hi: int | None = None,
+        self,
+        history: PathHistory,
+        tail: Sequence[Turn],
+        *,
+        n_ctx: int,
+        count: Callable[[str], int],
+        lo: int = 0,
+        hi: int | None = None,
         pages: _Pages | None = None,
     ) -> None:
         self.history, self.tail, self.n_ctx, self.counter = history, tuple(tail), n_ctx, count
@@ -229,8 +245,13 @@ class PromptTurns(Sequence[Turn]):
             if step != 1:
                 raise ValueError("prompt turns slice only with step 1")
             return PromptTurns(
-                self.history, self.tail, n_ctx=self.n_ctx, count=self.counter,
-                lo=self.lo + lo, hi=self.lo + max(lo, hi), pages=self._pages,
+                self.history,
+                self.tail,
+                n_ctx=self.n_ctx,
+                count=self.counter,
+                lo=self.lo + lo,
+                hi=self.lo + max(lo, hi),
+                pages=self._pages,
             )
         if item < 0:
             item += len(self)

@@ -171,7 +171,10 @@ def import_chat(store: ChatStore, path: Path, *, character_id: str | None = None
         title = ours.get("title") if isinstance(ours.get("title"), str) else path.stem
         with store.transaction():
             chat = store.create_chat(
-                owner, title=title, user_name=parsed.user_name, meta=meta,
+                owner,
+                title=title,
+                user_name=parsed.user_name,
+                meta=meta,
                 created_at=parsed.created_at,
             )
             parent: int | None = None

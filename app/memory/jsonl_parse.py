@@ -31,8 +31,6 @@ KNOWN_FIELDS = frozenset(
 )  # fmt: skip
 
 
-
-
 class _Header(BaseModel):
     model_config = ConfigDict(extra="ignore")
 

@@ -36,9 +36,15 @@ from app.sheets.lorebook import Lorebook, Position
 
 __all__ = ["Activation", "LoreResult", "LoreTimers", "Rejection", "ScanInput", "activate"]
 
-POSITION_ORDER: tuple[Position, ...] = ("before_char", "after_char", "before_examples",
-                                        "after_examples", "top_of_notes", "bottom_of_notes",
-                                        "at_depth")
+POSITION_ORDER: tuple[Position, ...] = (
+    "before_char",
+    "after_char",
+    "before_examples",
+    "after_examples",
+    "top_of_notes",
+    "bottom_of_notes",
+    "at_depth",
+)
 
 
 def activate(
@@ -56,8 +62,11 @@ def activate(
     level = 0
     while True:
         fresh = run.level(entries, level)
-        feed = [(f"entry '{e.title}'", e.text) for e in fresh
-                if e.recursive and not e.entry.prevent_recursion and e.text]
+        feed = [
+            (f"entry '{e.title}'", e.text)
+            for e in fresh
+            if e.recursive and not e.entry.prevent_recursion and e.text
+        ]
         if run.overflow or not feed:
             break
         run.recursion += feed
@@ -68,21 +77,33 @@ def activate(
     constants = sum(a.tokens for a in run.activated.values() if a.constant)
     notices = []
     if constants > budget:
-        notices.append(f"over budget: constant entries alone use {constants}/{budget} tokens; "
-                       "all of them are kept")
-    activated = sorted(run.activated.values(), key=lambda a: (
-        POSITION_ORDER.index(a.position), a.entry.insertion_order, run.order[a.key]))
-    fired = [(e.key, e.timing) for e in entries
-             if e.key in run.activated and e.key not in view.sticky]
-    return LoreResult(activated, list(run.rejected.values()),
-                      advance(view, scan.turn, fired), budget, run.used, notices)
+        notices.append(
+            f"over budget: constant entries alone use {constants}/{budget} tokens; "
+            "all of them are kept"
+        )
+    activated = sorted(
+        run.activated.values(),
+        key=lambda a: (POSITION_ORDER.index(a.position), a.entry.insertion_order, run.order[a.key]),
+    )
+    fired = [
+        (e.key, e.timing) for e in entries if e.key in run.activated and e.key not in view.sticky
+    ]
+    return LoreResult(
+        activated,
+        list(run.rejected.values()),
+        advance(view, scan.turn, fired),
+        budget,
+        run.used,
+        notices,
+    )
 
 
 class _Run:
     """The state of one turn's scan, level after level."""
 
-    def __init__(self, scan: ScanInput, view: TimerView, count: Callable[[str], int],
-                 budget: int) -> None:
+    def __init__(
+        self, scan: ScanInput, view: TimerView, count: Callable[[str], int], budget: int
+    ) -> None:
         self.scan, self.view, self.count, self.budget = scan, view, count, budget
         self.activated: dict[str, Activation] = {}
         self.rejected: dict[str, Rejection] = {}
@@ -112,9 +133,15 @@ class _Run:
                 self._reject(e, held)
             else:
                 found.append((e, why))
-        found.sort(key=lambda pair: (not pair[0].entry.constant, pair[0].key not in
-                                     self.view.sticky, -pair[0].entry.insertion_order,
-                                     -pair[0].entry.priority, pair[0].seq))
+        found.sort(
+            key=lambda pair: (
+                not pair[0].entry.constant,
+                pair[0].key not in self.view.sticky,
+                -pair[0].entry.insertion_order,
+                -pair[0].entry.priority,
+                pair[0].seq,
+            )
+        )
         found = self._groups(found)
         fresh = []
         for e, why in found:
@@ -126,14 +153,28 @@ class _Run:
                 continue
             if not e.entry.constant and (self.overflow or self.used + tokens > self.budget):
                 self.overflow = True
-                self._reject(e, f"budget: {self.used}/{self.budget} tokens used, "
-                                f"this entry needs {tokens} ({why})")
+                self._reject(
+                    e,
+                    f"budget: {self.used}/{self.budget} tokens used, "
+                    f"this entry needs {tokens} ({why})",
+                )
                 continue
             self.used += tokens
             self.rejected.pop(e.key, None)
             self.order[e.key] = e.seq
-            self.activated[e.key] = Activation(e.entry, e.book, why, tokens, e.text, e.position,
-                                               e.depth, e.role, e.title, e.key, level)
+            self.activated[e.key] = Activation(
+                e.entry,
+                e.book,
+                why,
+                tokens,
+                e.text,
+                e.position,
+                e.depth,
+                e.role,
+                e.title,
+                e.key,
+                level,
+            )
             for name in e.groups:  # only a member that really fired closes its group
                 self.groups_won.setdefault(name, e.title)
             fresh.append(e)
@@ -160,8 +201,11 @@ class _Run:
         if "activate" in e.decorators:
             return "@@activate", None
         first = self.view.fired.get(e.key)
-        if "keep_activate_after_match" in e.decorators and first is not None \
-                and first < self.scan.turn:
+        if (
+            "keep_activate_after_match" in e.decorators
+            and first is not None
+            and first < self.scan.turn
+        ):
             return f"@@keep_activate_after_match (first fired on turn {first})", None
         if e.entry.constant:
             return "constant", None
@@ -233,12 +277,18 @@ class _Run:
             tag = f"group {name!r}"
             stickies = [e for e in group if e.key in self.view.sticky]
             if stickies:
-                lost.update({e.key: f"{tag}: sticky {stickies[0].title!r} holds it"
-                             for e in group if e not in stickies})
+                lost.update(
+                    {
+                        e.key: f"{tag}: sticky {stickies[0].title!r} holds it"
+                        for e in group
+                        if e not in stickies
+                    }
+                )
                 continue
             if name in self.groups_won:
-                lost.update({e.key: f"{tag}: {self.groups_won[name]!r} already fired"
-                             for e in group})
+                lost.update(
+                    {e.key: f"{tag}: {self.groups_won[name]!r} already fired" for e in group}
+                )
                 continue
             if any(e.group_scoring for e in group):
                 scores = {e.key: _score(e, self._haystack(e.scan_depth)) for e in group}
@@ -246,14 +296,21 @@ class _Run:
                 top = next(e for e in group if scores[e.key] == best)
                 for e in group:
                     if e.group_scoring and scores[e.key] < best:
-                        lost[e.key] = (f"{tag}: fewer keys matched ({scores[e.key]}) than "
-                                       f"{top.title!r} ({best})")
+                        lost[e.key] = (
+                            f"{tag}: fewer keys matched ({scores[e.key]}) than "
+                            f"{top.title!r} ({best})"
+                        )
                 group = [e for e in group if e.key not in lost]
             if len(group) < 2:
                 continue
             winner, how = self._group_winner(name, group)
-            lost.update({e.key: f"{tag}: lost to {winner.title!r} ({how})"
-                         for e in group if e is not winner})
+            lost.update(
+                {
+                    e.key: f"{tag}: lost to {winner.title!r} ({how})"
+                    for e in group
+                    if e is not winner
+                }
+            )
         for e, _ in found:
             if e.key in lost:
                 self._reject(e, lost[e.key])

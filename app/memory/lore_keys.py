@@ -119,10 +119,16 @@ def haystack(parts: Sequence[tuple[str, str]], budget: RegexBudget | None = None
         at += len(piece)
         low_at += len(low)
         data_at += len(data)
-    return Haystack("".join(pieces), "".join(low_pieces), b"".join(data_pieces), tuple(starts),
-                    tuple(low_starts), tuple(data_starts),
-                    tuple(label for label, _ in parts[: len(pieces)]),
-                    RegexBudget() if budget is None else budget)
+    return Haystack(
+        "".join(pieces),
+        "".join(low_pieces),
+        b"".join(data_pieces),
+        tuple(starts),
+        tuple(low_starts),
+        tuple(data_starts),
+        tuple(label for label, _ in parts[: len(pieces)]),
+        RegexBudget() if budget is None else budget,
+    )
 
 
 def _regex_key(key: str, rules: KeyRules) -> KeyRegex | None:

@@ -41,8 +41,10 @@ MAX_WORK = 2_000_000_000
 """Regex work for one turn's scan, in instructions × bytes (about 2 s at RE2's slowest here),
 so even a book of many huge keys costs a bounded time, the same on every machine."""
 FLAGS = "gimsuy"
-JS_SPACES = (r"\t\n\x0B\f\r \x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}"
-             r"\x{3000}\x{FEFF}")
+JS_SPACES = (
+    r"\t\n\x0B\f\r \x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}"
+    r"\x{3000}\x{FEFF}"
+)
 """What JavaScript's `\\s` matches (RE2's is ASCII only)."""
 _SAME_ESCAPES = set("dDwWbBtnrfv") | set("\\^$.|?*+()[]{}/-")
 _COUNT = re.compile(r"\{(\d+)(,(\d*))?\}")
@@ -80,8 +82,10 @@ class RegexBudget:
 
     def spend(self, units: int) -> None:
         if units > self.left:
-            raise BadKey("skipped: this turn's regex work limit is used up "
-                         f"({MAX_WORK:,} steps; fewer or smaller regex keys fit)")
+            raise BadKey(
+                "skipped: this turn's regex work limit is used up "
+                f"({MAX_WORK:,} steps; fewer or smaller regex keys fit)"
+            )
         self.left -= units
 
 
@@ -174,8 +178,12 @@ def translate(source: str, *, unicode: bool) -> str:
 def _group(source: str, at: int) -> tuple[str, int]:
     if not source.startswith("(?", at):
         return "(", at + 1
-    for opener, what in (("(?=", "lookahead"), ("(?!", "negative lookahead"),
-                         ("(?<=", "lookbehind"), ("(?<!", "negative lookbehind")):
+    for opener, what in (
+        ("(?=", "lookahead"),
+        ("(?!", "negative lookahead"),
+        ("(?<=", "lookbehind"),
+        ("(?<!", "negative lookbehind"),
+    ):
         if source.startswith(opener, at):
             raise BadKey(f"{what} {opener}…) is not supported (regex keys run in linear time)")
     if source.startswith("(?:", at):
@@ -188,7 +196,7 @@ def _group(source: str, at: int) -> tuple[str, int]:
     modifiers = _MODIFIERS.match(source, at)
     if modifiers is not None:
         return modifiers.group(0), modifiers.end()
-    raise BadKey(f"invalid group {source[at:at + 4]!r}…")
+    raise BadKey(f"invalid group {source[at : at + 4]!r}…")
 
 
 def _check_count(count: re.Match[str]) -> None:
@@ -209,14 +217,14 @@ def _escape(source: str, at: int, *, in_class: bool, unicode: bool) -> tuple[str
     if char == "u":
         return _unicode_escape(source, after, unicode=unicode)
     if char == "x":
-        if _HEX2.fullmatch(source[after:after + 2]):
-            return f"\\x{{{source[after:after + 2]}}}", after + 2
+        if _HEX2.fullmatch(source[after : after + 2]):
+            return f"\\x{{{source[after : after + 2]}}}", after + 2
         return "x", after
     if char == "c":
-        if source[after:after + 1].isascii() and source[after:after + 1].isalpha():
+        if source[after : after + 1].isascii() and source[after : after + 1].isalpha():
             return f"\\x{{{ord(source[after]) % 32:02X}}}", after + 1
         return r"\\c", after  # JavaScript: a `\c` not followed by a letter is itself
-    if char == "0" and not source[after:after + 1].isdigit():
+    if char == "0" and not source[after : after + 1].isdigit():
         return r"\x{00}", after
     if char.isdigit():
         raise BadKey(f"backreference or octal escape \\{char} is not supported")
@@ -248,12 +256,12 @@ def _unicode_escape(source: str, at: int, *, unicode: bool) -> tuple[str, int]:
         if value > 0x10FFFF:
             raise BadKey(f"\\u{{{braced.group(1)}}} is beyond Unicode")
         return _code_point(value), braced.end()
-    if _HEX4.fullmatch(source[at:at + 4]) is None:
+    if _HEX4.fullmatch(source[at : at + 4]) is None:
         if unicode:
             raise BadKey("invalid \\u escape (with the u flag)")
         return "u", at
-    value = int(source[at:at + 4], 16)
-    low = source[at + 6:at + 10] if source.startswith("\\u", at + 4) else ""
+    value = int(source[at : at + 4], 16)
+    low = source[at + 6 : at + 10] if source.startswith("\\u", at + 4) else ""
     if 0xD800 <= value < 0xDC00 and _HEX4.fullmatch(low) and 0xDC00 <= int(low, 16) < 0xE000:
         pair = 0x10000 + ((value - 0xD800) << 10) + (int(low, 16) - 0xDC00)
         return _code_point(pair), at + 10

@@ -75,8 +75,10 @@ class LoreResult:
 
     def explain(self) -> list[str]:
         lines = [f"lore: {len(self.activated)} entries, {self.tokens}/{self.budget} tokens"]
-        lines += [f"  + {a.title} [{a.book}] ({a.tokens} tokens, {a.position}): {a.reason}"
-                  for a in self.activated]
+        lines += [
+            f"  + {a.title} [{a.book}] ({a.tokens} tokens, {a.position}): {a.reason}"
+            for a in self.activated
+        ]
         lines += [f"  - {r.title} [{r.book}]: {r.reason}" for r in self.rejected]
         lines += [f"  ! {notice}" for notice in self.notices]
         return lines

@@ -70,8 +70,16 @@ def prepare(books: Sequence[Lorebook], *, char: str = "", user: str = "") -> lis
     return out
 
 
-def _prepare(entry: LoreEntry, book: Lorebook, label: str, key: str, index: int, seq: int,
-             char: str, user: str) -> Prepared:
+def _prepare(
+    entry: LoreEntry,
+    book: Lorebook,
+    label: str,
+    key: str,
+    index: int,
+    seq: int,
+    char: str,
+    user: str,
+) -> Prepared:
     decorators = resolve(entry.decorators())
     position = entry.position
     depth = entry.depth
@@ -80,8 +88,11 @@ def _prepare(entry: LoreEntry, book: Lorebook, label: str, key: str, index: int,
     elif "depth" in decorators:
         position, depth = "at_depth", int(decorators["depth"])
     role = cast(Role, decorators.get("role", entry.role))
-    scan_depth = int(decorators.get("scan_depth", entry.scan_depth if entry.scan_depth is not None
-                                    else book.scan_depth))
+    scan_depth = int(
+        decorators.get(
+            "scan_depth", entry.scan_depth if entry.scan_depth is not None else book.scan_depth
+        )
+    )
 
     def names(values: Sequence[str]) -> list[str]:
         return substitute_keys(values, char=char, user=user)
@@ -89,17 +100,29 @@ def _prepare(entry: LoreEntry, book: Lorebook, label: str, key: str, index: int,
     text = entry.text()
     if char or user:
         text = substitute(text, char=char, user=user)
-    title = (entry.name or entry.comment.strip() or next(iter(entry.keys), "")
-             or f"entry {index + 1}")
+    title = (
+        entry.name or entry.comment.strip() or next(iter(entry.keys), "") or f"entry {index + 1}"
+    )
     return Prepared(
-        key=key, seq=seq, book=label, title=title, entry=entry, text=text,
+        key=key,
+        seq=seq,
+        book=label,
+        title=title,
+        entry=entry,
+        text=text,
         keys=names(entry.keys),
         secondary=names(entry.secondary_keys) if entry.selective else [],
         additional=names(decorators.get("additional_keys", "").split(",")),
         excluded=names(decorators.get("exclude_keys", "").split(",")),
-        rules=KeyRules(_either(entry.case_sensitive, book.case_sensitive),
-                       _either(entry.match_whole_words, book.match_whole_words), entry.use_regex),
-        scan_depth=scan_depth, position=position, depth=depth, role=role,
+        rules=KeyRules(
+            _either(entry.case_sensitive, book.case_sensitive),
+            _either(entry.match_whole_words, book.match_whole_words),
+            entry.use_regex,
+        ),
+        scan_depth=scan_depth,
+        position=position,
+        depth=depth,
+        role=role,
         recursive=book.recursive_scanning,
         groups=[g.strip() for g in entry.group.split(",") if g.strip()],
         group_override=_flag(entry, "group_override", "groupOverride"),
@@ -116,12 +139,13 @@ def key_problems(e: Prepared) -> list[str]:
     return [problem for key in keys if (problem := key_problem(key, e.rules)) is not None]
 
 
-def book_problems(book: Lorebook, *, char: str = "",
-                  user: str = "") -> list[tuple[int, str, str]]:
+def book_problems(book: Lorebook, *, char: str = "", user: str = "") -> list[tuple[int, str, str]]:
     """(entry index, entry title, reason) for every unusable key of `book`, in entry order."""
-    return [(index, e.title, problem)
-            for index, e in enumerate(prepare([book], char=char, user=user))
-            for problem in key_problems(e)]
+    return [
+        (index, e.title, problem)
+        for index, e in enumerate(prepare([book], char=char, user=user))
+        for problem in key_problems(e)
+    ]
 
 
 def substitute_keys(keys: Sequence[str], *, char: str, user: str) -> list[str]:
@@ -157,6 +181,7 @@ def _value(decorator: Decorator) -> str | None:
 def _count(low: int, high: int) -> Callable[[str], bool]:
     def check(value: str) -> bool:
         return value.strip().isdigit() and low <= int(value) <= high
+
     return check
 
 
@@ -186,8 +211,11 @@ _CHECKS: dict[str, Callable[[str], bool]] = {
 def _flag(entry: LoreEntry, card_key: str, st_key: str) -> bool:
     ext = entry.extensions
     st = ext.get("sillytavern")
-    for value in (ext.get(card_key), st.get(st_key) if isinstance(st, dict) else None,
-                  getattr(entry, card_key, None)):
+    for value in (
+        ext.get(card_key),
+        st.get(st_key) if isinstance(st, dict) else None,
+        getattr(entry, card_key, None),
+    ):
         if isinstance(value, bool):
             return value
     return False

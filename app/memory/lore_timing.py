@@ -46,8 +46,11 @@ class LoreTimers:
         def effects(items: Mapping[str, Effect]) -> dict[str, list[object]]:
             return {k: [e.start, e.end, e.digest, e.protected] for k, e in items.items()}
 
-        return {"sticky": effects(self.sticky), "cooldown": effects(self.cooldown),
-                "fired": dict(self.fired)}
+        return {
+            "sticky": effects(self.sticky),
+            "cooldown": effects(self.cooldown),
+            "fired": dict(self.fired),
+        }
 
     @classmethod
     def from_dict(cls, data: object, where: str = "lore timers") -> LoreTimers:
@@ -58,23 +61,34 @@ class LoreTimers:
         def effects(name: str) -> dict[str, Effect]:
             raw = data.get(name, {})
             if not isinstance(raw, dict) or len(raw) > MAX_TIMERS:
-                raise LoreweaverError(f"{where}.{name}: must be an object of at most "
-                                      f"{MAX_TIMERS} timers")
+                raise LoreweaverError(
+                    f"{where}.{name}: must be an object of at most {MAX_TIMERS} timers"
+                )
             out = {}
             for key, value in raw.items():
-                if not (isinstance(value, list) and len(value) == 4 and _is_int(value[0])
-                        and _is_int(value[1]) and isinstance(value[2], str)
-                        and isinstance(value[3], bool)):
+                if not (
+                    isinstance(value, list)
+                    and len(value) == 4
+                    and _is_int(value[0])
+                    and _is_int(value[1])
+                    and isinstance(value[2], str)
+                    and isinstance(value[3], bool)
+                ):
                     raise LoreweaverError(
-                        f"{where}.{name}.{key}: must be [start, end, digest, protected]")
+                        f"{where}.{name}.{key}: must be [start, end, digest, protected]"
+                    )
                 out[str(key)] = Effect(value[0], value[1], value[2], value[3])
             return out
 
         fired = data.get("fired", {})
-        if not isinstance(fired, dict) or len(fired) > MAX_TIMERS \
-                or not all(_is_int(v) for v in fired.values()):
-            raise LoreweaverError(f"{where}.fired: must map at most {MAX_TIMERS} entry keys "
-                                  "to turn numbers")
+        if (
+            not isinstance(fired, dict)
+            or len(fired) > MAX_TIMERS
+            or not all(_is_int(v) for v in fired.values())
+        ):
+            raise LoreweaverError(
+                f"{where}.fired: must map at most {MAX_TIMERS} entry keys to turn numbers"
+            )
         return cls(effects("sticky"), effects("cooldown"), {str(k): v for k, v in fired.items()})
 
 

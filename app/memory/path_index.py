@@ -62,7 +62,8 @@ def read_index(conn: sqlite3.Connection, leaf_id: int | None, tokenizer: str) ->
     ).fetchall()
     roles = {"user": "user", "assistant": "assistant", "system": "system"}  # one str per role
     return PathIndex(
-        [row[0] for row in rows], [roles.get(row[1], row[1]) for row in rows],
+        [row[0] for row in rows],
+        [roles.get(row[1], row[1]) for row in rows],
         [row[2] for row in rows],
     )
 

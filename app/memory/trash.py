@@ -51,9 +51,10 @@ def restore(conn: sqlite3.Connection, chat_id: int) -> int | None:
     record = json.loads(row[0])
     messages: list[dict[str, Any]] = record["messages"]
     parent = messages[0]["parent_id"] if messages else None
-    if parent is not None and conn.execute(
-        "SELECT 1 FROM messages WHERE id = ?", (parent,)
-    ).fetchone() is None:
+    if (
+        parent is not None
+        and conn.execute("SELECT 1 FROM messages WHERE id = ?", (parent,)).fetchone() is None
+    ):
         raise LoreweaverError("cannot undo the delete: the message it hung from is gone too")
     for table, rows in (("messages", messages), ("message_versions", record["versions"])):
         for values in rows:

@@ -105,19 +105,25 @@ def explain_inputs(assembly: Assembly, inputs: TurnInputs) -> None:
     """Say in the assembly's sections what fired, what was cut, what was summarised or recalled."""
     lore = inputs.lore
     if lore is not None:
-        constant = [f"{a.title}: {a.reason} ({a.tokens} tokens)"
-                    for a in lore.activated if a.constant]
-        triggered = [f"lore {a.title}: {a.reason} ({a.tokens} tokens)"
-                     for a in lore.activated if not a.constant]
+        constant = [
+            f"{a.title}: {a.reason} ({a.tokens} tokens)" for a in lore.activated if a.constant
+        ]
+        triggered = [
+            f"lore {a.title}: {a.reason} ({a.tokens} tokens)"
+            for a in lore.activated
+            if not a.constant
+        ]
         _section(assembly, "constant lore").lines = constant + [f"! {n}" for n in lore.notices]
         notes = _section(assembly, "per-turn notes")
         notes.lines = triggered + [line for line in notes.lines if not line.startswith("lore: ")]
-        assembly.sections.append(Section(
-            "lore not used",
-            0,
-            [f"{r.title} [{r.book}]: {r.reason}" for r in lore.rejected]
-            + [f"budget: {lore.tokens}/{lore.budget} tokens used"],
-        ))
+        assembly.sections.append(
+            Section(
+                "lore not used",
+                0,
+                [f"{r.title} [{r.book}]: {r.reason}" for r in lore.rejected]
+                + [f"budget: {lore.tokens}/{lore.budget} tokens used"],
+            )
+        )
     if inputs.summaries:
         _section(assembly, "summary").lines = [s.describe() for s in inputs.summaries]
     if inputs.recalled:

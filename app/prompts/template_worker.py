@@ -166,8 +166,10 @@ def _serve() -> None:
         try:
             reply = _answer(sandbox, compiled, json.loads(line))
         except MemoryError:
-            reply = {"error": "limit", "message": "rendering ran out of memory "
-                     f"({MEMORY_LIMIT // 2**20} MB)"}
+            reply = {
+                "error": "limit",
+                "message": f"rendering ran out of memory ({MEMORY_LIMIT // 2**20} MB)",
+            }
         out.write(json.dumps(reply) + "\n")
         out.flush()
         if reply.get("error") == "limit":

@@ -19,26 +19,76 @@ from app.sheets.validation import describe
 
 OUR_KEY = "loreweaver"
 # card field → sheet field, where the names differ
-RENAMES = {"first_mes": "first_message", "mes_example": "example_dialogues",
-           "character_version": "version"}
-V2_FIELDS = ("name", "description", "personality", "scenario", "first_mes", "mes_example",
-             "creator_notes", "system_prompt", "post_history_instructions", "alternate_greetings",
-             "character_book", "tags", "creator", "character_version", "extensions")
-V3_ONLY = ("nickname", "creator_notes_multilingual", "source", "group_only_greetings",
-           "creation_date", "modification_date", "assets")
-NPC_FIELDS = ("role", "goals", "knowledge", "unknowns", "relationships", "speech_style",
-              "catchphrases", "refusals", "state", "world", "avatar")
+RENAMES = {
+    "first_mes": "first_message",
+    "mes_example": "example_dialogues",
+    "character_version": "version",
+}
+V2_FIELDS = (
+    "name",
+    "description",
+    "personality",
+    "scenario",
+    "first_mes",
+    "mes_example",
+    "creator_notes",
+    "system_prompt",
+    "post_history_instructions",
+    "alternate_greetings",
+    "character_book",
+    "tags",
+    "creator",
+    "character_version",
+    "extensions",
+)
+V3_ONLY = (
+    "nickname",
+    "creator_notes_multilingual",
+    "source",
+    "group_only_greetings",
+    "creation_date",
+    "modification_date",
+    "assets",
+)
+NPC_FIELDS = (
+    "role",
+    "goals",
+    "knowledge",
+    "unknowns",
+    "relationships",
+    "speech_style",
+    "catchphrases",
+    "refusals",
+    "state",
+    "world",
+    "avatar",
+)
 
 LOGIC = ["and_any", "not_all", "not_any", "and_all"]
-POSITIONS = ["before_char", "after_char", "top_of_notes", "bottom_of_notes", "at_depth",
-             "before_examples", "after_examples"]
+POSITIONS = [
+    "before_char",
+    "after_char",
+    "top_of_notes",
+    "bottom_of_notes",
+    "at_depth",
+    "before_examples",
+    "after_examples",
+]
 ROLES = ["system", "user", "assistant"]
 # SillyTavern entry extension key → our field
-ST_EXTENSIONS = {"depth": "depth", "probability": "probability", "group": "group",
-                 "group_weight": "group_weight", "sticky": "sticky", "cooldown": "cooldown",
-                 "delay": "delay", "exclude_recursion": "exclude_recursion",
-                 "prevent_recursion": "prevent_recursion", "scan_depth": "scan_depth",
-                 "match_whole_words": "match_whole_words"}
+ST_EXTENSIONS = {
+    "depth": "depth",
+    "probability": "probability",
+    "group": "group",
+    "group_weight": "group_weight",
+    "sticky": "sticky",
+    "cooldown": "cooldown",
+    "delay": "delay",
+    "exclude_recursion": "exclude_recursion",
+    "prevent_recursion": "prevent_recursion",
+    "scan_depth": "scan_depth",
+    "match_whole_words": "match_whole_words",
+}
 
 
 def _validate(model: type[Any], data: dict[str, Any], where: str) -> Any:
@@ -50,6 +100,7 @@ def _validate(model: type[Any], data: dict[str, Any], where: str) -> Any:
 
 # -- lorebooks -----------------------------------------------------------------------------------
 
+
 def entry_from_card(raw: dict[str, Any]) -> dict[str, Any]:
     """A card `character_book` entry → LoreEntry fields (ST extensions read into fields)."""
     entry = dict(raw)
@@ -60,8 +111,11 @@ def entry_from_card(raw: dict[str, Any]) -> dict[str, Any]:
         value = ext.pop(key, None)
         if value is not None:
             entry.setdefault(field, value)
-    for key, names, field in (("selectiveLogic", LOGIC, "selective_logic"),
-                              ("position", POSITIONS, "position"), ("role", ROLES, "role")):
+    for key, names, field in (
+        ("selectiveLogic", LOGIC, "selective_logic"),
+        ("position", POSITIONS, "position"),
+        ("role", ROLES, "role"),
+    ):
         value = ext.pop(key, None)
         if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(names):
             entry[field] = names[value]
@@ -139,17 +193,40 @@ def st_entry(raw: dict[str, Any]) -> dict[str, Any]:
         "match_whole_words": raw.get("matchWholeWords"),
         "role": raw.get("role") or 0,
     }
-    known = {"key", "keysecondary", "content", "comment", "disable", "constant", "selective",
-             "order", "uid", "caseSensitive", "selectiveLogic", "position", "depth",
-             "probability", "useProbability", "group", "groupWeight", "sticky", "cooldown",
-             "delay", "excludeRecursion", "preventRecursion", "scanDepth", "matchWholeWords",
-             "role"}
+    known = {
+        "key",
+        "keysecondary",
+        "content",
+        "comment",
+        "disable",
+        "constant",
+        "selective",
+        "order",
+        "uid",
+        "caseSensitive",
+        "selectiveLogic",
+        "position",
+        "depth",
+        "probability",
+        "useProbability",
+        "group",
+        "groupWeight",
+        "sticky",
+        "cooldown",
+        "delay",
+        "excludeRecursion",
+        "preventRecursion",
+        "scanDepth",
+        "matchWholeWords",
+        "role",
+    }
     ext["sillytavern"] = {k: v for k, v in raw.items() if k not in known}
     entry["extensions"] = ext
     return entry
 
 
 # -- character cards ----------------------------------------------------------------------------
+
 
 def card_data(card: dict[str, Any]) -> tuple[dict[str, Any], str]:
     """The card's field dict and its spec ("v1", "v2", "v3")."""
@@ -175,8 +252,12 @@ def sheet_from_card(card: dict[str, Any]) -> Sheet:
         if key == "extensions":
             continue
         if key == "character_book":
-            fields[key] = None if value is None else lorebook_from_card(
-                value if isinstance(value, dict) else {"entries": value}, "character_book."
+            fields[key] = (
+                None
+                if value is None
+                else lorebook_from_card(
+                    value if isinstance(value, dict) else {"entries": value}, "character_book."
+                )
             )
             continue
         fields[RENAMES.get(key, key)] = value

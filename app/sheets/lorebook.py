@@ -17,8 +17,15 @@ from app.untrusted import first_non_finite
 
 MAX_TEXT = 200_000
 SelectiveLogic = Literal["and_any", "not_all", "not_any", "and_all"]
-Position = Literal["before_char", "after_char", "at_depth", "before_examples", "after_examples",
-                   "top_of_notes", "bottom_of_notes"]
+Position = Literal[
+    "before_char",
+    "after_char",
+    "at_depth",
+    "before_examples",
+    "after_examples",
+    "top_of_notes",
+    "bottom_of_notes",
+]
 Role = Literal["system", "user", "assistant"]
 
 DECORATOR = re.compile(r"^@@(@?)([a-z_]+)(?:[ \t]+(.*))?$")
@@ -87,8 +94,13 @@ class LoreEntry(BaseModel):
             match = DECORATOR.match(line.strip())
             if match is None:
                 break
-            found.append(Decorator(name=match.group(2), value=(match.group(3) or "").strip(),
-                                   fallback=bool(match.group(1))))
+            found.append(
+                Decorator(
+                    name=match.group(2),
+                    value=(match.group(3) or "").strip(),
+                    fallback=bool(match.group(1)),
+                )
+            )
         return found
 
     def text(self) -> str:

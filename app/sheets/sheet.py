@@ -51,8 +51,10 @@ class StateVar(BaseModel):
         kinds = {"int": int, "float": (int, float), "bool": bool, "text": str}
         if self.default is None:
             self.default = {"int": 0, "float": 0.0, "bool": False, "text": ""}[self.type]
-        elif isinstance(self.default, bool) and self.type != "bool" or not isinstance(
-            self.default, kinds[self.type]
+        elif (
+            isinstance(self.default, bool)
+            and self.type != "bool"
+            or not isinstance(self.default, kinds[self.type])
         ):
             raise ValueError(f"default {self.default!r} is not of type {self.type}")
         return self

@@ -117,8 +117,9 @@ class LoreweaverApp(App[None]):
     def streaming(self) -> LiveReply | None:
         return self.chat_screen.streaming
 
-    def open_character(self, character: str, chat_id: int | None = None, *,
-                       new: bool = False) -> None:
+    def open_character(
+        self, character: str, chat_id: int | None = None, *, new: bool = False
+    ) -> None:
         """Show `character`'s chat: `chat_id`, a new one, or (default) their latest."""
         self.chat_screen.open_character(character, chat_id, new=new)
 
@@ -133,11 +134,23 @@ class LoreweaverApp(App[None]):
         follow_theme(self)
         self.load_model()
 
-    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
-               timeout: float | None = None, markup: bool = True) -> None:
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
         """Every notification (they quote names, files and errors) without control characters."""
-        super().notify(safe_line(message), title=safe_line(title), severity=severity,
-                       timeout=timeout, markup=markup)
+        super().notify(
+            safe_line(message),
+            title=safe_line(title),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
 
     @work(thread=True, exclusive=True, group="engine")
     def load_model(self, previous: Engine | None = None) -> None:
@@ -263,5 +276,6 @@ class LoreweaverApp(App[None]):
         elif self.screen is editors[-1]:
             editors[-1].confirm_leave(self.exit)
         else:
-            self.notify("The editor has unsaved changes: close this dialog first.",
-                        severity="warning")
+            self.notify(
+                "The editor has unsaved changes: close this dialog first.", severity="warning"
+            )

@@ -32,4 +32,3 @@ class CroppingCompositor(Compositor):
                 continue
             rows = Region(visible.x, top, visible.width, bottom - top)
             yield rows, rows, widget.render_lines(rows.translate(-region.offset))
-

@@ -57,15 +57,22 @@ def after(count: int) -> str:
     """'this message', 'this message and the one after it', '… and the 6 after it'."""
     if count == 0:
         return "this message"
-    return "this message and the one after it" if count == 1 else (
-        f"this message and the {count} after it"
+    return (
+        "this message and the one after it"
+        if count == 1
+        else (f"this message and the {count} after it")
     )
 
 
 class ChatController:
     def __init__(
-        self, where: Home, store: ChatStore | None, settings: Settings, *,
-        emit: Emit, background: Background,
+        self,
+        where: Home,
+        store: ChatStore | None,
+        settings: Settings,
+        *,
+        emit: Emit,
+        background: Background,
     ) -> None:
         self.where = where
         self.store = store
@@ -126,18 +133,27 @@ class ChatController:
         chat = None
         if store is not None and not self.new_chat:
             try:
-                chat = (store.get_chat(self.wanted_chat) if self.wanted_chat is not None
-                        else store.latest_chat(character))
+                chat = (
+                    store.get_chat(self.wanted_chat)
+                    if self.wanted_chat is not None
+                    else store.latest_chat(character)
+                )
             except LoreweaverError:
                 chat = None
         if chat is None or store is None:
-            return [Shown(None, sheet.name, text, False)
-                    for text in greetings(sheet, self.settings.user_name)[:1]]
+            return [
+                Shown(None, sheet.name, text, False)
+                for text in greetings(sheet, self.settings.user_name)[:1]
+            ]
         path = visible_path(store, chat.id)
         self.log_offset = max(len(path) - self.log_size, 0)
         return [
-            Shown(message_id, chat.user_name if m.role == "user" else sheet.name, m.content,
-                  m.role == "user")
+            Shown(
+                message_id,
+                chat.user_name if m.role == "user" else sheet.name,
+                m.content,
+                m.role == "user",
+            )
             for m, message_id in shown_page(path, path.ids, self.log_offset)
         ]
 
@@ -155,8 +171,15 @@ class ChatController:
             resume = True if self.store.latest_chat(character) else None
         fmt = choose_format(self.settings.template, model)
         session = start_session(
-            engine, model, fmt, sheet, character,
-            self.settings, store=self.store, resume=resume, home=self.where,
+            engine,
+            model,
+            fmt,
+            sheet,
+            character,
+            self.settings,
+            store=self.store,
+            resume=resume,
+            home=self.where,
         )
         self.session, self.new_chat = session, False
         if resume is not None:  # the saved KV cache, if any, loads off the UI thread
@@ -209,8 +232,9 @@ class ChatController:
             return self.preview()
         shown: list[Shown] = []
         self.log_offset = max(len(session.history) - self.log_size, 0)
-        for index, (message, message_id) in enumerate(session.page(self.log_offset),
-                                                      start=self.log_offset):
+        for index, (message, message_id) in enumerate(
+            session.page(self.log_offset), start=self.log_offset
+        ):
             mine = message.role == "user"
             swipe = None
             if message_id is not None and not mine:
@@ -318,8 +342,10 @@ class ChatController:
         first = f"{stats.first_token_s:.2f}s" if stats.first_token_s is not None else "-"
         used = stats.prompt_tokens + stats.completion_tokens
         n_ctx = self.engine.n_ctx if self.engine is not None else "?"
-        return (f"ctx {used}/{n_ctx} · first {first} · {stats.tokens_per_s:.1f} tok/s · "
-                f"{stats.finish_reason}")
+        return (
+            f"ctx {used}/{n_ctx} · first {first} · {stats.tokens_per_s:.1f} tok/s · "
+            f"{stats.finish_reason}"
+        )
 
     def impersonate(self) -> None:
         """The model drafts the user's next line, streamed as `DraftChunk`s (not stored)."""
@@ -329,8 +355,9 @@ class ChatController:
 
     def _stream_draft(self, session: ChatSession) -> None:
         try:
-            self.draft = session.impersonate(sampling_from(self.settings, seed=None,
-                                                           max_tokens=None))
+            self.draft = session.impersonate(
+                sampling_from(self.settings, seed=None, max_tokens=None)
+            )
             if self._stop_asked:
                 self.draft.cancel()
             for text in self.draft.batches(FRAME_S):

@@ -18,7 +18,10 @@ from app.tui.sheet_form import parse_number, parse_yaml, split_lines, yaml_text
 LOGICS: tuple[str, ...] = get_args(SelectiveLogic)
 POSITIONS: tuple[str, ...] = get_args(Position)
 LOGIC_LABELS = {
-    "and_any": "AND ANY", "not_all": "NOT ALL", "not_any": "NOT ANY", "and_all": "AND ALL",
+    "and_any": "AND ANY",
+    "not_all": "NOT ALL",
+    "not_any": "NOT ANY",
+    "and_all": "AND ALL",
 }
 
 

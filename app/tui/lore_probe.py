@@ -41,8 +41,10 @@ class Probe:
         """The text the test box shows: a summary, then ✓ fired / ✗ not, each with its reason."""
         fired = self.fired
         if fired:
-            head = (f"{len(fired)} of {len(self.lines)} entries fire · "
-                    f"{self.tokens}/{self.budget} tokens")
+            head = (
+                f"{len(fired)} of {len(self.lines)} entries fire · "
+                f"{self.tokens}/{self.budget} tokens"
+            )
         else:
             head = "No entry fires for this text."
         lines = [head]
@@ -61,30 +63,52 @@ def entry_title(book: Lorebook, entry: LoreEntry, book_id: str = "") -> str:
     return f"{book_id} {number}. {label}" if book_id else f"{number}. {label}"
 
 
-def probe(own: Lorebook | None, text: str, count_tokens: Callable[[str], int], *,
-          world: Sequence[tuple[str, Lorebook]] = (), char: str = "", user: str = "",
-          n_ctx: int) -> Probe:
+def probe(
+    own: Lorebook | None,
+    text: str,
+    count_tokens: Callable[[str], int],
+    *,
+    world: Sequence[tuple[str, Lorebook]] = (),
+    char: str = "",
+    user: str = "",
+    n_ctx: int,
+) -> Probe:
     """What fires for `text` from the world books (`(id, book)`, as the sheet names them) and
     the character's `own` book, in a chat with an `n_ctx`-token window."""
     named = [*world, *([("", own)] if own is not None else [])]
     books = [book for _, book in named]
-    result = scan_lore(books, [text], turn=1, seed=0, timers=LoreTimers(), char=char,
-                       user=user, count=count_tokens, n_ctx=n_ctx)
+    result = scan_lore(
+        books,
+        [text],
+        turn=1,
+        seed=0,
+        timers=LoreTimers(),
+        char=char,
+        user=user,
+        count=count_tokens,
+        n_ctx=n_ctx,
+    )
     if result is None:
         return Probe([], budget=lore_budget(books, n_ctx))
 
     def title(entry: LoreEntry) -> str:
-        book_id, book = next(((i, b) for i, b in named if any(e is entry for e in b.entries)),
-                             named[-1])
+        book_id, book = next(
+            ((i, b) for i, b in named if any(e is entry for e in b.entries)), named[-1]
+        )
         return entry_title(book, entry, book_id)
 
-    lines = [ProbeLine(True, title(a.entry), a.reason,
-                       f"{a.tokens} tok, {a.position.replace('_', ' ')}")
-             for a in result.activated]
+    lines = [
+        ProbeLine(True, title(a.entry), a.reason, f"{a.tokens} tok, {a.position.replace('_', ' ')}")
+        for a in result.activated
+    ]
     lines += [ProbeLine(False, title(r.entry), r.reason) for r in result.rejected]
     explained = {id(a.entry) for a in result.activated} | {id(r.entry) for r in result.rejected}
-    lines += [ProbeLine(False, entry_title(book, e, book_id), _silent_reason(e))
-              for book_id, book in named for e in book.entries if id(e) not in explained]
+    lines += [
+        ProbeLine(False, entry_title(book, e, book_id), _silent_reason(e))
+        for book_id, book in named
+        for e in book.entries
+        if id(e) not in explained
+    ]
     return Probe(lines, result.tokens, result.budget, tuple(result.notices))
 
 

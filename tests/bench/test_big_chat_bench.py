@@ -23,8 +23,9 @@ def test_build_chat_writes_one_alternating_path(tmp_path: Path) -> None:
 
 def test_a_shortened_big_chat_bench_resumes_each_chat_in_a_child(tmp_path: Path) -> None:
     info = resolve_model(Home(tmp_path), None)
-    report = run_big_chat(info, big=1500, small=30, huge_chars=300_000, opens=1, n_ctx=1024,
-                          n_threads=2)
+    report = run_big_chat(
+        info, big=1500, small=30, huge_chars=300_000, opens=1, n_ctx=1024, n_threads=2
+    )
     small, big, huge = report.small[0], report.big[0], report.huge[0]
     assert (small.messages, big.messages, huge.messages) == (30, 1500, 30)
     assert 0 < big.window_messages < 200  # the window, not the path

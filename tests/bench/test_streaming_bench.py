@@ -15,8 +15,15 @@ from app.bench import Bench, BenchOptions
 from app.cli import main
 from app.engine.modelinfo import ModelInfo
 
-KEYS = ("app_tokens_per_s", "raw_tokens_per_s", "tokens_per_s_ratio", "app_first_token_s",
-        "raw_first_token_s", "first_token_ratio", "peak_rss_mb")
+KEYS = (
+    "app_tokens_per_s",
+    "raw_tokens_per_s",
+    "tokens_per_s_ratio",
+    "app_first_token_s",
+    "raw_first_token_s",
+    "first_token_ratio",
+    "peak_rss_mb",
+)
 
 
 def test_bench_json_smoke() -> None:
@@ -53,8 +60,11 @@ def test_a_benchmark_module_plugs_in_with_its_own_flag(
     module = types.ModuleType("lw_fake_bench")
     module.run = _FakeReport  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "lw_fake_bench", module)
-    monkeypatch.setattr(app.bench, "BENCHES",
-                        (*app.bench.BENCHES, Bench("fake", "lw_fake_bench", "--fake", "a fake")))
+    monkeypatch.setattr(
+        app.bench,
+        "BENCHES",
+        (*app.bench.BENCHES, Bench("fake", "lw_fake_bench", "--fake", "a fake")),
+    )
     assert main(["bench", "--fake", "--json", "--runs", "3", "--max-tokens", "5"]) == 0
     figures = json.loads(capsys.readouterr().out)
     assert figures == {"model": "SmolLM2-135M-Instruct.Q4_1", "runs": 3, "max_tokens": 5}

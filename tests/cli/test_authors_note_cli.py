@@ -5,13 +5,24 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from support import one_line_error, run_cli
 
 
 def test_chat_note_is_stored_and_reaches_the_prompt() -> None:
-    result = run_cli("chat", "brenna", "--say", "Hello.", "--seed", "1", "--max-tokens", "4",
-                     "--note", "Brenna hums a tune.", "--note-frequency", "1")
+    result = run_cli(
+        "chat",
+        "brenna",
+        "--say",
+        "Hello.",
+        "--seed",
+        "1",
+        "--max-tokens",
+        "4",
+        "--note",
+        "Brenna hums a tune.",
+        "--note-frequency",
+        "1",
+    )
     assert result.returncode == 0, result.stderr
     chat_id = json.loads(run_cli("chats", "list", "--json").stdout)[0]["id"]
     explained = run_cli("prompt", "brenna", "--chat", str(chat_id), "--say", "Again.", "--explain")
@@ -22,8 +33,19 @@ def test_chat_note_is_stored_and_reaches_the_prompt() -> None:
 
 
 def test_prompt_explain_names_a_note_at_a_depth() -> None:
-    result = run_cli("prompt", "brenna", "--say", "Hi.", "--explain", "--note", "Be terse.",
-                     "--note-depth", "1", "--note-role", "assistant")
+    result = run_cli(
+        "prompt",
+        "brenna",
+        "--say",
+        "Hi.",
+        "--explain",
+        "--note",
+        "Be terse.",
+        "--note-depth",
+        "1",
+        "--note-role",
+        "assistant",
+    )
     assert result.returncode == 0, result.stderr
     assert "author's note" in result.stdout and "assistant message at depth 1" in result.stdout
 

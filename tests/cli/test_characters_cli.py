@@ -13,13 +13,24 @@ from support import REPO, one_line_error, run_cli
 from app.home import Home
 
 CARD_V2 = {
-    "spec": "chara_card_v2", "spec_version": "2.0",
-    "data": {"name": "Mira Quill", "description": "{{char}} sells maps. {% raw %}{{7*7}}",
-             "first_mes": "Maps! Fresh maps!", "mes_example": "", "personality": "",
-             "scenario": "", "creator_notes": "", "system_prompt": "",
-             "post_history_instructions": "", "alternate_greetings": ["Lost again?"],
-             "tags": ["merchant"], "creator": "t", "character_version": "1",
-             "extensions": {"talkativeness": "0.5", "tool_x": {"keep": [1, 2]}}},
+    "spec": "chara_card_v2",
+    "spec_version": "2.0",
+    "data": {
+        "name": "Mira Quill",
+        "description": "{{char}} sells maps. {% raw %}{{7*7}}",
+        "first_mes": "Maps! Fresh maps!",
+        "mes_example": "",
+        "personality": "",
+        "scenario": "",
+        "creator_notes": "",
+        "system_prompt": "",
+        "post_history_instructions": "",
+        "alternate_greetings": ["Lost again?"],
+        "tags": ["merchant"],
+        "creator": "t",
+        "character_version": "1",
+        "extensions": {"talkativeness": "0.5", "tool_x": {"keep": [1, 2]}},
+    },
 }
 
 
@@ -43,8 +54,9 @@ def test_every_sample_validates() -> None:
     assert result.stdout.count("ok ") == len(samples) >= 3
 
 
-def test_import_prints_the_id_last_and_twice_does_not_duplicate(tmp_path: Path,
-                                                                lw_home: Home) -> None:
+def test_import_prints_the_id_last_and_twice_does_not_duplicate(
+    tmp_path: Path, lw_home: Home
+) -> None:
     card = tmp_path / "mira.json"
     card.write_text(json.dumps(CARD_V2), encoding="utf-8")
     first = run_cli("characters", "import", str(card))
@@ -87,10 +99,16 @@ def _png_with_text(keyword: bytes, payload: bytes) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         crc = zlib.crc32(kind + data).to_bytes(4, "big")
         return len(data).to_bytes(4, "big") + kind + data + crc
+
     ihdr = (1).to_bytes(4, "big") * 2 + bytes([8, 2, 0, 0, 0])
     idat = zlib.compress(b"\x00\xff\x00\x00")
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat)
-            + chunk(b"tEXt", keyword + b"\x00" + payload) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", idat)
+        + chunk(b"tEXt", keyword + b"\x00" + payload)
+        + chunk(b"IEND", b"")
+    )
 
 
 BAD_INPUTS = {
@@ -100,18 +118,23 @@ BAD_INPUTS = {
     "badutf8.json": lambda: b'{"name": "\xff\xfe"}',
     "badjson.json": lambda: b'{"spec": "chara_card_v2", "data": {',
     "wrongspec.json": lambda: json.dumps({"spec": "chara_card_v9", "data": {}}).encode(),
-    "noname.json": lambda: json.dumps({"spec": "chara_card_v2", "data": {"description": "x"}}).encode(),
-    "wrongtype.json": lambda: json.dumps({"spec": "chara_card_v2",
-                                          "data": {"name": "X", "tags": "not-a-list"}}).encode(),
-    "huge.json": lambda: json.dumps({"name": "X", "description": "a" * 300_000,
-                                     "first_mes": ""}).encode(),
+    "noname.json": lambda: json.dumps(
+        {"spec": "chara_card_v2", "data": {"description": "x"}}
+    ).encode(),
+    "wrongtype.json": lambda: json.dumps(
+        {"spec": "chara_card_v2", "data": {"name": "X", "tags": "not-a-list"}}
+    ).encode(),
+    "huge.json": lambda: json.dumps(
+        {"name": "X", "description": "a" * 300_000, "first_mes": ""}
+    ).encode(),
     "array.json": lambda: b"[1, 2, 3]",
 }
 
 
 @pytest.mark.parametrize("name", sorted(BAD_INPUTS))
-def test_bad_cards_are_one_clear_line_and_touch_nothing(name: str, tmp_path: Path,
-                                                        lw_home: Home) -> None:
+def test_bad_cards_are_one_clear_line_and_touch_nothing(
+    name: str, tmp_path: Path, lw_home: Home
+) -> None:
     bad = tmp_path / name
     bad.write_bytes(BAD_INPUTS[name]())
     before = snapshot(lw_home.root)
@@ -128,15 +151,46 @@ def test_sheet_field_errors_name_file_and_field(tmp_path: Path) -> None:
 
 
 def test_standalone_lorebooks_import_from_v3_and_sillytavern(tmp_path: Path, lw_home: Home) -> None:
-    v3 = {"spec": "lorebook_v3", "data": {"name": "Coast", "entries": [
-        {"keys": ["harbour"], "content": "@@depth 3\nThe harbour silts up.", "enabled": True,
-         "insertion_order": 1, "use_regex": False, "extensions": {}}]}}
-    st_world = {"entries": {"0": {"uid": 0, "key": ["storm"], "keysecondary": ["sea"],
-                                  "content": "Storms wreck ships.", "selective": True,
-                                  "selectiveLogic": 3, "position": 4, "depth": 2,
-                                  "probability": 40, "useProbability": True, "group": "weather",
-                                  "sticky": 2, "cooldown": 1, "delay": 3, "order": 7,
-                                  "disable": False, "constant": False, "vectorized": False}}}
+    v3 = {
+        "spec": "lorebook_v3",
+        "data": {
+            "name": "Coast",
+            "entries": [
+                {
+                    "keys": ["harbour"],
+                    "content": "@@depth 3\nThe harbour silts up.",
+                    "enabled": True,
+                    "insertion_order": 1,
+                    "use_regex": False,
+                    "extensions": {},
+                }
+            ],
+        },
+    }
+    st_world = {
+        "entries": {
+            "0": {
+                "uid": 0,
+                "key": ["storm"],
+                "keysecondary": ["sea"],
+                "content": "Storms wreck ships.",
+                "selective": True,
+                "selectiveLogic": 3,
+                "position": 4,
+                "depth": 2,
+                "probability": 40,
+                "useProbability": True,
+                "group": "weather",
+                "sticky": 2,
+                "cooldown": 1,
+                "delay": 3,
+                "order": 7,
+                "disable": False,
+                "constant": False,
+                "vectorized": False,
+            }
+        }
+    }
     for name, data in (("coast.json", v3), ("world.json", st_world)):
         path = tmp_path / name
         path.write_text(json.dumps(data), encoding="utf-8")
@@ -151,7 +205,16 @@ def test_standalone_lorebooks_import_from_v3_and_sillytavern(tmp_path: Path, lw_
     world = load_lorebook(lw_home.lorebooks / "world.yaml")
     entry = world.entries[0]
     assert (entry.selective_logic, entry.position, entry.depth, entry.probability) == (
-        "and_all", "at_depth", 2, 40)
+        "and_all",
+        "at_depth",
+        2,
+        40,
+    )
     assert (entry.group, entry.sticky, entry.cooldown, entry.delay, entry.insertion_order) == (
-        "weather", 2, 1, 3, 7)
+        "weather",
+        2,
+        1,
+        3,
+        7,
+    )
     assert entry.extensions["sillytavern"] == {"vectorized": False}

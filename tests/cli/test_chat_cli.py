@@ -10,21 +10,29 @@ import time
 from pathlib import Path
 
 import pytest
-
 from support import REPO, one_line_error, run_cli
 
 
 def test_single_turn_streams_a_reply() -> None:
-    result = run_cli("chat", "brenna", "--say", "How much for a sword?", "--seed", "3",
-                     "--max-tokens", "24")
+    result = run_cli(
+        "chat", "brenna", "--say", "How much for a sword?", "--seed", "3", "--max-tokens", "24"
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()
     assert "Traceback" not in result.stderr
 
 
 def test_fixed_seed_gives_the_same_reply() -> None:
-    args = ("chat", "old_tam", "--say", "Any news from the road?", "--seed", "42",
-            "--max-tokens", "30")
+    args = (
+        "chat",
+        "old_tam",
+        "--say",
+        "Any news from the road?",
+        "--seed",
+        "42",
+        "--max-tokens",
+        "30",
+    )
     first, second = run_cli(*args), run_cli(*args)
     assert first.returncode == second.returncode == 0
     assert first.stdout == second.stdout
@@ -32,8 +40,15 @@ def test_fixed_seed_gives_the_same_reply() -> None:
 
 
 def test_piped_stdin_gives_one_reply_per_line(lw_home) -> None:  # type: ignore[no-untyped-def]
-    result = run_cli("chat", "kestrel", "--seed", "1", "--max-tokens", "12",
-                     stdin="Hello there.\nWant to split the bounty?\n")
+    result = run_cli(
+        "chat",
+        "kestrel",
+        "--seed",
+        "1",
+        "--max-tokens",
+        "12",
+        stdin="Hello there.\nWant to split the bounty?\n",
+    )
     assert result.returncode == 0, result.stderr
     assert len([line for line in result.stdout.splitlines() if line.strip()]) >= 2
 
@@ -41,8 +56,12 @@ def test_piped_stdin_gives_one_reply_per_line(lw_home) -> None:  # type: ignore[
 def test_ctrl_c_stops_the_reply_not_the_program() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "app", "chat", "brenna", "--seed", "5", "--max-tokens", "2000"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        cwd=REPO, env={**os.environ, "NO_COLOR": "1"},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "NO_COLOR": "1"},
     )
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write("Tell me a very long story about every sword you ever forged.\n")
@@ -135,7 +154,8 @@ SAMPLES = sorted(p.stem for p in (REPO / "characters").glob("*.yaml"))
 
 @pytest.mark.parametrize("character", SAMPLES)
 def test_every_sample_chats_with_the_bundled_model(character: str) -> None:
-    result = run_cli("chat", character, "--say", "Hello. Who are you?", "--seed", "1",
-                     "--max-tokens", "16")
+    result = run_cli(
+        "chat", character, "--say", "Hello. Who are you?", "--seed", "1", "--max-tokens", "16"
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()

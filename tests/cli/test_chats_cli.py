@@ -26,8 +26,14 @@ def seed_chats(home: Home) -> tuple[int, int]:
         first = store.create_chat("brenna", title="Haggling")
         question = store.add_message(first.id, "user", "How much for a sword?")
         store.add_message(first.id, "assistant", "Ten crowns.", name="Brenna")
-        store.add_message(first.id, "assistant", "Twelve.", name="Brenna", parent_id=question.id,
-                          meta={"model": "SmolLM2.gguf", "seed": 4})
+        store.add_message(
+            first.id,
+            "assistant",
+            "Twelve.",
+            name="Brenna",
+            parent_id=question.id,
+            meta={"model": "SmolLM2.gguf", "seed": 4},
+        )
         second = store.create_chat("kestrel")
         store.add_message(second.id, "user", "Split the bounty?")
         store.add_message(second.id, "assistant", "Sixty-forty.", status="interrupted")
@@ -49,8 +55,10 @@ def test_list_shows_ids_characters_counts_and_dates(lw_home: Home) -> None:
     assert result.returncode == 0, result.stderr
     header, *rows = result.stdout.splitlines()
     assert header.split() == ["ID", "CHARACTER", "MESSAGES", "UPDATED", "TITLE"]
-    assert [row.split()[:3] for row in rows] == [[str(second), "kestrel", "3"],
-                                                 [str(first), "brenna", "2"]]
+    assert [row.split()[:3] for row in rows] == [
+        [str(second), "kestrel", "3"],
+        [str(first), "brenna", "2"],
+    ]
     assert rows[1].endswith("Haggling")
 
     data = json.loads(run_cli("chats", "list", "brenna", "--json").stdout)

@@ -8,8 +8,21 @@ from support import one_line_error, run_cli
 
 
 def test_chat_stop_flag_ends_the_reply_and_is_kept_with_the_chat() -> None:
-    result = run_cli("chat", "brenna", "--say", "Tell me about your forge.", "--seed", "4",
-                     "--max-tokens", "60", "--stop", "e", "--stop", "E", timeout=600)
+    result = run_cli(
+        "chat",
+        "brenna",
+        "--say",
+        "Tell me about your forge.",
+        "--seed",
+        "4",
+        "--max-tokens",
+        "60",
+        "--stop",
+        "e",
+        "--stop",
+        "E",
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     assert "e" not in result.stdout.lower()
     shown = json.loads(run_cli("chats", "show", "1", "--json").stdout)
@@ -29,7 +42,8 @@ def test_a_prompt_format_the_model_was_not_tuned_on_is_a_warning() -> None:
 def test_presets_save_use_list_remove() -> None:
     assert run_cli("presets", "use", "precise").returncode == 0
     assert run_cli("presets", "save", "mine").stdout.strip() == (
-        "saved the current sampler settings as preset 'mine'")
+        "saved the current sampler settings as preset 'mine'"
+    )
     rows = {r["name"]: r for r in json.loads(run_cli("presets", "list", "--json").stdout)}
     assert rows["mine"]["temperature"] == 0.3 and not rows["mine"]["builtin"]
     assert rows["greedy"]["builtin"]

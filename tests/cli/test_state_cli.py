@@ -12,9 +12,19 @@ def _chat_id() -> int:
 
 
 def test_slash_state_sets_and_lists_and_refuses_bad_values_in_a_piped_chat() -> None:
-    result = run_cli("chat", "brenna", "-u", "Ann", "--max-tokens", "2", "--seed", "1",
-                     stdin="/state trust 4\n/state trust:Old Tam -5\n/state sword_sold maybe\n"
-                           "/state trust:user 101\n/state\nHello.\n", timeout=600)
+    result = run_cli(
+        "chat",
+        "brenna",
+        "-u",
+        "Ann",
+        "--max-tokens",
+        "2",
+        "--seed",
+        "1",
+        stdin="/state trust 4\n/state trust:Old Tam -5\n/state sword_sold maybe\n"
+        "/state trust:user 101\n/state\nHello.\n",
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     assert "trust = 4" in result.stdout and "trust:Old Tam = -5" in result.stdout
     assert "trust:Ann = +0" in result.stdout

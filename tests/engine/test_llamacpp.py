@@ -105,7 +105,8 @@ def test_cancel_mid_reply(engine: LlamaEngine) -> None:
 def _forge_prompt(repeats: int) -> Prompt:
     return Prompt.markup(
         PROMPT.split("<|im_start|>user")[0]
-        + "<|im_start|>user\n" + "The forge glows red. " * repeats
+        + "<|im_start|>user\n"
+        + "The forge glows red. " * repeats
         + "<|im_end|>\n<|im_start|>assistant\n"
     )
 
@@ -141,8 +142,9 @@ def test_cancel_mid_prefill_returns_fast_and_leaves_the_engine_usable(
     # aborted batch must leave nothing behind in the KV cache that a later prompt would see.
     engine.reset_cache()
     cancel = threading.Event()
-    gen = engine.generate(_forge_prompt(150), Sampling(temperature=0.0, max_tokens=8),
-                          cancel=cancel)
+    gen = engine.generate(
+        _forge_prompt(150), Sampling(temperature=0.0, max_tokens=8), cancel=cancel
+    )
     llm = engine._llm  # read-only peek at progress from this thread, to cancel at a known point
     while llm.n_tokens < 512:
         time.sleep(0.001)
@@ -167,8 +169,11 @@ def test_prefix_reuse_evaluates_only_the_new_tokens(engine: LlamaEngine) -> None
     assert first.stats.evaluated_tokens == first.stats.prompt_tokens
     cached = engine.cached_tokens()
     longer = (
-        PROMPT + first.text + Prompt.markup(
-            "<|im_end|>\n<|im_start|>user\nHow much for a dagger?<|im_end|>\n<|im_start|>assistant\n"
+        PROMPT
+        + first.text
+        + Prompt.markup(
+            "<|im_end|>\n<|im_start|>user\nHow much for a dagger?<|im_end|>\n"
+            "<|im_start|>assistant\n"
         )
     )
     longer_tokens = engine.tokenize(longer)
@@ -192,8 +197,11 @@ def test_a_prompt_over_the_window_is_one_clear_error(engine: LlamaEngine) -> Non
     almost = "word " * (4608 - 20)
     n = engine.count_tokens(almost)
     assert n < 4608
-    with pytest.raises(LoreweaverError, match=f"^prompt is {n} tokens; the context window is "
-                       r"4608, which leaves no room for a 48-token reply$"):
+    with pytest.raises(
+        LoreweaverError,
+        match=f"^prompt is {n} tokens; the context window is "
+        r"4608, which leaves no room for a 48-token reply$",
+    ):
         list(engine.generate(almost, GREEDY))
     ok = engine.generate(PROMPT, GREEDY)
     assert list(ok)
@@ -252,8 +260,9 @@ def test_missing_and_corrupt_model_files_are_clear_errors(
     with pytest.raises(LoreweaverError, match="bad.gguf"):
         load_path(bad)
     with pytest.raises(LoreweaverError, match="gone.gguf: model file not found"):
-        LlamaEngine(dataclasses.replace(bundled_info, path=tmp_path / "gone.gguf"),
-                    n_ctx=512, n_threads=1)
+        LlamaEngine(
+            dataclasses.replace(bundled_info, path=tmp_path / "gone.gguf"), n_ctx=512, n_threads=1
+        )
 
 
 def test_a_file_llama_cpp_rejects_is_one_line_naming_it(
@@ -285,7 +294,10 @@ def test_loading_leaves_the_terminal_alone(bundled_info: ModelInfo) -> None:
     probe = Path(__file__).with_name("stderr_probe.py")
     result = subprocess.run(
         [sys.executable, str(probe), str(bundled_info.path)],
-        capture_output=True, text=True, timeout=120, cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     assert result.returncode == 0, result.stderr[-2000:]

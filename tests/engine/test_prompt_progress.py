@@ -18,8 +18,10 @@ def _prompt(turns: int) -> str:
         f"<|im_start|>assistant\nSlowly. Folded {n} times, quenched at dawn.<|im_end|>\n"
         for n in range(turns)
     )
-    return f"<|im_start|>system\nYou are Brenna, a blacksmith.<|im_end|>\n{lines}" \
+    return (
+        f"<|im_start|>system\nYou are Brenna, a blacksmith.<|im_end|>\n{lines}"
         "<|im_start|>assistant\n"
+    )
 
 
 def test_a_long_prompt_reports_increasing_counts_ending_at_the_total(
@@ -51,7 +53,7 @@ def test_cancelling_during_the_evaluation_ends_the_progress(engine: LlamaEngine)
     cancel = threading.Event()
     gen = engine.generate(_prompt(27), GREEDY, cancel=cancel)
     seen = []
-    for done, total in gen.prompt_progress(0.0):
+    for done, _total in gen.prompt_progress(0.0):
         seen.append(done)
         if done > 0:
             cancel.set()

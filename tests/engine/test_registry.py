@@ -40,7 +40,11 @@ def test_hand_built_headers_v2_and_v3(tmp_path: Path) -> None:
         info = read_model_info(path, "path")
         assert info.usable, info.problem
         assert (info.name, info.context_length, info.quantization, info.family) == (
-            "Tiny", 2048, "Q4_K_M", "gemma")
+            "Tiny",
+            2048,
+            "Q4_K_M",
+            "gemma",
+        )
 
 
 def test_broken_files_are_listed_with_a_reason(tmp_path: Path) -> None:
@@ -100,11 +104,16 @@ def test_reading_metadata_does_not_read_the_weights() -> None:
 def test_big_numeric_arrays_are_stepped_over_not_read(tmp_path: Path) -> None:
     path = tmp_path / "scores.gguf"
     n = 10_000_000  # 40 MB of f32, under every limit
-    path.write_bytes(ggufdata.gguf([
-        *ggufdata.model_kvs(),
-        ggufdata.string("scores") + struct.pack("<IIQ", ggufdata.ARRAY, ggufdata.F32, n)
-        + bytes(4 * n),
-    ]))
+    path.write_bytes(
+        ggufdata.gguf(
+            [
+                *ggufdata.model_kvs(),
+                ggufdata.string("scores")
+                + struct.pack("<IIQ", ggufdata.ARRAY, ggufdata.F32, n)
+                + bytes(4 * n),
+            ]
+        )
+    )
     assert read_model_info(path, "path").usable
     assert _bytes_read(path) < 3_000_000
 
@@ -139,7 +148,8 @@ def test_discover_and_models_json_with_a_broken_file(lw_home: Home) -> None:
 
 
 def test_a_native_abort_is_caught_by_the_test_load_and_remembered(
-        tmp_path: Path, lw_home: Home) -> None:
+    tmp_path: Path, lw_home: Home
+) -> None:
     from app.engine import probe
 
     real = bundled_model_path()

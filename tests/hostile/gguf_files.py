@@ -79,7 +79,9 @@ def with_template(model: Path, template: str) -> bytes:
         at += 4 + 8 * dims + 4 + 8
     old_data = -(-at // alignment) * alignment
     header = (
-        b"GGUF" + struct.pack("<IQQ", version, n_tensors, len(kvs)) + b"".join(kvs)
+        b"GGUF"
+        + struct.pack("<IQQ", version, n_tensors, len(kvs))
+        + b"".join(kvs)
         + data[infos_start:at]
     )
     padding = -len(header) % alignment

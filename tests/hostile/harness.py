@@ -60,7 +60,8 @@ class Outcome:
         return "error" if len(self.error_lines) == 1 else "messy-error"
 
     def describe(self) -> str:
-        return f"{' '.join(self.args)!r}: {self.verdict()} (exit {self.returncode})\n{self.stderr[-2000:]}"
+        head = f"{' '.join(self.args)!r}: {self.verdict()} (exit {self.returncode})"
+        return f"{head}\n{self.stderr[-2000:]}"
 
 
 def _limits(memory: int, file_size: int | None = None) -> None:
@@ -152,8 +153,9 @@ def run_batch(
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as f:
         json.dump([{"args": args, "env": env} for args, env in cases], f)
     try:
-        outcome = _run([sys.executable, "-c", _BATCH_DRIVER, f.name], ("batch",), None,
-                       timeout, memory, None)
+        outcome = _run(
+            [sys.executable, "-c", _BATCH_DRIVER, f.name], ("batch",), None, timeout, memory, None
+        )
     finally:
         os.unlink(f.name)
     assert outcome.verdict() == "ok", outcome.describe()
@@ -165,7 +167,7 @@ def run_batch(
 
 
 def tree_digest(root: Path) -> dict[str, str]:
-    """Every file under `root` with a hash of its bytes: compare before and after a failed import."""
+    """Every file under `root` with a hash of its bytes, to compare before and after an import."""
     found: dict[str, str] = {}
     if not root.exists():
         return found

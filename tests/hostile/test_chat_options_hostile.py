@@ -28,9 +28,41 @@ from app.settings import SamplingSettings, Settings, save_preset
 from app.sheets.sheet import Sheet
 
 SHAPES = [
-    "", " ", "\t", "\n", "\x00", "\u200b", "-", "+", "--1", "1e309", "-1e309", "nan", "NaN",
-    "inf", "-0", "0x10", "1_000", "٣", "９", "1.5", "½", "true", "yes", "NO", "𝟙", "\ufeff1",
-    "' OR 1=1 --", '"', "NEAR(a b)", "a*", "{{user}}", "\u202eevil", "🗡️", "trust:", ":",
+    "",
+    " ",
+    "\t",
+    "\n",
+    "\x00",
+    "\u200b",
+    "-",
+    "+",
+    "--1",
+    "1e309",
+    "-1e309",
+    "nan",
+    "NaN",
+    "inf",
+    "-0",
+    "0x10",
+    "1_000",
+    "٣",
+    "９",
+    "1.5",
+    "½",
+    "true",
+    "yes",
+    "NO",
+    "𝟙",
+    "\ufeff1",
+    "' OR 1=1 --",
+    '"',
+    "NEAR(a b)",
+    "a*",
+    "{{user}}",
+    "\u202eevil",
+    "🗡️",
+    "trust:",
+    ":",
 ]
 SIZES = [1, 64, 5000]
 
@@ -45,13 +77,18 @@ def _values() -> list[str]:
     return out
 
 
-SHEET = Sheet.model_validate({
-    "name": "Orla",
-    "state": [{"name": "gold", "type": "int", "min": 0, "max": 100},
-              {"name": "heat", "type": "float"}, {"name": "angry", "type": "bool"},
-              {"name": "mood", "type": "text"}],
-    "relationships": [{"name": "{{user}}", "trust": 5}],
-})
+SHEET = Sheet.model_validate(
+    {
+        "name": "Orla",
+        "state": [
+            {"name": "gold", "type": "int", "min": 0, "max": 100},
+            {"name": "heat", "type": "float"},
+            {"name": "angry", "type": "bool"},
+            {"name": "mood", "type": "text"},
+        ],
+        "relationships": [{"name": "{{user}}", "trust": 5}],
+    }
+)
 COUNTS: Counter[str] = Counter()
 
 
@@ -79,8 +116,9 @@ def test_state_values() -> None:
 
 def test_authors_note_placement() -> None:
     numbers: list[object] = [-(10**30), -1, 0, 1, 1000, 1001, 10**30, 1.5, True, None, "3", "x"]
-    for depth, frequency, role in itertools.product(numbers, numbers[:6],
-                                                    ["system", "user", "", "SYSTEM", "x" * 5000]):
+    for depth, frequency, role in itertools.product(
+        numbers, numbers[:6], ["system", "user", "", "SYSTEM", "x" * 5000]
+    ):
         try:
             note = make_note("text", depth=depth, frequency=frequency, role=role)  # type: ignore[arg-type]
         except LoreweaverError as exc:
@@ -123,12 +161,23 @@ def test_names_bookmarks_personas_presets(lw_home: Home) -> None:
             COUNTS["preset refused"] += 1
 
 
-DAMAGED = ["", "\x00\x01", "personas: [1, 2]", "default: [x]", "personas:\n  - {name: a, x: 1}",
-           "- 1", "!!python/object:os.system x", "personas: " + "[" * 5000, "a: &a [*a]",
-           "\udcff".encode("utf-8", "surrogatepass").decode("latin-1")]
+DAMAGED = [
+    "",
+    "\x00\x01",
+    "personas: [1, 2]",
+    "default: [x]",
+    "personas:\n  - {name: a, x: 1}",
+    "- 1",
+    "!!python/object:os.system x",
+    "personas: " + "[" * 5000,
+    "a: &a [*a]",
+    "\udcff".encode("utf-8", "surrogatepass").decode("latin-1"),
+]
 
 
-def test_damaged_personas_files_in_process_and_through_the_cli(lw_home: Home, tmp_path: Path) -> None:
+def test_damaged_personas_files_in_process_and_through_the_cli(
+    lw_home: Home, tmp_path: Path
+) -> None:
     for text in DAMAGED:
         (lw_home.root / "personas.yaml").write_text(text, encoding="utf-8", errors="replace")
         try:
@@ -140,8 +189,12 @@ def test_damaged_personas_files_in_process_and_through_the_cli(lw_home: Home, tm
     (lw_home.root / "personas.yaml").write_text("personas: " + "[" * 5000)
     assert "personas.yaml" in assert_clean_failure(run_limited("personas", "list"))
     (lw_home.root / "personas.yaml").unlink()
-    for args in (["chats", "search", "NEAR( \" OR * -x:y"], ["chats", "search", "x" * 100_000],
-                 ["chats", "state", "1", "x", "y"], ["personas", "add", "\u202e" * 300]):
+    for args in (
+        ["chats", "search", 'NEAR( " OR * -x:y'],
+        ["chats", "search", "x" * 100_000],
+        ["chats", "state", "1", "x", "y"],
+        ["personas", "add", "\u202e" * 300],
+    ):
         outcome = run_limited(*args)
         assert_survived(outcome)
         COUNTS[f"cli {outcome.verdict()}"] += 1

@@ -52,56 +52,104 @@ def _classes() -> dict[str, dict[str, bytes]]:
     head_end = len(good) - 128  # where the tensor data starts
     n_pad = gguf.MAX_HEADER_BYTES + 1
     cls: dict[str, dict[str, bytes]] = {}
-    cls["version"] = {f"v{v}": good[:4] + struct.pack("<I", v) + good[8:]
-                      for v in (0, 1, 4, 7, 2**16, 2**31, 2**32 - 1)}
+    cls["version"] = {
+        f"v{v}": good[:4] + struct.pack("<I", v) + good[8:]
+        for v in (0, 1, 4, 7, 2**16, 2**31, 2**32 - 1)
+    }
     cls["counts"] = {
         f"{what}{n}": g.gguf(g.model_kvs(), **{what: n})  # type: ignore[arg-type]
-        for what in ("tensor_count", "kv_count") for n in (*BIG, 2, 2**16, 2**20)
+        for what in ("tensor_count", "kv_count")
+        for n in (*BIG, 2, 2**16, 2**20)
     }
-    cls["nested"] = {f"depth{d}_{t}": _with([_nested(d, t)])
-                     for d in (2, 3, 10, 100, 1000, 10_000) for t in (g.U32, g.STRING)}
+    cls["nested"] = {
+        f"depth{d}_{t}": _with([_nested(d, t)])
+        for d in (2, 3, 10, 100, 1000, 10_000)
+        for t in (g.U32, g.STRING)
+    }
     cls["huge_string"] = {
         **{f"key{n}": good[:24] + _claimed_string(n) for n in BIG},
-        **{f"value{n}": _with([g.string("s") + struct.pack("<I", g.STRING) + _claimed_string(n)])
-           for n in BIG},
-        **{f"item{n}": _with([g.string("a") + struct.pack("<IIQ", g.ARRAY, g.STRING, 1)
-                              + _claimed_string(n)]) for n in BIG},
-        **{f"array{n}": _with([g.string("a") + struct.pack("<IIQ", g.ARRAY, t, n)])
-           for n in BIG for t in (g.U8, g.STRING)},
+        **{
+            f"value{n}": _with([g.string("s") + struct.pack("<I", g.STRING) + _claimed_string(n)])
+            for n in BIG
+        },
+        **{
+            f"item{n}": _with(
+                [g.string("a") + struct.pack("<IIQ", g.ARRAY, g.STRING, 1) + _claimed_string(n)]
+            )
+            for n in BIG
+        },
+        **{
+            f"array{n}": _with([g.string("a") + struct.pack("<IIQ", g.ARRAY, t, n)])
+            for n in BIG
+            for t in (g.U8, g.STRING)
+        },
         **{f"tensor_name{n}": g.gguf(g.model_kvs(), [_claimed_string(n)]) for n in BIG},
         "real_17MB_value": _with([g.kv("big", g.STRING, "x" * (gguf.MAX_STRING + 1))]),
-        "many_strings": _with([g.kv("many", g.ARRAY,
-                                    (g.STRING, [""] * (gguf.MAX_STRING_ITEMS + 1)))]),
-        "header_65MB": _with([g.string("pad") + struct.pack("<IIQ", g.ARRAY, g.U8, n_pad)
-                              + bytes(n_pad)]),
+        "many_strings": _with(
+            [g.kv("many", g.ARRAY, (g.STRING, [""] * (gguf.MAX_STRING_ITEMS + 1)))]
+        ),
+        "header_65MB": _with(
+            [g.string("pad") + struct.pack("<IIQ", g.ARRAY, g.U8, n_pad) + bytes(n_pad)]
+        ),
     }
-    cls["truncated"] = {f"cut{n}": good[:n] for n in range(0, len(good), 1)
-                        if n < head_end or n % 16 == 0}
+    cls["truncated"] = {
+        f"cut{n}": good[:n] for n in range(0, len(good), 1) if n < head_end or n % 16 == 0
+    }
     cls["bad_type"] = {
-        **{f"value_type{t}": _with([g.string("k") + struct.pack("<IQ", t, 0)])
-           for t in (13, 14, 100, 2**31, 2**32 - 1)},
-        **{f"item_type{t}": _with([g.string("k") + struct.pack("<IIQ", g.ARRAY, t, 1) + bytes(8)])
-           for t in (13, 100, 2**32 - 1)},
-        **{f"{key}_as_{name}": g.gguf(g.model_kvs(**{key: (kind, item)}))
-           for key in ("llama__block_count", "llama__context_length", "general__architecture",
-                       "tokenizer__ggml__model", "tokenizer__ggml__tokens")
-           for name, kind, item in (("f32", g.F32, 1.5), ("bool", g.BOOL, True),
-                                    ("string", g.STRING, "1"), ("u32_array", g.ARRAY, (g.U32, [1])),
-                                    ("empty_array", g.ARRAY, (g.STRING, [])))
-           if not (kind == g.STRING and key in _STRING_KEYS)},
+        **{
+            f"value_type{t}": _with([g.string("k") + struct.pack("<IQ", t, 0)])
+            for t in (13, 14, 100, 2**31, 2**32 - 1)
+        },
+        **{
+            f"item_type{t}": _with([g.string("k") + struct.pack("<IIQ", g.ARRAY, t, 1) + bytes(8)])
+            for t in (13, 100, 2**32 - 1)
+        },
+        **{
+            f"{key}_as_{name}": g.gguf(g.model_kvs(**{key: (kind, item)}))
+            for key in (
+                "llama__block_count",
+                "llama__context_length",
+                "general__architecture",
+                "tokenizer__ggml__model",
+                "tokenizer__ggml__tokens",
+            )
+            for name, kind, item in (
+                ("f32", g.F32, 1.5),
+                ("bool", g.BOOL, True),
+                ("string", g.STRING, "1"),
+                ("u32_array", g.ARRAY, (g.U32, [1])),
+                ("empty_array", g.ARRAY, (g.STRING, [])),
+            )
+            if not (kind == g.STRING and key in _STRING_KEYS)
+        },
     }
     cls["model_keys"] = {
-        **{f"block_count_{n}": g.gguf(g.model_kvs(llama__block_count=(kind, n)))
-           for kind, n in ((g.U32, 0), (g.U32, 513), (g.U32, 2**32 - 1), (g.I32, -1),
-                           (g.U64, 2**63))},
-        **{f"missing_{key}": g.gguf(g.model_kvs(**{key: None}))
-           for key in ("general__architecture", "llama__block_count", "llama__context_length",
-                       "llama__embedding_length", "tokenizer__ggml__model",
-                       "tokenizer__ggml__tokens")},
+        **{
+            f"block_count_{n}": g.gguf(g.model_kvs(llama__block_count=(kind, n)))
+            for kind, n in (
+                (g.U32, 0),
+                (g.U32, 513),
+                (g.U32, 2**32 - 1),
+                (g.I32, -1),
+                (g.U64, 2**63),
+            )
+        },
+        **{
+            f"missing_{key}": g.gguf(g.model_kvs(**{key: None}))
+            for key in (
+                "general__architecture",
+                "llama__block_count",
+                "llama__context_length",
+                "llama__embedding_length",
+                "tokenizer__ggml__model",
+                "tokenizer__ggml__tokens",
+            )
+        },
         "heads_7_kv_2": g.gguf(g.model_kvs(llama__attention__head_count=(g.U32, 7))),
         "kv_heads_neg": g.gguf(g.model_kvs(llama__attention__head_count_kv=(g.I32, -2))),
-        "experts_used_over": g.gguf(g.model_kvs(llama__expert_count=(g.U32, 2),
-                                                llama__expert_used_count=(g.U32, 3))),
+        "experts_used_over": g.gguf(
+            g.model_kvs(llama__expert_count=(g.U32, 2), llama__expert_used_count=(g.U32, 3))
+        ),
         "experts_513": g.gguf(g.model_kvs(llama__expert_count=(g.U32, 513))),
         "eos_past_vocab": g.gguf(g.model_kvs(tokenizer__ggml__eos_token_id=(g.U32, 4))),
         "scores_short": g.gguf(g.model_kvs(tokenizer__ggml__scores=(g.ARRAY, (g.F32, [0.0])))),
@@ -162,7 +210,8 @@ def test_hostile_files_beside_the_bundled_model(lw_home: Home, tmp_path: Path) -
             placed[f"{name}-{case}"] = name
     # past every header check, llama.cpp's own loader refuses it: found by the test load
     (lw_home.models / "real-ffn_0.gguf").write_bytes(
-        g.patched(real, "llama.feed_forward_length", 0))
+        g.patched(real, "llama.feed_forward_length", 0)
+    )
 
     listing = run_limited("models", "--json", timeout=120)
     assert_survived(listing)
@@ -185,9 +234,21 @@ def test_hostile_files_beside_the_bundled_model(lw_home: Home, tmp_path: Path) -
     assert rows["real-ffn_0"]["usable"] is False  # the test load's verdict was kept
     assert "llama.cpp cannot load it" in rows["real-ffn_0"]["problem"]
 
-    good = run_limited("chat", "brenna", "--model", "SmolLM2-135M-Instruct.Q4_1", "--say", "hi",
-                       "--max-tokens", "2", "--seed", "1", timeout=300)
+    good = run_limited(
+        "chat",
+        "brenna",
+        "--model",
+        "SmolLM2-135M-Instruct.Q4_1",
+        "--say",
+        "hi",
+        "--max-tokens",
+        "2",
+        "--seed",
+        "1",
+        timeout=300,
+    )
     assert_survived(good)
     assert good.returncode == 0 and good.stdout.strip(), good.describe()
-    print(f"\nGGUF hostile files in models/: {len(placed) + 1} listed, "
-          f"chat verdicts {dict(verdicts)}")
+    print(
+        f"\nGGUF hostile files in models/: {len(placed) + 1} listed, chat verdicts {dict(verdicts)}"
+    )

@@ -11,24 +11,81 @@ import random
 from collections import Counter
 
 import pytest
+from hostile.harness import assert_survived, run_limited, tree_digest
 
 from app.errors import LoreweaverError
 from app.home import Home
 from app.sheets import catalog, library
-from hostile.harness import assert_survived, run_limited, tree_digest
 
 ID_SHAPES = [
-    "", " ", "a", "ok_{n}", "UPPER{n}", "../up{n}", "/abs{n}", "a/b{n}", "a\\b{n}", ".", "..",
-    "-dash{n}", "x" * 64, "x" * 65, "y" * 5000, "café{n}", "日本{n}", "a b{n}", "a\nb{n}",
-    "a\tb", "tab\t", "brenna", "con", "nul{n}", "_lead{n}", "trail_{n}_", "a__b{n}", "a-b{n}",
-    "\u202eevil{n}", "zero\u200bwidth{n}",
+    "",
+    " ",
+    "a",
+    "ok_{n}",
+    "UPPER{n}",
+    "../up{n}",
+    "/abs{n}",
+    "a/b{n}",
+    "a\\b{n}",
+    ".",
+    "..",
+    "-dash{n}",
+    "x" * 64,
+    "x" * 65,
+    "y" * 5000,
+    "café{n}",
+    "日本{n}",
+    "a b{n}",
+    "a\nb{n}",
+    "a\tb",
+    "tab\t",
+    "brenna",
+    "con",
+    "nul{n}",
+    "_lead{n}",
+    "trail_{n}_",
+    "a__b{n}",
+    "a-b{n}",
+    "\u202eevil{n}",
+    "zero\u200bwidth{n}",
 ]
 NAME_SHAPES = [
-    None, "", "   ", "Mira", "&anchor", "*alias", "- item", "key: value", "'quoted", '"double',
-    "{braces}", "[list]", "null", "~", "true", "123", "#comment", "%tag", "@at", "`tick`",
-    "line\nbreak", "tab\there", "\r\n", "x" * 200, "x" * 201, "y" * 100_000, "{{char}}",
-    "{% raw %}", "Ünïcödé 日本語 🗝️", "\u202eright-to-left", "\x00nul", "\x1b[31mred",
-    "\ud800lone", "a: b\nc: d", "...", "---",
+    None,
+    "",
+    "   ",
+    "Mira",
+    "&anchor",
+    "*alias",
+    "- item",
+    "key: value",
+    "'quoted",
+    '"double',
+    "{braces}",
+    "[list]",
+    "null",
+    "~",
+    "true",
+    "123",
+    "#comment",
+    "%tag",
+    "@at",
+    "`tick`",
+    "line\nbreak",
+    "tab\there",
+    "\r\n",
+    "x" * 200,
+    "x" * 201,
+    "y" * 100_000,
+    "{{char}}",
+    "{% raw %}",
+    "Ünïcödé 日本語 🗝️",
+    "\u202eright-to-left",
+    "\x00nul",
+    "\x1b[31mred",
+    "\ud800lone",
+    "a: b\nc: d",
+    "...",
+    "---",
 ]
 
 
@@ -70,8 +127,15 @@ def test_generated_ids_and_names_give_a_valid_sheet_or_one_clear_line(lw_home: H
         ["é" * 300],
         ["ok", "extra"],
     ],
-    ids=["no-id", "dash-id", "name-missing", "huge-name", "unicode-newline", "long-unicode-id",
-         "extra-arg"],
+    ids=[
+        "no-id",
+        "dash-id",
+        "name-missing",
+        "huge-name",
+        "unicode-newline",
+        "long-unicode-id",
+        "extra-arg",
+    ],
 )
 def test_argv_shapes_through_the_cli_never_hang_crash_or_trace(
     lw_home: Home, args: list[str]

@@ -59,8 +59,18 @@ def _deep_groups(rng: random.Random) -> str:
 
 
 def _backreferences(rng: random.Random) -> str:
-    return rng.choice([r"(a)\1", r"(?<x>a)\k<x>", r"\1", r"(a)(b)\2\1", r"(a)\10", r"\k<nope>",
-                       r"(a*)\1+$", r"(?<n>\w+)\s\k<n>"])
+    return rng.choice(
+        [
+            r"(a)\1",
+            r"(?<x>a)\k<x>",
+            r"\1",
+            r"(a)(b)\2\1",
+            r"(a)\10",
+            r"\k<nope>",
+            r"(a*)\1+$",
+            r"(?<n>\w+)\s\k<n>",
+        ]
+    )
 
 
 def _lookarounds(rng: random.Random) -> str:
@@ -69,15 +79,52 @@ def _lookarounds(rng: random.Random) -> str:
 
 
 def _unicode(rng: random.Random) -> str:
-    return rng.choice([r"\p{L}+", r"\p{Script=Greek}+", r"\p{Lu}\p{Ll}*", r"\u{1F409}",
-                       r"\uD83D\uDC09", r"[\u0000-\uFFFF]+$", r"\P{L}{3}", "é+", "🐉|Ω",
-                       r"\u{110000}", r"\uD83D", r"[\u{1F400}-\u{1F4FF}]", r"\p{Nope}",
-                       r"\cJ\x41\0", r"[^\s\S]", r"\S+\s"])
+    return rng.choice(
+        [
+            r"\p{L}+",
+            r"\p{Script=Greek}+",
+            r"\p{Lu}\p{Ll}*",
+            r"\u{1F409}",
+            r"\uD83D\uDC09",
+            r"[\u0000-\uFFFF]+$",
+            r"\P{L}{3}",
+            "é+",
+            "🐉|Ω",
+            r"\u{110000}",
+            r"\uD83D",
+            r"[\u{1F400}-\u{1F4FF}]",
+            r"\p{Nope}",
+            r"\cJ\x41\0",
+            r"[^\s\S]",
+            r"\S+\s",
+        ]
+    )
 
 
 def _invalid(rng: random.Random) -> str:
-    return rng.choice(["([a-", "(", ")", "[", "*a", "a**", "a{2,1}", "(?", "(?P<", "[z-a]",
-                       "+", "a|*", "(?<1>a)", "\\", "a)", "(?i", "[[:alpha:]", "{", "a{,5}"])
+    return rng.choice(
+        [
+            "([a-",
+            "(",
+            ")",
+            "[",
+            "*a",
+            "a**",
+            "a{2,1}",
+            "(?",
+            "(?P<",
+            "[z-a]",
+            "+",
+            "a|*",
+            "(?<1>a)",
+            "\\",
+            "a)",
+            "(?i",
+            "[[:alpha:]",
+            "{",
+            "a{,5}",
+        ]
+    )
 
 
 CLASSES: dict[str, Shape] = {
@@ -110,13 +157,26 @@ def _corpus() -> dict[str, list[str]]:
 
 
 def _write_sheet(folder: Path, corpus: dict[str, list[str]]) -> Path:
-    entries = [{"name": f"{name} {i}", "keys": [key], "content": f"Lore of {name} {i}."}
-               for name, keys in corpus.items() for i, key in enumerate(keys)]
-    entries.append({"name": "bare deep", "use_regex": True, "keys": ["(" * 600 + "a" + ")" * 600],
-                    "content": "Bare."})
-    sheet = {"name": "Hostile", "description": "Keeps odd lore.", "first_message": "Hm.",
-             "world": ["hostile-world"],
-             "character_book": {"name": "Odd book", "scan_depth": 4, "entries": entries}}
+    entries = [
+        {"name": f"{name} {i}", "keys": [key], "content": f"Lore of {name} {i}."}
+        for name, keys in corpus.items()
+        for i, key in enumerate(keys)
+    ]
+    entries.append(
+        {
+            "name": "bare deep",
+            "use_regex": True,
+            "keys": ["(" * 600 + "a" + ")" * 600],
+            "content": "Bare.",
+        }
+    )
+    sheet = {
+        "name": "Hostile",
+        "description": "Keeps odd lore.",
+        "first_message": "Hm.",
+        "world": ["hostile-world"],
+        "character_book": {"name": "Odd book", "scan_depth": 4, "entries": entries},
+    }
     path = folder / "hostile.yaml"
     path.write_text(yaml.safe_dump(sheet, allow_unicode=True), encoding="utf-8")
     return path
@@ -124,9 +184,13 @@ def _write_sheet(folder: Path, corpus: dict[str, list[str]]) -> Path:
 
 def _write_world(home: Home) -> Path:
     home.lorebooks.mkdir(parents=True, exist_ok=True)
-    book = {"name": "Hostile world", "entries": [
-        {"name": "world bad", "keys": ["/(a|aa)+$/", "/([a-/"], "content": "W."},
-        {"name": "world fine", "keys": ["/drag(on)?/i"], "content": "Dragons."}]}
+    book = {
+        "name": "Hostile world",
+        "entries": [
+            {"name": "world bad", "keys": ["/(a|aa)+$/", "/([a-/"], "content": "W."},
+            {"name": "world fine", "keys": ["/drag(on)?/i"], "content": "Dragons."},
+        ],
+    }
     path = home.lorebooks / "hostile-world.yaml"
     path.write_text(yaml.safe_dump(book), encoding="utf-8")
     return path
@@ -147,8 +211,10 @@ def test_hostile_regex_keys_through_the_cli(lw_home: Home, tmp_path: Path) -> No
     for name, keys in corpus.items():
         problems = [key_problem(key, KeyRules()) for key in keys]
         bad_keys += sum(p is not None for p in problems)
-        rows[name] = Counter("refused" if p else "plain text" if _PLAIN.match(key) else "regex"
-                             for key, p in zip(keys, problems, strict=True))
+        rows[name] = Counter(
+            "refused" if p else "plain text" if _PLAIN.match(key) else "regex"
+            for key, p in zip(keys, problems, strict=True)
+        )
     bad_keys += 1 + 1  # the bare 1,200-character key; the world book's `/([a-/`
 
     verdicts: Counter[str] = Counter()
@@ -171,8 +237,11 @@ def test_hostile_regex_keys_through_the_cli(lw_home: Home, tmp_path: Path) -> No
         assert shown.returncode == 0, shown.describe()
         assert "lore not used" in shown.stdout
     rows["(cli runs)"] = verdicts
-    _report(f"hostile regex keys: {sum(len(k) for k in corpus.values())} generated + 4 fixed, "
-            f"{bad_keys} refused with a reason", rows)
+    _report(
+        f"hostile regex keys: {sum(len(k) for k in corpus.values())} generated + 4 fixed, "
+        f"{bad_keys} refused with a reason",
+        rows,
+    )
 
 
 def _assert_no_escape(outcome: Outcome) -> None:
@@ -199,8 +268,28 @@ def test_every_generated_key_is_matched_or_refused_in_process() -> None:
 
 # -- properties --------------------------------------------------------------------------------
 
-ATOMS = st.sampled_from(["a", "b", "c", ".", "[ab]", "[^a]", r"\d", r"\w", r"\W", r"\b", "^", "$",
-                         "1", " ", "-", r"\.", "[a-c]", "_"])
+ATOMS = st.sampled_from(
+    [
+        "a",
+        "b",
+        "c",
+        ".",
+        "[ab]",
+        "[^a]",
+        r"\d",
+        r"\w",
+        r"\W",
+        r"\b",
+        "^",
+        "$",
+        "1",
+        " ",
+        "-",
+        r"\.",
+        "[a-c]",
+        "_",
+    ]
+)
 
 
 def _quantified(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
@@ -240,8 +329,9 @@ def test_matching_agrees_with_python_re_on_their_common_ground(
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.text(max_size=60), st.sampled_from(["", "i", "u", "imsuy", "gg", "q"]),
-       st.text(max_size=80))
+@given(
+    st.text(max_size=60), st.sampled_from(["", "i", "u", "imsuy", "gg", "q"]), st.text(max_size=80)
+)
 def test_any_text_as_a_pattern_is_compiled_or_refused_with_a_reason(
     pattern: str, flags: str, subject: str
 ) -> None:
@@ -255,8 +345,9 @@ def test_any_text_as_a_pattern_is_compiled_or_refused_with_a_reason(
     assert found is None or 0 <= found <= len(data)
 
 
-@pytest.mark.parametrize("key", ["/(a|a)+$/", "/(a|aa)+$/", "/((a+))+$/", "/(a+){30}$/",
-                                 "/a*a*a*a*a*a*a*a*$/"])
+@pytest.mark.parametrize(
+    "key", ["/(a|a)+$/", "/(a|aa)+$/", "/((a+))+$/", "/(a+){30}$/", "/a*a*a*a*a*a*a*a*$/"]
+)
 def test_the_shapes_that_hung_for_minutes_answer_at_once(key: str) -> None:
     hay = haystack([("message -1", "a" * 40 + "!")])
     expected = "message -1" if key.endswith("*$/") else None

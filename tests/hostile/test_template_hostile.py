@@ -41,12 +41,15 @@ PAYLOADS: dict[str, list[str]] = {
     "loops": [
         "{% for i in range(N) %}{% for j in range(N) %}{% endfor %}{% endfor %}".replace("N", n)
         for n in ("10", "100000")
-    ] + ["{% set s = 'x' * 100000 %}{% for a in s %}{% for b in s %}{% endfor %}{% endfor %}"],
+    ]
+    + ["{% set s = 'x' * 100000 %}{% for a in s %}{% for b in s %}{% endfor %}{% endfor %}"],
     "recursion": [
         "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}",
         "{% macro f(n) %}{% if n < 40 %}{{ f(n + 1) }}{{ f(n + 1) }}{% endif %}{% endmacro %}"
         "{{ f(0) }}",
-        "{% macro f() %}{{ caller() }}{% endmacro %}" + "{% call f() %}" * 60 + "x"
+        "{% macro f() %}{{ caller() }}{% endmacro %}"
+        + "{% call f() %}" * 60
+        + "x"
         + "{% endcall %}" * 60,
     ],
     "repetition": [f"{{{{ 'x' * 10**{k} }}}}" for k in (3, 7, 9, 12)]
@@ -54,10 +57,12 @@ PAYLOADS: dict[str, list[str]] = {
     + ["{{ 2 ** 10**8 }}", "{{ '%0999999999d' % 1 }}", "{{ '{:>999999999}'.format(1) }}"],
     "memory": [
         "{% set ns = namespace(l=[]) %}{% for i in range(N) %}"
-        "{% set ns.l = ns.l + [range(100000) | list] %}{% endfor %}{{ ns.l | length }}"
-        .replace("N", n)
+        "{% set ns.l = ns.l + [range(100000) | list] %}{% endfor %}{{ ns.l | length }}".replace(
+            "N", n
+        )
         for n in ("2", "100000")
-    ] + ["{{ (range(100000) | list | string) * 20 }}"],
+    ]
+    + ["{{ (range(100000) | list | string) * 20 }}"],
     "escapes": [
         "{{ messages.__class__.__mro__ }}",
         "{{ (messages | attr('__class__')).__base__.__subclasses__() }}",
@@ -121,7 +126,14 @@ def test_a_loadable_file_with_a_hostile_template_chats_in_its_family(tmp_path: P
     notes = [line for line in outcome.error_lines if line.startswith("note: ")]
     assert len(notes) == 1 and "using the built-in chatml format instead" in notes[0]
     refused = run_limited(
-        "prompt", "brenna", "--model", str(path), "--template", "gguf", "--say", "Hi",
+        "prompt",
+        "brenna",
+        "--model",
+        str(path),
+        "--template",
+        "gguf",
+        "--say",
+        "Hi",
         timeout=600,
     )
     assert "chat template was stopped" in assert_clean_failure(refused)

@@ -4,30 +4,43 @@ from __future__ import annotations
 
 import pytest
 
+from app.engine.registry import resolve_model
 from app.errors import LoreweaverError
 from app.home import Home
 from app.memory.authors_note import AuthorsNote, load_note, make_note, save_note
 from app.memory.store import ChatStore
+from app.prompts.formats import choose_format
 from app.session import ChatSession
 from app.session_start import start_session
 from app.settings import Settings
-from app.engine.registry import resolve_model
-from app.prompts.formats import choose_format
 from app.sheets import library
 
 
-def _session(engine, home: Home, store: ChatStore | None = None, resume: int | None = None) -> ChatSession:  # type: ignore[no-untyped-def]
+def _session(
+    engine, home: Home, store: ChatStore | None = None, resume: int | None = None
+) -> ChatSession:  # type: ignore[no-untyped-def]
     info = resolve_model(home, None)
     _, sheet = library.load(home, "brenna")
-    return start_session(engine, info, choose_format(None, info), sheet, "brenna", Settings(),
-                         user="Ann", store=store, resume=resume, summaries=False)
+    return start_session(
+        engine,
+        info,
+        choose_format(None, info),
+        sheet,
+        "brenna",
+        Settings(),
+        user="Ann",
+        store=store,
+        resume=resume,
+        summaries=False,
+    )
 
 
 def test_a_note_is_kept_per_chat_and_survives_reopening(store: ChatStore) -> None:
     first, second = store.create_chat("brenna"), store.create_chat("brenna")
     save_note(store, first.id, make_note("Keep it short.", depth=3, frequency=2, role="user"))
-    assert load_note(store, first.id) == AuthorsNote(text="Keep it short.", depth=3, frequency=2,
-                                                     role="user")
+    assert load_note(store, first.id) == AuthorsNote(
+        text="Keep it short.", depth=3, frequency=2, role="user"
+    )
     assert load_note(store, second.id) is None
     save_note(store, first.id, make_note("Now longer.", depth=0))
     assert load_note(store, first.id).text == "Now longer."  # type: ignore[union-attr]
@@ -47,8 +60,12 @@ def test_deleting_a_chat_deletes_its_note(store: ChatStore) -> None:
 
 @pytest.mark.parametrize(
     ("field", "value", "words"),
-    [("depth", -1, "depth"), ("frequency", -2, "frequency"), ("role", "narrator", "role"),
-     ("depth", 10_000, "depth")],
+    [
+        ("depth", -1, "depth"),
+        ("frequency", -2, "frequency"),
+        ("role", "narrator", "role"),
+        ("depth", 10_000, "depth"),
+    ],
 )
 def test_bad_placement_is_one_clear_error(field: str, value: object, words: str) -> None:
     kwargs: dict[str, object] = {"depth": 0, "frequency": 1, "role": "system", field: value}
@@ -79,8 +96,12 @@ def test_a_depth_puts_the_note_as_its_own_message(engine, lw_home: Home) -> None
     from app.prompts.messages import Message
 
     session = _session(engine, lw_home)
-    session.history += [Message("user", "One."), Message("assistant", "Two."),
-                        Message("user", "Three."), Message("assistant", "Four.")]
+    session.history += [
+        Message("user", "One."),
+        Message("assistant", "Two."),
+        Message("user", "Three."),
+        Message("assistant", "Four."),
+    ]
     session.set_authors_note(make_note("NOTE", depth=2, role="user"))
     messages = session.messages("Five.")
     contents = [m.content.split("\n")[0] for m in messages]
@@ -92,7 +113,9 @@ def test_a_depth_puts_the_note_as_its_own_message(engine, lw_home: Home) -> None
     assert section.tokens > 0 and "user message at depth 2" in section.lines[0]
 
 
-def test_a_depth_larger_than_the_history_goes_right_after_the_system_prompt(engine, lw_home: Home) -> None:  # type: ignore[no-untyped-def]
+def test_a_depth_larger_than_the_history_goes_right_after_the_system_prompt(
+    engine, lw_home: Home
+) -> None:  # type: ignore[no-untyped-def]
     session = _session(engine, lw_home)
     session.set_authors_note(make_note("NOTE", depth=50))
     messages = session.messages("Hi.")
@@ -111,7 +134,9 @@ def test_a_note_every_second_turn_is_absent_on_odd_turns(engine, lw_home: Home) 
     assert "NOTE-TEXT" in session.prompt("second")
 
 
-def test_a_saved_chat_reopens_with_its_note_and_branches_keep_it(engine, lw_home: Home, store: ChatStore) -> None:  # type: ignore[no-untyped-def]
+def test_a_saved_chat_reopens_with_its_note_and_branches_keep_it(
+    engine, lw_home: Home, store: ChatStore
+) -> None:  # type: ignore[no-untyped-def]
     session = _session(engine, lw_home, store)
     assert session.saved_chat() is not None and session.chat is not None
     session.set_authors_note(make_note("Remember the debt.", depth=1))

@@ -20,8 +20,11 @@ from app.session_start import start_session
 from app.settings import Settings
 from app.sheets.sheet import Sheet
 
-SHEET = Sheet(name="Orla", description="Orla keeps the lighthouse archive.",
-              first_message="The archive door creaks.")
+SHEET = Sheet(
+    name="Orla",
+    description="Orla keeps the lighthouse archive.",
+    first_message="The archive door creaks.",
+)
 QUICK = Sampling(temperature=0.0, max_tokens=4, seed=1)
 
 
@@ -30,16 +33,33 @@ def _resume(engine: Any, store: ChatStore, chat_id: int) -> ChatSession:
     from app.home import Home
 
     info = resolve_model(Home(store.path.parent), None)
-    return start_session(engine, info, get_format("chatml"), SHEET, CHARACTER, Settings(),
-                         store=store, resume=chat_id, summaries=False)
+    return start_session(
+        engine,
+        info,
+        get_format("chatml"),
+        SHEET,
+        CHARACTER,
+        Settings(),
+        store=store,
+        resume=chat_id,
+        summaries=False,
+    )
 
 
 def _eager(session: ChatSession) -> ChatSession:
     """The same chat with its whole path in memory (the old way), on the same store."""
     history = list(session.history)
-    return ChatSession(SHEET, session.fmt, session.engine, user=session.user, history=history,
-                       ids=list(session.ids), store=session.store, chat=session.chat,
-                       reserve=session.reserve)
+    return ChatSession(
+        SHEET,
+        session.fmt,
+        session.engine,
+        user=session.user,
+        history=history,
+        ids=list(session.ids),
+        store=session.store,
+        chat=session.chat,
+        reserve=session.reserve,
+    )
 
 
 def test_a_300_message_chat_gives_the_same_prompt_read_lazily_or_whole(

@@ -33,7 +33,9 @@ def test_bookmarks_name_points_and_jumping_back_keeps_what_followed(store: ChatS
     assert mark.name == "before the deal"
     add_bookmark(store, chat, "end")
     assert [(b.name, b.message_id) for b in bookmarks(store, chat)] == [
-        ("before the deal", ids[3]), ("end", ids[5])]
+        ("before the deal", ids[3]),
+        ("end", ids[5]),
+    ]
     assert jump_to(store, chat, "before the deal").id == ids[3]
     assert [m.id for m in store.active_path(chat)] == ids[:4]
     new = store.add_message(chat, "assistant", "No deal.")
@@ -85,7 +87,10 @@ def test_branch_titles_count_up_instead_of_piling_up(store: ChatStore) -> None:
     of_branch = store.branch(store.active_path(first.id)[-1].id)
     untitled, untitled_ids = _chat(store, ["Hey."])
     assert [first.title, second.title, of_branch.title] == [
-        "Market (branch)", "Market (branch 2)", "Market (branch 3)"]
+        "Market (branch)",
+        "Market (branch 2)",
+        "Market (branch 3)",
+    ]
     assert store.branch(untitled_ids[0]).title == f"Chat {untitled} (branch)"
 
 
@@ -95,17 +100,29 @@ def test_search_across_chats_and_within_one(store: ChatStore) -> None:
     everywhere = search(store, None, "anvil")
     assert {m.chat_id for m in everywhere} == {one, two} and len(everywhere) == 3
     assert [m.chat_id for m in search(store, two, "anvil")] == [two]
-    assert search(store, None, "OR NEAR( \"") == []
+    assert search(store, None, 'OR NEAR( "') == []
 
 
 def _session(engine, home: Home, store: ChatStore) -> ChatSession:  # type: ignore[no-untyped-def]
     info = resolve_model(home, None)
     _, sheet = library.load(home, "brenna")
-    return start_session(engine, info, choose_format(None, info), sheet, "brenna", Settings(),
-                         user="Ann", store=store, home=home, summaries=False)
+    return start_session(
+        engine,
+        info,
+        choose_format(None, info),
+        sheet,
+        "brenna",
+        Settings(),
+        user="Ann",
+        store=store,
+        home=home,
+        summaries=False,
+    )
 
 
-def test_a_new_chat_is_stored_only_at_its_first_line(engine, lw_home: Home, store: ChatStore) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_chat_is_stored_only_at_its_first_line(
+    engine, lw_home: Home, store: ChatStore
+) -> None:  # type: ignore[no-untyped-def]
     from app.memory.authors_note import load_note, make_note
 
     session = _session(engine, lw_home, store)
@@ -129,7 +146,9 @@ def test_a_new_chat_is_stored_only_at_its_first_line(engine, lw_home: Home, stor
     assert len(store.list_chats()) == 1
 
 
-def test_branch_here_on_the_users_own_line_includes_it(engine, lw_home: Home, store: ChatStore) -> None:  # type: ignore[no-untyped-def]
+def test_branch_here_on_the_users_own_line_includes_it(
+    engine, lw_home: Home, store: ChatStore
+) -> None:  # type: ignore[no-untyped-def]
     session = _session(engine, lw_home, store)
     reply = session.send("My own line.", Sampling(max_tokens=2, seed=1))
     for _ in reply:

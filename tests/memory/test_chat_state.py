@@ -17,33 +17,50 @@ from app.sheets.sheet import Sheet
 
 
 def _sheet() -> Sheet:
-    return Sheet.model_validate({
-        "name": "Orla",
-        "state": [
-            {"name": "gold", "type": "int", "default": 5, "min": 0, "max": 100},
-            {"name": "mood", "type": "text", "default": "calm"},
-            {"name": "angry", "type": "bool"},
-            {"name": "heat", "type": "float", "default": 0.5},
-        ],
-        "relationships": [{"name": "{{user}}", "kind": "customer", "trust": 10},
-                          {"name": "Old Tam", "trust": -20}],
-    })
+    return Sheet.model_validate(
+        {
+            "name": "Orla",
+            "state": [
+                {"name": "gold", "type": "int", "default": 5, "min": 0, "max": 100},
+                {"name": "mood", "type": "text", "default": "calm"},
+                {"name": "angry", "type": "bool"},
+                {"name": "heat", "type": "float", "default": 0.5},
+            ],
+            "relationships": [
+                {"name": "{{user}}", "kind": "customer", "trust": 10},
+                {"name": "Old Tam", "trust": -20},
+            ],
+        }
+    )
 
 
 def test_entries_list_variables_then_trust_with_the_chat_values() -> None:
     meta = {"state": {"gold": 7}, "trust": {"{{user}}": 40}}
     entries = state_entries(_sheet(), meta, user="Ann")
     assert [(e.key, e.value) for e in entries] == [
-        ("gold", 7), ("mood", "calm"), ("angry", False), ("heat", 0.5),
-        ("trust:Ann", 40), ("trust:Old Tam", -20),
+        ("gold", 7),
+        ("mood", "calm"),
+        ("angry", False),
+        ("heat", 0.5),
+        ("trust:Ann", 40),
+        ("trust:Old Tam", -20),
     ]
 
 
 @pytest.mark.parametrize(
     ("name", "raw", "value"),
-    [("gold", "0", 0), ("gold", " 100 ", 100), ("angry", "yes", True), ("angry", "FALSE", False),
-     ("heat", "1.25", 1.25), ("mood", "furious now", "furious now"), ("trust:user", "-100", -100),
-     ("trust:{{user}}", "55", 55), ("TRUST:old tam", "3", 3), ("Gold", "4", 4)],
+    [
+        ("gold", "0", 0),
+        ("gold", " 100 ", 100),
+        ("angry", "yes", True),
+        ("angry", "FALSE", False),
+        ("heat", "1.25", 1.25),
+        ("mood", "furious now", "furious now"),
+        ("trust:user", "-100", -100),
+        ("trust:{{user}}", "55", 55),
+        ("TRUST:old tam", "3", 3),
+        ("Gold", "4", 4),
+    ],
 )
 def test_good_values_parse_by_type(name: str, raw: str, value: object) -> None:
     update, entry = state_update(_sheet(), {}, name, raw, user="Ann")
@@ -54,11 +71,18 @@ def test_good_values_parse_by_type(name: str, raw: str, value: object) -> None:
 
 @pytest.mark.parametrize(
     ("name", "raw", "words"),
-    [("gold", "101", "between 0 and 100"), ("gold", "-1", "between 0 and 100"),
-     ("gold", "2.5", "whole number"), ("gold", "lots", "whole number"),
-     ("angry", "maybe", "true or false"), ("heat", "nan", "finite"), ("heat", "inf", "finite"),
-     ("trust:Ann", "101", "between -100 and 100"), ("trust:Ann", "", "whole number"),
-     ("nothing", "1", "no state variable or relationship 'nothing'")],
+    [
+        ("gold", "101", "between 0 and 100"),
+        ("gold", "-1", "between 0 and 100"),
+        ("gold", "2.5", "whole number"),
+        ("gold", "lots", "whole number"),
+        ("angry", "maybe", "true or false"),
+        ("heat", "nan", "finite"),
+        ("heat", "inf", "finite"),
+        ("trust:Ann", "101", "between -100 and 100"),
+        ("trust:Ann", "", "whole number"),
+        ("nothing", "1", "no state variable or relationship 'nothing'"),
+    ],
 )
 def test_bad_values_are_one_clear_error(name: str, raw: str, words: str) -> None:
     with pytest.raises(LoreweaverError) as caught:
@@ -76,13 +100,16 @@ def test_values_the_sheet_no_longer_allows_read_as_the_default() -> None:
 
 
 def test_state_and_moved_trust_reach_the_prompt_and_are_kept_per_chat(
-    engine, lw_home: Home, store: ChatStore  # type: ignore[no-untyped-def]
+    engine,
+    lw_home: Home,
+    store: ChatStore,  # type: ignore[no-untyped-def]
 ) -> None:
     info = resolve_model(lw_home, None)
     _, sheet = library.load(lw_home, "brenna")
     fmt = choose_format(None, info)
-    session = start_session(engine, info, fmt, sheet, "brenna", Settings(), user="Ann",
-                            store=store, summaries=False)
+    session = start_session(
+        engine, info, fmt, sheet, "brenna", Settings(), user="Ann", store=store, summaries=False
+    )
     assert session.saved_chat() is not None and session.chat is not None
     tail = session.messages("Hi.")[-1].content
     assert "trust = 0" in tail and "trust with Ann" not in tail
@@ -90,11 +117,21 @@ def test_state_and_moved_trust_reach_the_prompt_and_are_kept_per_chat(
     session.set_state("trust:user", "25")
     tail = session.messages("Hi.")[-1].content
     assert "trust = 3" in tail and "trust with Ann (now) = +25" in tail
-    again = start_session(engine, info, fmt, sheet, "brenna", Settings(), store=store,
-                          resume=session.chat.id, summaries=False)
+    again = start_session(
+        engine,
+        info,
+        fmt,
+        sheet,
+        "brenna",
+        Settings(),
+        store=store,
+        resume=session.chat.id,
+        summaries=False,
+    )
     assert {e.key: e.value for e in again.state()}["trust:Ann"] == 25
-    other = start_session(engine, info, fmt, sheet, "brenna", Settings(), user="Ann",
-                          store=store, summaries=False)
+    other = start_session(
+        engine, info, fmt, sheet, "brenna", Settings(), user="Ann", store=store, summaries=False
+    )
     assert {e.key: e.value for e in other.state()}["trust"] == 0
     with pytest.raises(LoreweaverError, match="sword_sold is bool"):
         session.set_state("sword_sold", "2")

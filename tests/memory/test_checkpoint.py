@@ -42,8 +42,9 @@ def test_a_reply_is_checkpointed_while_it_streams(  # type: ignore[no-untyped-de
             generation = engine.generate(story_prompt, sampling)
             for piece in generation:
                 writer.append(piece)
-            done = writer.complete(generation, model="SmolLM2.gguf", template="chatml",
-                                   sampling=sampling)
+            done = writer.complete(
+                generation, model="SmolLM2.gguf", template="chatml", sampling=sampling
+            )
         assert other.recovered == []  # a live writer's row is not taken for a crash
 
     assert writer.saves >= 2 and len(seen) == writer.saves
@@ -83,8 +84,9 @@ def test_a_regenerated_reply_is_a_swipe(  # type: ignore[no-untyped-def]
     ("error", "status"),
     [(KeyboardInterrupt, "cancelled"), (Cancelled, "cancelled"), (RuntimeError, "interrupted")],
 )
-def test_leaving_mid_reply_keeps_the_text(store: ChatStore, error: type[BaseException],
-                                          status: str) -> None:
+def test_leaving_mid_reply_keeps_the_text(
+    store: ChatStore, error: type[BaseException], status: str
+) -> None:
     chat = store.create_chat("brenna")
     with pytest.raises(error), ReplyWriter(store, chat.id, interval_s=3600) as writer:
         writer.append("Once upon ")
@@ -169,7 +171,10 @@ CHILD = textwrap.dedent(
 def test_sigkill_mid_reply_loses_at_most_the_last_flush(story_prompt: str, lw_home: Home) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-c", CHILD, story_prompt],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
         env=dict(os.environ),
     )
     watchdog = threading.Timer(120, proc.kill)
@@ -194,8 +199,7 @@ def test_sigkill_mid_reply_loses_at_most_the_last_flush(story_prompt: str, lw_ho
     # Saves come at most ~0.5 s apart, so the text at risk is well under a second's worth.
     gaps = [b["t"] - a["t"] for a, b in zip(flushes, flushes[1:], strict=False)]
     assert gaps and max(gaps) <= 1.0
-    assert all(b["text"].startswith(a["text"]) for a, b in zip(flushes, flushes[1:],
-                                                                 strict=False))
+    assert all(b["text"].startswith(a["text"]) for a, b in zip(flushes, flushes[1:], strict=False))
 
     raw = sqlite3.connect(lw_home.database)
     assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

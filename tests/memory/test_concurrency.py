@@ -40,8 +40,12 @@ def test_two_processes_append_at_once(lw_home: Home) -> None:
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", WRITER, name],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            cwd=REPO, env=dict(os.environ),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+            env=dict(os.environ),
         )
         for name in ("brenna", "kestrel")
     ]

@@ -62,12 +62,21 @@ def test_a_chat_stop_string_reaches_the_engine_and_ends_the_reply(engine, lw_hom
     info = resolve_model(lw_home, None)
     _, sheet = library.load(lw_home, "brenna")
     with ChatStore.open(lw_home) as store:
-        session = start_session(engine, info, choose_format(None, info), sheet, "brenna",
-                                Settings(stop=["###"]), store=store, summaries=False)
+        session = start_session(
+            engine,
+            info,
+            choose_format(None, info),
+            sheet,
+            "brenna",
+            Settings(stop=["###"]),
+            store=store,
+            summaries=False,
+        )
         session.set_stops(["e", "E"])
         assert session.stops[-3:] == ["###", "e", "E"]
-        reply = session.send("Tell me about your forge and everything in it.",
-                             Sampling(max_tokens=60, seed=4))
+        reply = session.send(
+            "Tell me about your forge and everything in it.", Sampling(max_tokens=60, seed=4)
+        )
         text = reply.finish()
         assert "e" not in text and "E" not in text
         assert reply.stats.stopped_by in ("e", "E")

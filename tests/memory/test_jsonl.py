@@ -22,12 +22,24 @@ def build_chat(store: ChatStore) -> int:
     store.add_message(chat.id, "system", "The forge is hot.")
     store.add_message(chat.id, "assistant", "Welcome to my forge.", name="Brenna")
     question = store.add_message(chat.id, "user", "How much for a sword?")
-    store.add_message(chat.id, "assistant", "Ten crowns.", name="Brenna",
-                      meta={"model": "smol.gguf", "completion_tokens": 3, "seed": 1})
-    chosen = store.add_message(chat.id, "assistant", "Twelve.", parent_id=question.id,
-                               name="Brenna", meta={"seed": 2})
-    store.add_message(chat.id, "assistant", "Not for sale.", parent_id=question.id,
-                      name="Brenna", status="cancelled")
+    store.add_message(
+        chat.id,
+        "assistant",
+        "Ten crowns.",
+        name="Brenna",
+        meta={"model": "smol.gguf", "completion_tokens": 3, "seed": 1},
+    )
+    chosen = store.add_message(
+        chat.id, "assistant", "Twelve.", parent_id=question.id, name="Brenna", meta={"seed": 2}
+    )
+    store.add_message(
+        chat.id,
+        "assistant",
+        "Not for sale.",
+        parent_id=question.id,
+        name="Brenna",
+        status="cancelled",
+    )
     store.select(chosen.id)
     store.edit(chosen.id, "Twelve, for you.")
     store.add_message(chat.id, "user", "Deal.")
@@ -39,11 +51,13 @@ def shape(store: ChatStore, chat_id: int) -> list[tuple[object, ...]]:
     out: list[tuple[object, ...]] = []
     for message in store.active_path(chat_id):
         swipes = store.swipes(message.id) if message.role == "assistant" else [message]
-        out.append((
-            message.role,
-            [s.id for s in swipes].index(message.id),
-            [(s.content, s.name, s.status, s.meta, store.versions(s.id)) for s in swipes],
-        ))
+        out.append(
+            (
+                message.role,
+                [s.id for s in swipes].index(message.id),
+                [(s.content, s.name, s.status, s.meta, store.versions(s.id)) for s in swipes],
+            )
+        )
     return out
 
 
@@ -59,12 +73,15 @@ def test_export_then_import_gives_the_same_chat(store: ChatStore, tmp_path: Path
     assert shape(store, imported.id) == shape(store, chat_id)
     original = store.active_path(chat_id)
     again = store.active_path(imported.id)
-    assert [m.created_at for m in again] == pytest.approx([m.created_at for m in original],
-                                                          abs=1e-3)
+    assert [m.created_at for m in again] == pytest.approx(
+        [m.created_at for m in original], abs=1e-3
+    )
     # And the re-export of the import is the same file, apart from our chat ids.
     first = [json.loads(line) for line in target.read_text().splitlines()]
-    second = [json.loads(line) for line in export_chat(store, imported.id,
-                                                       character_name="Brenna").splitlines()]
+    second = [
+        json.loads(line)
+        for line in export_chat(store, imported.id, character_name="Brenna").splitlines()
+    ]
     for header in (first[0], second[0]):
         header["chat_metadata"]["loreweaver"].pop("chat_id")
         header["chat_metadata"]["loreweaver"]["meta"].pop("imported_from", None)
@@ -97,30 +114,77 @@ def test_the_export_is_sillytavern_shaped(store: ChatStore) -> None:
     assert deal["mes"] == "Deal."
 
 
-ST_FILE = "\n".join(json.dumps(line) for line in [
-    {"user_name": "You", "character_name": "Old Tam", "create_date": "2023-6-19 @14h 20m 05s 123ms",
-     "chat_metadata": {"integrity": "3c0f6a5e", "note_prompt": "", "tainted": False}},
-    {"name": "Old Tam", "is_user": False, "is_system": False, "send_date": "June 19, 2023 2:20pm",
-     "mes": "Evening, stranger.", "extra": {},
-     "swipes": ["Evening, stranger.", "Sit, the fire's warm."], "swipe_id": 0,
-     "swipe_info": [{"send_date": "June 19, 2023 2:20pm", "extra": {}}]},
-    {"name": "You", "is_user": True, "is_name": True, "send_date": "June 19, 2023 2:21pm",
-     "mes": "Any news from the road?", "extra": {"isSmallSys": False},
-     "force_avatar": "User Avatars/me.png"},
-    {"name": "Old Tam", "is_user": False, "is_name": True, "send_date": "2023-06-19T14:22:10.000Z",
-     "mes": "Wolves, mostly.", "extra": {"api": "koboldcpp", "model": "mythomax", "token_count": 4},
-     "swipe_id": 1, "swipes": ["Nothing worth telling.", "Wolves, mostly.", "A man went missing."],
-     "swipe_info": [
-         {"send_date": "2023-06-19T14:21:50.000Z", "gen_started": "2023-06-19T14:21:49.000Z",
-          "gen_finished": "2023-06-19T14:21:50.000Z", "extra": {"api": "koboldcpp"}},
-         {"send_date": "2023-06-19T14:22:10.000Z", "extra": {"api": "koboldcpp"}},
-         None],
-     "gen_started": "2023-06-19T14:22:09.000Z", "gen_finished": "2023-06-19T14:22:10.000Z"},
-    {"name": "System", "is_user": False, "is_system": False, "send_date": 1687184600000,
-     "mes": "The fire crackles.", "extra": {"type": "narrator"}},
-    {"name": "You", "is_user": True, "is_system": True, "send_date": "June 19, 2023 2:24pm",
-     "mes": "(hidden from the prompt)"},
-]) + "\n"
+ST_FILE = (
+    "\n".join(
+        json.dumps(line)
+        for line in [
+            {
+                "user_name": "You",
+                "character_name": "Old Tam",
+                "create_date": "2023-6-19 @14h 20m 05s 123ms",
+                "chat_metadata": {"integrity": "3c0f6a5e", "note_prompt": "", "tainted": False},
+            },
+            {
+                "name": "Old Tam",
+                "is_user": False,
+                "is_system": False,
+                "send_date": "June 19, 2023 2:20pm",
+                "mes": "Evening, stranger.",
+                "extra": {},
+                "swipes": ["Evening, stranger.", "Sit, the fire's warm."],
+                "swipe_id": 0,
+                "swipe_info": [{"send_date": "June 19, 2023 2:20pm", "extra": {}}],
+            },
+            {
+                "name": "You",
+                "is_user": True,
+                "is_name": True,
+                "send_date": "June 19, 2023 2:21pm",
+                "mes": "Any news from the road?",
+                "extra": {"isSmallSys": False},
+                "force_avatar": "User Avatars/me.png",
+            },
+            {
+                "name": "Old Tam",
+                "is_user": False,
+                "is_name": True,
+                "send_date": "2023-06-19T14:22:10.000Z",
+                "mes": "Wolves, mostly.",
+                "extra": {"api": "koboldcpp", "model": "mythomax", "token_count": 4},
+                "swipe_id": 1,
+                "swipes": ["Nothing worth telling.", "Wolves, mostly.", "A man went missing."],
+                "swipe_info": [
+                    {
+                        "send_date": "2023-06-19T14:21:50.000Z",
+                        "gen_started": "2023-06-19T14:21:49.000Z",
+                        "gen_finished": "2023-06-19T14:21:50.000Z",
+                        "extra": {"api": "koboldcpp"},
+                    },
+                    {"send_date": "2023-06-19T14:22:10.000Z", "extra": {"api": "koboldcpp"}},
+                    None,
+                ],
+                "gen_started": "2023-06-19T14:22:09.000Z",
+                "gen_finished": "2023-06-19T14:22:10.000Z",
+            },
+            {
+                "name": "System",
+                "is_user": False,
+                "is_system": False,
+                "send_date": 1687184600000,
+                "mes": "The fire crackles.",
+                "extra": {"type": "narrator"},
+            },
+            {
+                "name": "You",
+                "is_user": True,
+                "is_system": True,
+                "send_date": "June 19, 2023 2:24pm",
+                "mes": "(hidden from the prompt)",
+            },
+        ]
+    )
+    + "\n"
+)
 
 
 def test_a_sillytavern_file_imports(store: ChatStore, tmp_path: Path) -> None:
@@ -130,8 +194,11 @@ def test_a_sillytavern_file_imports(store: ChatStore, tmp_path: Path) -> None:
     assert chat.character_id == "old_tam" and chat.user_name == "You"
     assert chat.title == "Old Tam - 2023-6-19@14h20m05s"
     assert chat.created_at == datetime(2023, 6, 19, 14, 20, 5, 123000).timestamp()
-    assert chat.meta["sillytavern"] == {"integrity": "3c0f6a5e", "note_prompt": "",
-                                        "tainted": False}
+    assert chat.meta["sillytavern"] == {
+        "integrity": "3c0f6a5e",
+        "note_prompt": "",
+        "tainted": False,
+    }
     path = store.active_path(chat.id)
     assert [(m.role, m.name, m.content) for m in path] == [
         ("assistant", "Old Tam", "Evening, stranger."),
@@ -140,11 +207,16 @@ def test_a_sillytavern_file_imports(store: ChatStore, tmp_path: Path) -> None:
         ("system", "System", "The fire crackles."),
         ("user", "You", "(hidden from the prompt)"),
     ]
-    assert [m.content for m in store.swipes(path[0].id)] == ["Evening, stranger.",
-                                                             "Sit, the fire's warm."]
+    assert [m.content for m in store.swipes(path[0].id)] == [
+        "Evening, stranger.",
+        "Sit, the fire's warm.",
+    ]
     swipes = store.swipes(path[2].id)
-    assert [m.content for m in swipes] == ["Nothing worth telling.", "Wolves, mostly.",
-                                           "A man went missing."]
+    assert [m.content for m in swipes] == [
+        "Nothing worth telling.",
+        "Wolves, mostly.",
+        "A man went missing.",
+    ]
     assert [m.id for m in swipes].index(path[2].id) == 1
     assert path[1].created_at == datetime(2023, 6, 19, 14, 21).timestamp()
     assert path[2].created_at == datetime.fromisoformat("2023-06-19T14:22:10+00:00").timestamp()
@@ -179,14 +251,20 @@ HEADER = '{"user_name": "You", "character_name": "Old Tam"}'
 @pytest.mark.parametrize(
     ("content", "problem"),
     [
-        (HEADER + '\n{"name": "Tam", "mes": "Hi"}\n{"name": "Tam", "mes": }\n',
-         "line 3: not valid JSON (Expecting value at column 24)"),
+        (
+            HEADER + '\n{"name": "Tam", "mes": "Hi"}\n{"name": "Tam", "mes": }\n',
+            "line 3: not valid JSON (Expecting value at column 24)",
+        ),
         (HEADER + '\n["a list"]\n', "line 2: must be a JSON object"),
         (HEADER + '\n{"name": "Tam", "is_user": false}\n', "line 2: mes: is required"),
-        (HEADER + '\n{"mes": "Hi", "swipes": ["Hi", {"message": "x"}]}\n',
-         "line 2: swipes[1]: must be text"),
-        (HEADER + '\n{"mes": "Hi", "swipes": ["Hi", "Ho"], "swipe_id": 5}\n',
-         "line 2: swipe_id 5 is out of range (2 swipes)"),
+        (
+            HEADER + '\n{"mes": "Hi", "swipes": ["Hi", {"message": "x"}]}\n',
+            "line 2: swipes[1]: must be text",
+        ),
+        (
+            HEADER + '\n{"mes": "Hi", "swipes": ["Hi", "Ho"], "swipe_id": 5}\n',
+            "line 2: swipe_id 5 is out of range (2 swipes)",
+        ),
         (HEADER + '\n{"mes": "Hi", "extra": 3}\n', "line 2: extra: must be a mapping"),
         (HEADER + '\n{"mes": NaN}\n', "line 2: not valid JSON (NaN is not allowed)"),
         (HEADER + "\n" + "[" * 100_000 + "\n", "line 2: not valid JSON (nested too deeply)"),
@@ -269,12 +347,26 @@ def test_exported_dates_read_back() -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                                max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=8,
 )
-st_keys = st.sampled_from(["name", "is_user", "is_system", "send_date", "mes", "swipes",
-                           "swipe_id", "swipe_info", "extra", "gen_started", "force_avatar"])
+st_keys = st.sampled_from(
+    [
+        "name",
+        "is_user",
+        "is_system",
+        "send_date",
+        "mes",
+        "swipes",
+        "swipe_id",
+        "swipe_info",
+        "extra",
+        "gen_started",
+        "force_avatar",
+    ]
+)
 plausible = st.fixed_dictionaries(
     {"mes": st.text(max_size=10)},
     optional={
@@ -284,18 +376,27 @@ plausible = st.fixed_dictionaries(
         "send_date": st.integers() | st.text(max_size=30) | st.floats(allow_nan=False),
         "swipes": st.lists(st.text(max_size=6), max_size=3) | json_values,
         "swipe_id": st.integers(min_value=-1, max_value=3) | json_values,
-        "swipe_info": st.lists(st.none() | st.dictionaries(st.sampled_from(
-            ["send_date", "extra"]), json_values, max_size=2), max_size=3) | json_values,
-        "extra": st.dictionaries(st.sampled_from(["type", "model", "token_count", "loreweaver",
-                                                  "api"]), json_values, max_size=3) | json_values,
+        "swipe_info": st.lists(
+            st.none()
+            | st.dictionaries(st.sampled_from(["send_date", "extra"]), json_values, max_size=2),
+            max_size=3,
+        )
+        | json_values,
+        "extra": st.dictionaries(
+            st.sampled_from(["type", "model", "token_count", "loreweaver", "api"]),
+            json_values,
+            max_size=3,
+        )
+        | json_values,
         "force_avatar": json_values,
     },
 )
 st_lines = plausible | st.dictionaries(st_keys, json_values, max_size=8)
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(lines=st.lists(st_lines, max_size=4), garbage=st.binary(max_size=24))
 def test_any_file_imports_or_fails_cleanly(
     store: ChatStore, tmp_path: Path, lines: list[dict[str, object]], garbage: bytes

@@ -22,17 +22,33 @@ def words(text: str) -> int:
     return len(text.split())
 
 
-def entry(name: str, keys: Sequence[str] = (), content: str | None = None,
-          **fields: Any) -> LoreEntry:
+def entry(
+    name: str, keys: Sequence[str] = (), content: str | None = None, **fields: Any
+) -> LoreEntry:
     return LoreEntry(name=name, keys=list(keys), content=content or f"{name} lore.", **fields)
 
 
-def scan(entries: Sequence[LoreEntry], messages: Sequence[str], *, turn: int = 1, seed: int = 0,
-         state: LoreTimers | None = None, budget: int = 1000, max_recursion: int = 3,
-         char: str = "", user: str = "", **book: Any) -> LoreResult:
+def scan(
+    entries: Sequence[LoreEntry],
+    messages: Sequence[str],
+    *,
+    turn: int = 1,
+    seed: int = 0,
+    state: LoreTimers | None = None,
+    budget: int = 1000,
+    max_recursion: int = 3,
+    char: str = "",
+    user: str = "",
+    **book: Any,
+) -> LoreResult:
     books = [Lorebook(name="World", entries=list(entries), **book)]
-    return activate(books, ScanInput(messages, turn, seed, state or LoreTimers(), char, user),
-                    count_tokens=words, budget=budget, max_recursion=max_recursion)
+    return activate(
+        books,
+        ScanInput(messages, turn, seed, state or LoreTimers(), char, user),
+        count_tokens=words,
+        budget=budget,
+        max_recursion=max_recursion,
+    )
 
 
 def fired(result: LoreResult) -> list[str]:
@@ -48,6 +64,7 @@ def rejected(result: LoreResult) -> dict[str, str]:
 
 
 # -- plain keys and case ---------------------------------------------------------------------
+
 
 def test_plain_key_is_case_insensitive_by_default() -> None:
     result = scan([entry("Dragon", ["dragon"])], ["the Dragon sleeps"])
@@ -78,6 +95,7 @@ def test_book_case_sensitivity_is_the_default_an_entry_can_override() -> None:
 
 # -- whole words -------------------------------------------------------------------------------
 
+
 def test_whole_words_keeps_cat_out_of_concatenate() -> None:
     cat = entry("Cat", ["cat"], match_whole_words=True)
     assert fired(scan([cat], ["concatenate the strings"])) == []
@@ -88,7 +106,8 @@ def test_whole_words_keeps_cat_out_of_concatenate() -> None:
 def test_without_whole_words_a_key_matches_inside_a_word() -> None:
     cat = entry("Cat", ["cat"])
     assert reasons(scan([cat], ["concatenate the strings"])) == {
-        "Cat": "key 'cat' matched in message -1"}
+        "Cat": "key 'cat' matched in message -1"
+    }
 
 
 def test_book_whole_words_default_and_entry_override() -> None:
@@ -111,6 +130,7 @@ def test_a_key_never_straddles_two_messages() -> None:
 
 
 # -- regex keys --------------------------------------------------------------------------------
+
 
 def test_slashed_regex_key_with_flags() -> None:
     insensitive = entry("Drake", ["/dra(g|k)on/i"])
@@ -142,7 +162,8 @@ def test_invalid_regex_key_is_a_rejection_naming_the_entry() -> None:
     reason = rejected(result)["Broken"]
     assert reason.startswith("key 'dra(gon': invalid regex: missing ")
     assert [line for line in result.explain() if "Broken" in line] == [
-        f"  - Broken [World]: {reason}"]
+        f"  - Broken [World]: {reason}"
+    ]
 
 
 def test_slashed_key_that_does_not_compile_is_reported_not_read_as_text() -> None:
@@ -152,41 +173,49 @@ def test_slashed_key_that_does_not_compile_is_reported_not_read_as_text() -> Non
     assert rejected(result) == {"Glyph": "key '/([a-/': invalid regex: missing ]: [a-"}
 
 
-@pytest.mark.parametrize("key", ["/(a|a)+$/", "/(a|aa)+$/", "/((a+))+$/", "/(a+){30}$/",
-                                 "/a*a*a*a*a*a*a*a*b$/", "/(a+)+$/"])
+@pytest.mark.parametrize(
+    "key",
+    ["/(a|a)+$/", "/(a|aa)+$/", "/((a+))+$/", "/(a+){30}$/", "/a*a*a*a*a*a*a*a*b$/", "/(a+)+$/"],
+)
 def test_backtracking_shapes_run_in_linear_time_and_answer_correctly(key: str) -> None:
     slow = entry("Slow", [key])
     assert fired(scan([slow], ["a" * 40 + "!"])) == []
     assert fired(scan([slow], ["a" * 40 + ("b" if "b" in key else "")])) == ["Slow"]
 
 
-@pytest.mark.parametrize(("key", "why"), [
-    ("/a{4294967295}/", "repeat count 4294967295 is over 1000"),
-    ("/(?=a)a/", "lookahead (?=…) is not supported"),
-    ("/(?<!x)a/", "negative lookbehind (?<!…) is not supported"),
-    (r"/(a)\1/", "backreference or octal escape \\1 is not supported"),
-    (r"/(?<n>a)\k<n>/", "backreference \\k<…> is not supported"),
-    ("/a/gig", "regex flag 'g' is given twice"),
-    ("/" + "(" * 600 + "a" + ")" * 600 + "/", "longer than 1000"),
-    ("/(a|b|c| ){999}x/i", "regex too large: 2003 steps (at most 2000)"),
-])
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [
+        ("/a{4294967295}/", "repeat count 4294967295 is over 1000"),
+        ("/(?=a)a/", "lookahead (?=…) is not supported"),
+        ("/(?<!x)a/", "negative lookbehind (?<!…) is not supported"),
+        (r"/(a)\1/", "backreference or octal escape \\1 is not supported"),
+        (r"/(?<n>a)\k<n>/", "backreference \\k<…> is not supported"),
+        ("/a/gig", "regex flag 'g' is given twice"),
+        ("/" + "(" * 600 + "a" + ")" * 600 + "/", "longer than 1000"),
+        ("/(a|b|c| ){999}x/i", "regex too large: 2003 steps (at most 2000)"),
+    ],
+)
 def test_unsupported_regex_keys_say_why(key: str, why: str) -> None:
     reason = rejected(scan([entry("Odd", [key])], ["a" * 10]))["Odd"]
     assert why in reason
 
 
-@pytest.mark.parametrize(("key", "text"), [
-    ("/(?<beast>drag)on/", "a dragon"),
-    (r"/\u0064ragon/", "a dragon"),
-    (r"/\u{1F409}/u", "a \U0001F409 here"),
-    (r"/\uD83D\uDC09/", "a \U0001F409 here"),
-    (r"/\p{Lu}ragon/u", "a Dragon"),
-    (r"/a\sdragon/", "a\u00a0dragon"),
-    ("/x[^]y$/m", "x\ny\nz"),
-    ("/DRAGON/i", "a dragon"),
-    ("/a.b/s", "a\nb"),
-    (r"/\qed/", "a qed"),
-])
+@pytest.mark.parametrize(
+    ("key", "text"),
+    [
+        ("/(?<beast>drag)on/", "a dragon"),
+        (r"/\u0064ragon/", "a dragon"),
+        (r"/\u{1F409}/u", "a \U0001f409 here"),
+        (r"/\uD83D\uDC09/", "a \U0001f409 here"),
+        (r"/\p{Lu}ragon/u", "a Dragon"),
+        (r"/a\sdragon/", "a\u00a0dragon"),
+        ("/x[^]y$/m", "x\ny\nz"),
+        ("/DRAGON/i", "a dragon"),
+        ("/a.b/s", "a\nb"),
+        (r"/\qed/", "a qed"),
+    ],
+)
 def test_javascript_regex_syntax_is_mapped(key: str, text: str) -> None:
     assert fired(scan([entry("Js", [key])], [text])) == ["Js"]
 
@@ -206,25 +235,42 @@ def test_sticky_flag_anchors_at_the_start_of_the_scan() -> None:
 
 # -- secondary keys ----------------------------------------------------------------------------
 
+
 def _selective(logic: str) -> LoreEntry:
-    return entry("Hoard", ["dragon"], selective=True, secondary_keys=["gold", "sword"],
-                 selective_logic=logic)
+    return entry(
+        "Hoard", ["dragon"], selective=True, secondary_keys=["gold", "sword"], selective_logic=logic
+    )
 
 
-@pytest.mark.parametrize(("logic", "message", "expected"), [
-    ("and_any", "the dragon counts gold", None),
-    ("and_any", "the dragon sleeps",
-     "key 'dragon' matched, but secondary keys AND ANY: none of 'gold', 'sword' present"),
-    ("and_all", "the dragon guards gold and a sword", None),
-    ("and_all", "the dragon counts gold",
-     "key 'dragon' matched, but secondary keys AND ALL: 'sword' missing"),
-    ("not_any", "the dragon sleeps", None),
-    ("not_any", "the dragon counts gold",
-     "key 'dragon' matched, but secondary keys NOT ANY: 'gold' present"),
-    ("not_all", "the dragon counts gold", None),
-    ("not_all", "the dragon guards gold and a sword",
-     "key 'dragon' matched, but secondary keys NOT ALL: all of 'gold', 'sword' present"),
-])
+@pytest.mark.parametrize(
+    ("logic", "message", "expected"),
+    [
+        ("and_any", "the dragon counts gold", None),
+        (
+            "and_any",
+            "the dragon sleeps",
+            "key 'dragon' matched, but secondary keys AND ANY: none of 'gold', 'sword' present",
+        ),
+        ("and_all", "the dragon guards gold and a sword", None),
+        (
+            "and_all",
+            "the dragon counts gold",
+            "key 'dragon' matched, but secondary keys AND ALL: 'sword' missing",
+        ),
+        ("not_any", "the dragon sleeps", None),
+        (
+            "not_any",
+            "the dragon counts gold",
+            "key 'dragon' matched, but secondary keys NOT ANY: 'gold' present",
+        ),
+        ("not_all", "the dragon counts gold", None),
+        (
+            "not_all",
+            "the dragon guards gold and a sword",
+            "key 'dragon' matched, but secondary keys NOT ALL: all of 'gold', 'sword' present",
+        ),
+    ],
+)
 def test_secondary_key_logic(logic: str, message: str, expected: str | None) -> None:
     result = scan([_selective(logic)], [message])
     if expected is None:
@@ -240,12 +286,14 @@ def test_secondary_keys_need_a_primary_match() -> None:
 
 
 def test_secondary_keys_are_ignored_unless_selective() -> None:
-    plain = entry("Hoard", ["dragon"], selective=False, secondary_keys=["gold"],
-                  selective_logic="and_all")
+    plain = entry(
+        "Hoard", ["dragon"], selective=False, secondary_keys=["gold"], selective_logic="and_all"
+    )
     assert fired(scan([plain], ["the dragon sleeps"])) == ["Hoard"]
 
 
 # -- {{char}} / {{user}} -----------------------------------------------------------------------
+
 
 def test_char_macro_in_keys_and_content() -> None:
     own = entry("Self", ["{{char}}"], content="{{char}} owes {{user}} a sword.")
@@ -262,6 +310,7 @@ def test_user_macro_in_secondary_keys() -> None:
 
 
 # -- constant and disabled ---------------------------------------------------------------------
+
 
 def test_constant_entry_fires_without_keys() -> None:
     result = scan([entry("Always", constant=True)], ["nothing related"])
@@ -287,14 +336,16 @@ def test_book_scan_depth_counts_the_newest_messages() -> None:
     dragon = entry("Dragon", ["dragon"])
     assert fired(scan([dragon], HISTORY, scan_depth=2)) == []
     assert reasons(scan([dragon], HISTORY, scan_depth=3)) == {
-        "Dragon": "key 'dragon' matched in message -3"}
+        "Dragon": "key 'dragon' matched in message -3"
+    }
 
 
 def test_entry_scan_depth_one_versus_two() -> None:
     messages = ["the dragon wakes", "nothing here"]
     assert fired(scan([entry("Dragon", ["dragon"], scan_depth=1)], messages)) == []
     assert reasons(scan([entry("Dragon", ["dragon"], scan_depth=2)], messages)) == {
-        "Dragon": "key 'dragon' matched in message -2"}
+        "Dragon": "key 'dragon' matched in message -2"
+    }
 
 
 def test_entry_scan_depth_overrides_the_book() -> None:
@@ -313,10 +364,12 @@ def test_scan_depth_zero_scans_no_message() -> None:
 def test_scan_depth_decorator_overrides_entry_and_book() -> None:
     deep = entry("Dragon", ["dragon"], content="@@scan_depth 3\nDragon lore.", scan_depth=1)
     assert reasons(scan([deep], HISTORY, scan_depth=1)) == {
-        "Dragon": "key 'dragon' matched in message -3"}
+        "Dragon": "key 'dragon' matched in message -3"
+    }
 
 
 # -- insertion order and position ---------------------------------------------------------------
+
 
 def test_activated_entries_grouped_by_position_then_insertion_order() -> None:
     entries = [
@@ -338,8 +391,10 @@ def test_placement_decorators() -> None:
     early = entry("Early", ["x"], content="@@position before_desc\nComes first.")
     result = scan([deep, early], ["x"])
     placed = {a.title: (a.position, a.depth, a.role, a.text) for a in result.activated}
-    assert placed == {"Deep": ("at_depth", 0, "assistant", "Says hi."),
-                      "Early": ("before_char", 4, "system", "Comes first.")}
+    assert placed == {
+        "Deep": ("at_depth", 0, "assistant", "Says hi."),
+        "Early": ("before_char", 4, "system", "Comes first."),
+    }
 
 
 def test_activation_decorators() -> None:
@@ -349,8 +404,10 @@ def test_activation_decorators() -> None:
     every = entry("Every", ["x"], content="@@activate_only_every 2\nEven lore.")
     turn2 = scan([forced, blocked, late, every], ["x"], turn=2)
     assert reasons(turn2) == {"Forced": "@@activate", "Every": "key 'x' matched in message -1"}
-    assert rejected(turn2) == {"Blocked": "@@dont_activate",
-                               "Late": "@@activate_only_after 3: turn 2"}
+    assert rejected(turn2) == {
+        "Blocked": "@@dont_activate",
+        "Late": "@@activate_only_after 3: turn 2",
+    }
     turn3 = scan([forced, blocked, late, every], ["x"], turn=3)
     assert fired(turn3) == ["Forced", "Late"]
     assert rejected(turn3)["Every"] == "@@activate_only_every 2: turn 3"
@@ -363,26 +420,35 @@ def test_v3_additional_and_exclude_keys() -> None:
     result = scan([both, never], ["the dragon keeps the peace"])
     assert rejected(result) == {
         "Both": "key 'dragon' matched, but @@additional_keys: none of 'gold', 'gems' present",
-        "Never": "key 'dragon' matched, but @@exclude_keys: 'peace' present"}
+        "Never": "key 'dragon' matched, but @@exclude_keys: 'peace' present",
+    }
 
 
 def test_entries_of_several_books_sort_together_by_order() -> None:
     # SillyTavern's default "sorted evenly": one ordering across books; same-named books
     # keep apart in the result.
-    first = Lorebook(name="Lore", entries=[entry("a10", ["x"], insertion_order=10),
-                                            entry("a30", ["x"], insertion_order=30)])
+    first = Lorebook(
+        name="Lore",
+        entries=[entry("a10", ["x"], insertion_order=10), entry("a30", ["x"], insertion_order=30)],
+    )
     second = Lorebook(name="Lore", entries=[entry("b20", ["x"], insertion_order=20)])
     result = activate([first, second], ScanInput(["x"], 1, 0), count_tokens=words, budget=100)
     assert [(a.title, a.book) for a in result.activated] == [
-        ("a10", "Lore"), ("b20", "Lore (2)"), ("a30", "Lore")]
+        ("a10", "Lore"),
+        ("b20", "Lore (2)"),
+        ("a30", "Lore"),
+    ]
 
 
 # -- token budget ------------------------------------------------------------------------------
 
+
 def _budget_entries() -> list[LoreEntry]:
-    return [entry("A", ["x"], content="one two three four", insertion_order=30),
-            entry("B", ["x"], content="one two three", insertion_order=20),
-            entry("C", ["x"], content="one two", insertion_order=10)]
+    return [
+        entry("A", ["x"], content="one two three four", insertion_order=30),
+        entry("B", ["x"], content="one two three", insertion_order=20),
+        entry("C", ["x"], content="one two", insertion_order=10),
+    ]
 
 
 def test_budget_cut_reason_and_explain() -> None:
@@ -407,9 +473,11 @@ def test_entry_that_exactly_fills_the_budget_fits() -> None:
 
 def test_once_the_budget_overflows_later_entries_are_cut_too() -> None:
     # A (4) -> 4; B (5) would make 9 > 8: overflow. C (1) would fit, but the scan has stopped.
-    entries = [entry("A", ["x"], content="one two three four", insertion_order=30),
-               entry("B", ["x"], content="one two three four five", insertion_order=20),
-               entry("C", ["x"], content="one", insertion_order=10)]
+    entries = [
+        entry("A", ["x"], content="one two three four", insertion_order=30),
+        entry("B", ["x"], content="one two three four five", insertion_order=20),
+        entry("C", ["x"], content="one", insertion_order=10),
+    ]
     result = scan(entries, ["x"], budget=8)
     assert fired(result) == ["A"]
     assert rejected(result) == {
@@ -424,7 +492,8 @@ def test_constant_entries_take_the_budget_first() -> None:
     result = scan([keyed, fixed], ["x"], budget=4)
     assert fired(result) == ["Fixed"]
     assert rejected(result) == {
-        "Keyed": "budget: 3/4 tokens used, this entry needs 3 (key 'x' matched in message -1)"}
+        "Keyed": "budget: 3/4 tokens used, this entry needs 3 (key 'x' matched in message -1)"
+    }
     assert result.notices == []
 
 
@@ -436,7 +505,8 @@ def test_constants_over_budget_are_all_kept_with_a_notice() -> None:
     assert fired(result) == ["First", "Second"]
     assert result.tokens == 10
     assert rejected(result) == {
-        "Keyed": "budget: 10/8 tokens used, this entry needs 1 (key 'x' matched in message -1)"}
+        "Keyed": "budget: 10/8 tokens used, this entry needs 1 (key 'x' matched in message -1)"
+    }
     notice = "over budget: constant entries alone use 10/8 tokens; all of them are kept"
     assert result.notices == [notice]
     assert result.explain()[-1] == f"  ! {notice}"
@@ -445,22 +515,31 @@ def test_constants_over_budget_are_all_kept_with_a_notice() -> None:
 
 # -- recursion ---------------------------------------------------------------------------------
 
+
 def _chain() -> list[LoreEntry]:
-    return [entry("Bessie", ["bessie"], content="Bessie is friends with Rufus."),
-            entry("Rufus", ["rufus"], content="Rufus guards the tower."),
-            entry("Tower", ["tower"], content="The tower hides a vault."),
-            entry("Vault", ["vault"], content="The vault is sealed.")]
+    return [
+        entry("Bessie", ["bessie"], content="Bessie is friends with Rufus."),
+        entry("Rufus", ["rufus"], content="Rufus guards the tower."),
+        entry("Tower", ["tower"], content="The tower hides a vault."),
+        entry("Vault", ["vault"], content="The vault is sealed."),
+    ]
 
 
 def test_recursion_fires_up_to_the_limit_and_reports_the_next_level() -> None:
     result = scan(_chain(), ["I see Bessie"], max_recursion=2, recursive_scanning=True)
     assert [(a.title, a.level) for a in result.activated] == [
-        ("Bessie", 0), ("Rufus", 1), ("Tower", 2)]
-    assert reasons(result) == {"Bessie": "key 'bessie' matched in message -1",
-                               "Rufus": "recursion from 'Bessie': key 'rufus'",
-                               "Tower": "recursion from 'Rufus': key 'tower'"}
+        ("Bessie", 0),
+        ("Rufus", 1),
+        ("Tower", 2),
+    ]
+    assert reasons(result) == {
+        "Bessie": "key 'bessie' matched in message -1",
+        "Rufus": "recursion from 'Bessie': key 'rufus'",
+        "Tower": "recursion from 'Rufus': key 'tower'",
+    }
     assert rejected(result) == {
-        "Vault": "recursion limit: recursion from 'Tower': key 'vault' would need level 3 > 2"}
+        "Vault": "recursion limit: recursion from 'Tower': key 'vault' would need level 3 > 2"
+    }
 
 
 def test_a_higher_recursion_limit_reaches_further() -> None:
@@ -473,7 +552,8 @@ def test_recursion_limit_zero_and_recursion_off() -> None:
     limited = scan(_chain(), ["I see Bessie"], max_recursion=0, recursive_scanning=True)
     assert fired(limited) == ["Bessie"]
     assert rejected(limited) == {
-        "Rufus": "recursion limit: recursion from 'Bessie': key 'rufus' would need level 1 > 0"}
+        "Rufus": "recursion limit: recursion from 'Bessie': key 'rufus' would need level 1 > 0"
+    }
     off = scan(_chain(), ["I see Bessie"], recursive_scanning=False)
     assert (fired(off), off.rejected) == (["Bessie"], [])
 
@@ -491,13 +571,15 @@ def test_exclude_recursion_blocks_activation_by_other_entries_only() -> None:
     result = scan(chain, ["I see Bessie"], recursive_scanning=True)
     assert fired(result) == ["Bessie"]
     assert rejected(result) == {
-        "Rufus": "non-recursable (exclude_recursion): recursion from 'Bessie': key 'rufus'"}
+        "Rufus": "non-recursable (exclude_recursion): recursion from 'Bessie': key 'rufus'"
+    }
     direct = scan(chain, ["Rufus barks"], recursive_scanning=True)
     assert reasons(direct)["Rufus"] == "key 'rufus' matched in message -1"
     assert reasons(direct)["Tower"] == "recursion from 'Rufus': key 'tower'"
 
 
 # -- probability -------------------------------------------------------------------------------
+
 
 def _chance(p: int) -> LoreEntry:
     return entry("Omen", ["omen"], probability=p)
@@ -508,13 +590,13 @@ def test_probability_zero_and_hundred() -> None:
         assert fired(scan([_chance(100)], ["an omen"], seed=seed)) == ["Omen"]
         never = scan([_chance(0)], ["an omen"], seed=seed)
         assert fired(never) == []
-        assert re.fullmatch(r"probability 0 % \(rolled (100|[1-9][0-9]?)\)",
-                            rejected(never)["Omen"])
+        assert re.fullmatch(
+            r"probability 0 % \(rolled (100|[1-9][0-9]?)\)", rejected(never)["Omen"]
+        )
 
 
 def test_probability_is_deterministic_per_seed_and_near_p() -> None:
-    outcomes = [bool(scan([_chance(30)], ["an omen"], seed=seed).activated)
-                for seed in range(1000)]
+    outcomes = [bool(scan([_chance(30)], ["an omen"], seed=seed).activated) for seed in range(1000)]
     replay = [bool(scan([_chance(30)], ["an omen"], seed=seed).activated) for seed in range(50)]
     assert replay == outcomes[:50]
     # 1000 draws of p = 0.3: standard deviation 0.0145, so 0.24..0.36 is beyond 4 sigma.
@@ -529,12 +611,12 @@ def test_failed_roll_names_probability_and_a_roll_above_it() -> None:
 
 
 def test_probability_rolls_differ_between_turns() -> None:
-    turns = [bool(scan([_chance(50)], ["an omen"], turn=t, seed=7).activated)
-             for t in range(1, 41)]
+    turns = [bool(scan([_chance(50)], ["an omen"], turn=t, seed=7).activated) for t in range(1, 41)]
     assert 0 < sum(turns) < 40
 
 
 # -- inclusion groups --------------------------------------------------------------------------
+
 
 def test_inclusion_group_keeps_one_winner_per_seed() -> None:
     members = [entry(n, ["rain"], group="weather") for n in ("Drizzle", "Storm", "Mist")]
@@ -546,50 +628,71 @@ def test_inclusion_group_keeps_one_winner_per_seed() -> None:
         winners.add(winner)
         losers = rejected(result)
         assert sorted(losers) == sorted({"Drizzle", "Storm", "Mist"} - {winner})
-        assert all(r.startswith(f"group 'weather': lost to '{winner}' (weight 100 of 300")
-                   for r in losers.values())
+        assert all(
+            r.startswith(f"group 'weather': lost to '{winner}' (weight 100 of 300")
+            for r in losers.values()
+        )
     assert winners == {"Drizzle", "Storm", "Mist"}
 
 
 def test_group_weight_zero_never_wins() -> None:
-    members = [entry("Never", ["rain"], group="weather", group_weight=0),
-               entry("Always", ["rain"], group="weather", group_weight=100)]
+    members = [
+        entry("Never", ["rain"], group="weather", group_weight=0),
+        entry("Always", ["rain"], group="weather", group_weight=100),
+    ]
     for seed in range(30):
         assert fired(scan(members, ["rain"], seed=seed)) == ["Always"]
 
 
 def test_prioritised_group_member_with_highest_order_wins() -> None:
-    members = [entry("Plain", ["rain"], group="weather", insertion_order=99),
-               entry("Low", ["rain"], group="weather", insertion_order=20,
-                     extensions={"group_override": True}),
-               entry("High", ["rain"], group="weather", insertion_order=30,
-                     extensions={"group_override": True})]
+    members = [
+        entry("Plain", ["rain"], group="weather", insertion_order=99),
+        entry(
+            "Low",
+            ["rain"],
+            group="weather",
+            insertion_order=20,
+            extensions={"group_override": True},
+        ),
+        entry(
+            "High",
+            ["rain"],
+            group="weather",
+            insertion_order=30,
+            extensions={"group_override": True},
+        ),
+    ]
     result = scan(members, ["rain"])
     assert fired(result) == ["High"]
     assert rejected(result) == {
         "Plain": "group 'weather': lost to 'High' (prioritised, order 30)",
-        "Low": "group 'weather': lost to 'High' (prioritised, order 30)"}
+        "Low": "group 'weather': lost to 'High' (prioritised, order 30)",
+    }
 
 
 def test_group_scoring_prefers_the_entry_with_more_keys_matched() -> None:
     # The documented example: both match 'song' and 'sing'; only one matches 'ghosts' too.
     scored = {"use_group_scoring": True}
-    members = [entry("Cat song", ["song", "sing", "black cat"], group="songs",
-                     extensions=scored),
-               entry("Ghost song", ["song", "sing", "ghosts"], group="songs", extensions=scored)]
+    members = [
+        entry("Cat song", ["song", "sing", "black cat"], group="songs", extensions=scored),
+        entry("Ghost song", ["song", "sing", "ghosts"], group="songs", extensions=scored),
+    ]
     for seed in range(10):
         result = scan(members, ["sing me a song about ghosts"], seed=seed)
         assert fired(result) == ["Ghost song"]
         assert rejected(result) == {
-            "Cat song": "group 'songs': fewer keys matched (2) than 'Ghost song' (3)"}
+            "Cat song": "group 'songs': fewer keys matched (2) than 'Ghost song' (3)"
+        }
     tied = {fired(scan(members, ["sing me a song"], seed=s))[0] for s in range(30)}
     assert tied == {"Cat song", "Ghost song"}
 
 
 def test_ungrouped_entries_are_untouched_by_groups() -> None:
-    members = [entry("Drizzle", ["rain"], group="weather"),
-               entry("Storm", ["rain"], group="weather"),
-               entry("Umbrella", ["rain"])]
+    members = [
+        entry("Drizzle", ["rain"], group="weather"),
+        entry("Storm", ["rain"], group="weather"),
+        entry("Umbrella", ["rain"]),
+    ]
     result = scan(members, ["rain"])
     assert "Umbrella" in fired(result)
     assert len(result.activated) == 2
@@ -598,25 +701,32 @@ def test_ungrouped_entries_are_untouched_by_groups() -> None:
 def test_a_group_winner_that_fails_its_roll_does_not_close_the_group() -> None:
     # Level 0: 'Gust' wins the group alone but rolls against 0 %; level 1: 'Squall' is found in
     # the trigger's text and, nothing in the group having fired, may fire.
-    members = [entry("Trigger", ["start"], content="The storm begins."),
-               entry("Gust", ["start"], group="weather", probability=0),
-               entry("Squall", ["storm"], group="weather")]
+    members = [
+        entry("Trigger", ["start"], content="The storm begins."),
+        entry("Gust", ["start"], group="weather", probability=0),
+        entry("Squall", ["storm"], group="weather"),
+    ]
     result = scan(members, ["start"], recursive_scanning=True)
-    assert reasons(result) == {"Trigger": "key 'start' matched in message -1",
-                               "Squall": "recursion from 'Trigger': key 'storm'"}
+    assert reasons(result) == {
+        "Trigger": "key 'start' matched in message -1",
+        "Squall": "recursion from 'Trigger': key 'storm'",
+    }
     assert rejected(result)["Gust"].startswith("probability 0 % (rolled ")
 
 
 def test_a_group_closed_on_one_level_stays_closed_on_the_next() -> None:
-    members = [entry("Trigger", ["start"], content="The storm begins."),
-               entry("Gust", ["start"], group="weather"),
-               entry("Squall", ["storm"], group="weather")]
+    members = [
+        entry("Trigger", ["start"], content="The storm begins."),
+        entry("Gust", ["start"], group="weather"),
+        entry("Squall", ["storm"], group="weather"),
+    ]
     result = scan(members, ["start"], recursive_scanning=True)
     assert fired(result) == ["Trigger", "Gust"]
     assert rejected(result) == {"Squall": "group 'weather': 'Gust' already fired"}
 
 
 # -- sticky, cooldown, delay over turns ---------------------------------------------------------
+
 
 def _turns(item: LoreEntry, plan: list[tuple[int, str]]) -> list[tuple[int, str, str]]:
     """Run the turns in order, carrying the timers; (turn, 'fired'/'rejected'/'-', reason)."""
@@ -637,8 +747,16 @@ def _turns(item: LoreEntry, plan: list[tuple[int, str]]) -> list[tuple[int, str,
 def test_sticky_cooldown_delay_follow_the_documented_timeline() -> None:
     # SillyTavern's example: sticky 3, cooldown 2; the delay blocks the first turn.
     item = entry("Omen", ["omen"], sticky=3, cooldown=2, delay=1)
-    plan = [(0, "an omen"), (1, "an omen"), (2, "calm"), (3, "calm"), (4, "calm"),
-            (5, "an omen"), (6, "an omen"), (7, "an omen")]
+    plan = [
+        (0, "an omen"),
+        (1, "an omen"),
+        (2, "calm"),
+        (3, "calm"),
+        (4, "calm"),
+        (5, "an omen"),
+        (6, "an omen"),
+        (7, "an omen"),
+    ]
     assert _turns(item, plan) == [
         (0, "rejected", "delay until turn 1"),
         (1, "fired", "key 'omen' matched in message -1"),
@@ -706,6 +824,7 @@ def test_delay_blocks_until_its_turn() -> None:
 
 # -- timers persistence ------------------------------------------------------------------------
 
+
 def test_timers_round_trip_through_json() -> None:
     items = [entry("Sticky", ["omen"], sticky=2), entry("Cool", ["omen"], cooldown=3)]
     timers = scan(items, ["omen"], turn=2).timers
@@ -720,16 +839,19 @@ def test_timers_round_trip_through_json() -> None:
     assert rejected(later) == {"Cool": "cooldown 3 turns (can fire again on turn 6)"}
 
 
-@pytest.mark.parametrize(("junk", "field"), [
-    ([], "lore timers: must be an object"),
-    ({"sticky": []}, "lore timers.sticky"),
-    ({"sticky": {"k": [1, 2, "d"]}}, "lore timers.sticky.k"),
-    ({"cooldown": {"k": [1, "2", "d", False]}}, "lore timers.cooldown.k"),
-    ({"cooldown": {"k": [True, 2, "d", False]}}, "lore timers.cooldown.k"),
-    ({"fired": {"k": "3"}}, "lore timers.fired"),
-    ({"fired": [1]}, "lore timers.fired"),
-    ({"fired": {str(n): 1 for n in range(100_001)}}, "lore timers.fired"),
-])
+@pytest.mark.parametrize(
+    ("junk", "field"),
+    [
+        ([], "lore timers: must be an object"),
+        ({"sticky": []}, "lore timers.sticky"),
+        ({"sticky": {"k": [1, 2, "d"]}}, "lore timers.sticky.k"),
+        ({"cooldown": {"k": [1, "2", "d", False]}}, "lore timers.cooldown.k"),
+        ({"cooldown": {"k": [True, 2, "d", False]}}, "lore timers.cooldown.k"),
+        ({"fired": {"k": "3"}}, "lore timers.fired"),
+        ({"fired": [1]}, "lore timers.fired"),
+        ({"fired": {str(n): 1 for n in range(100_001)}}, "lore timers.fired"),
+    ],
+)
 def test_timers_from_junk_is_a_one_line_error(junk: object, field: str) -> None:
     with pytest.raises(LoreweaverError) as caught:
         LoreTimers.from_dict(junk)

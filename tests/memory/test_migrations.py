@@ -44,8 +44,10 @@ def test_a_version_1_database_upgrades_with_its_data(lw_home: Home) -> None:
         "INSERT INTO chats (id, character_id, title, user_name, created_at, updated_at) "
         "VALUES (1, 'brenna', 'Old chat', 'Ash', 1.0, 2.0)"
     )
-    for id_, parent, role, text in [(1, None, "user", "Any blades for sale?"),
-                                    (2, 1, "assistant", "A fine longsword, forged at dawn.")]:
+    for id_, parent, role, text in [
+        (1, None, "user", "Any blades for sale?"),
+        (2, 1, "assistant", "A fine longsword, forged at dawn."),
+    ]:
         conn.execute(
             "INSERT INTO messages (id, chat_id, parent_id, depth, role, content, created_at, "
             "updated_at) VALUES (?, 1, ?, ?, ?, ?, 1.0, 1.0)",
@@ -57,8 +59,10 @@ def test_a_version_1_database_upgrades_with_its_data(lw_home: Home) -> None:
 
     with ChatStore.open(lw_home) as store:
         path = store.active_path(1)
-        assert [m.content for m in path] == ["Any blades for sale?",
-                                             "A fine longsword, forged at dawn."]
+        assert [m.content for m in path] == [
+            "Any blades for sale?",
+            "A fine longsword, forged at dawn.",
+        ]
         assert store.get_chat(1).title == "Old chat"
         assert path[1].importance == 0.0
         # The search index was built for the rows that predate it.

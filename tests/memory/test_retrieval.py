@@ -112,7 +112,21 @@ def test_other_chats_are_not_recalled(store: ChatStore) -> None:
     assert [r.message.id for r in found] == [mine[2]]
 
 
-HOSTILE = ['"', "*", "NEAR(", "OR", "-", ":", "a:b", "NOT AND", '"key" OR *', "日本語の鍵", "🗝️", "", "  "]
+HOSTILE = [
+    '"',
+    "*",
+    "NEAR(",
+    "OR",
+    "-",
+    ":",
+    "a:b",
+    "NOT AND",
+    '"key" OR *',
+    "日本語の鍵",
+    "🗝️",
+    "",
+    "  ",
+]
 
 
 @pytest.mark.parametrize("query", HOSTILE)
@@ -139,11 +153,13 @@ def test_query_words_become_quoted_terms() -> None:
     assert query_terms("where is it?") == []
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(query=st.text(max_size=60))
 def test_any_text_is_a_safe_query(store: ChatStore, query: str) -> None:
     chat = store.latest_chat("fuzz") or store.create_chat("fuzz")
     if not store.active_path(chat.id):
-        store.add_message(chat.id, "user", "The silver key OR the NEAR map: * - \" 鍵")
+        store.add_message(chat.id, "user", 'The silver key OR the NEAR map: * - " 鍵')
     found = recall(store, chat.id, query, exclude_ids=(), now_turn=1)
     assert len(found) <= 1

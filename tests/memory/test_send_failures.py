@@ -31,8 +31,9 @@ def session(engine, store: ChatStore, lw_home: Home) -> Iterator[ChatSession]:  
 
     info = resolve_model(lw_home, None)
     sheet = Sheet(name="Orla", description="Keeper of the archive.", first_message="Orla looks up.")
-    opened = start_session(engine, info, choose_format(None, info), sheet, "orla", SETTINGS,
-                           store=store, home=lw_home)
+    opened = start_session(
+        engine, info, choose_format(None, info), sheet, "orla", SETTINGS, store=store, home=lw_home
+    )
     yield opened
     opened.close()
 
@@ -88,8 +89,11 @@ def test_a_failure_after_send_keeps_the_line_and_marks_the_reply_failed(
     line, reply = path[-2], path[-1]
     assert (line.role, line.content, line.status) == ("user", "Where is the ledger?", "complete")
     assert (reply.role, reply.content, reply.status) == ("assistant", "", "failed")
-    reason = {"lore": "lore scan exploded", "template": "template exploded",
-              "engine": "does not fit the context"}[fault]
+    reason = {
+        "lore": "lore scan exploded",
+        "template": "template exploded",
+        "engine": "does not fit the context",
+    }[fault]
     assert reason in reply.meta["error"]
     assert session.last_failure() == reply.meta["error"]
     assert session.history[-1] == Message("user", "Where is the ledger?")
@@ -142,8 +146,13 @@ def test_the_cli_says_one_line_and_chats_show_names_the_failure() -> None:
 
     from support import REPO
 
-    failed = subprocess.run([sys.executable, "-c", driver, "chat", "brenna", "--say", "Hi there"],
-                            capture_output=True, text=True, timeout=300, cwd=REPO)
+    failed = subprocess.run(
+        [sys.executable, "-c", driver, "chat", "brenna", "--say", "Hi there"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+    )
     line = one_line_error(failed)
     assert "no reply: lore scan exploded" in line and "your line is saved in chat" in line
     chat_id = line.rsplit("chat ", 1)[1].rstrip(")")

@@ -23,11 +23,23 @@ def _prefix_len(a: list[int], b: list[int]) -> int:
 
 def _session(engine, home: Home, family: str | None = None) -> ChatSession:  # type: ignore[no-untyped-def]
     _, sheet = library.load(home, "brenna")
-    fmt = get_format(family) if family else __import__(
-        "app.prompts.formats", fromlist=["choose_format"]).choose_format(None, resolve_model(home, None))
+    fmt = (
+        get_format(family)
+        if family
+        else __import__("app.prompts.formats", fromlist=["choose_format"]).choose_format(
+            None, resolve_model(home, None)
+        )
+    )
     from app.prompts.messages import Message
-    return ChatSession(sheet, fmt, engine, user="Ann",
-                       history=[Message("assistant", sheet.first_message)], reserve=64)
+
+    return ChatSession(
+        sheet,
+        fmt,
+        engine,
+        user="Ann",
+        history=[Message("assistant", sheet.first_message)],
+        reserve=64,
+    )
 
 
 def test_each_prompt_extends_the_previous_one_until_an_eviction(engine, lw_home: Home) -> None:  # type: ignore[no-untyped-def]
@@ -59,7 +71,9 @@ def test_each_prompt_extends_the_previous_one_until_an_eviction(engine, lw_home:
     assert stable >= 3 * evictions
 
 
-def test_every_builtin_family_keeps_prefix_stability_with_the_session(engine, lw_home: Home) -> None:  # type: ignore[no-untyped-def]
+def test_every_builtin_family_keeps_prefix_stability_with_the_session(
+    engine, lw_home: Home
+) -> None:  # type: ignore[no-untyped-def]
     from app.prompts.messages import Message
 
     for family in FAMILIES:
@@ -77,8 +91,9 @@ def test_chats_persist_and_resume(engine, lw_home: Home) -> None:  # type: ignor
     _, sheet = library.load(lw_home, "old_tam")
     with ChatStore.open(lw_home) as store:
         chat, history = open_chat(store, "old_tam", sheet, user="Ann", resume=None)
-        session = ChatSession(sheet, get_format("chatml"), engine, user="Ann", history=history,
-                              store=store, chat=chat)
+        session = ChatSession(
+            sheet, get_format("chatml"), engine, user="Ann", history=history, store=store, chat=chat
+        )
         reply = session.send("Any rooms free?", Sampling(temperature=0.0, max_tokens=12))
         text = "".join(reply)
         reply.finish()

@@ -19,7 +19,10 @@ from app.prompts.messages import Message
 
 TAVERN = [
     ("user", "Hello Brenna, I need a new sword for the tournament in Eastwatch."),
-    ("assistant", "Ah, Tom! A tournament blade, then. Steel from the northern mines costs 40 gold."),
+    (
+        "assistant",
+        "Ah, Tom! A tournament blade, then. Steel from the northern mines costs 40 gold.",
+    ),
     ("user", "40 gold is too much. I can pay 25 and bring you coal from my father's mine."),
     ("assistant", "Coal and 25 gold... deal. But promise to bring the coal before the full moon."),
     ("user", "I promise. Also, have you heard about the bandits on the mountain pass?"),

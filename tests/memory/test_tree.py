@@ -60,15 +60,21 @@ def test_select_resumes_where_the_user_left_that_branch(store: ChatStore) -> Non
     chat = store.create_chat("kestrel")
     root = store.add_message(chat.id, "user", "Split the bounty?")
     a = store.add_message(chat.id, "assistant", "Sixty-forty.")
-    deeper = [store.add_message(chat.id, "user", "Fifty-fifty."),
-              store.add_message(chat.id, "assistant", "Deal.")]
+    deeper = [
+        store.add_message(chat.id, "user", "Fifty-fifty."),
+        store.add_message(chat.id, "assistant", "Deal."),
+    ]
     b = store.add_message(chat.id, "assistant", "No.", parent_id=root.id)
     assert texts(store.active_path(chat.id)) == ["Split the bounty?", "No."]
 
     leaf = store.select(a.id)
     assert leaf.id == deeper[-1].id
-    assert texts(store.active_path(chat.id)) == ["Split the bounty?", "Sixty-forty.",
-                                                 "Fifty-fifty.", "Deal."]
+    assert texts(store.active_path(chat.id)) == [
+        "Split the bounty?",
+        "Sixty-forty.",
+        "Fifty-fifty.",
+        "Deal.",
+    ]
     # Selecting an ancestor of the current leaf keeps the path as it is.
     store.select(root.id)
     assert store.get_chat(chat.id).active_leaf_id == deeper[-1].id
@@ -115,8 +121,10 @@ def test_branch_copies_the_path_into_a_new_chat(store: ChatStore) -> None:
     new = store.branch(middle.id)
     assert new.id != chat.id and new.character_id == "brenna" and new.user_name == "Ash"
     assert new.title == "Haggling (branch)"
-    assert new.meta == {"scene": "forge", "branched_from": {"chat_id": chat.id,
-                                                            "message_id": middle.id}}
+    assert new.meta == {
+        "scene": "forge",
+        "branched_from": {"chat_id": chat.id, "message_id": middle.id},
+    }
     copied = store.active_path(new.id)
     assert texts(copied) == ["Hello.", "Welcome."]
     assert copied[1].meta == {"seed": 5}

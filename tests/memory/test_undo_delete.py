@@ -22,7 +22,9 @@ def test_restore_brings_back_the_subtree_its_edits_and_the_path(lw_home: Home) -
         assert [m.content for m in store.active_path(chat.id)] == ["Hello."]
         store.restore_deleted(chat.id)
         assert [m.content for m in store.active_path(chat.id)] == [
-            "Hello.", "Nails?", "Two silver, friend."
+            "Hello.",
+            "Nails?",
+            "Two silver, friend.",
         ]
         assert store.versions(first.id) == ["Two silver.", "Two silver, friend."]
         assert [m.content for m in store.swipes(first.id)] == ["Two silver, friend.", "Three."]

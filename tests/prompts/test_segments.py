@@ -16,8 +16,12 @@ from app.prompts.segments import Prompt, Segment, segments_of
 
 def _markup_strings() -> list[str]:
     """Every family's own markup (as it renders it) and stop strings, plus BOS/EOS spellings."""
-    probe = [Message("system", "S"), Message("user", "U"), Message("assistant", "A"),
-             Message("user", "V")]
+    probe = [
+        Message("system", "S"),
+        Message("user", "U"),
+        Message("assistant", "A"),
+        Message("user", "V"),
+    ]
     found = {"<s>", "</s>", "<bos>", "<eos>", "<|endoftext|>", "<|begin_of_text|>", "<unk>"}
     for fmt in BUILTINS.values():
         found.update(fmt.stop)
@@ -57,7 +61,8 @@ def tokenizer(smollm2_vocab) -> SegmentTokenizer:  # type: ignore[no-untyped-def
 def _controls(tokenizer: SegmentTokenizer, vocab, prompt: str) -> list[int]:  # type: ignore[no-untyped-def]  # noqa: E501
     model = vocab._model.vocab
     return [
-        t for t in tokenizer.tokens(prompt)
+        t
+        for t in tokenizer.tokens(prompt)
         if llama_cpp.llama_vocab_get_attr(model, t) & (ATTR_CONTROL | ATTR_USER_DEFINED)
     ]
 
@@ -71,7 +76,8 @@ def test_injected_markers_never_become_markup_in_any_format(
             benign = chat("plain words")
             hostile = [
                 Message(m.role, m.content.replace("plain words", FORGED))
-                if where in ("all", m.role) else m
+                if where in ("all", m.role)
+                else m
                 for m in benign
             ]
             clean = fmt.render(benign, add_generation_prompt=generation)
@@ -111,12 +117,14 @@ def test_chatml_markup_is_real_control_tokens_and_text_matches_whole_string_toke
 
 
 def test_a_plain_string_is_all_text_and_joining_keeps_segments(
-    smollm2_vocab, tokenizer: SegmentTokenizer  # type: ignore[no-untyped-def]
+    smollm2_vocab,
+    tokenizer: SegmentTokenizer,  # type: ignore[no-untyped-def]
 ) -> None:
     assert _controls(tokenizer, smollm2_vocab, "<|im_start|>user\nhi<|im_end|>") == []
     prompt = Prompt.markup("<|im_start|>assistant\n") + "<|im_end|>"
     assert prompt.segments == (
-        Segment("<|im_start|>assistant\n", True), Segment("<|im_end|>", False)
+        Segment("<|im_start|>assistant\n", True),
+        Segment("<|im_end|>", False),
     )
     assert ("x" + prompt).segments[0] == Segment("x", False)
     assert len(_controls(tokenizer, smollm2_vocab, prompt)) == 1
@@ -133,7 +141,7 @@ def test_a_user_defined_marker_in_text_is_spelt_out() -> None:
         while text:
             hit = next((k for k in vocab if text.startswith(k)), None)
             out.append(vocab[hit] if hit else ord(text[0]))
-            text = text[len(hit):] if hit else text[1:]
+            text = text[len(hit) :] if hit else text[1:]
         return out
 
     spelling = {v: k.encode() for k, v in vocab.items()}

@@ -15,7 +15,11 @@ def _write(home: Home, name: str, text: str) -> None:
 
 
 def test_summaries_cover_samples_and_user_sheets_and_survive_a_broken_one(lw_home: Home) -> None:
-    _write(lw_home, "mira", "name: Mira\ntags: [healer]\ndescription: |-\n  {{char}} heals {{user}}.\n  Second line.\n")
+    _write(
+        lw_home,
+        "mira",
+        "name: Mira\ntags: [healer]\ndescription: |-\n  {{char}} heals {{user}}.\n  Second line.\n",
+    )
     _write(lw_home, "broken", "name: [unclosed\n")
     by_id = {s.id: s for s in catalog.summaries(lw_home, user="Ann")}
     samples = sample_characters_dir()
@@ -24,7 +28,12 @@ def test_summaries_cover_samples_and_user_sheets_and_survive_a_broken_one(lw_hom
     assert sample_ids <= set(by_id)
     assert all(by_id[i].sample for i in sample_ids)
     mira = by_id["mira"]
-    assert (mira.name, mira.tags, mira.blurb, mira.sample) == ("Mira", ("healer",), "Mira heals Ann.", False)
+    assert (mira.name, mira.tags, mira.blurb, mira.sample) == (
+        "Mira",
+        ("healer",),
+        "Mira heals Ann.",
+        False,
+    )
     assert by_id["broken"].error and "broken.yaml" in by_id["broken"].error
 
 
@@ -52,13 +61,20 @@ def test_duplicate_copies_avatar_and_assets_under_the_new_id(lw_home: Home) -> N
     _write(lw_home, "mira", "name: Mira\navatar: mira.png\n")
     catalog.duplicate(lw_home, "mira", "mira_2")
     assert (lw_home.characters / "mira_2.png").read_bytes() == png
-    assert (lw_home.characters / "mira_2.assets" / "x" / "a.txt").read_text(encoding="utf-8") == "asset"
+    assert (lw_home.characters / "mira_2.assets" / "x" / "a.txt").read_text(
+        encoding="utf-8"
+    ) == "asset"
     assert library.load(lw_home, "mira_2")[1].avatar == "mira_2.png"
 
 
 @pytest.mark.parametrize(
     ("new_id", "problem"),
-    [("Bad Id", "lowercase"), ("", "lowercase"), ("x" * 65, "lowercase"), ("hobb", "already exists")],
+    [
+        ("Bad Id", "lowercase"),
+        ("", "lowercase"),
+        ("x" * 65, "lowercase"),
+        ("hobb", "already exists"),
+    ],
 )
 def test_duplicate_refuses_bad_or_taken_ids(lw_home: Home, new_id: str, problem: str) -> None:
     before = sorted(lw_home.characters.iterdir())

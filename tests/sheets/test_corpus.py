@@ -13,29 +13,70 @@ from app.sheets.cardmap import sheet_from_card, sheet_to_card
 from app.sheets.cards.png import placeholder_avatar
 from app.sheets.transfer import export_character, import_file
 
-V1 = {"name": "Old Card", "description": "From 2023.", "personality": "dry",
-      "scenario": "a library", "first_mes": "Shh.", "mes_example": "<START>\n{{user}}: Hi"}
+V1 = {
+    "name": "Old Card",
+    "description": "From 2023.",
+    "personality": "dry",
+    "scenario": "a library",
+    "first_mes": "Shh.",
+    "mes_example": "<START>\n{{user}}: Hi",
+}
 
 V3_DATA = {
-    "name": "Corvina", "nickname": "Cor", "description": "A courier.", "personality": "quick",
-    "scenario": "rooftops", "first_mes": "Package for you.", "mes_example": "",
-    "creator_notes": "notes", "creator_notes_multilingual": {"fr": "notes fr"},
-    "system_prompt": "{{original}} Be brief.", "post_history_instructions": "Stay terse.",
-    "alternate_greetings": ["Sign here."], "group_only_greetings": ["Couriers, gather."],
-    "tags": ["courier"], "creator": "me", "character_version": "3", "source": ["https://x"],
-    "creation_date": 1700000000, "modification_date": 1700000500,
-    "assets": [{"type": "icon", "uri": "embeded://assets/icon/images/cor.png", "name": "main",
-                "ext": "png"},
-               {"type": "background", "uri": "embeded://assets/other/bg.png", "name": "bg",
-                "ext": "png"}],
-    "character_book": {"name": "City", "scan_depth": 4, "token_budget": 300,
-                       "recursive_scanning": True, "extensions": {"book_ext": 1},
-                       "entries": [{"keys": ["bridge"], "secondary_keys": ["night"],
-                                    "selective": True, "content": "@@depth 3\n@@@role user\nThe bridge is haunted.",
-                                    "enabled": True, "insertion_order": 3, "case_sensitive": True,
-                                    "use_regex": True, "constant": False, "priority": 5, "id": 9,
-                                    "comment": "c", "name": "Bridge", "position": "before_char",
-                                    "extensions": {"selectiveLogic": 1, "sticky": 2}}]},
+    "name": "Corvina",
+    "nickname": "Cor",
+    "description": "A courier.",
+    "personality": "quick",
+    "scenario": "rooftops",
+    "first_mes": "Package for you.",
+    "mes_example": "",
+    "creator_notes": "notes",
+    "creator_notes_multilingual": {"fr": "notes fr"},
+    "system_prompt": "{{original}} Be brief.",
+    "post_history_instructions": "Stay terse.",
+    "alternate_greetings": ["Sign here."],
+    "group_only_greetings": ["Couriers, gather."],
+    "tags": ["courier"],
+    "creator": "me",
+    "character_version": "3",
+    "source": ["https://x"],
+    "creation_date": 1700000000,
+    "modification_date": 1700000500,
+    "assets": [
+        {
+            "type": "icon",
+            "uri": "embeded://assets/icon/images/cor.png",
+            "name": "main",
+            "ext": "png",
+        },
+        {"type": "background", "uri": "embeded://assets/other/bg.png", "name": "bg", "ext": "png"},
+    ],
+    "character_book": {
+        "name": "City",
+        "scan_depth": 4,
+        "token_budget": 300,
+        "recursive_scanning": True,
+        "extensions": {"book_ext": 1},
+        "entries": [
+            {
+                "keys": ["bridge"],
+                "secondary_keys": ["night"],
+                "selective": True,
+                "content": "@@depth 3\n@@@role user\nThe bridge is haunted.",
+                "enabled": True,
+                "insertion_order": 3,
+                "case_sensitive": True,
+                "use_regex": True,
+                "constant": False,
+                "priority": 5,
+                "id": 9,
+                "comment": "c",
+                "name": "Bridge",
+                "position": "before_char",
+                "extensions": {"selectiveLogic": 1, "sticky": 2},
+            }
+        ],
+    },
     "extensions": {"depth_prompt": {"prompt": "x", "depth": 4}, "world": "City"},
 }
 
@@ -46,7 +87,10 @@ def test_v1_card_imports(tmp_path: Path, lw_home: Home) -> None:
     result = import_file(lw_home, path)
     sheet = library.load_sheet(result.path)
     assert (sheet.name, sheet.first_message, sheet.example_dialogues) == (
-        "Old Card", "Shh.", "<START>\n{{user}}: Hi")
+        "Old Card",
+        "Shh.",
+        "<START>\n{{user}}: Hi",
+    )
 
 
 def test_v3_every_field_survives_charx_with_assets(tmp_path: Path, lw_home: Home) -> None:
@@ -67,7 +111,9 @@ def test_v3_every_field_survives_charx_with_assets(tmp_path: Path, lw_home: Home
     entry = sheet.character_book.entries[0]  # type: ignore[union-attr]
     assert entry.selective_logic == "not_all" and entry.sticky == 2 and entry.use_regex
     assert [(d.name, d.value, d.fallback) for d in entry.decorators()] == [
-        ("depth", "3", False), ("role", "user", True)]
+        ("depth", "3", False),
+        ("role", "user", True),
+    ]
     assert sheet.extensions == V3_DATA["extensions"]
     out = tmp_path / "again.charx"
     export_character(lw_home, imported.id, "charx", out)

@@ -17,49 +17,89 @@ from app.sheets.transfer import export_character, import_file
 
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
 json_leaf = st.one_of(st.none(), st.booleans(), st.integers(-1000, 1000), text)
-json_value = st.recursive(json_leaf, lambda inner: st.lists(inner, max_size=3)
-                          | st.dictionaries(text, inner, max_size=3), max_leaves=8)
+json_value = st.recursive(
+    json_leaf,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
+    max_leaves=8,
+)
 
 entries = st.fixed_dictionaries(
-    {"keys": st.lists(text.filter(str.strip), max_size=3), "content": text,
-     "enabled": st.booleans(), "insertion_order": st.integers(0, 1000)},
+    {
+        "keys": st.lists(text.filter(str.strip), max_size=3),
+        "content": text,
+        "enabled": st.booleans(),
+        "insertion_order": st.integers(0, 1000),
+    },
     optional={
-        "case_sensitive": st.booleans(), "constant": st.booleans(), "selective": st.booleans(),
-        "secondary_keys": st.lists(text, max_size=2), "name": text, "comment": text,
-        "priority": st.integers(0, 100), "id": st.integers(0, 10_000),
+        "case_sensitive": st.booleans(),
+        "constant": st.booleans(),
+        "selective": st.booleans(),
+        "secondary_keys": st.lists(text, max_size=2),
+        "name": text,
+        "comment": text,
+        "priority": st.integers(0, 100),
+        "id": st.integers(0, 10_000),
         "position": st.sampled_from(["before_char", "after_char"]),
-        "extensions": st.fixed_dictionaries({}, optional={
-            "selectiveLogic": st.integers(0, 3), "position": st.integers(0, 6),
-            "depth": st.integers(0, 20), "probability": st.integers(0, 100),
-            "group": text, "sticky": st.integers(0, 5), "cooldown": st.integers(0, 5),
-            "delay": st.integers(0, 5), "custom_tool_key": json_value}),
+        "extensions": st.fixed_dictionaries(
+            {},
+            optional={
+                "selectiveLogic": st.integers(0, 3),
+                "position": st.integers(0, 6),
+                "depth": st.integers(0, 20),
+                "probability": st.integers(0, 100),
+                "group": text,
+                "sticky": st.integers(0, 5),
+                "cooldown": st.integers(0, 5),
+                "delay": st.integers(0, 5),
+                "custom_tool_key": json_value,
+            },
+        ),
     },
 )
 
 cards = st.fixed_dictionaries(
     {"name": text.filter(lambda s: s.strip() != "" and len(s) <= 200)},
     optional={
-        "description": text, "personality": text, "scenario": text, "first_mes": text,
-        "mes_example": text, "creator_notes": text, "system_prompt": text,
-        "post_history_instructions": text, "alternate_greetings": st.lists(text, max_size=3),
-        "tags": st.lists(text, max_size=3), "creator": text, "character_version": text,
-        "nickname": text, "source": st.lists(text, max_size=2),
+        "description": text,
+        "personality": text,
+        "scenario": text,
+        "first_mes": text,
+        "mes_example": text,
+        "creator_notes": text,
+        "system_prompt": text,
+        "post_history_instructions": text,
+        "alternate_greetings": st.lists(text, max_size=3),
+        "tags": st.lists(text, max_size=3),
+        "creator": text,
+        "character_version": text,
+        "nickname": text,
+        "source": st.lists(text, max_size=2),
         "group_only_greetings": st.lists(text, max_size=2),
-        "creation_date": st.integers(0, 2**31), "creator_notes_multilingual":
-            st.dictionaries(st.sampled_from(["en", "fr", "ja"]), text, max_size=2),
-        "extensions": st.dictionaries(text.filter(lambda k: k != "loreweaver"), json_value,
-                                      max_size=3),
+        "creation_date": st.integers(0, 2**31),
+        "creator_notes_multilingual": st.dictionaries(
+            st.sampled_from(["en", "fr", "ja"]), text, max_size=2
+        ),
+        "extensions": st.dictionaries(
+            text.filter(lambda k: k != "loreweaver"), json_value, max_size=3
+        ),
         "character_book": st.fixed_dictionaries(
             {"entries": st.lists(entries, max_size=3)},
-            optional={"name": text, "scan_depth": st.integers(0, 50),
-                      "token_budget": st.integers(0, 5000), "recursive_scanning": st.booleans()}),
+            optional={
+                "name": text,
+                "scan_depth": st.integers(0, 50),
+                "token_budget": st.integers(0, 5000),
+                "recursive_scanning": st.booleans(),
+            },
+        ),
         "x_unknown_field": json_value,
     },
 ).map(lambda data: {"spec": "chara_card_v3", "spec_version": "3.0", "data": data})
 
-SETTINGS = settings(max_examples=40, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                           HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @SETTINGS

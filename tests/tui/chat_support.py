@@ -47,8 +47,14 @@ async def say(app: LoreweaverApp, pilot: Pilot[None], text: str) -> None:
 def screen_text(app: LoreweaverApp) -> str:
     """The terminal's text as it is drawn now."""
     width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), record=True,
-                      color_system=None, legacy_windows=False)
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        record=True,
+        color_system=None,
+        legacy_windows=False,
+    )
     console.print(app.screen._compositor.render_update(full=True))
     return console.export_text()
 

@@ -59,8 +59,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="lw-shots-") as folder:
         os.environ["LOREWEAVER_HOME"] = folder
         home = Home(Path(folder)).ensure()
-        save_settings(home, Settings(sampling=SamplingSettings(
-            temperature=0.0, top_k=1, seed=7, max_tokens=80)))
+        save_settings(
+            home,
+            Settings(sampling=SamplingSettings(temperature=0.0, top_k=1, seed=7, max_tokens=80)),
+        )
         asyncio.run(_shoot(home))
     print(f"wrote {', '.join(sorted(p.name for p in OUT.glob('*.svg')))} to {OUT}")
 

@@ -30,8 +30,11 @@ async def test_real_model_reply_streams_into_the_chat(lw_home: Home) -> None:
         await wait_until(pilot, lambda: app.session is not None, timeout=120)
         greeting_count = len(_messages(app))
         await _say(app, pilot, "How much for a sword?")
-        await wait_until(pilot, lambda: app.reply is None and len(_messages(app)) == greeting_count + 2,
-                         timeout=180)
+        await wait_until(
+            pilot,
+            lambda: app.reply is None and len(_messages(app)) == greeting_count + 2,
+            timeout=180,
+        )
         reply = _messages(app)[-1]
         assert reply.text.strip()
         assert app.session is not None

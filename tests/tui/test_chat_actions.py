@@ -31,8 +31,9 @@ def _app(home: Home, *replies: str) -> LoreweaverApp:
 async def _open(app: LoreweaverApp, pilot, character: str = "brenna") -> None:  # type: ignore[no-untyped-def]
     await wait_until(pilot, lambda: app.session is not None, timeout=120)
     app.open_character(character)
-    await wait_until(pilot, lambda: app.session is not None and app.current_id == character,
-                     timeout=120)
+    await wait_until(
+        pilot, lambda: app.session is not None and app.current_id == character, timeout=120
+    )
 
 
 async def _say(app: LoreweaverApp, pilot, text: str) -> None:  # type: ignore[no-untyped-def]
@@ -40,8 +41,9 @@ async def _say(app: LoreweaverApp, pilot, text: str) -> None:  # type: ignore[no
     box.focus()
     box.text = text
     await pilot.press("enter")
-    await wait_until(pilot, lambda: not app.busy and _blocks(app)[-1].shown.message_id is not None,
-                     timeout=180)
+    await wait_until(
+        pilot, lambda: not app.busy and _blocks(app)[-1].shown.message_id is not None, timeout=180
+    )
 
 
 def _head(block: ChatMessage) -> str:
@@ -80,7 +82,9 @@ async def test_continue_extends_the_last_reply(lw_home: Home) -> None:
         await _open(app, pilot)
         await _say(app, pilot, "Show me.")
         await pilot.press("ctrl+t")
-        await wait_until(pilot, lambda: not app.busy and _blocks(app)[-1].text == "The blade is sharp.")
+        await wait_until(
+            pilot, lambda: not app.busy and _blocks(app)[-1].text == "The blade is sharp."
+        )
         assert len(_blocks(app)) == 3
 
 
@@ -111,7 +115,9 @@ async def test_edit_delete_and_branch_a_focused_message(lw_home: Home) -> None:
         first_chat = app.session.chat
         assert first_chat is not None
         await _choose(app, pilot, _blocks(app)[1], "branch")
-        await wait_until(pilot, lambda: app.session.chat is not None and app.session.chat.id != first_chat.id)  # type: ignore[union-attr]
+        await wait_until(
+            pilot, lambda: app.session.chat is not None and app.session.chat.id != first_chat.id
+        )  # type: ignore[union-attr]
         assert [b.text for b in _blocks(app)][-1] == "Price of horseshoes?"
         _blocks(app)[-1].focus()
         await pilot.press("delete")
@@ -142,7 +148,9 @@ async def test_impersonate_drafts_into_the_input(lw_home: Home) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await _open(app, pilot)
         await pilot.press("ctrl+y")
-        await wait_until(pilot, lambda: not app.busy and typed(app) == "I would like a sword, please.")
+        await wait_until(
+            pilot, lambda: not app.busy and typed(app) == "I would like a sword, please."
+        )
         assert len(_blocks(app)) == 1  # nothing was sent
 
 
@@ -160,7 +168,11 @@ async def test_persona_and_context_view(lw_home: Home) -> None:
         assert app.store.get_chat(app.session.chat.id).user_name == "Wren"
         await pilot.press("f4")
         await wait_until(pilot, lambda: isinstance(app.screen, ContextScreen))
-        rows = [str(cell) for row in app.screen.query_one("DataTable").rows for cell in app.screen.query_one("DataTable").get_row(row)]  # type: ignore[attr-defined]
+        rows = [
+            str(cell)
+            for row in app.screen.query_one("DataTable").rows
+            for cell in app.screen.query_one("DataTable").get_row(row)
+        ]  # type: ignore[attr-defined]
         assert any("persona" in cell.lower() or "system" in cell.lower() for cell in rows)
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, ContextScreen))
@@ -196,12 +208,14 @@ async def test_real_model_regenerate_and_continue(lw_home: Home) -> None:
         first = _blocks(app)[-1].text
         assert first
         await pilot.press("ctrl+r")
-        await wait_until(pilot, lambda: not app.busy and _blocks(app)[-1].shown.swipe == (2, 2),
-                         timeout=180)
+        await wait_until(
+            pilot, lambda: not app.busy and _blocks(app)[-1].shown.swipe == (2, 2), timeout=180
+        )
         second = _blocks(app)[-1].text
         await pilot.press("ctrl+t")
-        await wait_until(pilot, lambda: not app.busy and len(_blocks(app)[-1].text) > len(second),
-                         timeout=180)
+        await wait_until(
+            pilot, lambda: not app.busy and len(_blocks(app)[-1].text) > len(second), timeout=180
+        )
         assert _blocks(app)[-1].text.startswith(second)
         assert app.store is not None and app.session is not None
         stored = app.store.get_message(app.session.ids[-1])

@@ -24,8 +24,14 @@ async def test_a_long_chat_shows_a_page_and_pages_in_older_messages(lw_home: Hom
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_until(pilot, lambda: app.session is not None)
         app.open_character("brenna", chat_id)
-        await wait_until(pilot, lambda: app.session is not None and app.session.chat is not None
-                         and app.session.chat.id == chat_id)
+        await wait_until(
+            pilot,
+            lambda: (
+                app.session is not None
+                and app.session.chat is not None
+                and app.session.chat.id == chat_id
+            ),
+        )
         await wait_until(pilot, lambda: len(app.query(ChatMessage)) == SHOWN_PAGE)
         blocks = list(app.query(ChatMessage))
         assert [b.shown.message_id for b in blocks] == [m.id for m in path[-SHOWN_PAGE:]]
@@ -44,6 +50,7 @@ async def test_a_long_chat_shows_a_page_and_pages_in_older_messages(lw_home: Hom
         await pilot.press("delete")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.press("y")
-        await wait_until(pilot, lambda: app.session is not None
-                         and len(app.session.ids) < len(path))
+        await wait_until(
+            pilot, lambda: app.session is not None and len(app.session.ids) < len(path)
+        )
         assert app.session is not None and app.session.ids == [m.id for m in path[:250]]

@@ -45,8 +45,10 @@ async def test_status_bar_follows_a_context_change_and_a_chat_switch(lw_home: Ho
         await wait_until(pilot, lambda: isinstance(app.screen, ModelSettingsScreen))
         app.screen.query_one("#n_ctx", Input).value = "2048"
         await pilot.press("ctrl+s")
-        await wait_until(pilot, lambda: app.engine is not None and app.engine.n_ctx == 2048
-                         and app.session is not None)
+        await wait_until(
+            pilot,
+            lambda: app.engine is not None and app.engine.n_ctx == 2048 and app.session is not None,
+        )
         await pilot.pause()
         assert "8192" not in _status(app) and "ctx 2048" in _status(app)
         await say(app, pilot, "Again.")
@@ -125,8 +127,7 @@ async def test_first_run_welcomes_by_name_and_a_relaunch_returns_to_the_last_cha
         await wait_until(pilot, lambda: app.session is not None)
         welcome = app.screen.query_one("#welcome", Static)
         # The list and the welcome are read just after the first paint.
-        await wait_until(pilot, lambda: welcome.display
-                         and "Kestrel Vane" in str(welcome.render()))
+        await wait_until(pilot, lambda: welcome.display and "Kestrel Vane" in str(welcome.render()))
         app.open_character("kestrel")
         await wait_until(pilot, lambda: app.current_id == "kestrel" and app.session is not None)
         assert not welcome.display
@@ -151,6 +152,8 @@ async def test_the_palette_offers_the_chat_keys_by_name(lw_home: Home) -> None:
         await pilot.pause(0.3)
         await pilot.press("enter")
         # The new chat shows only the greeting, unsaved until its first line.
-        await wait_until(pilot, lambda: app.session is not None and app.session.chat is None
-                         and len(blocks(app)) == 1)
+        await wait_until(
+            pilot,
+            lambda: app.session is not None and app.session.chat is None and len(blocks(app)) == 1,
+        )
         assert app.focused is app.screen.query_one("#say")

@@ -29,8 +29,14 @@ def store(lw_home: Home) -> Iterator[ChatStore]:
 
 def _seed(store: ChatStore) -> tuple[int, int, list[int]]:
     one = store.create_chat("brenna", title="Market day")
-    ids = [store.add_message(one.id, role, text).id for role, text in
-           [("assistant", "Welcome."), ("user", "The anvil please."), ("assistant", "Forty.")]]
+    ids = [
+        store.add_message(one.id, role, text).id
+        for role, text in [
+            ("assistant", "Welcome."),
+            ("user", "The anvil please."),
+            ("assistant", "Forty."),
+        ]
+    ]
     two = store.create_chat("kestrel")
     store.add_message(two.id, "assistant", "Bounty?")
     return one.id, two.id, ids
@@ -43,8 +49,10 @@ class _Host(App[None]):
         self.results: list[Choice | None] = []
 
     def on_mount(self) -> None:
-        self.push_screen(ChatsScreen(self.store, character="brenna", current=self.current,
-                                     exports=self.exports), self.results.append)
+        self.push_screen(
+            ChatsScreen(self.store, character="brenna", current=self.current, exports=self.exports),
+            self.results.append,
+        )
 
 
 def _rows(app: App[None]) -> list[list[str]]:
@@ -60,8 +68,9 @@ async def test_rename_then_open(store: ChatStore, tmp_path: Path) -> None:
         await pilot.press("r")
         await wait_until(pilot, lambda: isinstance(app.screen, AskDialog))
         await pilot.press(*"Hunt", "enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, ChatsScreen) and
-                         _rows(app)[0][2] == "Hunt")
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, ChatsScreen) and _rows(app)[0][2] == "Hunt"
+        )
         await pilot.press("down", "enter")
         await wait_until(pilot, lambda: bool(app.results))
     assert store.get_chat(two).title == "Hunt"
@@ -81,7 +90,9 @@ async def test_delete_asks_first_and_no_keeps_the_chat(store: ChatStore, tmp_pat
         await pilot.press("d")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.press("y")
-        await wait_until(pilot, lambda: isinstance(app.screen, ChatsScreen) and len(_rows(app)) == 1)
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, ChatsScreen) and len(_rows(app)) == 1
+        )
         assert [c.id for c in store.list_chats()] == [two]
         await pilot.press("escape")  # the open chat is gone: the app is asked to reopen
         await wait_until(pilot, lambda: bool(app.results))
@@ -144,7 +155,9 @@ async def test_export_then_import_round_trip(store: ChatStore, tmp_path: Path) -
         await wait_until(pilot, lambda: isinstance(app.screen, AskDialog))
         app.screen.query_one(Input).value = str(tmp_path / f"chat-{one}.jsonl")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, ChatsScreen) and len(_rows(app)) == 3)
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, ChatsScreen) and len(_rows(app)) == 3
+        )
         await pilot.press("i")
         await wait_until(pilot, lambda: isinstance(app.screen, AskDialog))
         app.screen.query_one(Input).value = str(tmp_path / "missing.jsonl")
@@ -165,8 +178,15 @@ async def test_f8_and_ctrl_b_in_the_app(lw_home: Home) -> None:
         await wait_until(pilot, lambda: app.session is not None)
         assert app.store is not None and app.store.list_chats() == []  # nothing said yet
         await pilot.press(*"Hello", "enter")
-        await wait_until(pilot, lambda: not app.busy and app.session is not None
-                         and app.session.chat is not None and len(app.session.history) == 3)
+        await wait_until(
+            pilot,
+            lambda: (
+                not app.busy
+                and app.session is not None
+                and app.session.chat is not None
+                and len(app.session.history) == 3
+            ),
+        )
         await pilot.press("ctrl+b")
         await wait_until(pilot, lambda: isinstance(app.screen, AskDialog))
         await pilot.press(*"first", "enter")

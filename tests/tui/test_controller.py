@@ -25,8 +25,9 @@ class Harness:
         self.store = ChatStore.open(home)
         self.engine = FakeEngine(replies=[[text] for text in replies])
         self.info: ModelInfo = resolve_model(home, None)  # the bundled model's description
-        self.chat = ChatController(home, self.store, Settings(), emit=self._emit,
-                                   background=self._inline)
+        self.chat = ChatController(
+            home, self.store, Settings(), emit=self._emit, background=self._inline
+        )
 
     def _emit(self, event: ChatEventKind) -> None:
         self.events.append(event)
@@ -79,9 +80,15 @@ def test_a_busy_session_refuses_other_actions(harness: Harness) -> None:
     chat = harness.ready()
     chat.open("brenna")
     chat.busy = True  # as while a reply streams in its worker
-    for action in (chat.regenerate, chat.continue_, chat.impersonate, chat.undo_delete,
-                   lambda: chat.send("x"), lambda: chat.act_on(-1, "delete"),
-                   lambda: chat.open("hobb")):
+    for action in (
+        chat.regenerate,
+        chat.continue_,
+        chat.impersonate,
+        chat.undo_delete,
+        lambda: chat.send("x"),
+        lambda: chat.act_on(-1, "delete"),
+        lambda: chat.open("hobb"),
+    ):
         with pytest.raises(Refused, match=BUSY):
             action()
 
@@ -123,15 +130,25 @@ def test_branch_moves_to_the_new_chat_and_it_is_remembered(harness: Harness, lw_
     assert branched != first
     assert load_settings(lw_home).last_chat == branched
     # relaunch: the next controller opens there
-    again = ChatController(lw_home, harness.store, load_settings(lw_home), emit=lambda e: None,
-                           background=lambda w, g: None)
+    again = ChatController(
+        lw_home,
+        harness.store,
+        load_settings(lw_home),
+        emit=lambda e: None,
+        background=lambda w, g: None,
+    )
     assert again.first_chat() == ("brenna", branched)
 
 
 def test_first_chat_without_a_remembered_one_is_the_first_character(lw_home: Home) -> None:
     with ChatStore.open(lw_home) as store:
-        chat = ChatController(lw_home, store, Settings(last_chat=999), emit=lambda e: None,
-                              background=lambda w, g: None)
+        chat = ChatController(
+            lw_home,
+            store,
+            Settings(last_chat=999),
+            emit=lambda e: None,
+            background=lambda w, g: None,
+        )
         assert chat.first_chat() == ("ash_widow", None)  # 999 does not exist
 
 
@@ -163,7 +180,9 @@ def test_failures_are_one_line_errors(harness: Harness) -> None:
 
 def test_after_counts_what_follows() -> None:
     assert [after(n) for n in (0, 1, 6)] == [
-        "this message", "this message and the one after it", "this message and the 6 after it"
+        "this message",
+        "this message and the one after it",
+        "this message and the 6 after it",
     ]
 
 
@@ -171,8 +190,11 @@ def test_the_controller_imports_nothing_of_textual() -> None:
     import subprocess
     import sys
 
-    probe = ("import sys, app.tui.controller; "
-             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')))")
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                         check=True, cwd=REPO)
+    probe = (
+        "import sys, app.tui.controller; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO
+    )
     assert out.stdout.strip() == "[]"

@@ -113,8 +113,10 @@ async def test_3_typing_after_picking_from_the_side_list_goes_to_the_input(lw_ho
         before = app.current_id
         side = app.screen.query_one("#characters", ListView)
         # The list is read just after the first paint, the open character highlighted.
-        await wait_until(pilot, lambda: side.highlighted_child is not None
-                         and side.highlighted_child.name == before)
+        await wait_until(
+            pilot,
+            lambda: side.highlighted_child is not None and side.highlighted_child.name == before,
+        )
         side.focus()
         await pilot.press("down", "enter")
         await wait_until(pilot, lambda: app.session is not None and app.current_id != before)

@@ -187,8 +187,9 @@ async def test_quit_with_unsaved_changes_asks_and_cancel_keeps_them(lw_home: Hom
         await pilot.press("ctrl+q")
         await wait_until(pilot, lambda: isinstance(app.screen, UnsavedScreen))
         await pilot.press("ctrl+q")  # again, over the question: it stays and says why
-        await wait_until(pilot, lambda: any("close this dialog" in n.message
-                                            for n in app._notifications))
+        await wait_until(
+            pilot, lambda: any("close this dialog" in n.message for n in app._notifications)
+        )
         assert isinstance(app.screen, UnsavedScreen) and app.return_code is None
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is screen)
@@ -368,8 +369,9 @@ async def test_a_failed_save_is_a_notification_and_keeps_the_edits(lw_home: Home
         target.mkdir()  # the rename onto it must fail
         box(screen, "role").control.value = "Mapmaker"
         await pilot.press("ctrl+s")
-        await wait_until(pilot, lambda: any("cannot write" in n.message
-                                            for n in app._notifications))
+        await wait_until(
+            pilot, lambda: any("cannot write" in n.message for n in app._notifications)
+        )
         assert screen.dirty and box(screen, "role").text == "Mapmaker"
         assert app.screen is screen and target.is_dir()
         assert sorted(p.name for p in lw_home.characters.iterdir()) == ["aria.yaml"]
@@ -420,8 +422,7 @@ async def test_editor_actions_are_in_the_command_palette(lw_home: Home) -> None:
 
 async def test_real_model_counts_fields_and_chats_with_the_saved_edit(lw_home: Home) -> None:
     # one llama.cpp thread: two spinning OpenMP threads crawl when other work shares the cores
-    save_settings(lw_home, Settings(n_threads=1,
-                                    sampling=SamplingSettings(max_tokens=16, seed=5)))
+    save_settings(lw_home, Settings(n_threads=1, sampling=SamplingSettings(max_tokens=16, seed=5)))
     app = LoreweaverApp(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: app.engine is not None)
@@ -444,9 +445,15 @@ async def test_real_model_counts_fields_and_chats_with_the_saved_edit(lw_home: H
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: not screen.dirty)
         await pilot.press("escape")
-        await wait_until(pilot, lambda: len(app.screen_stack) == 1 and app.session is not None
-                         and app.current_sheet is not None
-                         and app.current_sheet.name == "Brenna Stonehand")
+        await wait_until(
+            pilot,
+            lambda: (
+                len(app.screen_stack) == 1
+                and app.session is not None
+                and app.current_sheet is not None
+                and app.current_sheet.name == "Brenna Stonehand"
+            ),
+        )
         assert app.session is not None
         assert "Brenna Stonehand" in app.session.prompt()
         say = app.query_one("#say", Composer)
@@ -455,8 +462,9 @@ async def test_real_model_counts_fields_and_chats_with_the_saved_edit(lw_home: H
         before = len(app.session.history)
         await pilot.press("enter")
         session = app.session
-        await wait_until(pilot, lambda: not app.busy and len(session.history) == before + 2,
-                         timeout=60)
+        await wait_until(
+            pilot, lambda: not app.busy and len(session.history) == before + 2, timeout=60
+        )
         reply = session.history[-1]
         assert reply.role == "assistant" and reply.content.strip()
         last = list(app.query(ChatMessage))[-1]

@@ -78,8 +78,9 @@ async def test_cards_show_every_character_and_search_filters_as_you_type(lw_home
         assert mira.has_class("yours")
         texts = [str(label.render()) for label in mira.query(Label)]
         assert "Mira mends bones." in texts and "#healer" in texts and "yours" in texts
-        assert all(c.has_class("sample")
-                   for c in screen.query(CharacterCard) if c.summary.id != "mira")
+        assert all(
+            c.has_class("sample") for c in screen.query(CharacterCard) if c.summary.id != "mira"
+        )
 
         await pilot.press("slash")
         assert screen.focused is screen.query_one("#lib-search")
@@ -117,16 +118,32 @@ async def test_markup_in_a_card_is_shown_as_typed(lw_home: Home) -> None:
 
 async def test_import_a_card_then_keep_both_under_a_new_id(lw_home: Home, tmp_path: Path) -> None:
     card = tmp_path / "ione.json"
-    card.write_text(json.dumps({
-        "spec": "chara_card_v2", "spec_version": "2.0",
-        "data": {"name": "Ione", "description": "A ferrywoman.", "first_mes": "Fare?",
-                 "tags": ["boat"]},
-    }), encoding="utf-8")
+    card.write_text(
+        json.dumps(
+            {
+                "spec": "chara_card_v2",
+                "spec_version": "2.0",
+                "data": {
+                    "name": "Ione",
+                    "description": "A ferrywoman.",
+                    "first_mes": "Fare?",
+                    "tags": ["boat"],
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
     other = tmp_path / "ione2.json"
-    other.write_text(json.dumps({
-        "spec": "chara_card_v2", "spec_version": "2.0",
-        "data": {"name": "Ione", "description": "A different Ione.", "first_mes": "Hm?"},
-    }), encoding="utf-8")
+    other.write_text(
+        json.dumps(
+            {
+                "spec": "chara_card_v2",
+                "spec_version": "2.0",
+                "data": {"name": "Ione", "description": "A different Ione.", "first_mes": "Hm?"},
+            }
+        ),
+        encoding="utf-8",
+    )
     app = _app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _library(app, pilot)
@@ -176,8 +193,9 @@ async def test_duplicate_a_sample_and_refuse_a_taken_id(lw_home: Home) -> None:
         await wait_until(pilot, lambda: "brenna_copy" in _ids(screen))
         copy = lw_home.characters / "brenna_copy.yaml"
         assert copy.read_bytes() == library.resolve(lw_home, "brenna").path.read_bytes()
-        await wait_until(pilot, lambda: (h := screen.highlighted()) is not None
-                         and h.id == "brenna_copy")
+        await wait_until(
+            pilot, lambda: (h := screen.highlighted()) is not None and h.id == "brenna_copy"
+        )
         assert not screen.highlighted().sample  # type: ignore[union-attr]
 
         await pilot.press("c")
@@ -229,8 +247,13 @@ async def test_open_a_character_and_resume_or_start_chats(lw_home: Home) -> None
         await pilot.pause(0.2)  # highlight events still queued would rebuild the list
         chats.focus()
         chats.index = 2
-        await wait_until(pilot, lambda: chats.highlighted_child is not None
-                         and chats.highlighted_child.name == str(older.id))
+        await wait_until(
+            pilot,
+            lambda: (
+                chats.highlighted_child is not None
+                and chats.highlighted_child.name == str(older.id)
+            ),
+        )
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.session is not None and app.current_id == "kestrel")
         assert not isinstance(app.screen, LibraryScreen)
@@ -240,8 +263,14 @@ async def test_open_a_character_and_resume_or_start_chats(lw_home: Home) -> None
         screen = await _library(app, pilot)
         assert screen.highlighted() is not None and screen.highlighted().id == "kestrel"  # type: ignore[union-attr]
         await pilot.press("n")
-        await wait_until(pilot, lambda: app.session is not None and app.session.chat is None
-                         and len(app.session.history) == 1)  # new: stored at its first line
+        await wait_until(
+            pilot,
+            lambda: (
+                app.session is not None
+                and app.session.chat is None
+                and len(app.session.history) == 1
+            ),
+        )  # new: stored at its first line
         assert len(app.store.list_chats("kestrel")) == 2  # type: ignore[union-attr]
 
         screen = await _library(app, pilot)
@@ -272,8 +301,7 @@ async def test_real_model_chat_started_from_the_library_is_listed_and_resumed(
     lw_home: Home,
 ) -> None:
     # one llama.cpp thread: two spinning OpenMP threads crawl when other work shares the cores
-    save_settings(lw_home, Settings(n_threads=1,
-                                    sampling=SamplingSettings(max_tokens=16, seed=3)))
+    save_settings(lw_home, Settings(n_threads=1, sampling=SamplingSettings(max_tokens=16, seed=3)))
     app = LoreweaverApp(lw_home)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await _library(app, pilot)
@@ -297,13 +325,25 @@ async def test_real_model_chat_started_from_the_library_is_listed_and_resumed(
         listed = " ".join(str(label.render()) for label in chats.children[1].query(Label))
         assert "3 messages" in listed
         await pilot.press("n")  # a new chat: stored at its first line, so not listed yet
-        await wait_until(pilot, lambda: app.session is not None and app.session.chat is None
-                         and len(app.session.history) == 1)
+        await wait_until(
+            pilot,
+            lambda: (
+                app.session is not None
+                and app.session.chat is None
+                and len(app.session.history) == 1
+            ),
+        )
 
         screen = await _library(app, pilot)
         chats = screen.query_one("#lib-chats", ListView)
         await wait_until(pilot, lambda: len(chats.children) == 2)
         await pilot.click(chats.children[1])
-        await wait_until(pilot, lambda: app.session is not None and app.session.chat is not None
-                         and app.session.chat.id == chat_id)
+        await wait_until(
+            pilot,
+            lambda: (
+                app.session is not None
+                and app.session.chat is not None
+                and app.session.chat.id == chat_id
+            ),
+        )
         assert [m.content for m in app.session.history][-1] == reply.content

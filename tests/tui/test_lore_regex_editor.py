@@ -56,5 +56,7 @@ async def test_an_invalid_regex_key_is_an_error_and_named_in_the_lore_test(lw_ho
         assert box(screen, "entry.keys").error is None
         screen.query_one("#lore-test", Input).value = "abc"
         # the key now matches; the new entry is only held back for having no content yet
-        await wait_until(pilot, lambda: any(line.startswith("✗ 3.") and "empty content" in line
-                                            for line in shown()))
+        await wait_until(
+            pilot,
+            lambda: any(line.startswith("✗ 3.") and "empty content" in line for line in shown()),
+        )

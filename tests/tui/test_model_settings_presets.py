@@ -24,8 +24,9 @@ async def test_a_preset_saved_here_is_offered_and_kept_with_the_settings() -> No
     app = _Host(Settings(presets={"old": SamplingSettings(temperature=1.5)}))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
-        assert ("old", "old") in [(str(a), str(b)) for a, b in
-                                  screen.query_one("#preset", Select)._options]
+        assert ("old", "old") in [
+            (str(a), str(b)) for a, b in screen.query_one("#preset", Select)._options
+        ]
         screen.query_one("#s-temperature", Input).value = "0.25"
         box = screen.query_one("#save-preset", Input)
         box.focus()

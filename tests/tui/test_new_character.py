@@ -61,8 +61,9 @@ async def test_new_character_from_the_library_is_filled_in_saved_and_listed(lw_h
         await pilot.press("a")  # the same name again: its id is taken, nothing is overwritten
         await wait_until(pilot, lambda: isinstance(app.screen, AskDialog))
         await pilot.press(*"Mira Quill", "enter")
-        await wait_until(pilot, lambda: any("already exists" in n.message
-                                            for n in app._notifications))
+        await wait_until(
+            pilot, lambda: any("already exists" in n.message for n in app._notifications)
+        )
         assert not isinstance(app.screen, EditorScreen)
     sheet = library.load_sheet(lw_home.characters / "mira_quill.yaml")
     assert sheet.name == "Mira Quill"
@@ -80,8 +81,9 @@ async def test_new_character_from_the_editor_asks_about_unsaved_edits_first(
         await pilot.press(*"New character")
         await pilot.pause(0.3)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.screen is not editor and not isinstance(
-            app.screen, AskDialog))  # the unsaved question comes first
+        await wait_until(
+            pilot, lambda: app.screen is not editor and not isinstance(app.screen, AskDialog)
+        )  # the unsaved question comes first
         await pilot.press("escape")  # cancel: the edits stay
         await wait_until(pilot, lambda: app.screen is editor)
         assert editor.dirty
@@ -93,8 +95,9 @@ async def test_new_character_from_the_editor_asks_about_unsaved_edits_first(
         await wait_until(pilot, lambda: isinstance(app.screen, AskDialog))
         app.screen.query_one("#ask-input", Input).value = "Ione"
         await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, EditorScreen)
-                         and app.screen is not editor)
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, EditorScreen) and app.screen is not editor
+        )
         assert box(app.screen, "name").text == "Ione"  # type: ignore[arg-type]
     assert library.load_sheet(lw_home.characters / "ione.yaml").name == "Ione"
     assert not (lw_home.characters / "brenna.yaml").exists()

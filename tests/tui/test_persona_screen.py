@@ -10,8 +10,9 @@ from app.home import Home
 from app.personas import Personas, add_persona, load_personas, with_default
 from app.tui.screens.persona import PersonaChoice, PersonaScreen
 
-SAVED = with_default(add_persona(add_persona(Personas(), "Wren", "A courier."), "Sir Bob",
-                                 "A knight."), "Wren")
+SAVED = with_default(
+    add_persona(add_persona(Personas(), "Wren", "A courier."), "Sir Bob", "A knight."), "Wren"
+)
 
 
 class _Host(App[None]):

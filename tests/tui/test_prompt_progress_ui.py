@@ -18,8 +18,7 @@ def _placeholder(app: LoreweaverApp) -> str:
 
 
 async def test_the_live_reply_shows_prompt_progress_then_the_words(lw_home: Home) -> None:
-    engine = FakeEngine(replies=[["Aye", ", ready."]], prefill=[512, 1024, 1400],
-                        prefill_delay=0.4)
+    engine = FakeEngine(replies=[["Aye", ", ready."]], prefill=[512, 1024, 1400], prefill_delay=0.4)
     app = LoreweaverApp(lw_home, loader=lambda info, settings: engine)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: app.session is not None)
@@ -35,8 +34,7 @@ async def test_the_live_reply_shows_prompt_progress_then_the_words(lw_home: Home
 
 async def test_progress_shows_at_80_columns_without_breaking_the_block(lw_home: Home) -> None:
     """A narrow terminal wraps the line; pressing Esc mid-evaluation stops the reply."""
-    engine = FakeEngine(replies=[["Never shown."]], prefill=[512, 1024, 100_000],
-                        prefill_delay=0.5)
+    engine = FakeEngine(replies=[["Never shown."]], prefill=[512, 1024, 100_000], prefill_delay=0.5)
     app = LoreweaverApp(lw_home, loader=lambda info, settings: engine)
     async with app.run_test(size=(40, 24)) as pilot:
         await wait_until(pilot, lambda: app.session is not None)

@@ -62,4 +62,3 @@ async def test_a_quote_touching_letters_is_drawn_as_written_while_and_after_stre
         assert REPLY in drawn, drawn  # every character as written: no `**` added, none lost
         assert _style_of(done, "Then").bold and not _style_of(done, "And").bold
         assert _style_of(done, "grin").italic
-

@@ -42,7 +42,7 @@ async def test_hostile_text_never_reaches_the_terminal() -> None:
     async with app.run_test(size=(100, 40)) as pilot:
         live = app.query_one(LiveReply)
         for at in range(0, len(EVIL), 3):  # escape sequences split across pieces
-            live.append(EVIL[at:at + 3])
+            live.append(EVIL[at : at + 3])
             await pilot.pause()
             assert FOREIGN.search(_screen_bytes(app)) is None
         shown = _screen_bytes(app)

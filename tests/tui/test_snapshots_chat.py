@@ -39,7 +39,9 @@ async def _chatted(app: LoreweaverApp, pilot) -> None:  # type: ignore[no-untype
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_chat_screen(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
-    assert snap_compare(_app(lw_home), terminal_size=size, run_before=lambda pilot: _chatted(pilot.app, pilot))
+    assert snap_compare(
+        _app(lw_home), terminal_size=size, run_before=lambda pilot: _chatted(pilot.app, pilot)
+    )
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -56,16 +58,23 @@ def test_model_settings_dialog(snap_compare, lw_home: Home, size: tuple[int, int
 def test_welcome(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     async def before(pilot) -> None:  # type: ignore[no-untyped-def]
         screen = pilot.app.screen
-        await wait_until(pilot, lambda: pilot.app.session is not None
-                         and screen.query_one("#welcome").display
-                         and screen.query_one("#characters").index is not None)
+        await wait_until(
+            pilot,
+            lambda: (
+                pilot.app.session is not None
+                and screen.query_one("#welcome").display
+                and screen.query_one("#characters").index is not None
+            ),
+        )
         await pilot.pause(0.2)
 
     assert snap_compare(_app(lw_home), terminal_size=size, run_before=before)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_focused_message_and_its_actions(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+def test_focused_message_and_its_actions(
+    snap_compare, lw_home: Home, size: tuple[int, int]
+) -> None:  # type: ignore[no-untyped-def]
     async def before(pilot) -> None:  # type: ignore[no-untyped-def]
         await _chatted(pilot.app, pilot)
         await pilot.press("shift+tab", "shift+tab", "enter")

@@ -56,8 +56,9 @@ class _Host(App[None]):
 
 @pytest.mark.parametrize("size", SIZES)
 def test_authors_note_dialog(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
-    note = AuthorsNote(text="{{char}} is tired after a long day at the forge.", depth=2,
-                       frequency=3, role="user")
+    note = AuthorsNote(
+        text="{{char}} is tired after a long day at the forge.", depth=2, frequency=3, role="user"
+    )
     assert snap_compare(_Host(lambda: AuthorsNoteScreen(note)), terminal_size=size)
 
 
@@ -70,18 +71,29 @@ def test_state_panel(snap_compare, lw_home: Home, size: tuple[int, int]) -> None
 
 @pytest.mark.parametrize("size", SIZES)
 def test_persona_dialog(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
-    saved = with_default(add_persona(add_persona(Personas(), "Wren", "A courier."), "Sir Bob",
-                                     "A knight.", character="brenna"), "Wren")
-    assert snap_compare(_Host(lambda: PersonaScreen(saved, "Wren", "A courier.", "brenna")),
-                        terminal_size=size)
+    saved = with_default(
+        add_persona(
+            add_persona(Personas(), "Wren", "A courier."),
+            "Sir Bob",
+            "A knight.",
+            character="brenna",
+        ),
+        "Wren",
+    )
+    assert snap_compare(
+        _Host(lambda: PersonaScreen(saved, "Wren", "A courier.", "brenna")), terminal_size=size
+    )
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_chats_manager(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     store = ChatStore.open(lw_home)
     one = store.create_chat("brenna", title="Market day")
-    for role, text in [("assistant", "Welcome to the forge."), ("user", "The anvil please."),
-                       ("assistant", "Forty silver, and not a copper less.")]:
+    for role, text in [
+        ("assistant", "Welcome to the forge."),
+        ("user", "The anvil please."),
+        ("assistant", "Forty silver, and not a copper less."),
+    ]:
         store.add_message(one.id, role, text)
     two = store.create_chat("kestrel")
     store.add_message(two.id, "assistant", "Bounty?")
@@ -94,8 +106,11 @@ def test_chats_manager(snap_compare, lw_home: Home, size: tuple[int, int]) -> No
     store = ChatStore.open(lw_home)
     try:
         assert snap_compare(
-            _Host(lambda: ChatsScreen(store, character="brenna", current=one.id,
-                                      exports=lw_home.root / "exports")),
+            _Host(
+                lambda: ChatsScreen(
+                    store, character="brenna", current=one.id, exports=lw_home.root / "exports"
+                )
+            ),
             terminal_size=size,
         )
     finally:

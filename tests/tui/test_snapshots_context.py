@@ -18,7 +18,9 @@ SIZES = [(80, 24), (120, 40)]
 
 
 def _app(home: Home) -> LoreweaverApp:
-    engine = FakeEngine(replies=[["*She points north.* \"The Drowned Lantern, past the gate.\""]], clock=(0.42, 0.01))
+    engine = FakeEngine(
+        replies=[['*She points north.* "The Drowned Lantern, past the gate."']], clock=(0.42, 0.01)
+    )
     return LoreweaverApp(home, loader=lambda info, settings: engine)
 
 
@@ -27,7 +29,9 @@ async def _context(pilot) -> None:  # type: ignore[no-untyped-def]
     await wait_until(pilot, lambda: app.session is not None)
     app.open_character("brenna")
     await wait_until(pilot, lambda: app.current_id == "brenna" and app.session is not None)
-    app.query_one("#say", Composer).text = "Which tavern in Harrowford serves travellers from the pass?"
+    app.query_one(
+        "#say", Composer
+    ).text = "Which tavern in Harrowford serves travellers from the pass?"
     await pilot.press("enter")
     await wait_until(pilot, lambda: not app.busy and app.last_stats != "")
     await pilot.press("f4")
@@ -69,15 +73,20 @@ async def _reading_the_prompt(pilot) -> None:  # type: ignore[no-untyped-def]
     await wait_until(pilot, lambda: app.current_id == "brenna" and app.session is not None)
     app.query_one("#say", Composer).text = "Tell me everything about the Ashen Pass."
     await pilot.press("enter")
-    await wait_until(pilot, lambda: any("512/1400" in line.plain
-                                        for live in app.query(LiveReply) for line in live.lines))
+    await wait_until(
+        pilot,
+        lambda: any(
+            "512/1400" in line.plain for live in app.query(LiveReply) for line in live.lines
+        ),
+    )
     await pilot.pause()
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_reply_waiting_for_the_prompt(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     """The reply's place while a long prompt is evaluated: tokens evaluated / total."""
-    engine = FakeEngine(replies=[["Aye."]], clock=(0.42, 0.01), prefill=[512, 1400],
-                        prefill_delay=[0.0, 8.0])
+    engine = FakeEngine(
+        replies=[["Aye."]], clock=(0.42, 0.01), prefill=[512, 1400], prefill_delay=[0.0, 8.0]
+    )
     app = LoreweaverApp(lw_home, loader=lambda info, settings: engine)
     assert snap_compare(app, terminal_size=size, run_before=_reading_the_prompt)

@@ -31,16 +31,22 @@ def _app(home: Home) -> LoreweaverApp:
     return LoreweaverApp(home, loader=lambda info, settings: engine)
 
 
-def _editor(*keys: str, then: Callable[[EditorScreen], bool] | None = None,
-            ) -> Callable[[Pilot[None]], Awaitable[None]]:
+def _editor(
+    *keys: str,
+    then: Callable[[EditorScreen], bool] | None = None,
+) -> Callable[[Pilot[None]], Awaitable[None]]:
     async def run_before(pilot: Pilot[None]) -> None:
         app = pilot.app
         assert isinstance(app, LoreweaverApp)
         await wait_until(pilot, lambda: app.engine is not None)
         screen = await open_editor(app, pilot, "aria")
         await settle(pilot, screen)
-        await wait_until(pilot, lambda: all(
-            not box.tokens.startswith("~") for box in screen.query(FieldBox) if box.counted))
+        await wait_until(
+            pilot,
+            lambda: all(
+                not box.tokens.startswith("~") for box in screen.query(FieldBox) if box.counted
+            ),
+        )
         for control in screen.query("Input, TextArea"):
             control.cursor_blink = False  # type: ignore[attr-defined]  # a blink phase is no change
         await pilot.press(*keys)

@@ -21,8 +21,10 @@ async def _world_book(pilot) -> None:  # type: ignore[no-untyped-def]
     editor = await open_editor(app, pilot, "brenna")
     await wait_until(pilot, lambda: bool(editor.world_ids))
     editor.open_world_book("harrowford")
-    await wait_until(pilot, lambda: isinstance(app.screen, WorldBookScreen)
-                     and bool(app.screen.query(LoreEditor)))
+    await wait_until(
+        pilot,
+        lambda: isinstance(app.screen, WorldBookScreen) and bool(app.screen.query(LoreEditor)),
+    )
     await pilot.pause()
     await pilot.press("down")  # the second entry, with keys
     await pilot.pause(0.3)

@@ -11,12 +11,16 @@ from app.memory.chat_state import state_entries
 from app.sheets.sheet import Sheet
 from app.tui.screens.state_panel import StatePanel
 
-SHEET = Sheet.model_validate({
-    "name": "Orla",
-    "state": [{"name": "gold", "type": "int", "default": 5, "min": 0, "max": 100},
-              {"name": "angry", "type": "bool"}],
-    "relationships": [{"name": "{{user}}", "trust": 10}],
-})
+SHEET = Sheet.model_validate(
+    {
+        "name": "Orla",
+        "state": [
+            {"name": "gold", "type": "int", "default": 5, "min": 0, "max": 100},
+            {"name": "angry", "type": "bool"},
+        ],
+        "relationships": [{"name": "{{user}}", "trust": 10}],
+    }
+)
 
 
 class _Host(App[None]):
@@ -66,8 +70,9 @@ async def test_f7_in_the_app_changes_the_chat_state(lw_home) -> None:  # type: i
         await wait_until(pilot, lambda: isinstance(app.screen, StatePanel))
         assert app.session is not None
         keys = [e.key for e in app.session.state()]  # the first character: the Ash Widow
-        assert isinstance(app.screen.query_one(f"#state-{keys.index('prisoners_released')}"),
-                          Switch)
+        assert isinstance(
+            app.screen.query_one(f"#state-{keys.index('prisoners_released')}"), Switch
+        )
         app.screen.query_one(f"#state-{keys.index('respect')}", Input).value = "3"
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: not isinstance(app.screen, StatePanel))

@@ -57,6 +57,7 @@ async def test_a_theme_change_never_overwrites_a_broken_settings_file(lw_home: H
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.3)
         app.theme = "gruvbox"
-        await wait_until(pilot, lambda: any("theme not saved" in n.message
-                                            for n in app._notifications))
+        await wait_until(
+            pilot, lambda: any("theme not saved" in n.message for n in app._notifications)
+        )
     assert lw_home.settings_file.read_text(encoding="utf-8") == "n_ctx: [oops\n"

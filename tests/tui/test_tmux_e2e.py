@@ -67,6 +67,7 @@ def test_type_a_line_and_read_the_streamed_reply(lw_home: Home, terminal: str) -
     assert [m.role for m in path][-2:] == ["user", "assistant"]
     reply = path[-1]
     assert reply.status == "complete" and reply.content.strip()
+
     def words(text: str) -> list[str]:
         """Words without Markdown marks: those are drawn as styles and bullets, not characters."""
         plain = text.translate(str.maketrans("", "", '*_"`#'))
@@ -105,9 +106,11 @@ def test_branch_then_type(lw_home: Home, terminal: str) -> None:
     assert "Say something" not in screen
     _keys(terminal, "C-q")
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and subprocess.run(
-        ["tmux", "has-session", "-t", terminal], capture_output=True
-    ).returncode == 0:
+    while (
+        time.monotonic() < deadline
+        and subprocess.run(["tmux", "has-session", "-t", terminal], capture_output=True).returncode
+        == 0
+    ):
         time.sleep(0.2)
     after = _chats(lw_home)
     assert len(after) == 2  # the branch, and the chat it came from, whole

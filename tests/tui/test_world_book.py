@@ -29,8 +29,14 @@ def test_the_lore_probe_reads_the_world_books_and_names_them(lw_home: Home) -> N
     _, sheet = library.load(lw_home, "aria")
     world = library.world_books(lw_home, sheet.model_copy(update={"character_book": None}))
     assert [book_id for book_id, _ in world] == ["harrowford"]
-    found = probe(sheet.character_book, "A drink at the Drowned Lantern?", _words, world=world,
-                  char=sheet.name, n_ctx=4096)
+    found = probe(
+        sheet.character_book,
+        "A drink at the Drowned Lantern?",
+        _words,
+        world=world,
+        char=sheet.name,
+        n_ctx=4096,
+    )
     fired = [line.title for line in found.fired]
     assert any(t.startswith("harrowford ") and "Drowned Lantern" in t for t in fired), fired
     assert any(t.startswith("harrowford ") and "Tone" in t for t in fired)  # constant entry
@@ -65,8 +71,10 @@ async def test_edit_the_world_book_from_the_editor_and_test_it(lw_home: Home) ->
         assert "forge quarter" not in str(result.render())
 
         await pilot.click("#--content-tab-tab-lorebook")  # the Lorebook tab's heading
-        await wait_until(pilot, lambda: any(b.name == "harrowford" and b.region.height
-                                            for b in editor.query(Button)))
+        await wait_until(
+            pilot,
+            lambda: any(b.name == "harrowford" and b.region.height for b in editor.query(Button)),
+        )
         await pilot.pause()
         await pilot.click(next(b for b in editor.query(Button) if b.name == "harrowford"))
         await wait_until(pilot, lambda: isinstance(app.screen, WorldBookScreen))
@@ -102,8 +110,10 @@ async def test_quitting_with_an_unsaved_world_book_asks_first(lw_home: Home) -> 
         await settle(pilot, editor)
         await editor.run_action("lore_test")  # a person also types elsewhere first
         editor.open_world_book("harrowford")
-        await wait_until(pilot, lambda: isinstance(app.screen, WorldBookScreen)
-                         and bool(app.screen.query(LoreEditor)))
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, WorldBookScreen) and bool(app.screen.query(LoreEditor)),
+        )
         await pilot.pause()
         await pilot.press("ctrl+n", *"ferry")
         await pilot.press("ctrl+q")

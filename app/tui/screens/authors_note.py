@@ -51,8 +51,11 @@ class AuthorsNoteScreen(ModalScreen[AuthorsNote | None]):
             with Horizontal(classes="field"):
                 yield Label("role (at a depth)", classes="name")
                 yield Select(
-                    [(role, role) for role in ROLES], value=self.note.role, id="note-role",
-                    allow_blank=False, compact=True,
+                    [(role, role) for role in ROLES],
+                    value=self.note.role,
+                    id="note-role",
+                    allow_blank=False,
+                    compact=True,
                 )
 
     def on_mount(self) -> None:

@@ -74,14 +74,18 @@ class ChatScreen(Screen[None]):
         Binding("f5", "app.edit_character", "Edit", tooltip="Every field and the lorebook"),
         Binding("escape", "stop", "Stop", tooltip="Stop the reply being written"),
         Binding("ctrl+r", "regenerate", "Regenerate", tooltip="A new reply, kept as another swipe"),
-        Binding("ctrl+t", "continue_reply", "Continue", show=False,
-                tooltip="More of the last reply"),
-        Binding("ctrl+y", "impersonate", "Impersonate", show=False,
-                tooltip="Impersonate: draft your next line"),
-        Binding("f4", "context", "Context", show=False,
-                tooltip="What the prompt is made of"),
-        Binding("f2", "app.model_settings", "Model", show=False,
-                tooltip="Model, format, sampler"),
+        Binding(
+            "ctrl+t", "continue_reply", "Continue", show=False, tooltip="More of the last reply"
+        ),
+        Binding(
+            "ctrl+y",
+            "impersonate",
+            "Impersonate",
+            show=False,
+            tooltip="Impersonate: draft your next line",
+        ),
+        Binding("f4", "context", "Context", show=False, tooltip="What the prompt is made of"),
+        Binding("f2", "app.model_settings", "Model", show=False, tooltip="Model, format, sampler"),
         Binding("f3", "persona", "Persona", show=False, tooltip="Who you are in this chat"),
         Binding("f6", "authors_note", "Author's note", show=False, tooltip="Steer this chat"),
         Binding("f7", "state_panel", "State", show=False, tooltip="The NPC's state and trust"),
@@ -90,10 +94,22 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+n", "new_chat", "New chat", show=False, tooltip="With this character"),
         Binding("ctrl+z", "undo", "Undo delete", show=False, tooltip="Bring back what was deleted"),
         # Priority: the message box would take them as word moves (they are, while it has text).
-        Binding("ctrl+left", "swipe(-1)", "◀ Swipe", priority=True, show=False,
-                tooltip="The previous alternative of the last reply"),
-        Binding("ctrl+right", "swipe(1)", "Swipe ▶", priority=True, show=False,
-                tooltip="The next alternative (past the last: a new one)"),
+        Binding(
+            "ctrl+left",
+            "swipe(-1)",
+            "◀ Swipe",
+            priority=True,
+            show=False,
+            tooltip="The previous alternative of the last reply",
+        ),
+        Binding(
+            "ctrl+right",
+            "swipe(1)",
+            "Swipe ▶",
+            priority=True,
+            show=False,
+            tooltip="The next alternative (past the last: a new one)",
+        ),
         Binding("pageup", "scroll(-1)", "Scroll up", priority=True, show=False),
         Binding("pagedown", "scroll(1)", "Scroll down", priority=True, show=False),
     ]
@@ -101,8 +117,9 @@ class ChatScreen(Screen[None]):
     def __init__(self, where: Home, store: ChatStore | None, settings: Settings) -> None:
         super().__init__(id="_default")
         self._compositor = CroppingCompositor()
-        self.chat = ChatController(where, store, settings, emit=self._emit,
-                                   background=self._background)
+        self.chat = ChatController(
+            where, store, settings, emit=self._emit, background=self._background
+        )
         self.streaming: LiveReply | None = None
         self._refusal_up = False
         self._refusal_timer: Timer | None = None
@@ -158,10 +175,13 @@ class ChatScreen(Screen[None]):
         welcome.display = shown
         if shown:
             names = " · ".join(safe_line(name) for _, name in self.side.entries)
-            welcome.update(Text(  # names as typed: a sheet's brackets are not markup
-                f"Welcome to Loreweaver. Who will you talk to? {names}\n"
-                "Pick one in the list (or Ctrl+O, the library); type below to start. "
-                "F1 lists every key."))
+            welcome.update(
+                Text(  # names as typed: a sheet's brackets are not markup
+                    f"Welcome to Loreweaver. Who will you talk to? {names}\n"
+                    "Pick one in the list (or Ctrl+O, the library); type below to start. "
+                    "F1 lists every key."
+                )
+            )
 
     def on_screen_resume(self) -> None:
         if self.side.entries:  # back from the library or the editor: a sheet may be new
@@ -225,8 +245,9 @@ class ChatScreen(Screen[None]):
         self.composer.focus()
         self.show_status()
 
-    def open_character(self, character: str, chat_id: int | None = None, *,
-                       new: bool = False) -> None:
+    def open_character(
+        self, character: str, chat_id: int | None = None, *, new: bool = False
+    ) -> None:
         """Open a chat (see `ChatController.open`); once one was open, the welcome goes."""
         if self.chat.character is not None:
             self._welcome_due = False
@@ -303,8 +324,9 @@ class ChatScreen(Screen[None]):
             self._welcome(False)
             event.composer.clear()
             event.composer.hold_cursor(True)
-            self.log_view.add(Shown(None, self.chat.session.user if self.chat.session else "",
-                                    text, True))
+            self.log_view.add(
+                Shown(None, self.chat.session.user if self.chat.session else "", text, True)
+            )
 
     def action_stop(self) -> None:
         if self._refusal_up:  # Esc answers the refusal, not the reply
@@ -398,4 +420,3 @@ class ChatScreen(Screen[None]):
 
     def action_context(self) -> None:
         chat_dialogs.show_context(self)
-

@@ -59,9 +59,10 @@ def ask_persona(screen: ChatScreen) -> None:
             screen.attempt(lambda: screen.chat.set_persona(choice.name, choice.description))
         screen.refresh_log()
 
-    screen.app.push_screen(PersonaScreen(
-        saved, session.user, session.user_description, screen.chat.character or ""
-    ), chosen)
+    screen.app.push_screen(
+        PersonaScreen(saved, session.user, session.user_description, screen.chat.character or ""),
+        chosen,
+    )
 
 
 def show_context(screen: ChatScreen) -> None:

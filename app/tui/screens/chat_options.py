@@ -63,10 +63,15 @@ def show_chats(screen: ChatScreen) -> None:
         else:
             screen.refresh_log()
 
-    screen.app.push_screen(ChatsScreen(
-        store, character=chat.character, current=current,
-        exports=screen.chat.where.root / "exports",
-    ), chosen)
+    screen.app.push_screen(
+        ChatsScreen(
+            store,
+            character=chat.character,
+            current=current,
+            exports=screen.chat.where.root / "exports",
+        ),
+        chosen,
+    )
 
 
 def ask_bookmark(screen: ChatScreen) -> None:

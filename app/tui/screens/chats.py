@@ -100,28 +100,49 @@ class ChatsScreen(ModalScreen[Choice | None]):
 
     def show_chats(self) -> None:
         chats = self.store.list_chats()
-        table = self._table("chats", f"Chats ({len(chats)}; ● is the open one)",
-                            "id", "character", "title", "messages", "updated", "last line")
+        table = self._table(
+            "chats",
+            f"Chats ({len(chats)}; ● is the open one)",
+            "id",
+            "character",
+            "title",
+            "messages",
+            "updated",
+            "last line",
+        )
         for chat in chats:
             mark = "● " if chat.id == self.current else ""
-            table.add_row(f"{mark}{chat.id}", chat.character_id, chat.title or "",
-                          str(chat.message_count), _when(chat.updated_at),
-                          _line(chat.last_message, 50), key=str(chat.id))
+            table.add_row(
+                f"{mark}{chat.id}",
+                chat.character_id,
+                chat.title or "",
+                str(chat.message_count),
+                _when(chat.updated_at),
+                _line(chat.last_message, 50),
+                key=str(chat.id),
+            )
 
     def show_hits(self, text: str) -> None:
         found = search(self.store, None, text, limit=50)
-        table = self._table("hits", f"{len(found)} messages match {text!r}",
-                            "chat", "character", "who", "message")
+        table = self._table(
+            "hits", f"{len(found)} messages match {text!r}", "chat", "character", "who", "message"
+        )
         for message in found:
             chat = self.store.get_chat(message.chat_id)
-            table.add_row(str(chat.id), chat.character_id, message.role, _line(message.content),
-                          key=f"{chat.id}:{message.id}")
+            table.add_row(
+                str(chat.id),
+                chat.character_id,
+                message.role,
+                _line(message.content),
+                key=f"{chat.id}:{message.id}",
+            )
 
     def show_marks(self, chat_id: int) -> None:
         self.marks_of = chat_id
         marks = bookmarks.bookmarks(self.store, chat_id)
-        table = self._table("marks", f"Bookmarks of chat {chat_id} ({len(marks)})",
-                            "name", "message", "text")
+        table = self._table(
+            "marks", f"Bookmarks of chat {chat_id} ({len(marks)})", "name", "message", "text"
+        )
         for mark in marks:
             text = self.store.get_message(mark.message_id).content
             table.add_row(mark.name, str(mark.message_id), _line(text), key=mark.name)
@@ -196,8 +217,10 @@ class ChatsScreen(ModalScreen[Choice | None]):
             return
         chat = self.store.get_chat(chat_id)
         count = len(self.store.active_path(chat_id))
-        question = (f"Delete chat {chat_id} with {chat.character_id} ({count} messages, its "
-                    "swipes, branches and bookmarks)? This cannot be undone.")
+        question = (
+            f"Delete chat {chat_id} with {chat.character_id} ({count} messages, its "
+            "swipes, branches and bookmarks)? This cannot be undone."
+        )
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -233,8 +256,7 @@ class ChatsScreen(ModalScreen[Choice | None]):
             if path is None:
                 return
             try:
-                chat = import_chat(self.store, Path(path).expanduser(),
-                                   character_id=self.character)
+                chat = import_chat(self.store, Path(path).expanduser(), character_id=self.character)
             except LoreweaverError as exc:
                 self.notify(str(exc), severity="error", timeout=8)
                 return

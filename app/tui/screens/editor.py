@@ -112,8 +112,9 @@ class EditorScreen(Screen[bool]):
                     for spec in FIELDS:
                         if spec.tab == tab:
                             control = _control(spec, texts[spec.name])
-                            yield FieldBox(spec.label, control, field=spec.name,
-                                           counted=spec.kind != "number")
+                            yield FieldBox(
+                                spec.label, control, field=spec.name, counted=spec.kind != "number"
+                            )
             with TabPane("Lorebook", id="tab-lorebook"):
                 yield WorldBooks()
                 yield LoreEditor(self.sheet.character_book)
@@ -150,8 +151,11 @@ class EditorScreen(Screen[bool]):
         return self.query_one(LoreEditor)
 
     def _boxes(self) -> list[FieldBox]:
-        return [box for box in self.query(FieldBox) if not box.field.startswith("entry.")
-                and box.field != "settings"]
+        return [
+            box
+            for box in self.query(FieldBox)
+            if not box.field.startswith("entry.") and box.field != "settings"
+        ]
 
     def _texts(self) -> dict[str, str]:
         return {box.field: box.text for box in self._boxes()}
@@ -242,8 +246,9 @@ class EditorScreen(Screen[bool]):
                 missing.add(text)
             if exact is None and not text.strip():
                 exact = 0
-            box.show_tokens(exact if exact is not None else estimate_tokens(text),
-                            exact is not None)
+            box.show_tokens(
+                exact if exact is not None else estimate_tokens(text), exact is not None
+            )
         if missing and engine is not None:
             self.count_exact(engine, sorted(missing))
 
@@ -289,9 +294,18 @@ class EditorScreen(Screen[bool]):
         count = engine.count_tokens if engine is not None else estimate_tokens
         user = getattr(getattr(self.app, "settings", None), "user_name", "")
         try:
-            world = library.world_books(self.where, sheet.model_copy(update={"character_book": None}))
-            found = probe(sheet.character_book, text, count, world=world, char=sheet.name,
-                          user=user, n_ctx=engine.n_ctx if engine is not None else NO_MODEL_CTX)
+            world = library.world_books(
+                self.where, sheet.model_copy(update={"character_book": None})
+            )
+            found = probe(
+                sheet.character_book,
+                text,
+                count,
+                world=world,
+                char=sheet.name,
+                user=user,
+                n_ctx=engine.n_ctx if engine is not None else NO_MODEL_CTX,
+            )
         except LoreweaverError as exc:
             found = Probe([], notices=(str(exc),))
         self.post_message(LoreProbed(text, found))

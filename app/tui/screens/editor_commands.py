@@ -17,19 +17,37 @@ class EditorCommands(Provider):
         screen = self.screen
         if not isinstance(screen, EditorScreen):
             return []
-        books = [(f"Edit world book {book_id}", "A shared lorebook this sheet names in world",
-                  partial(screen.open_world_book, book_id)) for book_id in screen.world_ids]
+        books = [
+            (
+                f"Edit world book {book_id}",
+                "A shared lorebook this sheet names in world",
+                partial(screen.open_world_book, book_id),
+            )
+            for book_id in screen.world_ids
+        ]
         return books + [
             ("Save character", "Write the sheet to your library (Ctrl+S)", screen.action_save),
-            ("Close editor", "Back to the chat; asks about unsaved changes (Esc)",
-             screen.action_close),
-            ("Add lore entry", "A new entry in the character's lorebook (Ctrl+N)",
-             screen.action_add_entry),
+            (
+                "Close editor",
+                "Back to the chat; asks about unsaved changes (Esc)",
+                screen.action_close,
+            ),
+            (
+                "Add lore entry",
+                "A new entry in the character's lorebook (Ctrl+N)",
+                screen.action_add_entry,
+            ),
             ("Remove lore entry", "Delete the selected lorebook entry", screen.action_remove_entry),
-            ("Test lorebook", "Which entries fire for a text, and why (Ctrl+T)",
-             screen.action_lore_test),
-            ("New character", "Close this sheet, then start a blank one in your library",
-             screen.action_new_character),
+            (
+                "Test lorebook",
+                "Which entries fire for a text, and why (Ctrl+T)",
+                screen.action_lore_test,
+            ),
+            (
+                "New character",
+                "Close this sheet, then start a blank one in your library",
+                screen.action_new_character,
+            ),
         ]
 
     async def discover(self) -> Hits:

@@ -64,10 +64,15 @@ class LibraryScreen(Screen[Choice | None]):
     BINDINGS = [
         Binding("o", "open", "Open", tooltip="Chat with the highlighted character or chat"),
         Binding("n", "new_chat", "New chat", tooltip="Start a new chat with the character"),
-        Binding("i", "import_card", "Import",
-                tooltip="Import a card file (JSON, PNG, CHARX, YAML)"),
-        Binding("a", "new_character", "New character",
-                tooltip="A new character from a blank sheet, opened in the editor"),
+        Binding(
+            "i", "import_card", "Import", tooltip="Import a card file (JSON, PNG, CHARX, YAML)"
+        ),
+        Binding(
+            "a",
+            "new_character",
+            "New character",
+            tooltip="A new character from a blank sheet, opened in the editor",
+        ),
         Binding("c", "duplicate", "Duplicate", tooltip="Copy the character under a new id"),
         Binding("delete,x", "delete", "Delete", tooltip="Delete one of your own characters"),
         Binding("slash", "search", "Search", tooltip="Filter by name, tags or description"),
@@ -75,8 +80,14 @@ class LibraryScreen(Screen[Choice | None]):
         Binding("down", "focus_cards", show=False),
     ]
 
-    def __init__(self, where: Home, store: ChatStore | None, *, user: str = "User",
-                 current: str | None = None) -> None:
+    def __init__(
+        self,
+        where: Home,
+        store: ChatStore | None,
+        *,
+        user: str = "User",
+        current: str | None = None,
+    ) -> None:
         super().__init__()
         self.where = where
         self.store = store
@@ -218,6 +229,7 @@ class LibraryScreen(Screen[Choice | None]):
             "Path to a card or sheet: .json, .png, .charx or .yaml",
             placeholder="~/Downloads/card.png",
         )
+
         def chosen(path: str | None) -> None:
             if path:
                 self.import_card(path, None)
@@ -249,9 +261,14 @@ class LibraryScreen(Screen[Choice | None]):
         if not message.taken:
             self.notify(message.error, severity="error", timeout=8, markup=False)
             return
-        self.notify(message.error.replace("import with --as NEW_ID", "choose a new id"),
-                    severity="warning", timeout=8, markup=False)
+        self.notify(
+            message.error.replace("import with --as NEW_ID", "choose a new id"),
+            severity="warning",
+            timeout=8,
+            markup=False,
+        )
         dialog = AskDialog("Keep both", "A new id for the imported one (a-z, 0-9, _)")
+
         def chosen(new: str | None) -> None:
             if new:
                 self.import_card(message.path, new)
@@ -280,6 +297,7 @@ class LibraryScreen(Screen[Choice | None]):
         dialog = AskDialog(
             f"Duplicate {summary.name}", "Id of the copy (a-z, 0-9, _)", value=suggestion
         )
+
         def chosen(new: str | None) -> None:
             if new:
                 self._duplicate(summary.id, new)
@@ -301,8 +319,11 @@ class LibraryScreen(Screen[Choice | None]):
         if summary is None:
             return
         if summary.sample:
-            self.notify("Samples cannot be deleted; duplicate one to make your own copy.",
-                        severity="warning", markup=False)
+            self.notify(
+                "Samples cannot be deleted; duplicate one to make your own copy.",
+                severity="warning",
+                markup=False,
+            )
             return
         question = (
             f"Delete {summary.name} ({summary.id})?\n"

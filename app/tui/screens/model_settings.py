@@ -17,8 +17,8 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, Select
 
 from app.engine.modelinfo import ModelInfo
-from app.prompts.formats import FAMILIES
 from app.errors import LoreweaverError
+from app.prompts.formats import FAMILIES
 from app.settings import Settings, save_preset
 from app.sheets.validation import describe
 
@@ -69,7 +69,8 @@ class ModelSettingsScreen(ModalScreen[Settings | None]):
                 with Horizontal(classes="field"):
                     yield Label("preset", classes="name")
                     yield Select(
-                        [(name, name) for name in self.settings.all_presets()], id="preset",
+                        [(name, name) for name in self.settings.all_presets()],
+                        id="preset",
                         compact=True,
                     )
                 for key, label in FIELDS:

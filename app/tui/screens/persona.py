@@ -50,8 +50,11 @@ class PersonaScreen(ModalScreen[PersonaChoice | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label("Your persona — Enter on a saved one picks it · Ctrl+S uses it in this "
-                        "chat · Ctrl+D forgets the highlighted one · Esc cancels", classes="hint")
+            yield Label(
+                "Your persona — Enter on a saved one picks it · Ctrl+S uses it in this "
+                "chat · Ctrl+D forgets the highlighted one · Esc cancels",
+                classes="hint",
+            )
             yield ListView(id="persona-list")
             yield Input(self.persona_name, placeholder="your name", id="persona-name")
             yield TextArea(self.description, id="persona-description", soft_wrap=True)
@@ -72,8 +75,9 @@ class PersonaScreen(ModalScreen[PersonaChoice | None]):
         for index, persona in enumerate(self.personas.personas):
             mark = "* " if persona.name == self.personas.default else "  "
             lock = f" [for {persona.character}]" if persona.character else ""
-            listing.append(ListItem(Label(f"{mark}{persona.name}{lock}", markup=False),
-                                    name=str(index)))
+            listing.append(
+                ListItem(Label(f"{mark}{persona.name}{lock}", markup=False), name=str(index))
+            )
         listing.display = bool(self.personas.personas)
         listing.index = 0 if self.personas.personas else None
 
@@ -106,8 +110,9 @@ class PersonaScreen(ModalScreen[PersonaChoice | None]):
         default = self.query_one("#persona-default", Checkbox).value
         lock = self.query_one("#persona-lock", Checkbox).value
         if self.query_one("#persona-keep", Checkbox).value or default or lock:
-            personas = add_persona(personas, name, description,
-                                   character=self.character if lock else None)
+            personas = add_persona(
+                personas, name, description, character=self.character if lock else None
+            )
             if default:
                 personas = with_default(personas, name)
         return PersonaChoice(name, description, personas)

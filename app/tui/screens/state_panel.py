@@ -45,12 +45,12 @@ class StatePanel(ModalScreen[dict[str, str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(
-                "State and trust in this chat — Ctrl+S saves, Esc cancels", classes="hint"
-            )
+            yield Label("State and trust in this chat — Ctrl+S saves, Esc cancels", classes="hint")
             if not self.entries:
-                yield Label("This character's sheet declares no state variables or relationships.",
-                            classes="hint")
+                yield Label(
+                    "This character's sheet declares no state variables or relationships.",
+                    classes="hint",
+                )
             with VerticalScroll(id="state-rows"):
                 for index, entry in enumerate(self.entries):
                     with Horizontal(classes="field"):
@@ -59,8 +59,12 @@ class StatePanel(ModalScreen[dict[str, str] | None]):
                         if entry.type == "bool":
                             yield Switch(bool(entry.value), id=f"state-{index}")
                         else:
-                            yield Input(entry.shown(), id=f"state-{index}", compact=True,
-                                        tooltip=entry.description or None)
+                            yield Input(
+                                entry.shown(),
+                                id=f"state-{index}",
+                                compact=True,
+                                tooltip=entry.description or None,
+                            )
 
     def edited(self) -> dict[str, str]:
         """The changed values as text; raises LoreweaverError naming the first bad one."""

@@ -47,7 +47,11 @@ class UnsavedScreen(ModalScreen[Choice]):
 
 
 def confirm_leave(
-    screen: Screen[Any], what: str, *, dirty: bool, save: Callable[[], bool],
+    screen: Screen[Any],
+    what: str,
+    *,
+    dirty: bool,
+    save: Callable[[], bool],
     then: Callable[[], object],
 ) -> None:
     """Run `then` now if nothing is unsaved; otherwise ask Save / Discard / Cancel first (a

@@ -79,8 +79,11 @@ class WorldBookScreen(Screen[bool]):
         return self.query_one(LoreEditor).snapshot() != self._baseline
 
     def _show_where(self) -> None:
-        where = ("sample — saving keeps a copy in your library, used by every character "
-                 "naming it" if self.sample else "your library")
+        where = (
+            "sample — saving keeps a copy in your library, used by every character naming it"
+            if self.sample
+            else "your library"
+        )
         dirty = " · ● unsaved changes" if self.dirty else ""
         self.query_one("#editor-where", Label).update(f"{self.book_id}: {where}{dirty}")
 
@@ -134,8 +137,9 @@ class WorldBookScreen(Screen[bool]):
         return True
 
     def confirm_leave(self, then: Callable[[], object]) -> None:
-        confirm_leave(self, f"World book {self.book_id}", dirty=self.dirty,
-                      save=self.action_save, then=then)
+        confirm_leave(
+            self, f"World book {self.book_id}", dirty=self.dirty, save=self.action_save, then=then
+        )
 
     def action_close(self) -> None:
         self.confirm_leave(lambda: self.dismiss(self.saved))

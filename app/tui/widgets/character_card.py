@@ -30,5 +30,6 @@ class CharacterCard(ListItem):
             return
         tags = "  ".join(f"#{tag}" for tag in summary.tags) or "no tags"
         yield Label(safe_line(tags), classes="card-tags", markup=False)
-        yield Label(safe_line(summary.blurb or "(no description)"), classes="card-blurb",
-                    markup=False)
+        yield Label(
+            safe_line(summary.blurb or "(no description)"), classes="card-blurb", markup=False
+        )

@@ -23,8 +23,6 @@ from app.tui.widgets.live_reply import LiveReply, styled_reply
 from app.tui.widgets.steady import steady_virtual_size
 
 
-
-
 class ChatMessage(Static, can_focus=True):
     """One turn of the conversation."""
 

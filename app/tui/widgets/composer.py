@@ -40,8 +40,15 @@ class Composer(TextArea, inherit_bindings=False):
             return self.composer
 
     def __init__(self, placeholder: str, *, id: str) -> None:  # noqa: A002 (Textual's name)
-        super().__init__(id=id, soft_wrap=True, show_line_numbers=False, tab_behavior="focus",
-                         placeholder=placeholder, compact=True, highlight_cursor_line=False)
+        super().__init__(
+            id=id,
+            soft_wrap=True,
+            show_line_numbers=False,
+            tab_behavior="focus",
+            placeholder=placeholder,
+            compact=True,
+            highlight_cursor_line=False,
+        )
 
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "enter":

@@ -22,8 +22,9 @@ class CharacterList(ListView):
             return
         self.entries = entries
         self.clear()
-        self.extend(ListItem(Static(safe_line(name), markup=False), name=id_)
-                    for id_, name in entries)
+        self.extend(
+            ListItem(Static(safe_line(name), markup=False), name=id_) for id_, name in entries
+        )
         self.mark(current)
 
     def mark(self, character: str | None) -> None:

@@ -30,8 +30,12 @@ class WorldBooks(Horizontal):
         self.ids = tuple(ids)
         self.remove_children()
         if not ids:
-            self.mount(Label("No shared world books: list their ids in the sheet's Shared "
-                             "lorebooks field.", classes="world-none"))
+            self.mount(
+                Label(
+                    "No shared world books: list their ids in the sheet's Shared lorebooks field.",
+                    classes="world-none",
+                )
+            )
             return
         self.mount(Label("World books:", classes="world-label"))
         self.mount_all(Button(f"{book_id} ▸", name=book_id, compact=True) for book_id in ids)
