@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 from app.engine.base import Generation, GenerationStats, Sampling
-from app.memory.checkpoint import ReplyWriter
+from app.memory.store import ReplyWriter
 from app.prompts.messages import Message
 
 if TYPE_CHECKING:

@@ -24,12 +24,11 @@ from app.errors import LoreweaverError
 from app.memory.assembly import Assembly, TurnNotes
 from app.memory.authors_note import AuthorsNote, save_note
 from app.memory.chat_state import StateEntry, prompt_state, state_entries, state_update
-from app.memory.checkpoint import ReplyWriter
 from app.memory.history import PathHistory, ids_of, roles_of, tokenizer_key
-from app.memory.records import Chat
-from app.memory.store import ChatStore
+from app.memory.lore import timers_for, timers_meta
+from app.memory.store import Chat, ChatStore, ReplyWriter
 from app.memory.summaries import Summariser
-from app.memory.turn_inputs import TurnInputs, timers_for, timers_meta
+from app.memory.turn_inputs import TurnInputs
 from app.prompts.formats import PromptFormat, role_play_stops
 from app.prompts.messages import Message
 from app.reply import Reply

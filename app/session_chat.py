@@ -12,8 +12,7 @@ from typing import Any
 from app.errors import LoreweaverError
 from app.memory.history import PathHistory
 from app.memory.message_cap import marker
-from app.memory.records import Chat
-from app.memory.store import ChatStore
+from app.memory.store import Chat, ChatStore
 from app.prompts.messages import Message
 from app.sheets.macros import substitute
 from app.sheets.sheet import Sheet

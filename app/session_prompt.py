@@ -13,15 +13,9 @@ from typing import TYPE_CHECKING
 from app.memory.assembly import Assembly, Turn, TurnNotes, Window, assemble, post_history_text
 from app.memory.authors_note import place_note
 from app.memory.history import PathHistory, PromptTurns, Texts, ids_of, roles_of
+from app.memory.lore import scan_lore, timers_for
 from app.memory.message_cap import cap_text
-from app.memory.turn_inputs import (
-    TurnInputs,
-    explain_inputs,
-    recall_for,
-    scan_lore,
-    summaries_for,
-    timers_for,
-)
+from app.memory.turn_inputs import TurnInputs, explain_inputs, recall_for, summaries_for
 from app.prompts.messages import Message
 
 if TYPE_CHECKING:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from app.engine.base import Engine, Sampling
-from app.engine.modelinfo import ModelInfo
 from app.errors import LoreweaverError
 from app.home import Home
 from app.memory.authors_note import load_note
 from app.memory.history import PathHistory
-from app.memory.records import Chat
-from app.memory.store import ChatStore
+from app.memory.store import Chat, ChatStore
 from app.memory.summaries import Summariser
+from app.models import ModelInfo
 from app.personas import choose_persona
 from app.prompts.formats import PromptFormat, choose_format, format_warning, warm_up
 from app.prompts.messages import Message
@@ -38,7 +37,7 @@ def resolve_setup(
     home: Home, settings: Settings, *, character: str, model: str | None, template: str | None
 ) -> tuple[str, Sheet, ModelInfo, PromptFormat]:
     """Everything a chat needs except the loaded engine, with every input checked first."""
-    from app.engine.registry import resolve_model
+    from app.models import resolve_model
 
     requested = template if template is not None else settings.template
     warm_up(requested)

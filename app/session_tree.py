@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING
 from app.engine.base import Sampling
 from app.errors import LoreweaverError
 from app.memory.authors_note import save_note
-from app.memory.records import Chat
-from app.memory.store import ChatStore
+from app.memory.store import Chat, ChatStore
 from app.reply import Reply
 from app.session_chat import visible_path
 

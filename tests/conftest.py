@@ -13,8 +13,7 @@ from app.home import ENV_VAR, Home
 @pytest.fixture(scope="session")
 def bundled_verdict() -> tuple[Path, str | None] | None:
     """The bundled model's test load, run once per session rather than once per home."""
-    from app.engine import probe
-    from app.engine.registry import bundled_model_path
+    from app.models import bundled_model_path, probe
 
     path = bundled_model_path()
     return None if path is None else (path, probe.run_probe(path, path.stat().st_size)[1])
@@ -26,7 +25,7 @@ def lw_home(
 ) -> Iterator[Home]:
     """A fresh home for each test, also seen by subprocesses through the environment; it
     already knows the bundled model's test-load verdict, as a home does after its first start."""
-    from app.engine import probe
+    from app.models import probe
 
     root = tmp_path / "home"
     monkeypatch.setenv(ENV_VAR, str(root))

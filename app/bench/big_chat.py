@@ -25,9 +25,9 @@ from typing import Any
 
 from app.bench import BenchOptions
 from app.bench.chat_script import WORDS
-from app.engine.modelinfo import ModelInfo
 from app.home import Home
 from app.memory.store import ChatStore
+from app.models import ModelInfo
 
 BIG = 100_000
 SMALL = 100
@@ -110,7 +110,7 @@ def _child(
 
     from app.engine.base import Sampling
     from app.engine.llamacpp import load_engine
-    from app.engine.registry import resolve_model
+    from app.models import resolve_model
     from app.prompts.formats import choose_format
     from app.session_start import start_session
     from app.settings import Settings

@@ -36,9 +36,9 @@ from app.bench.chat_script import bench_sheet, canned_reply, new_tokens, user_li
 from app.bench.common import current_rss_mb, median
 from app.engine.base import Sampling
 from app.engine.llamacpp import LlamaEngine, load_engine
-from app.engine.modelinfo import ModelInfo
 from app.home import Home
 from app.memory.store import ChatStore
+from app.models import ModelInfo
 from app.prompts.formats import choose_format
 from app.session import ChatSession
 from app.session_start import start_session

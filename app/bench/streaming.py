@@ -17,7 +17,7 @@ from app.bench.common import median, peak_rss_mb
 from app.engine import quiet
 from app.engine.base import Sampling
 from app.engine.llamacpp import LlamaEngine, load_engine
-from app.engine.modelinfo import ModelInfo
+from app.models import ModelInfo
 from app.prompts.formats import choose_format
 from app.prompts.messages import Message
 

@@ -29,9 +29,9 @@ from app.bench import BenchOptions
 from app.bench.common import median
 from app.engine.base import Engine, GenerationStats
 from app.engine.llamacpp import LlamaEngine
-from app.engine.modelinfo import ModelInfo
 from app.errors import LoreweaverError
 from app.home import Home
+from app.models import ModelInfo
 from app.settings import SamplingSettings, Settings, save_settings
 
 CHARACTER = "brenna"

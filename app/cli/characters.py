@@ -161,7 +161,7 @@ def _validate(where, paths: list[Path]) -> int:  # type: ignore[no-untyped-def]
 def _lore_problems(where, path: Path, sheet) -> list[str]:  # type: ignore[no-untyped-def]
     """One line per lorebook key that cannot be used (a bad regex), naming file, entry, key:
     the sheet's own book, then the world books it names."""
-    from app.memory.lore_rules import book_problems
+    from app.memory.lore import book_problems
     from app.sheets import library
 
     books = [(path, sheet.character_book)] if sheet.character_book is not None else []

@@ -88,8 +88,7 @@ def run(args: argparse.Namespace) -> int:
 
     from app.errors import LoreweaverError
     from app.home import home
-    from app.memory.db import ChatDatabaseError
-    from app.memory.store import ChatStore
+    from app.memory.store import ChatDatabaseError, ChatStore
     from app.session import SHOWN_PAGE
     from app.session_start import open_session, sampling_from
     from app.settings import load_settings

@@ -19,8 +19,7 @@ from app.text import safe_json, safe_line, safe_text
 
 if TYPE_CHECKING:
     from app.home import Home
-    from app.memory.records import StoredMessage
-    from app.memory.store import ChatStore
+    from app.memory.store import ChatStore, StoredMessage
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -230,7 +229,7 @@ def _character_name(home: Home, character_id: str) -> str | None:
 
 
 def _export(store: ChatStore, home: Home, chat_id: int, output: str) -> int:
-    from app.memory.jsonl import export_chat, write_chat_file
+    from app.memory.sillytavern import export_chat, write_chat_file
 
     chat = store.get_chat(chat_id)
     name = _character_name(home, chat.character_id)
@@ -246,7 +245,7 @@ def _export(store: ChatStore, home: Home, chat_id: int, output: str) -> int:
 
 def _import(store: ChatStore, home: Home, file: Path, character: str | None) -> int:
     from app.errors import LoreweaverError
-    from app.memory.jsonl import import_chat
+    from app.memory.sillytavern import import_chat
     from app.sheets import library
 
     if character is not None and not character.strip():
@@ -266,7 +265,7 @@ def _import(store: ChatStore, home: Home, file: Path, character: str | None) -> 
 
 def _check(home: Home) -> int:
     from app.errors import LoreweaverError
-    from app.memory.repair import check
+    from app.memory.store import check
 
     report = check(home.database)
     if not report.exists:
@@ -285,7 +284,7 @@ def _check(home: Home) -> int:
 
 
 def _repair(home: Home) -> int:
-    from app.memory.repair import repair
+    from app.memory.store import repair
 
     report = repair(home.database)
     saved = ", ".join(

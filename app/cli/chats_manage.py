@@ -54,7 +54,7 @@ def configure(actions: Any) -> None:
 
 def run(store: ChatStore, args: argparse.Namespace) -> int:
     from app.errors import LoreweaverError
-    from app.memory import bookmarks
+    from app.memory.store import add_bookmark, find_bookmark, jump_to, remove_bookmark
 
     if args.action == "rename":
         return _rename(store, args.chat_id, args.title)
@@ -62,10 +62,10 @@ def run(store: ChatStore, args: argparse.Namespace) -> int:
         return _search(store, args)
     if args.action == "bookmark":
         if args.remove:
-            bookmarks.remove_bookmark(store, args.chat_id, args.name)
+            remove_bookmark(store, args.chat_id, args.name)
             print(safe_line(f"removed bookmark {args.name!r} from chat {args.chat_id}"))
             return 0
-        mark = bookmarks.add_bookmark(store, args.chat_id, args.name, args.message)
+        mark = add_bookmark(store, args.chat_id, args.name, args.message)
         print(
             safe_line(
                 f"bookmarked message {mark.message_id} of chat {mark.chat_id} as {mark.name!r}"
@@ -75,7 +75,7 @@ def run(store: ChatStore, args: argparse.Namespace) -> int:
     if args.action == "bookmarks":
         return _bookmarks(store, args.chat_id, as_json=args.json)
     if args.action == "jump":
-        message = bookmarks.jump_to(store, args.chat_id, args.name)
+        message = jump_to(store, args.chat_id, args.name)
         count = len(store.active_path(args.chat_id))
         print(
             safe_line(
@@ -85,7 +85,7 @@ def run(store: ChatStore, args: argparse.Namespace) -> int:
         )
         return 0
     message_id = (
-        bookmarks.find_bookmark(store, args.chat_id, args.bookmark).message_id
+        find_bookmark(store, args.chat_id, args.bookmark).message_id
         if args.bookmark is not None
         else args.message
     )
@@ -109,7 +109,7 @@ def _rename(store: ChatStore, chat_id: int, title: str) -> int:
 
 def _search(store: ChatStore, args: argparse.Namespace) -> int:
     from app.errors import LoreweaverError
-    from app.memory.retrieval import search
+    from app.memory.recall import search
 
     if args.limit < 1:
         raise LoreweaverError(f"--limit must be at least 1, got {args.limit}")
@@ -143,9 +143,9 @@ def _search(store: ChatStore, args: argparse.Namespace) -> int:
 
 
 def _bookmarks(store: ChatStore, chat_id: int, *, as_json: bool) -> int:
-    from app.memory.bookmarks import bookmarks
+    from app.memory.store import list_bookmarks
 
-    marks = bookmarks(store, chat_id)
+    marks = list_bookmarks(store, chat_id)
     if as_json:
         rows = [
             {

@@ -31,8 +31,8 @@ def _size(n: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.engine.registry import discover
     from app.home import home
+    from app.models import discover
     from app.prompts.formats import format_note
 
     models = discover(home(), [Path(p) for p in args.model])

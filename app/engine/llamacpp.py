@@ -23,10 +23,10 @@ from typing import Any, TypeVar
 from app.engine import kvcache, kvstate, quiet
 from app.engine.base import Sampling
 from app.engine.generation import QueuedGeneration
-from app.engine.modelinfo import ModelInfo
 from app.engine.stops import StopMatcher
 from app.engine.tokens import SegmentTokenizer
 from app.errors import LoreweaverError
+from app.models import ModelInfo
 
 T = TypeVar("T")
 REPEAT_WINDOW = 64
@@ -400,6 +400,6 @@ def load_engine(
 
 def load_path(path: Path, **kwargs: Any) -> LlamaEngine:
     """Convenience for tools and tests: read the file's metadata, then load it."""
-    from app.engine.registry import read_model_info
+    from app.models import read_model_info
 
     return load_engine(read_model_info(path, "path"), **kwargs)

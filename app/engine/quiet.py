@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import re
 import sys
 import threading
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+from app.models import plain_error
+
 _GGML_LOG_LEVEL_ERROR = 4  # ggml.h of the pinned build (llama-cpp-python's comments say 3)
-_SOURCE_PREFIX = re.compile(r"^(?:[A-Za-z_]\w*: )+(?:error loading model: )?")
 _recent_errors: list[str] = []
 _callback: Any = None
 """The installed ctypes callback: llama.cpp holds only a raw pointer, so it must stay alive here."""
@@ -52,11 +52,6 @@ def first_error() -> str | None:
     """The first error llama.cpp logged since `clear_errors()` (the cause; later lines only
     report the failure), without the C function names it starts with."""
     return plain_error(_recent_errors[0]) if _recent_errors else None
-
-
-def plain_error(line: str) -> str:
-    """A llama.cpp error line without the C function names it starts with."""
-    return _SOURCE_PREFIX.sub("", line)
 
 
 class _ThreadFilter:

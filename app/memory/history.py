@@ -12,13 +12,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, overload
 
-from app.memory import path_index
 from app.memory.assembly import MESSAGE_OVERHEAD, Turn
 from app.memory.message_cap import cap_text, head_chars, marker
-from app.memory.path_index import PathIndex
-from app.memory.records import StoredMessage
-from app.memory.store import ChatStore
-from app.memory.tree import message_from_row
+from app.memory.store import ChatStore, PathIndex, StoredMessage, message_from_row, path_index
 from app.prompts.messages import Message, Role
 
 PAGE = 64

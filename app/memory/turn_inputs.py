@@ -1,26 +1,18 @@
 """What a turn's prompt draws on besides the sheet and the history: lore, summaries, recall.
 
-The session asks for these once per prompt. Lore timers (sticky, cooldown, delay) belong to the
-chat: they are kept in its metadata as the timers before and after the latest turn, so a
-regenerated reply or a preview of the same turn sees the state that turn started from.
+The session asks for these once per prompt; the lore scan itself is `app.memory.lore.scan`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from app.errors import LoreweaverError
 from app.memory.assembly import Assembly, Section
-from app.memory.lore import LoreResult, LoreTimers, ScanInput, activate
-from app.memory.retrieval import Recalled, recall
+from app.memory.lore import LoreResult
+from app.memory.recall import Recalled, recall
 from app.memory.store import ChatStore
-from app.memory.summary_store import Summary, current_summary
-from app.sheets.lorebook import Lorebook
+from app.memory.summaries import Summary, current_summary
 
-LORE_META = "lore_timers"
-MAX_RECURSION = 3
 RECALL_K = 3
 
 
@@ -33,52 +25,6 @@ class TurnInputs:
     @property
     def summary_text(self) -> str:
         return " ".join(s.text.strip() for s in self.summaries if s.text.strip())
-
-
-def lore_budget(books: Sequence[Lorebook], n_ctx: int) -> int:
-    """The books' own budget (the largest), never more than a quarter of the window."""
-    own = max((b.token_budget for b in books), default=0)
-    return min(own, n_ctx // 4)
-
-
-def timers_for(meta: dict[str, Any], turn: int) -> LoreTimers:
-    """The timers turn `turn` starts from, out of a chat's metadata (junk reads as none)."""
-    saved = meta.get(LORE_META)
-    if not isinstance(saved, dict):
-        return LoreTimers()
-    key = "before" if saved.get("turn") == turn else "after"
-    try:
-        return LoreTimers.from_dict(saved.get(key, {}), "chat metadata")
-    except LoreweaverError:  # a damaged record must not stop the chat: the timers start afresh
-        return LoreTimers()
-
-
-def timers_meta(before: LoreTimers, after: LoreTimers, turn: int) -> dict[str, Any]:
-    return {LORE_META: {"turn": turn, "before": before.to_dict(), "after": after.to_dict()}}
-
-
-def scan_lore(
-    books: Sequence[Lorebook],
-    texts: Sequence[str],
-    *,
-    turn: int,
-    seed: int,
-    timers: LoreTimers,
-    char: str,
-    user: str,
-    count: Callable[[str], int],
-    n_ctx: int,
-) -> LoreResult | None:
-    if not any(book.entries for book in books):
-        return None
-    recursion = MAX_RECURSION if any(b.recursive_scanning for b in books) else 0
-    return activate(
-        books,
-        ScanInput(messages=texts, turn=turn, seed=seed, state=timers, char=char, user=user),
-        count_tokens=count,
-        budget=lore_budget(books, n_ctx),
-        max_recursion=recursion,
-    )
 
 
 def summaries_for(store: ChatStore | None, chat_id: int | None) -> list[Summary]:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol
 
-from app.engine.modelinfo import ModelInfo
 from app.errors import LoreweaverError
 from app.prompts.detect import detect_family
 from app.prompts.families import BUILTINS
@@ -74,7 +74,29 @@ def warm_up(requested: str | None) -> None:
         WORKER.warm_up()
 
 
-def choose_format(requested: str | None, info: ModelInfo) -> PromptFormat:
+class ModelFacts(Protocol):
+    """What choosing a format reads of a model file (`app.models.ModelInfo` has it): prompts
+    know nothing of how models are found."""
+
+    @property
+    def path(self) -> Path: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def architecture(self) -> str | None: ...
+    @property
+    def chat_template(self) -> str | None: ...
+    @property
+    def family(self) -> str | None: ...
+    @property
+    def bos_token(self) -> str | None: ...
+    @property
+    def eos_token(self) -> str | None: ...
+    @property
+    def usable(self) -> bool: ...
+
+
+def choose_format(requested: str | None, info: ModelFacts) -> PromptFormat:
     """The format to talk to `info`'s model with, per the policy in the module docstring."""
     key = (requested or "").strip().lower()
     if key and key not in FAMILIES and key != GGUF:
@@ -119,7 +141,7 @@ def choose_format(requested: str | None, info: ModelInfo) -> PromptFormat:
     )
 
 
-def format_note(info: ModelInfo) -> str:
+def format_note(info: ModelFacts) -> str:
     """One line on how the file's own template fails, or "" (it works, or there is none)."""
     if not info.usable or not (info.chat_template or "").strip():
         return ""
@@ -138,7 +160,7 @@ def role_play_stops(fmt: PromptFormat, user_name: str) -> list[str]:
     return list(dict.fromkeys(stops))
 
 
-def format_warning(requested: str | None, info: ModelInfo) -> str | None:
+def format_warning(requested: str | None, info: ModelFacts) -> str | None:
     """A warning when the chosen prompt family is not the one the model's own template (or
     name) points at: the model would see turn markers it was not tuned on."""
     key = (requested or "").strip().lower()

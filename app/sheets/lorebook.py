@@ -2,7 +2,7 @@
 
 The fields follow Character Card V2/V3's `character_book` plus SillyTavern's world-info
 extensions (selective logic, depth, probability, groups, timed effects). Everything is stored
-and validated here; `app.memory.lore` decides what fires. Unknown keys are kept so a book
+and validated here; `app.memory.lore.activation` decides what fires. Unknown keys are kept so a book
 survives a round trip through Loreweaver untouched.
 """
 

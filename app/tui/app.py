@@ -17,10 +17,10 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from app.engine.base import Engine
-from app.engine.modelinfo import ModelInfo
 from app.errors import LoreweaverError
 from app.home import Home, home
 from app.memory.store import ChatStore
+from app.models import ModelInfo
 from app.reply import Reply
 from app.session import ChatSession
 from app.settings import Settings, load_settings, save_settings
@@ -154,7 +154,7 @@ class LoreweaverApp(App[None]):
 
     @work(thread=True, exclusive=True, group="engine")
     def load_model(self, previous: Engine | None = None) -> None:
-        from app.engine.registry import resolve_model
+        from app.models import resolve_model
 
         if previous is not None:
             previous.close()
@@ -243,7 +243,7 @@ class LoreweaverApp(App[None]):
         if self.busy:
             self.notify(BUSY, severity="warning")
             return
-        from app.engine.registry import discover
+        from app.models import discover
         from app.tui.screens.model_settings import ModelSettingsScreen
 
         def chosen(settings: Settings | None) -> None:

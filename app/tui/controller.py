@@ -15,10 +15,10 @@ import contextlib
 from collections.abc import Callable
 
 from app.engine.base import Engine, Generation
-from app.engine.modelinfo import ModelInfo
 from app.errors import LoreweaverError
 from app.home import Home
 from app.memory.store import ChatStore
+from app.models import ModelInfo
 from app.reply import Reply
 from app.session import SHOWN_PAGE, ChatSession, greetings, shown_page, visible_path
 from app.session_start import sampling_from, start_session

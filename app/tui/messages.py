@@ -5,10 +5,10 @@ from __future__ import annotations
 from textual.message import Message
 
 from app.engine.base import Engine
-from app.engine.modelinfo import ModelInfo
+from app.memory.lore import Probe
+from app.models import ModelInfo
 from app.sheets.catalog import Summary
 from app.sheets.transfer import Imported
-from app.tui.lore_probe import Probe
 
 
 class EngineReady(Message):

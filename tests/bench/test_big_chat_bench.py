@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.bench.big_chat import build_chat, run_big_chat
-from app.engine.registry import resolve_model
 from app.home import Home
 from app.memory.store import ChatStore
+from app.models import resolve_model
 
 
 def test_build_chat_writes_one_alternating_path(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ from support import one_line_error, run_cli
 
 from app.bench.chat_script import new_tokens
 from app.bench.long_chat import run_long_chat
-from app.engine.registry import resolve_model
 from app.home import Home
+from app.models import resolve_model
 
 
 def test_new_tokens_counts_what_the_previous_prompt_lacked() -> None:

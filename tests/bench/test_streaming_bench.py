@@ -13,7 +13,7 @@ from support import one_line_error, run_cli
 import app.bench
 from app.bench import Bench, BenchOptions
 from app.cli import main
-from app.engine.modelinfo import ModelInfo
+from app.models import ModelInfo
 
 KEYS = (
     "app_tokens_per_s",

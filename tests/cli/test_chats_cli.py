@@ -145,7 +145,7 @@ def test_a_newer_database_is_refused_by_the_cli(lw_home: Home) -> None:
     ChatStore.open(lw_home).close()
     import sqlite3
 
-    from app.memory.migrations import SCHEMA_VERSION
+    from app.memory.store import SCHEMA_VERSION
 
     conn = sqlite3.connect(lw_home.database)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from app.engine.llamacpp import LlamaEngine, load_engine
-from app.engine.registry import bundled_model_path, read_model_info
+from app.models import bundled_model_path, read_model_info
 
 
 @pytest.fixture(scope="session")

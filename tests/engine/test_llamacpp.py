@@ -16,8 +16,8 @@ from support import REPO
 
 from app.engine.base import Sampling
 from app.engine.llamacpp import LlamaEngine, load_engine, load_path
-from app.engine.modelinfo import ModelInfo
 from app.errors import LoreweaverError
+from app.models import ModelInfo
 from app.prompts.segments import Prompt
 
 PROMPT = Prompt.markup(

@@ -19,10 +19,9 @@ from hostile.harness import assert_clean_failure, assert_survived, run_limited
 from app.errors import LoreweaverError
 from app.home import Home
 from app.memory.authors_note import make_note
-from app.memory.bookmarks import add_bookmark, bookmarks
 from app.memory.chat_state import state_entries, state_update
-from app.memory.retrieval import search
-from app.memory.store import ChatStore
+from app.memory.recall import search
+from app.memory.store import ChatStore, add_bookmark, list_bookmarks
 from app.personas import Personas, add_persona, load_personas
 from app.settings import SamplingSettings, Settings, save_preset
 from app.sheets.sheet import Sheet
@@ -140,7 +139,7 @@ def test_names_bookmarks_personas_presets(lw_home: Home) -> None:
             except LoreweaverError as exc:
                 _one_line(exc)
                 COUNTS["bookmark refused"] += 1
-        names = [b.name for b in bookmarks(store, chat.id)]
+        names = [b.name for b in list_bookmarks(store, chat.id)]
         assert len(names) == len(set(names)) and all(n.strip() for n in names)
         for text in _values():
             search(store, None, text)  # FTS syntax in the text is never run as a query

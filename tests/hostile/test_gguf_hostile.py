@@ -17,9 +17,8 @@ from pathlib import Path
 import ggufdata as g
 from hostile.harness import assert_clean_failure, assert_survived, run_limited
 
-from app.engine import gguf
-from app.engine.registry import bundled_model_path, read_model_info
 from app.home import Home
+from app.models import bundled_model_path, gguf, read_model_info
 
 BIG = (2**24 + 1, 2**32, 2**62, 2**64 - 1)
 """Claimed counts and lengths: just past a limit, past 32 bits, absurd, the u64 maximum."""

@@ -19,11 +19,11 @@ import pytest
 import yaml
 from hostile.harness import REPO, run_limited
 
-from app.engine.registry import bundled_model_path, read_model_info
 from app.engine.tokens import ATTR_CONTROL, ATTR_USER_DEFINED, SegmentTokenizer
 from app.home import Home
 from app.memory.store import ChatStore
-from app.memory.summary_store import store_summary
+from app.memory.summaries import store_summary
+from app.models import bundled_model_path, read_model_info
 from app.prompts.families import BUILTINS
 from app.prompts.formats import PromptFormat, choose_format
 from app.prompts.messages import Message

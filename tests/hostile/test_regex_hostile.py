@@ -22,8 +22,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.home import Home
-from app.memory.lore_keys import KeyRules, haystack, key_problem
-from app.memory.lore_regex import BadKey, RegexBudget, compile_key, encode
+from app.memory.lore import (
+    BadKey,
+    KeyRules,
+    RegexBudget,
+    compile_key,
+    encode,
+    haystack,
+    key_problem,
+)
 
 Shape = Callable[[random.Random], str]
 BIG = [0, 1, 2, 999, 1000, 1001, 65535, 2**31 - 1, 2**32 - 1, 2**64, 10**30]

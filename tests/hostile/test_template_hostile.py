@@ -12,7 +12,7 @@ from pathlib import Path
 from hostile.gguf_files import tiny, with_template
 from hostile.harness import assert_clean_failure, run_limited
 
-from app.engine.registry import bundled_model_path
+from app.models import bundled_model_path
 
 CHATML = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
 TEXT = "('ab cd www.x.io ' * {n})"

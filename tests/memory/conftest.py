@@ -35,7 +35,7 @@ def store(lw_home: Home) -> Iterator[ChatStore]:
 def engine(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """The bundled SmolLM2 loaded once for every test that generates."""
     from app.engine.llamacpp import load_engine
-    from app.engine.registry import resolve_model
+    from app.models import resolve_model
 
     info = resolve_model(Home(Path(tmp_path_factory.mktemp("engine-home"))), None)
     loaded = load_engine(info, n_threads=2, n_ctx_cap=2048)

@@ -10,10 +10,9 @@ import pytest
 
 from app.bench.big_chat import CHARACTER, build_chat
 from app.engine.base import Sampling
-from app.memory import path_index
 from app.memory.history import PAGE, PathHistory
 from app.memory.message_cap import cap_tokens
-from app.memory.store import ChatStore
+from app.memory.store import ChatStore, path_index
 from app.prompts.formats import get_format
 from app.session import ChatSession
 from app.session_start import start_session
@@ -29,8 +28,8 @@ QUICK = Sampling(temperature=0.0, max_tokens=4, seed=1)
 
 
 def _resume(engine: Any, store: ChatStore, chat_id: int) -> ChatSession:
-    from app.engine.registry import resolve_model
     from app.home import Home
+    from app.models import resolve_model
 
     info = resolve_model(Home(store.path.parent), None)
     return start_session(
@@ -163,7 +162,7 @@ def test_a_big_chat_still_resumes_replies_swipes_edits_and_branches(
 def test_a_sillytavern_file_is_read_a_line_at_a_time(tmp_path: Any) -> None:
     import json
 
-    from app.memory.jsonl_parse import parse_chat
+    from app.memory.sillytavern import parse_chat
 
     consumed: list[int] = []
 

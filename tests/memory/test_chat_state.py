@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from app.engine.registry import resolve_model
 from app.errors import LoreweaverError
 from app.home import Home
 from app.memory.chat_state import find_entry, parse_value, state_entries, state_update
 from app.memory.store import ChatStore
+from app.models import resolve_model
 from app.prompts.formats import choose_format
 from app.session_start import start_session
 from app.settings import Settings

@@ -53,8 +53,8 @@ def test_stop_strings_must_be_non_empty() -> None:
 
 def test_a_chat_stop_string_reaches_the_engine_and_ends_the_reply(engine, lw_home: Home) -> None:  # type: ignore[no-untyped-def]
     from app.engine.base import Sampling
-    from app.engine.registry import resolve_model
     from app.memory.store import ChatStore
+    from app.models import resolve_model
     from app.prompts.formats import choose_format
     from app.session_start import start_session
     from app.sheets import library

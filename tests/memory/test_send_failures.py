@@ -26,7 +26,7 @@ SETTINGS = Settings(sampling=SamplingSettings(temperature=0.0, max_tokens=4, see
 
 @pytest.fixture
 def session(engine, store: ChatStore, lw_home: Home) -> Iterator[ChatSession]:  # type: ignore[no-untyped-def]
-    from app.engine.registry import resolve_model
+    from app.models import resolve_model
     from app.prompts.formats import choose_format
 
     info = resolve_model(lw_home, None)

@@ -9,7 +9,7 @@ import llama_cpp
 from app.engine.llamacpp import LlamaEngine
 from app.home import Home
 from app.memory.store import ChatStore
-from app.memory.summary_store import store_summary
+from app.memory.summaries import store_summary
 from app.prompts.formats import PromptFormat, choose_format, get_format
 from app.prompts.messages import Message
 from app.session import ChatSession
@@ -56,7 +56,7 @@ def _controls(engine: LlamaEngine, prompt: str) -> list[int]:
 
 
 def test_no_field_can_forge_a_turn(engine: LlamaEngine, lw_home: Home, store: ChatStore) -> None:
-    from app.engine.registry import resolve_model
+    from app.models import resolve_model
 
     for fmt in (choose_format(None, resolve_model(lw_home, None)), get_format("chatml")):
         clean = _session(engine, lw_home, store, "plain words", fmt).prompt("Hello. plain words")

@@ -6,8 +6,7 @@ from __future__ import annotations
 from app.engine.base import Sampling
 from app.home import Home
 from app.memory.store import ChatStore
-from app.memory.summaries import Summariser
-from app.memory.summary_store import current_summary
+from app.memory.summaries import Summariser, current_summary
 from app.session import ChatSession
 from app.session_start import start_session
 from app.settings import SamplingSettings, Settings
@@ -40,7 +39,7 @@ def _sheet() -> Sheet:
 
 
 def _session(engine, store: ChatStore, home: Home, resume: int | None = None) -> ChatSession:  # type: ignore[no-untyped-def]
-    from app.engine.registry import resolve_model
+    from app.models import resolve_model
     from app.prompts.formats import choose_format
 
     info = resolve_model(home, None)
@@ -173,7 +172,7 @@ def test_closing_saves_the_kv_cache_and_resuming_restores_it(
 def test_state_variables_ride_in_the_per_turn_notes(
     engine, store: ChatStore, lw_home: Home
 ) -> None:  # type: ignore[no-untyped-def]
-    from app.engine.registry import resolve_model
+    from app.models import resolve_model
     from app.prompts.formats import choose_format
     from app.sheets.sheet import StateVar
 

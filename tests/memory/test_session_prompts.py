@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 
-from app.engine.registry import resolve_model
 from app.home import Home
 from app.memory.store import ChatStore
+from app.models import resolve_model
 from app.prompts.formats import FAMILIES, get_format
 from app.session import ChatSession
 from app.session_start import open_chat

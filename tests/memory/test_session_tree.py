@@ -7,10 +7,10 @@ import pytest
 from support import run_cli
 
 from app.engine.base import Sampling
-from app.engine.registry import resolve_model
 from app.errors import LoreweaverError
 from app.home import Home
 from app.memory.store import ChatStore
+from app.models import resolve_model
 from app.prompts.formats import choose_format
 from app.session import ChatSession
 from app.session_start import start_session

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.engine.modelinfo import ModelInfo
+from app.models import ModelInfo
 
 
 @pytest.fixture(scope="session")

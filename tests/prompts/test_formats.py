@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from app.engine.modelinfo import ModelInfo
 from app.errors import LoreweaverError
 from app.home import Home
+from app.models import ModelInfo
 from app.prompts.families import BUILTINS
 from app.prompts.formats import FAMILIES, choose_format, get_format, role_play_stops
 from app.prompts.messages import Message
@@ -115,7 +115,7 @@ def test_role_play_stops_normalise_the_name_and_skip_a_blank_one() -> None:
 def test_the_bundled_model_through_the_real_registry_gets_its_own_chatml_template(
     lw_home: Home,
 ) -> None:
-    from app.engine.registry import resolve_model
+    from app.models import resolve_model
 
     info = resolve_model(lw_home, None)
     fmt = choose_format(None, info)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import llama_cpp
 import pytest
 
-from app.engine.modelinfo import ModelInfo
 from app.engine.tokens import ATTR_CONTROL, ATTR_USER_DEFINED, SegmentTokenizer
+from app.models import ModelInfo
 from app.prompts.families import BUILTINS
 from app.prompts.formats import PromptFormat, choose_format
 from app.prompts.messages import Message

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from app.engine.modelinfo import ModelInfo
 from app.errors import LoreweaverError
+from app.models import ModelInfo
 from app.prompts.families import BUILTINS
 from app.prompts.formats import choose_format
 from app.prompts.messages import Message

@@ -12,8 +12,7 @@ from textual.app import App
 from textual.widgets import DataTable, Input
 
 from app.home import Home
-from app.memory.bookmarks import add_bookmark, bookmarks
-from app.memory.store import ChatStore
+from app.memory.store import ChatStore, add_bookmark, list_bookmarks
 from app.tui.screens.ask import AskDialog
 from app.tui.screens.chats import ChatsScreen
 from app.tui.screens.confirm import ConfirmDialog
@@ -192,7 +191,7 @@ async def test_f8_and_ctrl_b_in_the_app(lw_home: Home) -> None:
         await pilot.press(*"first", "enter")
         chat = app.session.chat  # type: ignore[union-attr]
         assert chat is not None
-        await wait_until(pilot, lambda: bool(bookmarks(app.store, chat.id)))  # type: ignore[arg-type]
+        await wait_until(pilot, lambda: bool(list_bookmarks(app.store, chat.id)))  # type: ignore[arg-type]
         await pilot.press("f8")
         await wait_until(pilot, lambda: isinstance(app.screen, ChatsScreen))
         assert _rows(app)[0][0] == f"● {chat.id}"

@@ -9,11 +9,10 @@ import pytest
 from support import REPO
 from tui.fake_engine import FakeEngine
 
-from app.engine.modelinfo import ModelInfo
-from app.engine.registry import resolve_model
 from app.errors import LoreweaverError
 from app.home import Home
 from app.memory.store import ChatStore
+from app.models import ModelInfo, resolve_model
 from app.settings import Settings, load_settings
 from app.tui.chat_events import ChatEventKind, ChatOpened, DraftChunk, ReplyDone, ReplyStarted
 from app.tui.controller import BUSY, LOADING, ChatController, Refused, after

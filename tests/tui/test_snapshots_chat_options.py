@@ -18,9 +18,8 @@ from textual.screen import Screen
 
 from app.home import Home
 from app.memory.authors_note import AuthorsNote
-from app.memory.bookmarks import add_bookmark
 from app.memory.chat_state import state_entries
-from app.memory.store import ChatStore
+from app.memory.store import ChatStore, add_bookmark
 from app.personas import Personas, add_persona, with_default
 from app.sheets import library
 from app.tui.app import LoreweaverApp

@@ -11,9 +11,9 @@ from tui.fake_engine import FakeEngine
 
 from app.errors import LoreweaverError
 from app.home import Home
+from app.memory.lore import probe
 from app.sheets import library, saving
 from app.tui.app import LoreweaverApp
-from app.tui.lore_probe import probe
 from app.tui.screens.editor import EditorScreen
 from app.tui.screens.unsaved import UnsavedScreen
 from app.tui.screens.world_book import WorldBookScreen

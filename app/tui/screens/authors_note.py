@@ -14,7 +14,7 @@ from textual.widgets import Input, Label, Select, TextArea
 
 from app.errors import LoreweaverError
 from app.memory.authors_note import AuthorsNote, make_note
-from app.memory.records import ROLES
+from app.memory.store import ROLES
 
 
 class AuthorsNoteScreen(ModalScreen[AuthorsNote | None]):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from app.errors import LoreweaverError
 from app.memory.authors_note import AuthorsNote
-from app.memory.bookmarks import add_bookmark
+from app.memory.store import add_bookmark
 from app.tui.screens.ask import AskDialog
 from app.tui.screens.authors_note import AuthorsNoteScreen
 from app.tui.screens.chats import ChatsScreen

@@ -21,10 +21,9 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label
 
 from app.errors import LoreweaverError
-from app.memory import bookmarks
-from app.memory.jsonl import import_chat, write_chat_file
-from app.memory.retrieval import search
-from app.memory.store import ChatStore
+from app.memory.recall import search
+from app.memory.sillytavern import import_chat, write_chat_file
+from app.memory.store import ChatStore, branch_from, jump_to, list_bookmarks
 from app.tui.screens.ask import AskDialog
 from app.tui.screens.confirm import ConfirmDialog
 from app.tui.screens.library import Choice
@@ -139,7 +138,7 @@ class ChatsScreen(ModalScreen[Choice | None]):
 
     def show_marks(self, chat_id: int) -> None:
         self.marks_of = chat_id
-        marks = bookmarks.bookmarks(self.store, chat_id)
+        marks = list_bookmarks(self.store, chat_id)
         table = self._table(
             "marks", f"Bookmarks of chat {chat_id} ({len(marks)})", "name", "message", "text"
         )
@@ -174,7 +173,7 @@ class ChatsScreen(ModalScreen[Choice | None]):
             elif self.mode == "hits":
                 self._open(int(key.split(":")[0]))
             elif self.marks_of is not None:
-                bookmarks.jump_to(self.store, self.marks_of, key)
+                jump_to(self.store, self.marks_of, key)
                 self._open(self.marks_of)
         except LoreweaverError as exc:
             self.notify(str(exc), severity="error")
@@ -275,7 +274,7 @@ class ChatsScreen(ModalScreen[Choice | None]):
         if key is None or self.marks_of is None:
             return
         try:
-            chat = bookmarks.branch_from(self.store, self.marks_of, key)
+            chat = branch_from(self.store, self.marks_of, key)
         except LoreweaverError as exc:
             self.notify(str(exc), severity="error")
             return

@@ -36,11 +36,10 @@ from textual.worker import get_current_worker
 from app.engine.base import Engine
 from app.errors import LoreweaverError
 from app.home import Home
-from app.memory.lore_rules import book_problems
+from app.memory.lore import Probe, book_problems, probe
 from app.sheets import library, saving
 from app.sheets.sheet import Sheet
 from app.tui.lore_form import error_key
-from app.tui.lore_probe import Probe, probe
 from app.tui.messages import LoreProbed, TokensCounted
 from app.tui.screens.editor_commands import EditorCommands
 from app.tui.screens.new_character import create_character

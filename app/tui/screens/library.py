@@ -20,8 +20,7 @@ from textual.widgets import Footer, Header, Input, Label, ListItem, ListView
 
 from app.errors import LoreweaverError
 from app.home import Home
-from app.memory.records import ChatSummary
-from app.memory.store import ChatStore
+from app.memory.store import ChatStore, ChatSummary
 from app.sheets import catalog, transfer
 from app.sheets.catalog import Summary
 from app.text import safe_line

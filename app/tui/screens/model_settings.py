@@ -16,8 +16,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, Select
 
-from app.engine.modelinfo import ModelInfo
 from app.errors import LoreweaverError
+from app.models import ModelInfo
 from app.prompts.formats import FAMILIES
 from app.settings import Settings, save_preset
 from app.sheets.validation import describe

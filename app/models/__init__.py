@@ -1,0 +1,18 @@
+"""Model discovery: finding GGUF files, reading their headers and templates, checking and
+probing them before the engine loads one. Nothing here runs inference."""
+
+from app.models.gguf import GGUFError, read_header
+from app.models.info import ModelInfo
+from app.models.probe import plain_error
+from app.models.registry import bundled_model_path, discover, read_model_info, resolve_model
+
+__all__ = [
+    "GGUFError",
+    "ModelInfo",
+    "bundled_model_path",
+    "discover",
+    "plain_error",
+    "read_header",
+    "read_model_info",
+    "resolve_model",
+]
