@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
                 sys.stdout.flush()
             note = session.fmt.note
             sys.stderr.write(f"\n[{total} tokens, format {fmt.id}, model {safe_line(info.id)}]\n")
-            if note:
+            if note and not args.explain:  # `_explain` has said it already
                 sys.stderr.write(f"note: {safe_line(note)}\n")
         finally:
             engine.close()
