@@ -17,10 +17,12 @@ from pathlib import Path
 import ggufdata
 import llama_cpp
 import pytest
+from prompts.chat_templates import MISTRAL_V0_2
 
 from app.engine.tokens import SegmentTokenizer
 from app.prompts.families import BUILTINS
 from app.prompts.messages import Message
+from app.prompts.template import GgufTemplateFormat
 
 PERSONA = "Brenna, smith."
 REPLIES = ("Fortune favours steel.", "*smiles* Again?", "Back again?")
@@ -133,8 +135,9 @@ def test_without_the_space_the_reply_tokens_differ(
     """What the published v0.1/v0.2 template renders: `[/INST]Fortune` becomes `]`, `F`…, and
     `[/INST]*smiles*` merges `]*` into one token."""
     chat = [Message("user", "Good morning."), Message("assistant", reply)]
-    unspaced = BUILTINS["mistral"].render(chat, add_generation_prompt=False)
-    unspaced = unspaced.replace("[/INST] ", "[/INST]")
+    fmt = GgufTemplateFormat(MISTRAL_V0_2, bos_token="<s>", eos_token="</s>", family="mistral")
+    unspaced = fmt.render(chat, add_generation_prompt=False)
+    assert unspaced == f"<s>[INST] Good morning. [/INST]{reply}</s>"
     tokens = engine_tokens.tokens(unspaced)
     assert tokens != reference(vocab, chat)
     spelled = pieces(vocab, tokens)
