@@ -15,6 +15,15 @@ PHI3_MINI_2024_04 = (
     "{% endif %}{% endfor %}"
 )
 
+# microsoft/Phi-3.5-mini-instruct (the July 2024 Phi-3-mini update reads system messages too).
+PHI3_5_MINI = (
+    "{% for message in messages %}{% if message['role'] == 'system' and message['content'] %}"
+    "{{'<|system|>\n' + message['content'] + '<|end|>\n'}}{% elif message['role'] == 'user' %}"
+    "{{'<|user|>\n' + message['content'] + '<|end|>\n'}}{% elif message['role'] == 'assistant' %}"
+    "{{'<|assistant|>\n' + message['content'] + '<|end|>\n'}}{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% else %}{{ eos_token }}{% endif %}"
+)
+
 # meta-llama/Meta-Llama-3-8B-Instruct (3.0).
 LLAMA_3_0 = (
     "{% set loop_messages = messages %}{% for message in loop_messages %}"

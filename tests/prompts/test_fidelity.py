@@ -10,7 +10,7 @@ from pathlib import Path
 import ggufdata
 import pytest
 from hostile.gguf_files import with_template
-from prompts.chat_templates import PHI3_MINI_2024_04
+from prompts.chat_templates import LLAMA_3_0, LLAMA_3_1, PHI3_5_MINI, PHI3_MINI_2024_04
 from support import run_cli
 
 from app.engine.registry import bundled_model_path, read_model_info
@@ -161,6 +161,24 @@ def test_a_faithful_template_sees_the_conversation_unchanged() -> None:
     )
     for messages in CHATS.values():
         assert fmt.render(messages) == BUILTINS["chatml"].render(messages)
+    assert fmt.note == ""
+
+
+@pytest.mark.parametrize(
+    ("source", "family", "bos"),
+    [
+        (PHI3_5_MINI, "phi3", ""),
+        (LLAMA_3_0, "llama3", "<|begin_of_text|>"),
+        (LLAMA_3_1, "llama31", "<|begin_of_text|>"),
+    ],
+    ids=["phi-3.5", "llama-3.0", "llama-3.1"],
+)
+def test_real_templates_that_keep_everything_get_no_note(
+    source: str, family: str, bos: str
+) -> None:
+    fmt = GgufTemplateFormat(source, bos_token=bos, family=family)
+    for messages in CHATS.values():
+        assert fmt.render(messages) == BUILTINS[family].render(messages)
     assert fmt.note == ""
 
 
