@@ -45,7 +45,7 @@ class BuiltinFormat:
     stop: tuple[str, ...]
     """Strings that end a reply: the family's turn markers and end-of-text tokens."""
     turn_end: str
-    """What closes a finished reply: `render(k) + reply + turn_end` begins `render(k + 2)`."""
+    """What closes a finished reply (see `reply_prefix`)."""
     system_role: bool
     """False when system text must be folded into user turns (`normalise.alternating`)."""
     _render: Renderer = field(repr=False, compare=False)
