@@ -20,7 +20,7 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
         "--template",
         "-t",
         metavar="FAMILY",
-        help="prompt format: nemotron, phi3, gemma, llama3, chatml, mistral, or gguf "
+        help="prompt format: nemotron, phi3, gemma, llama3, llama31, chatml, mistral, or gguf "
         "(the file's own template; the default when it has one)",
     )
 

@@ -82,10 +82,10 @@ def run(args: argparse.Namespace) -> int:
             else:
                 sys.stdout.write(safe_text(text))
                 sys.stdout.flush()
-            note = session.fmt.note
+            format_note = session.fmt.note
             sys.stderr.write(f"\n[{total} tokens, format {fmt.id}, model {safe_line(info.id)}]\n")
-            if note:
-                sys.stderr.write(f"note: {safe_line(note)}\n")
+            if format_note and not args.explain:  # `_explain` has said it already
+                sys.stderr.write(f"note: {safe_line(format_note)}\n")
         finally:
             engine.close()
     finally:

@@ -16,6 +16,8 @@ _TEMPLATE_MARKERS: tuple[tuple[str, str], ...] = (
     ("<|start_header_id|>", "llama3"),
     ("<start_of_turn>", "gemma"),
 )
+_LLAMA31_HEADER = "Cutting Knowledge Date:"
+"""What every Llama 3.1/3.2/3.3 template writes atop the system turn, and 3.0's never does."""
 
 _ARCHITECTURES: dict[str, str] = {
     # Listed one by one: a new generation may change its markers (Gemma 4 did).
@@ -26,6 +28,8 @@ _ARCHITECTURES: dict[str, str] = {
 }
 
 _LLAMA3 = re.compile(r"llama[\s_.-]*3")
+_LLAMA31 = re.compile(r"llama[\s_.-]*3[._][1-9](?!\d*b)")
+"""3.1, 3.2, 3.3 — not `llama-3-8b` nor `llama_3_8b` (3.0, 8B)."""
 # `gemma-7b` is a size, `gemma-4` a generation with other markers.
 _GEMMA_1_TO_3 = re.compile(r"gemma(?![\s_.-]*[4-9](?![\d.]*b))")
 _PHI4_NOT_MINI = re.compile(r"phi[\s_.-]*4(?!.*mini)")
@@ -49,7 +53,7 @@ def detect_family(
 def _from_template(template: str) -> str | None:
     for marker, family in _TEMPLATE_MARKERS:
         if marker in template:
-            return family
+            return "llama31" if family == "llama3" and _LLAMA31_HEADER in template else family
     if "<|assistant|>" in template and "<|end|>" in template:
         return "phi3"
     if "[INST]" in template and "<<SYS>>" not in template:
@@ -59,6 +63,8 @@ def _from_template(template: str) -> str | None:
 
 def _from_name(label: str) -> str | None:
     """Families recognisable from `general.name` (or the file stem) of a llama-architecture file."""
+    if _LLAMA31.search(label):
+        return "llama31"
     if _LLAMA3.search(label) or ("minitron" in label and "llama" in label):
         return "llama3"
     if _GEMMA_1_TO_3.search(label):

@@ -12,10 +12,15 @@ Shapes (`{x}` is message text, `⏎` a newline):
 - gemma: `<bos><start_of_turn>user⏎{sys}⏎⏎{u}<end_of_turn>⏎<start_of_turn>model⏎{a}<end_of_turn>⏎`
   — no system role (see `normalise.alternating`); text is trimmed.
 - llama3: `<|begin_of_text|><|start_header_id|>{role}<|end_header_id|>⏎⏎{x}<|eot_id|>` per turn;
-  text is trimmed. Llama 3.1's date header lives in 3.1 files' own templates, not here.
+  text is trimmed (Llama 3.0).
+- llama31: llama3's turns, but the system turn always comes first and opens with
+  `Cutting Knowledge Date: December 2023⏎Today Date: 26 Jul 2024⏎⏎` (Llama 3.1/3.2/3.3; the
+  date is the 3.1 and 3.3 templates' default, 3.2 writes the day it renders on).
 - chatml: `<|im_start|>{role}⏎{x}<|im_end|>⏎` per turn.
-- mistral: `<s>[INST] {sys}⏎⏎{u} [/INST]{a}</s>[INST] {u} [/INST]` (Mistral-7B-Instruct
-  v0.1/v0.2); no system role, and no generation prompt beyond `[/INST]`.
+- mistral: `<s>[INST] {sys}⏎⏎{u} [/INST] {a}</s>[INST] {u} [/INST]` (Mistral-7B-Instruct
+  v0.1/v0.2); no system role, and no generation prompt beyond `[/INST]`. The space before a
+  reply is the leading space of the reply's first token as Mistral's tokenizer encodes it
+  (`▁Fort`): without it llama.cpp reads `]Fort` as `]`, `F`, `ort`, and `[/INST]*` as `]*`.
 """
 
 from __future__ import annotations
@@ -40,13 +45,17 @@ class BuiltinFormat:
     stop: tuple[str, ...]
     """Strings that end a reply: the family's turn markers and end-of-text tokens."""
     turn_end: str
-    """What closes a finished reply: `render(k) + reply + turn_end` begins `render(k + 2)`."""
+    """What closes a finished reply (see `reply_prefix`)."""
     system_role: bool
     """False when system text must be folded into user turns (`normalise.alternating`)."""
     _render: Renderer = field(repr=False, compare=False)
 
     note: str = ""
     """Why this format stands in for the one asked for (a model file's failed template)."""
+    reply_prefix: str = ""
+    """What a finished reply follows the generation prompt with (Mistral's space, which the
+    model generates as part of its first token): `render(k) + reply_prefix + reply +
+    turn_end` begins `render(k + 2)`."""
 
     def render(self, messages: Sequence[Message], *, add_generation_prompt: bool = True) -> Prompt:
         """The prompt as segments: the family's markup around message text (see `skeleton`)."""
@@ -90,12 +99,29 @@ def _gemma(messages: Sequence[Message], generation: bool) -> str:
 
 
 def _llama3(messages: Sequence[Message], generation: bool) -> str:
+    return "<|begin_of_text|>" + _llama3_turns(messages, generation)
+
+
+def _llama3_turns(messages: Sequence[Message], generation: bool) -> str:
     turns = "".join(
         f"<|start_header_id|>{m.role}<|end_header_id|>\n\n{m.content.strip()}<|eot_id|>"
         for m in messages
     )
-    prompt = "<|start_header_id|>assistant<|end_header_id|>\n\n" if generation else ""
-    return "<|begin_of_text|>" + turns + prompt
+    return turns + ("<|start_header_id|>assistant<|end_header_id|>\n\n" if generation else "")
+
+
+LLAMA31_DATE_HEADER = "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n"
+
+
+def _llama31(messages: Sequence[Message], generation: bool) -> str:
+    """The first message is the system turn if it is one; that turn is there even when empty."""
+    first_is_system = bool(messages) and messages[0].role == "system"
+    system = messages[0].content.strip() if first_is_system else ""
+    return (
+        f"<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n"
+        f"{LLAMA31_DATE_HEADER}{system}<|eot_id|>"
+        + _llama3_turns(messages[1:] if first_is_system else messages, generation)
+    )
 
 
 def _chatml(messages: Sequence[Message], generation: bool) -> str:
@@ -105,7 +131,7 @@ def _chatml(messages: Sequence[Message], generation: bool) -> str:
 
 def _mistral(messages: Sequence[Message], generation: bool) -> str:
     turns = "".join(
-        f"[INST] {m.content} [/INST]" if m.role == "user" else f"{m.content}</s>" for m in messages
+        f"[INST] {m.content} [/INST]" if m.role == "user" else f" {m.content}</s>" for m in messages
     )
     return "<s>" + turns
 
@@ -132,9 +158,18 @@ BUILTINS: dict[str, BuiltinFormat] = {
             _llama3,
         ),
         BuiltinFormat(
+            "llama31",
+            ("<|eot_id|>", "<|start_header_id|>", "<|end_of_text|>", "<|eom_id|>"),
+            "<|eot_id|>",
+            True,
+            _llama31,
+        ),
+        BuiltinFormat(
             "chatml", ("<|im_end|>", "<|im_start|>", "<|endoftext|>"), "<|im_end|>\n", True, _chatml
         ),
-        BuiltinFormat("mistral", ("</s>", "[INST]", "[/INST]"), "</s>", False, _mistral),
+        BuiltinFormat(
+            "mistral", ("</s>", "[INST]", "[/INST]"), "</s>", False, _mistral, reply_prefix=" "
+        ),
     )
 }
 """The built-in formats by family id, in the order users see them listed."""

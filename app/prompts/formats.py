@@ -3,7 +3,8 @@
 Policy (`choose_format`): an explicit family id wins; `gguf` means the file's own template; with
 no request, the file's template if it has one, else the built-in for its detected family, else
 an error. A file template that fails (at start or on a later conversation shape) hands over to
-its detected family's renderer with a one-line `note`, unless `gguf` was asked for by name. It
+its detected family's renderer with a one-line `note`, unless `gguf` was asked for by name; one
+that drops the persona folds it into a user turn, also with a `note` (see `template`). It
 never falls back silently, nor to an unrelated format — a wrong format makes a small model
 ramble on in the wrong voice, which looks like a model problem rather than a setup one.
 """
@@ -23,7 +24,7 @@ from app.prompts.segments import Prompt
 from app.prompts.template import GgufTemplateFormat, TemplateFailed
 from app.prompts.template_worker import WORKER
 
-FAMILIES: tuple[str, ...] = ("nemotron", "phi3", "gemma", "llama3", "chatml", "mistral")
+FAMILIES: tuple[str, ...] = tuple(BUILTINS)
 GGUF = "gguf"
 
 _PROBES: tuple[tuple[Message, ...], ...] = (
@@ -122,8 +123,8 @@ def choose_format(requested: str | None, info: ModelFacts) -> PromptFormat:
                 raise
             note = f"{exc.reason}; using the built-in {family} format instead"
             return dataclasses.replace(BUILTINS[family], note=f"{info.path.name}: {note}")
-        if fmt.note and fmt.family:
-            return dataclasses.replace(BUILTINS[fmt.family], note=f"{info.path.name}: {fmt.note}")
+        if fmt.replaced and fmt.family:
+            return dataclasses.replace(BUILTINS[fmt.family], note=fmt.note)
         return fmt
     if key == GGUF:
         raise LoreweaverError(

@@ -12,6 +12,10 @@ SNIPPETS = {
     "chatml": "{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n'}}",
     "nemotron": "{{'<extra_id_0>System'}}{{ '<extra_id_1>User\\n' + message['content'].strip() }}",
     "llama3": "{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' }}",
+    "llama31": (
+        "{{- '<|start_header_id|>system<|end_header_id|>\\n\\n' }}"
+        "{{- 'Cutting Knowledge Date: December 2023\\n' }}"
+    ),
     "gemma": "{{ '<start_of_turn>' + role + '\\n' + message['content'] | trim + '<end_of_turn>' }}",
     "phi3": "{{'<|user|>\\n' + message['content'] + '<|end|>\\n'}}{{ '<|assistant|>\\n' }}",
     "mistral": "{{ bos_token }}{{ '[INST] ' + message['content'] + ' [/INST]' }}",
@@ -52,8 +56,15 @@ def test_an_unrecognised_template_is_none_even_when_the_name_suggests_a_family(
         ("nemotron", "Nemotron Mini 4B Instruct", "nemotron"),
         ("nemotron_h", "Nemotron H 8B", None),
         ("qwen2", "Qwen2.5 0.5B Instruct", "chatml"),
-        ("llama", "Meta Llama 3.1 8B Instruct", "llama3"),
-        ("llama", "Llama-3.1-Minitron-4B-Width-Base", "llama3"),
+        ("llama", "Meta Llama 3 8B Instruct", "llama3"),
+        ("llama", "Meta-Llama-3-8B-Instruct", "llama3"),
+        ("llama", "llama_3_8b_instruct", "llama3"),
+        ("llama", "Meta Llama 3.1 8B Instruct", "llama31"),
+        ("llama", "Llama-3.2-1B-Instruct", "llama31"),
+        ("llama", "Llama 3.3 70B Instruct", "llama31"),
+        ("llama", "llama3.2", "llama31"),
+        ("llama", "Llama-3.1-Minitron-4B-Width-Base", "llama31"),
+        ("llama", "Minitron 4B Llama", "llama3"),
         ("llama", "SmolLM2 135M Instruct", "chatml"),
         ("llama", "Mistral-7B-Instruct-v0.2", "mistral"),
         ("llama", "Mistral-Nemo-Instruct-2407", None),

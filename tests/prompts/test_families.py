@@ -53,6 +53,17 @@ EXPECTED = {
         "<|start_header_id|>user<|end_header_id|>\n\nI need a sword.<|eot_id|>"
         "<|start_header_id|>assistant<|end_header_id|>\n\n"
     ),
+    # Llama 3.1/3.2/3.3: the system turn opens with the knowledge and today's date lines.
+    "llama31": (
+        "<|begin_of_text|>"
+        "<|start_header_id|>system<|end_header_id|>\n\n"
+        "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n"
+        "You are Brenna, the village blacksmith.<|eot_id|>"
+        "<|start_header_id|>user<|end_header_id|>\n\nGood morning.<|eot_id|>"
+        "<|start_header_id|>assistant<|end_header_id|>\n\nBack again?<|eot_id|>"
+        "<|start_header_id|>user<|end_header_id|>\n\nI need a sword.<|eot_id|>"
+        "<|start_header_id|>assistant<|end_header_id|>\n\n"
+    ),
     "chatml": (
         "<|im_start|>system\nYou are Brenna, the village blacksmith.<|im_end|>\n"
         "<|im_start|>user\nGood morning.<|im_end|>\n"
@@ -60,10 +71,11 @@ EXPECTED = {
         "<|im_start|>user\nI need a sword.<|im_end|>\n"
         "<|im_start|>assistant\n"
     ),
-    # Mistral-7B-Instruct v0.1/v0.2: reply right after [/INST], closed by </s>; persona in turn one.
+    # Mistral-7B-Instruct v0.1/v0.2: a reply is the space token's word after [/INST], closed by
+    # </s>; the persona opens turn one.
     "mistral": (
         "<s>[INST] You are Brenna, the village blacksmith.\n\nGood morning. [/INST]"
-        "Back again?</s>[INST] I need a sword. [/INST]"
+        " Back again?</s>[INST] I need a sword. [/INST]"
     ),
 }
 
@@ -105,7 +117,7 @@ def test_gemma_with_the_greeting_first_gives_the_persona_its_own_user_turn() -> 
 def test_mistral_with_the_greeting_first_still_alternates() -> None:
     assert BUILTINS["mistral"].render(GREETING_FIRST) == (
         "<s>[INST] You are Brenna, the village blacksmith. [/INST]"
-        "Back again?</s>[INST] I need a sword. [/INST]"
+        " Back again?</s>[INST] I need a sword. [/INST]"
     )
 
 
@@ -161,6 +173,7 @@ MARKERS = {
     "phi3": {"<|end|>", "<|user|>", "<|endoftext|>"},
     "gemma": {"<end_of_turn>", "<start_of_turn>", "<eos>"},
     "llama3": {"<|eot_id|>", "<|start_header_id|>", "<|end_of_text|>"},
+    "llama31": {"<|eot_id|>", "<|start_header_id|>", "<|end_of_text|>", "<|eom_id|>"},
     "chatml": {"<|im_end|>", "<|im_start|>"},
     "mistral": {"</s>", "[INST]"},
 }
@@ -185,7 +198,8 @@ LONG_CHAT = [
 @pytest.mark.parametrize("greeting", [True, False], ids=["greeting", "no-greeting"])
 @pytest.mark.parametrize("family", list(BUILTINS))
 def test_prefix_stability(family: str, greeting: bool) -> None:
-    """Prompt k, plus the reply and the turn's end marker, begins prompt k + 2 (KV-cache reuse)."""
+    """Prompt k, plus the reply (after the format's reply prefix) and the turn's end marker,
+    begins prompt k + 2 (KV-cache reuse)."""
     fmt = BUILTINS[family]
     chat = LONG_CHAT if greeting else [LONG_CHAT[0], *LONG_CHAT[2:]]
     checked = 0
@@ -194,7 +208,8 @@ def test_prefix_stability(family: str, greeting: bool) -> None:
             continue
         before = fmt.render(chat[:k], add_generation_prompt=True)
         after = fmt.render(chat[: k + 2], add_generation_prompt=True)
-        assert after.startswith(before + chat[k].content + fmt.turn_end), (k, before, after)
+        reply = fmt.reply_prefix + chat[k].content + fmt.turn_end
+        assert after.startswith(before + reply), (k, before, after)
         assert after.startswith(fmt.render(chat[:k], add_generation_prompt=False))
         checked += 1
     assert checked >= 2

@@ -14,7 +14,7 @@ from app.prompts.families import BUILTINS
 from app.prompts.formats import FAMILIES, choose_format, get_format, role_play_stops
 from app.prompts.messages import Message
 
-ALL_IDS = "nemotron, phi3, gemma, llama3, chatml, mistral"
+ALL_IDS = "nemotron, phi3, gemma, llama3, llama31, chatml, mistral"
 
 
 def bare_model(**fields: object) -> ModelInfo:
@@ -24,7 +24,7 @@ def bare_model(**fields: object) -> ModelInfo:
 
 
 def test_the_family_ids_in_order() -> None:
-    assert FAMILIES == ("nemotron", "phi3", "gemma", "llama3", "chatml", "mistral")
+    assert FAMILIES == ("nemotron", "phi3", "gemma", "llama3", "llama31", "chatml", "mistral")
     assert tuple(BUILTINS) == FAMILIES
 
 

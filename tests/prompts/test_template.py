@@ -123,15 +123,15 @@ def test_an_oversized_template_is_refused_before_compiling() -> None:
 def test_hugging_face_template_helpers_are_available() -> None:
     source = (
         "{{ bos_token }}{% for m in messages %}"
-        "{% if loop.index0 == 2 %}{% break %}{% endif %}"
         "{% generation %}[{{ m.role | tojson }}:{{ m.content }}]{% endgeneration %}"
+        "{% endfor %}{% for i in range(9) %}{% if i == 2 %}{% break %}{% endif %}{{ i }}"
         "{% endfor %}{{ strftime_now('%Y') | length }}{% if add_generation_prompt %}>{% endif %}"
     )
     fmt = GgufTemplateFormat(source, bos_token="<s>")
     prompt = fmt.render(
         [Message("user", "Grüße"), Message("assistant", "Hej"), Message("user", "x")]
     )
-    assert prompt == '<s>["user":Grüße]["assistant":Hej]4>'
+    assert prompt == '<s>["user":Grüße]["assistant":Hej]["user":x]014>'
     assert fmt.render([Message("user", "x")], add_generation_prompt=False).endswith("4")
 
 
