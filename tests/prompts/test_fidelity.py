@@ -13,8 +13,8 @@ from hostile.gguf_files import with_template
 from prompts.chat_templates import LLAMA_3_0, LLAMA_3_1, PHI3_5_MINI, PHI3_MINI_2024_04
 from support import run_cli
 
-from app.engine.registry import bundled_model_path, read_model_info
 from app.errors import LoreweaverError
+from app.models import bundled_model_path, read_model_info
 from app.prompts.families import BUILTINS
 from app.prompts.formats import choose_format, format_note
 from app.prompts.messages import Message
