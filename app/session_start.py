@@ -76,7 +76,7 @@ def open_session(
     persona: str | None = None,
 ) -> ChatSession:
     """Load everything for a chat. Without a store the chat lives in memory only."""
-    from app.engine.llamacpp import load_engine
+    from app.engine.loading import load_engine
 
     character_id, sheet, info, fmt = resolve_setup(
         home, settings, character=character, model=model, template=template

@@ -139,7 +139,8 @@ def _looks_like_path(ref: str) -> bool:
 
 
 def resolve_model(home: Home, ref: str | None) -> ModelInfo:
-    """`None` → the bundled model; a path → that file; else an id or display name."""
+    """`None` → the bundled model; a path → that file; else a remote model's name (the
+    server is asked about it now), an id or a display name."""
     if ref is None or ref == "":
         bundled = bundled_model_path()
         if bundled is None:
@@ -154,6 +155,11 @@ def resolve_model(home: Home, ref: str | None) -> ModelInfo:
             raise LoreweaverError("no such model file", path=path)
         info = read_model_info(path.resolve(), "path")
     else:
+        from app.engine.remote.resolve import resolve_remote
+
+        remote = resolve_remote(home, ref)
+        if remote is not None:
+            return remote
         models = discover(home)
         matches = [m for m in models if ref in (m.id, m.name) or ref.lower() == m.id.lower()]
         if not matches:

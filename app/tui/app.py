@@ -39,7 +39,7 @@ EngineLoader = Callable[[ModelInfo, Settings], Engine]
 
 
 def _load_llama(info: ModelInfo, settings: Settings) -> Engine:
-    from app.engine.llamacpp import load_engine
+    from app.engine.loading import load_engine
 
     return load_engine(info, n_threads=settings.n_threads, n_ctx_cap=settings.n_ctx)
 
