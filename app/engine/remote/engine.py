@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from app.engine.base import GenerationStats, Sampling
@@ -113,28 +113,44 @@ class RemoteEngine:
         started = time.perf_counter()
         with self._lock:
             self._active.add(gen.cancel_event)
+        opened = threading.Event()
+        refused: list[BaseException] = []
 
         def run() -> None:
             try:
-                self._generate(body, list(stop), gen, started)
+                self._generate(body, list(stop), gen, started, opened)
             except BaseException as exc:
+                if not opened.is_set():
+                    refused.append(exc)
+                if not gen.cancelled:
+                    gen.stats.finish_reason = "error"  # what was said is kept as interrupted
                 gen._finish(exc)
             else:
                 gen._finish()
             finally:
+                opened.set()
                 with self._lock:
                     self._active.discard(gen.cancel_event)
 
         threading.Thread(target=run, name="remote-generation", daemon=True).start()
+        opened.wait()
+        if refused:  # before any text: the caller's `failed` row says why, as for a local start
+            raise refused[0]
         return gen
 
     def _generate(
-        self, body: dict[str, Any], stops: list[str], gen: QueuedGeneration, started: float
+        self,
+        body: dict[str, Any],
+        stops: list[str],
+        gen: QueuedGeneration,
+        started: float,
+        opened: threading.Event,
     ) -> None:
+        """Open the stream (retrying what is safe to retry), report it open, then read it."""
         for attempt in range(RETRIES + 1):
             try:
-                self._stream(body, stops, gen, started)
-                return
+                events = self.server.stream(self.api.completion_path, body, gen.cancel_event)
+                break
             except RemoteError as exc:
                 if not exc.retryable or attempt == RETRIES or gen.text or gen.cancelled:
                     raise
@@ -142,15 +158,22 @@ class RemoteEngine:
                 if gen.cancel_event.wait(pause):
                     gen.stats.finish_reason = "cancelled"
                     return
+        opened.set()
+        self._read(events, stops, gen, started)
 
-    def _stream(
-        self, body: dict[str, Any], stops: list[str], gen: QueuedGeneration, started: float
+    def _read(
+        self,
+        events: Iterator[dict[str, Any]],
+        stops: list[str],
+        gen: QueuedGeneration,
+        started: float,
     ) -> None:
         stats = gen.stats
         matcher = StopMatcher(stops)
         ended = False
-        path = self.api.completion_path
-        for event in self.server.stream(path, body, gen.cancel_event):
+        for event in events:
+            if gen.cancelled:
+                break
             try:
                 chunk = self.api.chunk(event)
             except ValueError as exc:

@@ -50,7 +50,7 @@ class RemoteError(LoreweaverError):
 
 _STATUS_ADVICE = {
     400: ("rejected the request", "check the model's settings (`loreweaver models`)"),
-    401: ("refused the API key", "set the key's environment variable (see `loreweaver models`)"),
+    401: ("refused the API key", "check the key in the variable named by --api-key-env"),
     403: ("refused access", "check the API key's permissions"),
     404: ("has no such endpoint or model", "check --base-url, --api and --model"),
     413: ("refused a request this large", "shorten the prompt or raise the server's limit"),
@@ -82,7 +82,7 @@ class Server:
         if self.api_key_env:
             key = os.environ.get(self.api_key_env)
             if not key:
-                raise LoreweaverError(
+                raise RemoteError(
                     f"server {self.name!r} needs an API key: set the environment variable "
                     f"{self.api_key_env}"
                 )
@@ -130,11 +130,18 @@ class Server:
         conn.sock.settimeout(self.read_timeout)
         return conn, prefix
 
-    def _send(self, method: str, path: str, body: Any) -> tuple[Any, http.client.HTTPResponse]:
+    def _send(
+        self, method: str, path: str, body: Any
+    ) -> tuple[http.client.HTTPConnection, socket.socket, http.client.HTTPResponse]:
+        """The connection, its socket (kept: a response that ends with the connection takes
+        the socket from `conn`), and the response, once it has a success status."""
+        headers = self.headers()
         conn, prefix = self.connect()
+        assert conn.sock is not None
+        sock: socket.socket = conn.sock
         data = None if body is None else json.dumps(body).encode("utf-8")
         try:
-            conn.request(method, prefix + path, body=data, headers=self.headers())
+            conn.request(method, prefix + path, body=data, headers=headers)
             response = conn.getresponse()
         except TimeoutError:
             conn.close()
@@ -153,7 +160,7 @@ class Server:
             detail = _error_detail(response)
             conn.close()
             raise self._status_error(response.status, detail, response.getheader("Retry-After"))
-        return conn, response
+        return conn, sock, response
 
     def _status_error(self, status: int, detail: str, retry_after: str | None) -> RemoteError:
         what, advice = _STATUS_ADVICE.get(
@@ -178,7 +185,7 @@ class Server:
         return self.request_json("GET", path, None)
 
     def request_json(self, method: str, path: str, body: Any) -> Any:
-        conn, response = self._send(method, path, body)
+        conn, _sock, response = self._send(method, path, body)
         try:
             raw = response.read()
         except (TimeoutError, OSError, http.client.HTTPException) as exc:
@@ -194,15 +201,25 @@ class Server:
             ) from None
 
     def stream(self, path: str, body: Any, cancel: threading.Event) -> Iterator[dict[str, Any]]:
-        """The JSON objects of a server-sent event stream, until `[DONE]` or the stream ends.
+        """Send the request now (a refusal raises here), then the JSON objects of its
+        server-sent event stream, until `[DONE]` or the stream ends.
 
         A set `cancel` closes the socket (from a watcher thread), which is how the server learns
         to stop; the iterator then ends quietly. A break-off or bad event raises `RemoteError`.
         """
-        conn, response = self._send("POST", path, body)
+        conn, sock, response = self._send("POST", path, body)
+        return self._events(conn, sock, response, cancel)
+
+    def _events(
+        self,
+        conn: http.client.HTTPConnection,
+        sock: socket.socket,
+        response: http.client.HTTPResponse,
+        cancel: threading.Event,
+    ) -> Iterator[dict[str, Any]]:
         done = threading.Event()
         watcher = threading.Thread(
-            target=_close_on_cancel, args=(conn, cancel, done), name="remote-cancel", daemon=True
+            target=_close_on_cancel, args=(sock, cancel, done), name="remote-cancel", daemon=True
         )
         watcher.start()
         try:
@@ -223,18 +240,18 @@ class Server:
                 yield event
         finally:
             done.set()
+            response.close()
             conn.close()
+            sock.close()
 
 
-def _close_on_cancel(
-    conn: http.client.HTTPConnection, cancel: threading.Event, done: threading.Event
-) -> None:
+def _close_on_cancel(sock: socket.socket, cancel: threading.Event, done: threading.Event) -> None:
+    """Shut the socket down once `cancel` is set: the blocked read ends, the server sees the
+    client leave and stops generating."""
     while not done.is_set():
         if cancel.wait(0.05):
-            sock = conn.sock
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
             return
 
 
