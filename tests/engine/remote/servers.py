@@ -82,6 +82,9 @@ def start_openai_server(log: Path) -> RunningServer:
             str(physical_cores()),
             "--verbose",
             "true",
+            # by default a new request interrupts the running one: queue them instead
+            "--interrupt_requests",
+            "false",
         ],
         stdout=handle,
         stderr=subprocess.STDOUT,
