@@ -94,6 +94,7 @@ class Status:
     family: str | None = None
     slots: int | None = None
     problem: str | None = None
+    ignored: tuple[str, ...] = ()
 
     def line(self) -> str:
         if not self.reachable:
@@ -102,6 +103,8 @@ class Status:
         parts.append(f"format {self.family or 'unknown (add --template)'}")
         if self.slots:
             parts.append(f"{self.slots} slots")
+        if self.ignored:
+            parts.append(f"{', '.join(self.ignored)} sent as extensions a server may ignore")
         return "reachable, " + ", ".join(parts)
 
 
@@ -111,13 +114,14 @@ def probe(remote: RemoteModel) -> Status:
     from app.prompts.detect import detect_family
 
     server = replace(server_of(remote), connect_timeout=LIST_TIMEOUT_S, read_timeout=LIST_TIMEOUT_S)
+    api = dialect(remote)
     try:
-        about = dialect(remote).describe(server)
+        about = api.describe(server)
     except LoreweaverError as exc:
         return Status(False, problem=str(exc))
     label = about.model or remote.model or remote.name
     family = remote.template or detect_family(about.chat_template, None, label)
-    return Status(True, label, remote.n_ctx or about.n_ctx, family, about.slots)
+    return Status(True, label, remote.n_ctx or about.n_ctx, family, about.slots, None, api.ignored)
 
 
 def rows(where: Home) -> list[tuple[RemoteModel, Status]]:
@@ -139,4 +143,5 @@ def json_row(remote: RemoteModel, status: Status) -> dict[str, Any]:
         "slots": status.slots,
         "reachable": status.reachable,
         "problem": status.problem,
+        "ignored_samplers": list(status.ignored),
     }

@@ -56,10 +56,11 @@ class RemoteEngine:
         reported = remote.n_ctx or self.server_info.n_ctx or DEFAULT_N_CTX
         self._n_ctx = min(reported, n_ctx_cap) if remote.n_ctx is None else reported
         self.tokens_estimated = False
-        """True once the server turned out to have no tokenizer: counts are then estimates."""
+        """True when the server has no tokenizer: counts are then estimates."""
         self._active: set[threading.Event] = set()
         self._lock = threading.Lock()
         self._closed = False
+        self.tokenize("")  # finds the tokenizer endpoint now, so `notes` is right from the start
 
     @property
     def n_ctx(self) -> int:
@@ -67,19 +68,13 @@ class RemoteEngine:
 
     @property
     def notes(self) -> list[str]:
-        """What the user should know about this server's limits (one line each)."""
-        notes = []
-        if self.api.ignored:
-            notes.append(
-                f"{self.server.label()}: {', '.join(self.api.ignored)} are sent as extensions "
-                "of the OpenAI API; a server without them ignores them"
-            )
-        if self.tokens_estimated:
-            notes.append(
-                f"{self.server.label()} has no tokenizer endpoint: token counts are estimates "
-                f"(~{CHARS_PER_TOKEN} characters a token)"
-            )
-        return notes
+        """What a chat on this server should say up front (one line each)."""
+        if not self.tokens_estimated:
+            return []
+        return [
+            f"{self.server.label()} has no tokenizer endpoint: token counts are estimates "
+            f"(~{CHARS_PER_TOKEN} characters a token), so the context may overflow or go unused"
+        ]
 
     def tokenize(self, text: str) -> list[int]:
         """The server's tokens; without a tokenizer endpoint, a placeholder list whose length

@@ -1,4 +1,5 @@
-"""A protocol stub of llama.cpp's `llama-server`: its documented HTTP API, no model behind it.
+"""A protocol stub of llama.cpp's `llama-server`: its documented HTTP API, no model behind it
+(plus the OpenAI-compatible `/v1/models` and `/v1/completions`, as vLLM streams them).
 
 For the failure paths a real server will not produce on demand (401, 429, a truncated or
 malformed stream, a stall, a death mid-reply) and for what the client sends. The happy path
@@ -57,6 +58,8 @@ class ProtocolStub:
         self.seen: list[Seen] = []
         self.active = 0
         self.max_active = 0
+        self.tokenizer = True
+        """False: no tokenizer endpoint (as Ollama or a hosted API)."""
         self.client_left = threading.Event()
         """Set when a client closed an endless stream (the server would stop generating)."""
         self._lock = threading.Lock()
@@ -84,7 +87,9 @@ class ProtocolStub:
 
             def do_GET(self) -> None:
                 stub.seen.append(Seen(self.path, dict(self.headers), None))
-                if self.path == "/props":
+                if self.path == "/v1/models":
+                    self._json(200, {"data": [{"id": "stub-model", "max_model_len": 1024}]})
+                elif self.path == "/props":
                     self._json(
                         200,
                         {
@@ -100,9 +105,10 @@ class ProtocolStub:
             def do_POST(self) -> None:
                 body = self._body()
                 stub.seen.append(Seen(self.path, dict(self.headers), body))
-                if self.path == "/tokenize":
-                    self._json(200, {"tokens": list(range(len(body["content"].split()) + 1))})
-                elif self.path == "/completion":
+                if self.path in ("/tokenize", "/extras/tokenize") and stub.tokenizer:
+                    text = body.get("content", body.get("input", body.get("prompt")))
+                    self._json(200, {"tokens": list(range(len(text.split()) + 1))})
+                elif self.path in ("/completion", "/v1/completions"):
                     with stub._lock:
                         behaviour = stub.script.popleft() if stub.script else Behaviour()
                         stub.active += 1
@@ -122,6 +128,33 @@ class ProtocolStub:
                 self.wfile.write(f"data: {text}\n\n".encode())
                 self.wfile.flush()
 
+            def _piece(self, text: str) -> None:
+                if self.path == "/completion":
+                    self._event({"content": text, "stop": False})
+                else:
+                    self._event({"choices": [{"index": 0, "text": text, "finish_reason": None}]})
+
+            def _final(self, count: int) -> None:
+                if self.path == "/completion":
+                    self._event(
+                        {
+                            "content": "",
+                            "stop": True,
+                            "stop_type": "eos",
+                            "tokens_evaluated": 12,
+                            "timings": {"prompt_n": 5, "predicted_n": count},
+                        }
+                    )
+                    return
+                self._event({"choices": [{"index": 0, "text": "", "finish_reason": "stop"}]})
+                usage = {
+                    "prompt_tokens": 12,
+                    "completion_tokens": count,
+                    "prompt_tokens_details": {"cached_tokens": 8},
+                }
+                self._event({"choices": [], "usage": usage})
+                self._event("[DONE]")
+
             def _complete(self, b: Behaviour) -> None:
                 if b.status != 200:
                     error = {"error": {"code": b.status, "message": f"stub says {b.status}"}}
@@ -132,25 +165,17 @@ class ProtocolStub:
                 self.end_headers()
                 try:
                     for piece in b.pieces:
-                        self._event({"content": piece, "stop": False})
+                        self._piece(piece)
                         time.sleep(b.piece_delay_s)
                     if b.end == "endless":
                         while True:
-                            self._event({"content": " more", "stop": False})
+                            self._piece(" more")
                             time.sleep(0.02)
                 except OSError:
                     stub.client_left.set()
                     return
                 if b.end == "stop":
-                    self._event(
-                        {
-                            "content": "",
-                            "stop": True,
-                            "stop_type": "eos",
-                            "tokens_evaluated": 12,
-                            "timings": {"prompt_n": 5, "predicted_n": len(b.pieces)},
-                        }
-                    )
+                    self._final(len(b.pieces))
                 elif b.end == "malformed":
                     self._event("{this is not json")
                 elif b.end == "stall":
@@ -168,7 +193,7 @@ class ProtocolStub:
         self._thread.start()
 
     def completions(self) -> list[Seen]:
-        return [s for s in self.seen if s.path == "/completion"]
+        return [s for s in self.seen if s.path in ("/completion", "/v1/completions")]
 
     def close(self) -> None:
         self.server.shutdown()

@@ -234,3 +234,31 @@ def test_the_cli_says_one_line_and_keeps_what_was_said(stub: ProtocolStub, lw_ho
     assert [(m.role, m.status) for m in failed] == [("user", "complete"), ("assistant", "failed")]
     assert "HTTP 401" in str(failed[-1].meta) or "HTTP 401" in failed[-1].content
     assert (cut_reply.status, cut_reply.content) == ("interrupted", "Well, traveller")
+
+
+def test_the_openai_api_streams_counts_and_estimates_without_a_tokenizer(
+    stub: ProtocolStub,
+) -> None:
+    engine = _engine(stub, api="openai", template="chatml")
+    assert (engine.n_ctx, engine.info.name, engine.notes) == (1024, "stub-model", [])
+    assert engine.count_tokens("three plain words") == 4
+    generation = engine.generate(PROMPT, SAMPLING, stop=["User:"])
+    assert "".join(generation) == "Hello there."
+    stats = generation.stats
+    assert (stats.finish_reason, stats.prompt_tokens, stats.evaluated_tokens) == ("stop", 12, 4)
+    body = stub.completions()[-1].body
+    assert (body["model"], body["max_tokens"], body["seed"], body["stop"]) == (
+        "stub-model",
+        12,
+        7,
+        ["User:"],
+    )
+    assert (body["top_k"], body["min_p"], body["repeat_penalty"]) == (30, 0.1, 1.1)
+
+    stub.tokenizer = False
+    estimating = _engine(stub, api="openai", template="chatml")
+    assert estimating.tokens_estimated and "token counts are estimates" in estimating.notes[0]
+    assert estimating.count_tokens("x" * 400) == 101
+    wrong = RemoteModel(name="stub", base_url=stub.url, api="openai", model="other")
+    with pytest.raises(RemoteError, match="has no model 'other' .*serves: stub-model"):
+        remote_info(wrong)
