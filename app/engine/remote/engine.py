@@ -113,7 +113,7 @@ class RemoteEngine:
 
         def run() -> None:
             try:
-                self._generate(body, list(stop), gen, started, opened)
+                self._generate(body, list(stop), sampling.max_tokens, gen, started, opened)
             except BaseException as exc:
                 if not opened.is_set():
                     refused.append(exc)
@@ -137,6 +137,7 @@ class RemoteEngine:
         self,
         body: dict[str, Any],
         stops: list[str],
+        max_tokens: int,
         gen: QueuedGeneration,
         started: float,
         opened: threading.Event,
@@ -154,12 +155,13 @@ class RemoteEngine:
                     gen.stats.finish_reason = "cancelled"
                     return
         opened.set()
-        self._read(events, stops, gen, started)
+        self._read(events, stops, max_tokens, gen, started)
 
     def _read(
         self,
         events: Iterator[dict[str, Any]],
         stops: list[str],
+        max_tokens: int,
         gen: QueuedGeneration,
         started: float,
     ) -> None:
@@ -177,6 +179,10 @@ class RemoteEngine:
                     "check --api"
                 ) from None
             if chunk.text:
+                if stats.completion_tokens >= max_tokens:  # a server ignoring the limit
+                    stats.finish_reason = "length"
+                    ended = True
+                    break
                 stats.completion_tokens += 1
                 shown = matcher.feed(chunk.text)
                 if shown:

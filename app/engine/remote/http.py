@@ -25,6 +25,10 @@ from app.errors import LoreweaverError
 
 CONNECT_TIMEOUT = 10.0
 """Seconds to open a connection."""
+MAX_LINE = 1 << 20
+"""Longest stream line read (an event far beyond any token's is a broken server)."""
+MAX_BODY = 16 << 20
+"""Largest JSON response read (`/props` with a long template, a long token list)."""
 READ_TIMEOUT = 120.0
 """Seconds to wait for a response, or between two events of a stream (a long prompt on a busy
 server is evaluated before the first token, so this is generous)."""
@@ -187,14 +191,16 @@ class Server:
     def request_json(self, method: str, path: str, body: Any) -> Any:
         conn, _sock, response = self._send(method, path, body)
         try:
-            raw = response.read()
+            raw = response.read(MAX_BODY + 1)
+            if len(raw) > MAX_BODY:
+                raise RemoteError(f"{self.label()} answered {path} with over {MAX_BODY} bytes")
         except (TimeoutError, OSError, http.client.HTTPException) as exc:
             raise RemoteError(f"{self.label()}: the response broke off ({exc})") from None
         finally:
             conn.close()
         try:
             return json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):
             raise RemoteError(
                 f"{self.label()} answered {path} with something that is not JSON; "
                 "check --base-url and --api"
@@ -228,7 +234,7 @@ class Server:
                     return
                 try:
                     event = json.loads(data)
-                except ValueError:
+                except (ValueError, RecursionError):
                     raise RemoteError(
                         f"{self.label()} sent a malformed event ({data[:60]!r}); "
                         "check --api matches the server"
@@ -260,7 +266,7 @@ def _lines(
 ) -> Iterator[bytes]:
     while True:
         try:
-            line = response.readline()
+            line = response.readline(MAX_LINE + 1)
         except TimeoutError:
             raise RemoteError(
                 f"{server.label()} sent nothing for {server.read_timeout:g} s mid-reply; "
@@ -275,6 +281,8 @@ def _lines(
             ) from None
         if not line:
             return
+        if len(line) > MAX_LINE:
+            raise RemoteError(f"{server.label()} sent a stream line over {MAX_LINE} bytes")
         yield line
 
 

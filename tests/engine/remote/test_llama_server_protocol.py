@@ -100,10 +100,19 @@ def test_cancel_closes_the_stream(stub: ProtocolStub) -> None:
 def test_a_cancel_event_from_another_thread_also_stops_it(stub: ProtocolStub) -> None:
     stub.script.append(Behaviour(end="endless"))
     cancel = threading.Event()
-    generation = _engine(stub).generate(PROMPT, SAMPLING, cancel=cancel)
+    long = replace(SAMPLING, max_tokens=100_000)
+    generation = _engine(stub).generate(PROMPT, long, cancel=cancel)
     threading.Timer(0.2, cancel.set).start()
     "".join(generation)
     assert generation.stats.finish_reason == "cancelled"
+    assert stub.client_left.wait(5)
+
+
+def test_a_server_ignoring_the_token_limit_is_cut_off_there(stub: ProtocolStub) -> None:
+    stub.script.append(Behaviour(end="endless"))
+    generation = _engine(stub).generate(PROMPT, SAMPLING)
+    assert "".join(generation) == "Hello there." + " more" * (SAMPLING.max_tokens - 3)
+    assert generation.stats.finish_reason == "length"
     assert stub.client_left.wait(5)
 
 
