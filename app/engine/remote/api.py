@@ -16,6 +16,8 @@ from app.engine.base import FinishReason, Sampling
 from app.engine.remote.config import RemoteModel
 from app.engine.remote.http import RemoteError, Server
 
+MIN_N_CTX = 256
+"""A reported context smaller than this is not believed (the configured or default one is used)."""
 REPEAT_WINDOW = 64
 """The repeat penalty's window, as the local engine's (`llamacpp.REPEAT_WINDOW`)."""
 
@@ -64,7 +66,9 @@ class Dialect(Protocol):
 
 
 def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """A count the server reported, or None when it is not a non-negative whole number."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return value if ok else None  # type: ignore[return-value]
 
 
 def _text(data: dict[str, Any], key: str) -> str | None:
@@ -100,7 +104,7 @@ class LlamaServerApi:
         path = _text(props, "model_path")
         return ServerInfo(
             model=path.rsplit("/", 1)[-1] if path else None,
-            n_ctx=n_ctx,
+            n_ctx=n_ctx if n_ctx and n_ctx >= MIN_N_CTX else None,
             chat_template=_text(props, "chat_template"),
             bos_token=_text(props, "bos_token"),
             eos_token=_text(props, "eos_token"),
@@ -193,7 +197,8 @@ class OpenAIApi:
                 f"{', '.join(ids) or 'none'}); fix --model"
             )
         entry = models[ids.index(self.model)]
-        return ServerInfo(model=self.model, n_ctx=_int(entry.get("max_model_len")))
+        n_ctx = _int(entry.get("max_model_len"))
+        return ServerInfo(model=self.model, n_ctx=n_ctx if n_ctx and n_ctx >= MIN_N_CTX else None)
 
     def body(
         self, prompt: str, sampling: Sampling, stops: Sequence[str], schema: dict[str, Any] | None

@@ -168,8 +168,13 @@ class RemoteEngine:
         stats = gen.stats
         matcher = StopMatcher(stops)
         ended = False
+        budget = 2 * max_tokens + 64  # events without text count too: a stream must end
         for event in events:
             if gen.cancelled:
+                break
+            budget -= 1
+            if budget < 0:  # a server that never ends its stream
+                stats.finish_reason, ended = "length", True
                 break
             try:
                 chunk = self.api.chunk(event)

@@ -9,6 +9,7 @@ next scripted `Behaviour` (default: three pieces, then a normal end).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import struct
@@ -41,6 +42,8 @@ class Behaviour:
     client goes away)."""
     stall_s: float = 0.0
     piece_delay_s: float = 0.0
+    raw: bytes | None = None
+    """Write exactly these bytes as the whole response (status line included), then close."""
 
 
 @dataclass
@@ -156,6 +159,10 @@ class ProtocolStub:
                 self._event("[DONE]")
 
             def _complete(self, b: Behaviour) -> None:
+                if b.raw is not None:
+                    with contextlib.suppress(OSError):
+                        self.wfile.write(b.raw)
+                    return
                 if b.status != 200:
                     error = {"error": {"code": b.status, "message": f"stub says {b.status}"}}
                     self._json(b.status, error, b.headers)
