@@ -244,6 +244,7 @@ class LoreweaverApp(App[None]):
             self.notify(BUSY, severity="warning")
             return
         from app.engine.registry import discover
+        from app.engine.remote.resolve import listed_remotes
         from app.tui.screens.model_settings import ModelSettingsScreen
 
         def chosen(settings: Settings | None) -> None:
@@ -262,7 +263,8 @@ class LoreweaverApp(App[None]):
             self.chat_screen.show_status()
             self.notify("Settings saved.")
 
-        self.push_screen(ModelSettingsScreen(self.settings, discover(self.where)), chosen)
+        models = discover(self.where) + listed_remotes(self.where)
+        self.push_screen(ModelSettingsScreen(self.settings, models), chosen)
 
     async def action_quit(self) -> None:
         """Quit, unless an editor holds unsaved changes: then it asks first."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.engine.modelinfo import ModelInfo
-from app.engine.remote.config import RemoteModel, find_remote
+from app.engine.remote.config import RemoteModel, find_remote, load_remotes, remotes_file
 from app.engine.remote.engine import dialect, server_of
+from app.errors import LoreweaverError
 from app.home import Home
 from app.prompts.detect import detect_family
 
@@ -36,3 +37,25 @@ def resolve_remote(home: Home, ref: str) -> ModelInfo | None:
     """The remote model named `ref`, asked about now; None when no remote has that name."""
     remote = find_remote(home, ref)
     return None if remote is None else remote_info(remote)
+
+
+def listed_remotes(home: Home) -> list[ModelInfo]:
+    """The remote models as a model picker lists them, without asking any server (a picker
+    must open at once); a damaged remotes file is one unusable entry saying why."""
+    try:
+        remotes = load_remotes(home)
+    except LoreweaverError as exc:
+        path = remotes_file(home)
+        return [ModelInfo(path, path.name, "remote", 0, problem=str(exc))]
+    return [
+        ModelInfo(
+            path=Path(remote.name),
+            name=remote.model or remote.name,
+            source="remote",
+            file_size=0,
+            context_length=remote.n_ctx,
+            family=remote.template,
+            remote=remote,
+        )
+        for remote in remotes
+    ]
