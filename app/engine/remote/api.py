@@ -15,9 +15,12 @@ from typing import Any, Protocol
 from app.engine.base import FinishReason, Sampling
 from app.engine.remote.config import RemoteModel
 from app.engine.remote.http import RemoteError, Server
+from app.prompts.segments import segments_of
 
 MIN_N_CTX = 256
 """A reported context smaller than this is not believed (the configured or default one is used)."""
+SEGMENT_CACHE = 4096
+"""Segments whose tokens are kept (a chat's history repeats them every turn)."""
 REPEAT_WINDOW = 64
 """The repeat penalty's window, as the local engine's (`llamacpp.REPEAT_WINDOW`)."""
 
@@ -54,8 +57,16 @@ class Dialect(Protocol):
 
     def describe(self, server: Server) -> ServerInfo: ...
 
+    def encode(self, server: Server, prompt: str) -> str | list[int]:
+        """The prompt as this API sends it: text, or token ids when the server takes them."""
+        ...
+
     def body(
-        self, prompt: str, sampling: Sampling, stops: Sequence[str], schema: dict[str, Any] | None
+        self,
+        prompt: str | list[int],
+        sampling: Sampling,
+        stops: Sequence[str],
+        schema: dict[str, Any] | None,
     ) -> dict[str, Any]: ...
 
     def chunk(self, event: dict[str, Any]) -> Chunk: ...
@@ -84,6 +95,11 @@ def _timings(event: dict[str, Any]) -> int | None:
 class LlamaServerApi:
     """llama.cpp's `llama-server`: `/completion`, `/tokenize`, `/props`.
 
+    The prompt goes as token ids, made segment by segment (`app.prompts.segments`): the
+    format's markup with control tokens parsed, every text segment (card, lore, chat) as plain
+    text, so text holding a turn marker cannot forge a turn, as with the local engine. Each
+    segment is tokenized once (cached); BOS is added when the model wants it.
+
     `cache_prompt` keeps the prompt's KV cells in the slot between requests, so a chat's next
     turn evaluates only its new tokens. `id_slot` is -1: the server gives each request the idle
     slot whose cached prompt shares the most with it, which keeps each chat in its own slot
@@ -92,6 +108,10 @@ class LlamaServerApi:
 
     completion_path = "/completion"
     ignored: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        self._segments: dict[tuple[str, bool], list[int]] = {}
+        self._bos: list[int] | None = None
 
     def describe(self, server: Server) -> ServerInfo:
         props = server.get_json("/props")
@@ -111,8 +131,15 @@ class LlamaServerApi:
             slots=_int(props.get("total_slots")),
         )
 
+    def encode(self, server: Server, prompt: str) -> str | list[int]:
+        return self.tokenize(server, prompt)
+
     def body(
-        self, prompt: str, sampling: Sampling, stops: Sequence[str], schema: dict[str, Any] | None
+        self,
+        prompt: str | list[int],
+        sampling: Sampling,
+        stops: Sequence[str],
+        schema: dict[str, Any] | None,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "prompt": prompt,
@@ -156,12 +183,29 @@ class LlamaServerApi:
             evaluated_tokens=_timings(event),
         )
 
-    def tokenize(self, server: Server, text: str) -> list[int] | None:
-        reply = server.request_json("POST", "/tokenize", {"content": text, "add_special": True})
+    def tokenize(self, server: Server, text: str) -> list[int]:
+        if self._bos is None:
+            self._bos = self._ask(server, "", special=False, bos=True)
+        tokens = list(self._bos)
+        for segment in segments_of(text):
+            key = (segment.text, segment.special)
+            cached = self._segments.get(key)
+            if cached is None:
+                cached = self._ask(server, segment.text, special=segment.special, bos=False)
+                if len(self._segments) >= SEGMENT_CACHE:
+                    self._segments.clear()
+                self._segments[key] = cached
+            tokens += cached
+        return tokens
+
+    @staticmethod
+    def _ask(server: Server, text: str, *, special: bool, bos: bool) -> list[int]:
+        body = {"content": text, "add_special": bos, "parse_special": special}
+        reply = server.request_json("POST", "/tokenize", body)
         tokens = reply.get("tokens") if isinstance(reply, dict) else None
-        if not isinstance(tokens, list):
-            raise RemoteError(f"{server.label()}: /tokenize answered without tokens")
-        return [t for t in tokens if isinstance(t, int)]
+        if not isinstance(tokens, list) or not all(_int(t) is not None for t in tokens):
+            raise RemoteError(f"{server.label()}: /tokenize answered without a token list")
+        return tokens
 
 
 class OpenAIApi:
@@ -200,8 +244,17 @@ class OpenAIApi:
         n_ctx = _int(entry.get("max_model_len"))
         return ServerInfo(model=self.model, n_ctx=n_ctx if n_ctx and n_ctx >= MIN_N_CTX else None)
 
+    def encode(self, server: Server, prompt: str) -> str | list[int]:
+        """The text: not every such server takes token ids (llama-cpp-python's does not), so
+        control-token strings inside text segments are the server tokenizer's to parse."""
+        return str(prompt)
+
     def body(
-        self, prompt: str, sampling: Sampling, stops: Sequence[str], schema: dict[str, Any] | None
+        self,
+        prompt: str | list[int],
+        sampling: Sampling,
+        stops: Sequence[str],
+        schema: dict[str, Any] | None,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "prompt": prompt,

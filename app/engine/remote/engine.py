@@ -104,7 +104,7 @@ class RemoteEngine:
         if sampling.max_tokens < 1 or sampling.temperature < 0:
             raise LoreweaverError("sampling needs max_tokens ≥ 1 and temperature ≥ 0")
         gen = QueuedGeneration(cancel)
-        body = self.api.body(prompt, sampling, list(stop), schema)
+        body = self.api.body(self.api.encode(self.server, prompt), sampling, list(stop), schema)
         started = time.perf_counter()
         with self._lock:
             self._active.add(gen.cancel_event)

@@ -32,7 +32,7 @@ class Behaviour:
 
     pieces: tuple[str, ...] = ("Hello", " there", ".")
     echo: bool = False
-    """Answer with the prompt itself (after `pieces`): tells requests apart."""
+    """Answer with the request's seed (after `pieces`): tells requests apart."""
     status: int = 200
     """Non-200: answer with this status and an error object, no stream."""
     headers: dict[str, str] = field(default_factory=dict)
@@ -51,6 +51,15 @@ class Seen:
     path: str
     headers: dict[str, str]
     body: Any
+
+
+def tokenize(body: dict[str, Any]) -> list[int]:
+    """A toy tokenizer: a token per word, 1 for a word starting with a control marker when
+    specials are parsed, BOS 0 when asked (llama-server's `add_special`; always for others)."""
+    text = body.get("content", body.get("input", body.get("prompt")))
+    special = body.get("parse_special", True)
+    words = [1 if special and w.startswith("<|") else 100 + len(w) for w in str(text).split()]
+    return ([0] if body.get("add_special", True) else []) + words
 
 
 class ProtocolStub:
@@ -109,15 +118,16 @@ class ProtocolStub:
                 body = self._body()
                 stub.seen.append(Seen(self.path, dict(self.headers), body))
                 if self.path in ("/tokenize", "/extras/tokenize") and stub.tokenizer:
-                    text = body.get("content", body.get("input", body.get("prompt")))
-                    self._json(200, {"tokens": list(range(len(text.split()) + 1))})
+                    self._json(200, {"tokens": tokenize(body)})
                 elif self.path in ("/completion", "/v1/completions"):
                     with stub._lock:
                         behaviour = stub.script.popleft() if stub.script else Behaviour()
                         stub.active += 1
                         stub.max_active = max(stub.max_active, stub.active)
                     if behaviour.echo:
-                        behaviour = replace(behaviour, pieces=(*behaviour.pieces, body["prompt"]))
+                        behaviour = replace(
+                            behaviour, pieces=(*behaviour.pieces, str(body["seed"]))
+                        )
                     try:
                         self._complete(behaviour)
                     finally:
