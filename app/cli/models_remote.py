@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from app.home import home
     from app.prompts.formats import FAMILIES
     from app.sheets.validation import describe
+    from app.text import safe_line
 
     where = home()
     if args.action == "remove":
@@ -82,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
         raise LoreweaverError(f"add-remote: {describe(exc)}") from None
     add_remote(where, remote)
     status = probe(remote)
-    print(f"added remote model {remote.name} ({remote.api} at {remote.base_url}): {status.line()}")
+    said = f"added remote model {remote.name} ({remote.api} at {remote.base_url}): {status.line()}"
+    print(safe_line(said))  # the status holds what the server said: it may hold anything
     return 0
 
 
