@@ -37,7 +37,7 @@ def resolve_setup(
     home: Home, settings: Settings, *, character: str, model: str | None, template: str | None
 ) -> tuple[str, Sheet, ModelInfo, PromptFormat]:
     """Everything a chat needs except the loaded engine, with every input checked first."""
-    from app.models import resolve_model
+    from app.engine.loading import resolve_model
 
     requested = template if template is not None else settings.template
     warm_up(requested)
@@ -75,7 +75,7 @@ def open_session(
     persona: str | None = None,
 ) -> ChatSession:
     """Load everything for a chat. Without a store the chat lives in memory only."""
-    from app.engine.llamacpp import load_engine
+    from app.engine.loading import load_engine
 
     character_id, sheet, info, fmt = resolve_setup(
         home, settings, character=character, model=model, template=template
@@ -151,6 +151,7 @@ def start_session(
     )
     warning = format_warning(fmt.id, info)
     session.notices = [warning] if warning is not None else []
+    session.notices += getattr(engine, "notes", [])  # a remote engine's limits
     if store is not None:
         session.character_id = character_id
         session.cache_dir = home.root / "kv-cache" if home is not None else None

@@ -110,7 +110,7 @@ def _child(
 
     from app.engine.base import Sampling
     from app.engine.llamacpp import load_engine
-    from app.models import resolve_model
+    from app.engine.loading import resolve_model
     from app.prompts.formats import choose_format
     from app.session_start import start_session
     from app.settings import Settings

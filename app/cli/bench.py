@@ -41,9 +41,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from app.bench import BENCHES, BenchOptions
+    from app.engine.loading import resolve_model
     from app.errors import LoreweaverError
     from app.home import home
-    from app.models import resolve_model
     from app.settings import load_settings
 
     if args.runs < 1 or args.max_tokens < 2:

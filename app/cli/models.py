@@ -1,4 +1,5 @@
-"""`loreweaver models`: every model Loreweaver can find, with what its header says."""
+"""`loreweaver models`: every model Loreweaver can find, with what its header says, and the
+remote models added with `models add-remote` (`app.cli.models_remote`)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from app.cli import models_remote
 from app.text import safe_line
+
+if TYPE_CHECKING:
+    from app.models import RemoteModel
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +26,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="also list this GGUF file",
     )
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", parser_class=type(parser))
+    models_remote.configure(sub)
 
 
 def _size(n: int) -> str:
@@ -35,6 +43,9 @@ def run(args: argparse.Namespace) -> int:
     from app.models import discover
     from app.prompts.formats import format_note
 
+    if args.action is not None:
+        return models_remote.run(args)
+    remotes = models_remote.rows(home())
     models = discover(home(), [Path(p) for p in args.model])
     notes = {m.path: format_note(m) for m in models}
     if args.json:
@@ -60,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
             }
             for m in models
         ]
+        rows += [models_remote.json_row(remote, status) for remote, status in remotes]
         json.dump(rows, sys.stdout, indent=2)  # ASCII: every control character is a \u escape
         sys.stdout.write("\n")
         return 0
@@ -89,6 +101,26 @@ def run(args: argparse.Namespace) -> int:
         )
     console = Console()
     console.print(table)
+    if remotes:
+        console.print(_remote_table(remotes))
     for note in filter(None, notes.values()):
         console.print(f"note: {escape(note)}")
     return 0
+
+
+def _remote_table(remotes: list[tuple[RemoteModel, models_remote.Status]]) -> object:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="Remote models", title_justify="left")
+    for column in ("id", "api", "base url", "status"):
+        table.add_column(column, overflow="fold")
+    for remote, status in remotes:
+        line = escape(safe_line(status.line()))
+        table.add_row(
+            escape(remote.name),
+            remote.api,
+            escape(safe_line(remote.base_url)),
+            f"[green]{line}[/]" if status.reachable else f"[red]{line}[/]",
+        )
+    return table

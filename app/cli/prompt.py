@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from app.prompts.formats import warm_up
 
     warm_up(args.template)  # the template renderer starts while the engine's modules import
-    from app.engine.llamacpp import load_engine
+    from app.engine.loading import load_engine
     from app.home import home
     from app.memory.store import ChatStore
     from app.session_start import resolve_setup, start_session

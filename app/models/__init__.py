@@ -5,14 +5,28 @@ from app.models.gguf import GGUFError, read_header
 from app.models.info import ModelInfo
 from app.models.probe import plain_error
 from app.models.registry import bundled_model_path, discover, read_model_info, resolve_model
+from app.models.remotes import (
+    RemoteModel,
+    add_remote,
+    find_remote,
+    load_remotes,
+    remotes_file,
+    remove_remote,
+)
 
 __all__ = [
     "GGUFError",
     "ModelInfo",
+    "RemoteModel",
+    "add_remote",
     "bundled_model_path",
     "discover",
+    "find_remote",
+    "load_remotes",
     "plain_error",
     "read_header",
     "read_model_info",
+    "remotes_file",
+    "remove_remote",
     "resolve_model",
 ]

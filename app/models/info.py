@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-ModelSource = Literal["bundled", "checkout", "home", "path"]
+if TYPE_CHECKING:
+    from app.models.remotes import RemoteModel
+
+ModelSource = Literal["bundled", "checkout", "home", "path", "remote"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,8 @@ class ModelInfo:
     add_bos: bool | None = None
     problem: str | None = None
     """Why the file cannot be used (truncated, not GGUF, …); None when it is usable."""
+    remote: RemoteModel | None = None
+    """The server to use instead of a file (`app.engine.remote`); `path` is then its name."""
 
     @property
     def usable(self) -> bool:

@@ -139,7 +139,8 @@ def _looks_like_path(ref: str) -> bool:
 
 
 def resolve_model(home: Home, ref: str | None) -> ModelInfo:
-    """`None` → the bundled model; a path → that file; else an id or display name."""
+    """`None` → the bundled model; a path → that file; else an id or display name (remote
+    models are resolved first by `app.engine.loading.resolve_model`)."""
     if ref is None or ref == "":
         bundled = bundled_model_path()
         if bundled is None:

@@ -39,7 +39,7 @@ EngineLoader = Callable[[ModelInfo, Settings], Engine]
 
 
 def _load_llama(info: ModelInfo, settings: Settings) -> Engine:
-    from app.engine.llamacpp import load_engine
+    from app.engine.loading import load_engine
 
     return load_engine(info, n_threads=settings.n_threads, n_ctx_cap=settings.n_ctx)
 
@@ -154,7 +154,7 @@ class LoreweaverApp(App[None]):
 
     @work(thread=True, exclusive=True, group="engine")
     def load_model(self, previous: Engine | None = None) -> None:
-        from app.models import resolve_model
+        from app.engine.loading import resolve_model
 
         if previous is not None:
             previous.close()
@@ -243,6 +243,7 @@ class LoreweaverApp(App[None]):
         if self.busy:
             self.notify(BUSY, severity="warning")
             return
+        from app.engine.remote.resolve import listed_remotes
         from app.models import discover
         from app.tui.screens.model_settings import ModelSettingsScreen
 
@@ -262,7 +263,8 @@ class LoreweaverApp(App[None]):
             self.chat_screen.show_status()
             self.notify("Settings saved.")
 
-        self.push_screen(ModelSettingsScreen(self.settings, discover(self.where)), chosen)
+        models = discover(self.where) + listed_remotes(self.where)
+        self.push_screen(ModelSettingsScreen(self.settings, models), chosen)
 
     async def action_quit(self) -> None:
         """Quit, unless an editor holds unsaved changes: then it asks first."""
