@@ -36,10 +36,15 @@ REPEAT_WINDOW = 64
 class LlamaEngine:
     """One loaded GGUF model behind a single worker thread."""
 
-    def __init__(self, info: ModelInfo, *, n_ctx: int, n_threads: int) -> None:
+    def __init__(
+        self, info: ModelInfo, *, n_ctx: int, n_threads: int, n_threads_batch: int | None = None
+    ) -> None:
         self.info = info
         self._n_ctx = n_ctx
         self.n_threads = n_threads
+        """Threads per generated token (decode)."""
+        self.n_threads_batch = n_threads_batch or n_threads
+        """Threads for prompt evaluation (many tokens per step)."""
         self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         self._llm: Any = None
         self._pieces: dict[int, bytes] = {}
@@ -110,7 +115,7 @@ class LlamaEngine:
                     model_path=str(path),
                     n_ctx=self._n_ctx,
                     n_threads=self.n_threads,
-                    n_threads_batch=self.n_threads,
+                    n_threads_batch=self.n_threads_batch,
                     n_batch=512,
                     last_n_tokens_size=REPEAT_WINDOW,
                     verbose=True,
@@ -385,6 +390,7 @@ def load_engine(
     *,
     n_ctx: int | None = None,
     n_threads: int | None = None,
+    n_threads_batch: int | None = None,
     n_ctx_cap: int = 8192,
 ) -> LlamaEngine:
     """Load `info`'s file: context = the model's trained length capped by `n_ctx_cap`."""
@@ -395,7 +401,9 @@ def load_engine(
     if n_ctx is None:
         trained = info.context_length or 4096
         n_ctx = max(256, min(trained, n_ctx_cap))
-    return LlamaEngine(info, n_ctx=n_ctx, n_threads=n_threads or physical_cores())
+    return LlamaEngine(
+        info, n_ctx=n_ctx, n_threads=n_threads or physical_cores(), n_threads_batch=n_threads_batch
+    )
 
 
 def load_path(path: Path, **kwargs: Any) -> LlamaEngine:
