@@ -21,7 +21,7 @@ from app.errors import LoreweaverError
 from app.fsutil import Staging
 from app.home import Home
 from app.memory.store import ChatStore
-from app.settings import Settings
+from app.settings import Settings, engine_threads
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,8 @@ def build_dataset(home: Home, settings: Settings, request: DatasetRequest) -> Da
         info, fmt = setups[0][2], setups[0][3]
         examples: list[ChatExample] = []
         skipped: list[dict[str, Any]] = []
-        with load_engine(info, n_threads=settings.n_threads, n_ctx_cap=settings.n_ctx) as engine:
+        threads = engine_threads(settings)
+        with load_engine(info, **threads, n_ctx_cap=settings.n_ctx) as engine:
             for character_id, sheet, _, _ in setups:
                 for summary in sorted(chats[character_id], key=lambda c: c.id):
                     chat = store.get_chat(summary.id)

@@ -17,7 +17,7 @@ FIELDS = {
     "idle_tokens_per_s",
     "busy_tokens_per_s",
     "busy_ratio",
-    "idle_vs_today",
+    "idle_vs_baseline",
     "idle_first_token_s",
     "busy_first_token_s",
     "nice",
@@ -26,7 +26,7 @@ FIELDS = {
 
 def test_the_settings_cover_cores_and_cores_minus_one_and_the_wait_policy() -> None:
     grid = settings_for(4)
-    assert (grid[0].n_threads, grid[0].env) == (4, {})  # today's default is the baseline
+    assert (grid[0].n_threads, grid[0].env) == (4, {})  # the old default is the baseline
     assert {s.n_threads for s in grid} == {3, 4}
     assert any(s.env.get("OMP_WAIT_POLICY") == "PASSIVE" for s in grid)
     assert all(s.n_threads >= 1 for s in settings_for(1))
@@ -43,6 +43,6 @@ def test_a_short_busy_bench_reports_every_field(tmp_path: Path) -> None:
     for result in figures["results"]:
         assert set(result) == FIELDS
         assert result["idle_tokens_per_s"] > 0 and result["busy_tokens_per_s"] > 0
-    assert figures["results"][0]["idle_vs_today"] == 1.0
+    assert figures["results"][0]["idle_vs_baseline"] == 1.0
     assert figures["results"][1]["env"] == {"OMP_WAIT_POLICY": "PASSIVE"}
     assert report.render().row_count == 2
