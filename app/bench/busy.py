@@ -60,13 +60,11 @@ def settings_for(cores: int) -> list[Setting]:
     OpenMP's wait policy, a short spin, one thread fewer for decode."""
     fewer = max(1, cores - 1)
     return [
-        Setting("before: threads=cores, OpenMP's wait", cores, cores),
-        Setting(
-            "threads=cores, wait=sleep (default)", cores, cores, {"OMP_WAIT_POLICY": "PASSIVE"}
-        ),
-        Setting("threads=cores, short spin", cores, cores, {"GOMP_SPINCOUNT": "1000"}),
-        Setting("decode cores-1, batch cores", fewer, cores),
-        Setting("decode cores-1, wait=sleep", fewer, cores, {"OMP_WAIT_POLICY": "PASSIVE"}),
+        Setting("old default: OpenMP's wait", cores, cores),
+        Setting("wait=sleep (default)", cores, cores, {"OMP_WAIT_POLICY": "PASSIVE"}),
+        Setting("short spin", cores, cores, {"GOMP_SPINCOUNT": "1000"}),
+        Setting("decode cores-1", fewer, cores),
+        Setting("decode cores-1, sleep", fewer, cores, {"OMP_WAIT_POLICY": "PASSIVE"}),
     ]
 
 
@@ -78,9 +76,9 @@ class SettingResult:
     env: dict[str, str]
     idle_tokens_per_s: float
     busy_tokens_per_s: float
-    busy_ratio: float
-    """Busy decode rate over this setting's idle rate (target ≥ 0.4)."""
-    idle_vs_baseline: float
+    busy_ratio: float | None
+    """Busy decode rate over this setting's idle rate (target ≥ 0.4); None when idle stalled."""
+    idle_vs_baseline: float | None
     """This setting's idle decode rate over the baseline's (the first setting; target ≥ 0.95)."""
     idle_first_token_s: float
     busy_first_token_s: float
@@ -117,7 +115,7 @@ class BusyReport:
         )
         for column in (
             "setting",
-            "threads/batch",
+            "threads",
             "idle tok/s",
             "busy tok/s",
             "busy / idle",
@@ -128,16 +126,25 @@ class BusyReport:
             table.add_row(
                 r.name,
                 f"{r.n_threads}/{r.n_threads_batch}",
-                f"{r.idle_tokens_per_s:.1f}",
-                f"{r.busy_tokens_per_s:.1f}",
-                f"{r.busy_ratio:.2f}",
-                f"{r.idle_vs_baseline:.2f}",
+                _shown(r.idle_tokens_per_s),
+                _shown(r.busy_tokens_per_s),
+                "-" if r.busy_ratio is None else f"{r.busy_ratio:.2f}",
+                "-" if r.idle_vs_baseline is None else f"{r.idle_vs_baseline:.2f}",
             )
         return table
 
 
 def _load(values: tuple[float, float, float]) -> str:
     return " ".join(f"{v:.2f}" for v in values)
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return round(part / whole, 3) if whole else None
+
+
+def _shown(rate: float) -> str:
+    """A decode rate; 0 means no token came within `CAP_S` (a stall)."""
+    return f"{rate:.1f}" if rate else f"stalled {CAP_S:.0f} s"
 
 
 def _rate(tokens: int, seconds: float) -> float:
@@ -270,8 +277,8 @@ def run_busy(
                 env=setting.env,
                 idle_tokens_per_s=round(idle, 2),
                 busy_tokens_per_s=round(busy, 2),
-                busy_ratio=round(busy / idle, 3) if idle else 0.0,
-                idle_vs_baseline=round(idle / baseline_idle, 3) if baseline_idle else 0.0,
+                busy_ratio=_ratio(busy, idle),
+                idle_vs_baseline=_ratio(idle, baseline_idle),
                 idle_first_token_s=round(median([f for f, _ in figures["idle"]]), 4),
                 busy_first_token_s=round(median([f for f, _ in figures["busy"]]), 4),
                 nice=figures["nice"],
