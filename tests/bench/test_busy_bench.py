@@ -36,12 +36,12 @@ def test_a_short_busy_bench_reports_every_field(tmp_path: Path) -> None:
     info = resolve_model(Home(tmp_path), None)
     # both sleep: a spinning setting can stall on a loaded machine; this checks the fields
     sleep = {"OMP_WAIT_POLICY": "PASSIVE"}
-    settings = [Setting("today", 2, 2, sleep), Setting("passive", 1, 2, sleep)]
+    settings = [Setting("two", 2, 2, sleep), Setting("one decode thread", 1, 2, sleep)]
     report = run_busy(info, runs=1, max_tokens=6, settings=settings)
     figures = report.as_dict()
     assert {"model", "cores", "load_before", "load_after", "results"} <= set(figures)
     assert len(figures["load_before"]) == 3
-    assert [r["name"] for r in figures["results"]] == ["today", "passive"]
+    assert [r["name"] for r in figures["results"]] == ["two", "one decode thread"]
     for result in figures["results"]:
         assert set(result) == FIELDS
         assert result["idle_tokens_per_s"] > 0 and result["busy_tokens_per_s"] > 0, result
