@@ -68,6 +68,12 @@ class ChatExample:
         return str(fmt.render(self.messages, add_generation_prompt=False))
 
 
+KEPT = ("complete", "cancelled")
+"""Reply states worth learning from: finished, or stopped by the user, who kept its text. A
+reply still streaming, interrupted by a crash or failed ends the example before it, unless it
+was edited by hand (then its text is the designer's)."""
+
+
 class Skipped(Exception):
     """A chat that gives no example; the message says why (it goes in the manifest)."""
 
@@ -99,7 +105,7 @@ def chat_example(
     for index in range(len(history)):
         stored = history.stored(index)
         versions = len(store.versions(stored.id))
-        if stored.role == "assistant" and stored.status != "complete" and versions == 1:
+        if stored.role == "assistant" and stored.status not in KEPT and versions == 1:
             cut = f"reply {stored.id} is {stored.status}"
             break
         siblings = [m.id for m in store.swipes(stored.id)]
@@ -114,7 +120,8 @@ def chat_example(
                 tokens=engine.count_tokens(stored.content),
             )
         )
-    wanted = [i for i, t in enumerate(turns) if t.role == "assistant" and _after_user(turns, i)]
+    first_user = next((i for i, t in enumerate(turns) if t.role == "user"), len(turns))
+    wanted = [i for i, t in enumerate(turns) if t.role == "assistant" and i > first_user]
     if only_edited:
         wanted = [i for i in wanted if turns[i].edited]
         if not wanted:
@@ -135,8 +142,3 @@ def chat_example(
     )
     example.tokens = engine.count_tokens(example.rendered(fmt))
     return example
-
-
-def _after_user(turns: list[Turn], index: int) -> bool:
-    """A reply that answers something: a user line comes before it."""
-    return any(t.role == "user" for t in turns[:index])

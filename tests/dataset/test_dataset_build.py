@@ -188,3 +188,27 @@ def test_bad_input_is_one_line(lw_home: Home, tmp_path: Path) -> None:
     line = one_line_error(run_cli("dataset", "build", "brenna", "-o", str(out), "--split", "1"))
     assert "--split" in line
     assert not out.exists()
+
+
+def test_a_broken_reply_ends_the_example_and_the_chosen_swipe_is_named(
+    lw_home: Home, tmp_path: Path
+) -> None:
+    entry, sheet = library.load(lw_home, "brenna")
+    with ChatStore.open(lw_home) as store:
+        chat = store_new_chat(store, entry.id, sheet, user="Ada")
+        store.add_message(chat.id, "user", "Forge me a blade.")
+        first = store.add_message(chat.id, "assistant", "No.")
+        store.add_message(chat.id, "assistant", "Stopped half", parent_id=first.parent_id)
+        chosen = store.add_message(
+            chat.id, "assistant", "Aye, I will.", parent_id=first.parent_id, status="cancelled"
+        )
+        store.select(chosen.id)
+        store.add_message(chat.id, "user", "When?")
+        store.add_message(chat.id, "assistant", "Tomorr", status="interrupted")
+    out = tmp_path / "d.jsonl"
+    result = run_cli("dataset", "build", "brenna", "-o", str(out), "--split", "0")
+    assert result.returncode == 0, result.stderr
+    (record,) = _read(out)
+    assert [m["content"] for m in record["messages"][2:]] == ["Forge me a blade.", "Aye, I will."]
+    example = json.loads((tmp_path / "d.manifest.json").read_text())["examples"][0]
+    assert example["messages"][-1]["swipe"] == "3/3" and "interrupted" in example["cut"]
