@@ -22,6 +22,7 @@ from app.fsutil import Staging
 from app.home import Home
 from app.memory.store import ChatStore
 from app.settings import Settings, engine_threads
+from app.text import safe_json
 
 
 @dataclass(frozen=True)
@@ -151,8 +152,11 @@ def split_keys(keys: list[str], fraction: float) -> set[str]:
 
 
 def _json_bytes(value: Any, indent: int | None = None) -> bytes:
-    # A lone surrogate (never valid UTF-8) is written as its \\uXXXX escape: still valid JSON.
-    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    """UTF-8 JSON on one line (without `indent`) for every reader: characters some split lines
+    on (U+2028/9, NEL) or act on (controls) are `\\uXXXX` escapes, and so is a lone surrogate
+    (never valid UTF-8); the data read back is the same."""
+    text = safe_json(json.dumps(value, ensure_ascii=False, indent=indent))
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     return text.encode("utf-8", "backslashreplace")
 
 

@@ -212,3 +212,21 @@ def test_a_broken_reply_ends_the_example_and_the_chosen_swipe_is_named(
     assert [m["content"] for m in record["messages"][2:]] == ["Forge me a blade.", "Aye, I will."]
     example = json.loads((tmp_path / "d.manifest.json").read_text())["examples"][0]
     assert example["messages"][-1]["swipe"] == "3/3" and "interrupted" in example["cut"]
+
+
+def test_line_breaking_characters_stay_inside_their_json_line(
+    lw_home: Home, tmp_path: Path
+) -> None:
+    odd = 'a "quote"\nnew line\u2028separator\u2029paragraph\x85next\u202eright-to-left\x1cfs'
+    _chat(lw_home, [("user", odd), ("assistant", odd[::-1])])
+    out = tmp_path / "d.jsonl"
+    user_line = {
+        "chatml-messages": lambda r: r["messages"][2]["content"],  # system, greeting, user
+        "sharegpt": lambda r: r["conversations"][3]["value"],  # system, "", greeting, human
+        "text": lambda r: odd if r["text"].count(odd) == 1 else r["text"],
+    }
+    for form, line_of in user_line.items():
+        result = run_cli("dataset", "build", "brenna", "-o", str(out), "--format", form)
+        assert result.returncode == 0, result.stderr
+        (record,) = _read(out)  # splitlines() splits on all of those: one line still
+        assert line_of(record) == odd
