@@ -106,6 +106,8 @@ def build_dataset(home: Home, settings: Settings, request: DatasetRequest) -> Da
         manifest["files"] = {k: paths[k].name for k, v in files.items() if v or k == "train"}
         staging.place(paths["manifest"]).write_bytes(_json_bytes(manifest, indent=2) + b"\n")
         staging.commit()
+    if not val_lines:  # no split this time: an older run's validation file would mislead
+        paths["validation"].unlink(missing_ok=True)
     return DatasetResult(
         train=len(train_lines),
         validation=len(val_lines),

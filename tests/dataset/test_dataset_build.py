@@ -131,7 +131,9 @@ def test_each_format_matches_its_tools_schema(lw_home: Home, tmp_path: Path, for
 def test_the_persona_is_the_one_the_prompt_command_sends(lw_home: Home, tmp_path: Path) -> None:
     chat_id = _chat(lw_home, STORY)
     out = tmp_path / "d.jsonl"
+    (tmp_path / "d.val.jsonl").write_text("an older run's validation file\n")
     assert run_cli("dataset", "build", "brenna", "-o", str(out), "--split", "0").returncode == 0
+    assert not (tmp_path / "d.val.jsonl").exists()  # no split now: the stale one is gone
     system = _read(out)[0]["messages"][0]["content"]
     prompt = run_cli("prompt", "brenna", "--chat", str(chat_id))
     assert prompt.returncode == 0, prompt.stderr
