@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from support import run_cli
+
 from app.bench.busy import Setting, run_busy, settings_for
 from app.engine.registry import resolve_model
 from app.home import Home
@@ -48,3 +50,8 @@ def test_a_short_busy_bench_reports_every_field(tmp_path: Path) -> None:
     assert figures["results"][0]["idle_vs_baseline"] == 1.0
     assert figures["results"][1]["env"] == {"OMP_WAIT_POLICY": "PASSIVE"}
     assert report.render().row_count == 2
+
+
+def test_the_bench_command_offers_busy_and_a_short_run() -> None:
+    shown = run_cli("bench", "--help")
+    assert shown.returncode == 0 and "--busy" in shown.stdout and "--runs" in shown.stdout
