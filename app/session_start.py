@@ -15,7 +15,7 @@ from app.prompts.formats import PromptFormat, choose_format, format_warning, war
 from app.prompts.messages import Message
 from app.session import ChatSession
 from app.session_chat import find_chat, greetings, store_new_chat, visible_path
-from app.settings import Settings
+from app.settings import Settings, engine_threads
 from app.sheets import library
 from app.sheets.sheet import Sheet
 
@@ -80,7 +80,7 @@ def open_session(
     character_id, sheet, info, fmt = resolve_setup(
         home, settings, character=character, model=model, template=template
     )
-    engine = load_engine(info, n_threads=settings.n_threads, n_ctx_cap=settings.n_ctx)
+    engine = load_engine(info, **engine_threads(settings), n_ctx_cap=settings.n_ctx)
     try:
         session = start_session(
             engine,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -30,6 +30,15 @@ def physical_cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def engine_threads(settings: Settings) -> dict[str, Any]:
+    """`load_engine`'s thread arguments from the settings."""
+    return {
+        "n_threads": settings.n_threads,
+        "n_threads_batch": settings.n_threads_batch,
+        "thread_wait": settings.thread_wait,
+    }
+
+
 class SamplingSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -52,6 +61,7 @@ SAMPLING_PRESETS: dict[str, SamplingSettings] = {
 
 
 StopString = Annotated[str, Field(min_length=1, max_length=200)]
+ThreadWait = Literal["sleep", "spin", "library"]
 MAX_STOPS = 50
 
 
@@ -65,6 +75,13 @@ class Settings(BaseModel):
     n_ctx: int = Field(8192, ge=256, le=1_048_576)
     """Upper bound on the context window: the model's trained context, capped by this."""
     n_threads: int = Field(default_factory=physical_cores, ge=1, le=512)
+    """Threads per generated token."""
+    n_threads_batch: int | None = Field(None, ge=1, le=512)
+    """Threads reading a prompt; empty means as many as `n_threads`."""
+    thread_wait: ThreadWait = "sleep"
+    """How llama.cpp's threads wait for each other at every step: `sleep` gives the CPU back,
+    so a program taking a core slows replies about 2×, not 10× as `spin` does (see `bench
+    --busy`); `library` keeps OpenMP's own default. OMP_WAIT_POLICY in the environment wins."""
     user_name: str = "User"
     user_description: str = ""
     theme: str = "textual-dark"

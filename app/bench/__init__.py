@@ -69,4 +69,11 @@ BENCHES: tuple[Bench, ...] = (
         "resuming a 100k-message chat (--turns sets its size) and a 60 MB message vs a "
         "100-message chat: time and peak memory",
     ),
+    Bench(
+        "busy",
+        "app.bench.busy",
+        "--busy",
+        "decode idle vs with a CPU-bound program on one core, for several thread settings "
+        "(short: --runs 1 --max-tokens 24)",
+    ),
 )

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from app.home import home
     from app.memory.store import ChatStore
     from app.session_start import resolve_setup, start_session
-    from app.settings import load_settings
+    from app.settings import engine_threads, load_settings
 
     where = home()
     settings = load_settings(where)
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     )
     store = ChatStore.open(where.ensure()) if args.chat is not None else None
     try:
-        engine = load_engine(info, n_threads=settings.n_threads, n_ctx_cap=settings.n_ctx)
+        engine = load_engine(info, **engine_threads(settings), n_ctx_cap=settings.n_ctx)
         try:
             session = start_session(
                 engine,

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import codecs
 import ctypes
+import os
 import queue
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -36,10 +38,15 @@ REPEAT_WINDOW = 64
 class LlamaEngine:
     """One loaded GGUF model behind a single worker thread."""
 
-    def __init__(self, info: ModelInfo, *, n_ctx: int, n_threads: int) -> None:
+    def __init__(
+        self, info: ModelInfo, *, n_ctx: int, n_threads: int, n_threads_batch: int | None = None
+    ) -> None:
         self.info = info
         self._n_ctx = n_ctx
         self.n_threads = n_threads
+        """Threads per generated token (decode)."""
+        self.n_threads_batch = n_threads_batch or n_threads
+        """Threads for prompt evaluation (many tokens per step)."""
         self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         self._llm: Any = None
         self._pieces: dict[int, bytes] = {}
@@ -110,7 +117,7 @@ class LlamaEngine:
                     model_path=str(path),
                     n_ctx=self._n_ctx,
                     n_threads=self.n_threads,
-                    n_threads_batch=self.n_threads,
+                    n_threads_batch=self.n_threads_batch,
                     n_batch=512,
                     last_n_tokens_size=REPEAT_WINDOW,
                     verbose=True,
@@ -385,17 +392,39 @@ def load_engine(
     *,
     n_ctx: int | None = None,
     n_threads: int | None = None,
+    n_threads_batch: int | None = None,
+    thread_wait: str = "sleep",
     n_ctx_cap: int = 8192,
 ) -> LlamaEngine:
     """Load `info`'s file: context = the model's trained length capped by `n_ctx_cap`."""
     from app.settings import physical_cores
 
+    set_thread_wait(thread_wait)
     if not info.usable:
         raise LoreweaverError(f"unusable model: {info.problem}", path=info.path)
     if n_ctx is None:
         trained = info.context_length or 4096
         n_ctx = max(256, min(trained, n_ctx_cap))
-    return LlamaEngine(info, n_ctx=n_ctx, n_threads=n_threads or physical_cores())
+    return LlamaEngine(
+        info, n_ctx=n_ctx, n_threads=n_threads or physical_cores(), n_threads_batch=n_threads_batch
+    )
+
+
+WAIT_POLICIES = {"sleep": "PASSIVE", "spin": "ACTIVE"}
+"""`thread_wait` → OMP_WAIT_POLICY (`library`: unset, OpenMP's own default)."""
+
+
+def set_thread_wait(wait: str) -> None:
+    """How llama.cpp's OpenMP threads wait at each step's barrier (`Settings.thread_wait`).
+
+    Spinning waiters starve a thread that shares its core with another program, and every
+    step waits for that thread: decode fell ~10× with one core taken (`bench --busy`). OpenMP
+    reads the policy once, when llama.cpp's library loads, so it is set before the first
+    load and holds for the process; a policy already in the environment wins.
+    """
+    policy = WAIT_POLICIES.get(wait)
+    if policy is not None and "llama_cpp" not in sys.modules:
+        os.environ.setdefault("OMP_WAIT_POLICY", policy)
 
 
 def load_path(path: Path, **kwargs: Any) -> LlamaEngine:

@@ -21,11 +21,25 @@ def resolve_model(home: Home, ref: str | None) -> ModelInfo:
     return resolve_file(home, ref)
 
 
-def load_engine(info: ModelInfo, *, n_threads: int | None = None, n_ctx_cap: int = 8192) -> Engine:
+def load_engine(
+    info: ModelInfo,
+    *,
+    n_threads: int | None = None,
+    n_threads_batch: int | None = None,
+    thread_wait: str = "sleep",
+    n_ctx_cap: int = 8192,
+) -> Engine:
+    """The engine `info` calls for; the thread settings apply to a local file only."""
     if info.remote is not None:
         from app.engine.remote.engine import RemoteEngine
 
         return RemoteEngine(info, info.remote, n_ctx_cap=n_ctx_cap)
     from app.engine.llamacpp import load_engine as load_file
 
-    return load_file(info, n_threads=n_threads, n_ctx_cap=n_ctx_cap)
+    return load_file(
+        info,
+        n_threads=n_threads,
+        n_threads_batch=n_threads_batch,
+        thread_wait=thread_wait,
+        n_ctx_cap=n_ctx_cap,
+    )

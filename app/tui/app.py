@@ -23,7 +23,7 @@ from app.memory.store import ChatStore
 from app.models import ModelInfo
 from app.reply import Reply
 from app.session import ChatSession
-from app.settings import Settings, load_settings, save_settings
+from app.settings import Settings, engine_threads, load_settings, save_settings
 from app.sheets import library
 from app.sheets.sheet import Sheet
 from app.text import safe_line
@@ -41,7 +41,7 @@ EngineLoader = Callable[[ModelInfo, Settings], Engine]
 def _load_llama(info: ModelInfo, settings: Settings) -> Engine:
     from app.engine.loading import load_engine
 
-    return load_engine(info, n_threads=settings.n_threads, n_ctx_cap=settings.n_ctx)
+    return load_engine(info, **engine_threads(settings), n_ctx_cap=settings.n_ctx)
 
 
 class LoreweaverApp(App[None]):
@@ -255,7 +255,7 @@ class LoreweaverApp(App[None]):
                 save_settings(self.where, settings)
             except LoreweaverError as exc:
                 self.notify(str(exc), severity="error")
-            engine_fields = ("model", "template", "n_ctx", "n_threads")
+            engine_fields = ("model", "template", "n_ctx", "n_threads", "n_threads_batch")
             if any(getattr(old, f) != getattr(settings, f) for f in engine_fields):
                 previous = self.engine
                 self.chat.use_engine(None, None)

@@ -1,0 +1,56 @@
+"""The thread settings reach llama.cpp: decode and prompt thread counts on the live context,
+and the wait policy in the environment OpenMP reads when the library loads."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from app.home import Home
+from app.session_start import open_session
+from app.settings import Settings, load_settings, save_settings
+
+
+def test_thread_counts_from_the_settings_file_reach_the_context(lw_home: Home) -> None:
+    import llama_cpp
+
+    save_settings(lw_home, Settings(n_threads=1, n_threads_batch=2))
+    session = open_session(lw_home, load_settings(lw_home), character="brenna")
+    engine = session.engine
+    try:
+        counts = engine.call(  # type: ignore[attr-defined]
+            lambda: (
+                llama_cpp.llama_n_threads(engine._llm._ctx.ctx),  # type: ignore[attr-defined]
+                llama_cpp.llama_n_threads_batch(engine._llm._ctx.ctx),  # type: ignore[attr-defined]
+            )
+        )
+        assert counts == (1, 2)
+    finally:
+        engine.close()  # type: ignore[attr-defined]
+
+
+LOAD = (
+    "import os; from app.models.registry import bundled_model_path; "
+    "from app.engine.llamacpp import load_path; import sys; "
+    "engine = load_path(bundled_model_path(), n_threads=1, thread_wait=sys.argv[1]); "
+    "engine.close(); print(os.environ.get('OMP_WAIT_POLICY', '-'))"
+)
+
+
+def _policy_after_load(wait: str, env_policy: str | None = None) -> str:
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if env_policy is not None:
+        env["OMP_WAIT_POLICY"] = env_policy
+    done = subprocess.run(
+        [sys.executable, "-c", LOAD, wait], env=env, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_the_wait_setting_sets_openmps_policy_unless_the_environment_has_one() -> None:
+    assert Settings().thread_wait == "sleep"
+    assert _policy_after_load("sleep") == "PASSIVE"
+    assert _policy_after_load("spin") == "ACTIVE"
+    assert _policy_after_load("library") == "-"
+    assert _policy_after_load("sleep", env_policy="ACTIVE") == "ACTIVE"
