@@ -18,8 +18,19 @@ def _label(name: str) -> str:
     return "start" if name == START else name
 
 
-def _say(line: Line) -> list[str]:
-    who = f"c_{speaker_id(line.speaker)}"
+def _variables(dialogue: Dialogue) -> dict[str, str]:
+    """A Ren'Py variable per speaker, unique even when two names clean to the same identifier."""
+    out: dict[str, str] = {}
+    for name in sorted({line.speaker for line in dialogue.lines()}):
+        base = f"c_{speaker_id(name)}"
+        taken = set(out.values())
+        out[name] = next(
+            v for v in (base, *(f"{base}_{n}" for n in range(2, len(out) + 3))) if v not in taken
+        )
+    return out
+
+
+def _say(line: Line, who: str) -> list[str]:
 
     def one(index: int) -> str:
         variant = line.variants[index]
@@ -38,12 +49,12 @@ def _say(line: Line) -> list[str]:
 
 
 def export(dialogue: Dialogue) -> str:
-    speakers = sorted({line.speaker for line in dialogue.lines()})
-    out = [f'define c_{speaker_id(name)} = Character("{escape(name)}")' for name in speakers]
+    names = _variables(dialogue)
+    out = [f'define {who} = Character("{escape(name)}")' for name, who in names.items()]
     for block in blocks(dialogue):
         out += ["", f"label {_label(block.name)}:"]
         for line in block.lines:
-            out += _say(line)
+            out += _say(line, names[line.speaker])
         if block.options:
             out.append("    menu:")
             for option in block.options:

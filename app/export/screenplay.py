@@ -8,7 +8,7 @@ import re
 from app.export.graph import Dialogue, one_line
 from app.export.script import blocks
 
-_SPECIAL = re.compile(r"[\\`*_{}\[\]()<>#+\-.!|~=:\"']")
+_SPECIAL = re.compile(r"[\\`*_{}\[\]()<>#+\-.!|~=:\"'$]")
 
 
 def escape(text: str) -> str:

@@ -14,6 +14,12 @@ COLUMNS = ("language", "id", "text", "file", "node", "lineNumber", "lock", "comm
            "emotion")  # fmt: skip
 
 
+def _cell(text: str) -> str:
+    """A cell a spreadsheet would run as a formula (leading `=`, `+`, `-`, `@`) gets a leading `'`
+    (OWASP's CSV-injection advice): voice-over scripts are opened in spreadsheets."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
 def export(dialogue: Dialogue, *, language: str = "en", yarn_file: str | None = None) -> str:
     """`lock` is a hash of the line's text (as Yarn's), so a translator sees which lines changed."""
     file = yarn_file or f"chat-{dialogue.chat_id}.yarn"
@@ -23,7 +29,7 @@ def export(dialogue: Dialogue, *, language: str = "en", yarn_file: str | None = 
     for row in render(dialogue)[1]:
         lock = hashlib.sha256(row.text.encode()).hexdigest()[:8]
         writer.writerow(
-            (language, f"line:{row.id}", row.text, file, row.node, row.line_number, lock,
-             row.comment, row.speaker, row.emotion)
+            (language, f"line:{row.id}", _cell(row.text), file, row.node, row.line_number, lock,
+             _cell(row.comment), _cell(row.speaker), _cell(row.emotion))
         )  # fmt: skip
     return buffer.getvalue()

@@ -40,7 +40,8 @@ def _say(line: Line) -> str:
 def export(dialogue: Dialogue) -> str:
     data = {"ifid": ifid(dialogue), "format": "SugarCube", "format-version": "2.37.3",
             "start": START}  # fmt: skip
-    out = [":: StoryTitle", one_line(dialogue.title) or "Untitled", ""]
+    # The title is plain text (no markup), but a line starting with `::` would open a passage.
+    out = [":: StoryTitle", one_line(dialogue.title).lstrip(": ") or "Untitled", ""]
     out += [":: StoryData", json.dumps(data, indent=2), ""]
     for block in blocks(dialogue):
         out.append(f":: {block.name}")
