@@ -191,3 +191,179 @@ def read_yarn(source: str) -> Read:
     titles = {name for name, _, _ in nodes}
     assert all(target in titles for _, _, opts in nodes for _, target in opts)
     return nodes
+
+
+def read_renpy(source: str) -> Read:
+    """Ren'Py's structure, read strictly: `define`s, labels, say statements whose string is a
+    Python literal (Ren'Py's string syntax) with `[[`/`{{` undoubled, random-swipe `if` chains,
+    `menu:` entries each jumping to an existing label, `return`."""
+    import ast
+    import re
+
+    def literal(quoted: str) -> str:
+        text = ast.literal_eval(quoted)
+        assert isinstance(text, str)
+        assert "[" not in text.replace("[[", "") and "{" not in text.replace("{{", ""), text
+        return text.replace("[[", "[").replace("{{", "{")
+
+    string = r'("(?:[^"\\]|\\.)*")'
+    say = re.compile(rf"^(?:    |        )(c_\w+) {string}  # id (\w+)(?:; .*)?$")
+    option = re.compile(rf"^        {string}:(?:  # id \w+)?$")
+    speakers: dict[str, str] = {}
+    labels: Read = []
+    lines = source.split("\n")
+    assert lines[-1] == ""
+    for row in lines[:-1]:
+        if match := re.fullmatch(rf"define (c_\w+) = Character\({string}\)", row):
+            speakers[match.group(1)] = literal(match.group(2))
+        elif match := re.fullmatch(r"label (\w+):", row):
+            name = "Start" if match.group(1) == "start" else match.group(1)
+            labels.append((name, [], []))
+        elif match := say.match(row):
+            said = labels[-1][1]
+            who, text, ident = speakers[match.group(1)], literal(match.group(2)), match.group(3)
+            if row.startswith("        ") and said and ident.startswith(said[-1][2] + "_"):
+                said[-1] = (who, (*said[-1][1], text), said[-1][2])
+            else:
+                said.append((who, (text,), ident))
+        elif match := option.match(row):
+            labels[-1][2].append((literal(match.group(1)), ""))
+        elif match := re.fullmatch(r"            jump (\w+)", row):
+            text, _ = labels[-1][2][-1]
+            labels[-1][2][-1] = (text, match.group(1))
+        else:
+            assert re.fullmatch(
+                r"|    return|    menu:|    \$ _swipe = renpy\.random\.randint\(0, \d+\)"
+                r"|    (?:el)?if _swipe == \d+:",
+                row,
+            ), row
+    names = {name for name, _, _ in labels}
+    assert all(target in names for _, _, opts in labels for _, target in opts)
+    return labels
+
+
+def read_godot(source: str) -> Read:
+    """Godot Dialogue Manager's structure, read strictly: `~ title`s, `Name: text [ID:x]` lines,
+    `%` random lines, `- option [ID:x] => target`, `=> END`. Text may hold no BBCode but `[lb]`
+    and `[rb]`, no `{{`, no `=>`."""
+    import re
+
+    joiner = "\u2060"
+
+    def plain(text: str) -> str:
+        bare = text.replace("[lb]", "").replace("[rb]", "")
+        assert "[" not in bare and "]" not in bare, text
+        assert "{{" not in text and "}}" not in text and "=>" not in text, text
+        out = re.sub(r"\[lb\]|\[rb\]", lambda m: "[" if m.group() == "[lb]" else "]", text)
+        return out.replace(joiner, "")
+
+    tags = r"(?: \[#emotion=[\w.-]+(?:, #action=[\w.-]+)?\]| \[#action=[\w.-]+\])?"
+    line = re.compile(rf"^(%? ?)(\w+): (.*?){tags} \[ID:(\w+)\]$")
+    option = re.compile(r"^- (.*?)(?: \[ID:\w+\])? => (\w+)$")
+    titles: Read = []
+    in_group = False
+    for row in source.split("\n"):
+        if row.startswith("~ "):
+            titles.append((row[2:], [], []))
+        elif match := option.match(row):
+            titles[-1][2].append((plain(match.group(1)), match.group(2)))
+        elif match := line.match(row):
+            said = titles[-1][1]
+            text, ident = plain(match.group(3)), match.group(4)
+            group = match.group(1) == "% "
+            if group and in_group:
+                said[-1] = (match.group(2), (*said[-1][1], text), said[-1][2])
+            else:
+                said.append((match.group(2), (text,), ident))
+            in_group = group
+        else:
+            assert row in ("", "=> END"), row
+    names = {name for name, _, _ in titles}
+    assert all(target in names for _, _, opts in titles for _, target in opts)
+    return titles
+
+
+def ink_transcripts(dialogue: Any) -> list[list[tuple[str, Any, str]]]:
+    """Every play-through an Ink export must allow: ("say", {texts it may print}, id) and
+    ("choose", option text, "") steps, one list per path to an end."""
+    from app.export.graph import one_line
+    from app.export.script import START, blocks
+
+    by_name = {block.name: block for block in blocks(dialogue)}
+    paths: list[list[tuple[str, Any, str]]] = []
+    pending: list[tuple[str, list[tuple[str, Any, str]]]] = [(START, [])]
+    while pending:
+        name, steps = pending.pop()  # depth first, first choice first: inkjs's order
+        block = by_name[name]
+        steps = steps + [
+            ("say", {f"{one_line(ln.speaker)}: {one_line(v.text)}" for v in ln.variants}, ln.id)
+            for ln in block.lines
+        ]
+        if not block.options:
+            paths.append(steps)
+        for option in reversed(block.options):
+            ident = option.line.id if option.line is not None else ""
+            pending.append((option.target, [*steps, ("choose", one_line(option.text), ident)]))
+    return paths
+
+
+def played(result: dict[str, Any]) -> list[list[tuple[str, Any, str]]]:
+    """inkjs play-throughs in the shape of `ink_transcripts` (texts as one-element sets)."""
+
+    def step(item: dict[str, Any]) -> tuple[str, Any, str]:
+        ident = next((t[3:] for t in item["tags"] if t.startswith("id:")), "")
+        if "choice" in item:
+            return ("choose", item["choice"], ident)
+        return ("say", item["text"], ident)
+
+    return [[step(item) for item in path] for path in result["paths"]]
+
+
+def ink_matches(expected_paths: list[Any], actual: list[Any]) -> bool:
+    """Same paths in the same order, each printed line one of its allowed variants."""
+    if len(expected_paths) != len(actual):
+        return False
+    for want, got in zip(expected_paths, actual, strict=True):
+        if len(want) != len(got):
+            return False
+        for (kind, allowed, ident), (got_kind, text, got_id) in zip(want, got, strict=True):
+            ok = text in allowed if kind == "say" else text == allowed
+            if kind != got_kind or not ok or ident != got_id:
+                return False
+    return True
+
+
+TWINE_LINK = r"\[\[(.*?)\]\]"
+
+
+def read_twee(story: dict[str, Any]) -> Read:
+    """extwee's passages as the shared structure: `Name: text` lines (`<<print either(…)>>` for
+    swipes), HTML references decoded, and `[[text->Target]]` links (Twine's link syntax)."""
+    import html
+    import re
+
+    passages: Read = []
+    for passage in story["passages"]:
+        if passage["name"] in ("StoryTitle", "StoryData"):
+            continue
+        said: list[Said] = []
+        offered: list[Offered] = []
+        for row in filter(None, passage["text"].split("\n")):
+            links = re.findall(TWINE_LINK, row)
+            if links:
+                assert len(links) == 1 and row == f"[[{links[0]}]]", row
+                text, arrow, target = links[0].rpartition("->")
+                assert arrow and "->" not in text and "|" not in text, row
+                offered.append((html.unescape(text), target))
+                continue
+            who, _, body = row.partition(": ")
+            either = re.fullmatch(r'<<print either\(((?:"[^"]*",?)+)\)>>', body)
+            raw = re.findall(r'"([^"]*)"', either.group(1)) if either else [body]
+            for text in (who, *raw):
+                assert not re.search(r"[\[\]{}$_<>|\"'\\/*=~:@-]", text), row
+            texts = tuple(html.unescape(t) for t in raw)
+            said.append((html.unescape(who), texts, ""))
+        passages.append((passage["name"], said, offered))
+    names = {name for name, _, _ in passages}
+    assert all(target in names for _, _, opts in passages for _, target in opts)
+    return passages

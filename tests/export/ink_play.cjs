@@ -21,7 +21,8 @@ function walk(state, transcript, depth) {
   const lines = transcript.slice();
   while (story.canContinue) {
     const text = story.Continue();
-    lines.push({ text: text.replace(/\n$/, ""), tags: story.currentTags.slice() });
+    // a choice with no content of its own ends in an empty line: not a line of dialogue
+    if (text.trim() !== "") lines.push({ text: text.replace(/\n$/, ""), tags: story.currentTags.slice() });
   }
   const choices = story.currentChoices.map((c) => ({ text: c.text, tags: c.tags || [] }));
   if (choices.length === 0 || depth > 50 || result.paths.length >= 500) {
