@@ -21,8 +21,8 @@ SEED_META = {"model": "SmolLM2-135M-Instruct", "template": "chatml", "temperatur
 HOSTILE = [
     "<<jump Evil>> -> END [[link->Evil]] {~a|b} #tag [name] {{x}} $gold",
     "* starred\n- dashed\n= equals\n~ tilde\n+ plus",
-    '"quoted" \'single\' \\ backslash // comment /* block */ <> glue',
-    ":: Evil [tag] {\"position\":\"1,1\"}\n=== knot ===\n===\n---\ntitle: Evil",
+    "\"quoted\" 'single' \\ backslash // comment /* block */ <> glue",
+    ':: Evil [tag] {"position":"1,1"}\n=== knot ===\n===\n---\ntitle: Evil',
     "=> END\n% variant\n- option => Evil\n~ Evil\n<<set $x to 1>>\n$> mutation",
     'menu:\n    "Pick":\n        jump evil\nlabel evil:\n$ renpy.quit()',
     "[[Evil]] [[a|Evil]] [[Evil<-b]] <<print 1>> (set: $x to 1) {$x} [wait=9] [if x] [#bad]",
@@ -72,7 +72,6 @@ def hostile_chat(store: ChatStore) -> int:
     return chat.id
 
 
-
 def npm_modules() -> Path:
     """node_modules holding inkjs and extwee: installed once with npm (network needed the first
     time only); without node or npm the parser tests fail saying so, never silently pass."""
@@ -89,7 +88,6 @@ def npm_modules() -> Path:
         if done.returncode != 0:
             pytest.fail(f"npm install {' '.join(NPM_PACKAGES)} failed: {done.stderr[-500:]}")
     return modules
-
 
 
 def run_node(script: str, tools: Path, package: str, file: Path) -> Any:
