@@ -8,6 +8,7 @@ from importlib import resources
 from typing import Any
 
 from app.export.graph import Dialogue
+from app.text import safe_json
 
 FORMAT = "loreweaver-dialogue"
 VERSION = 1
@@ -62,4 +63,6 @@ def to_data(dialogue: Dialogue) -> dict[str, Any]:
 
 
 def export(dialogue: Dialogue) -> str:
-    return json.dumps(to_data(dialogue), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    """Text kept exactly; the controls JSON leaves raw are `\\u` escapes (safe in a terminal)."""
+    dumped = json.dumps(to_data(dialogue), ensure_ascii=False, indent=2, sort_keys=True)
+    return safe_json(dumped) + "\n"
