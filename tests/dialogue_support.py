@@ -3,6 +3,7 @@ own parsers (inkjs and extwee from npm) and strict readers for the formats witho
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -108,10 +109,14 @@ Offered = tuple[str, str]
 Read = list[tuple[str, list[Said], list[Offered]]]
 
 
-def expected(dialogue: Any, *, speaker: Any = None) -> Read:
-    """The blocks of a dialogue as plain one-line text: what a reader must recover, no more."""
-    from app.export.graph import one_line
+def expected(dialogue: Any, *, speaker: Any = None, drop: str = "") -> Read:
+    """The blocks of a dialogue as plain one-line text (less the characters in `drop`, which a
+    format removes): what a reader must recover, no more."""
+    from app.export.graph import one_line as flat
     from app.export.script import blocks
+
+    def one_line(text: str) -> str:
+        return flat(text).translate(dict.fromkeys(map(ord, drop)))
 
     name = speaker or one_line
     return [
@@ -165,6 +170,9 @@ def read_yarn(source: str) -> Read:
         for row in rows:
             if row == "===":
                 break
+            if row == "<<wait 0>>":  # separates two line groups
+                in_group = False
+                continue
             if row.startswith("-> "):
                 match = tagged.match(row[3:])
                 text = match.group("body") if match else row[3:]
@@ -263,6 +271,7 @@ def read_godot(source: str) -> Read:
     for row in source.split("\n"):
         if row.startswith("~ "):
             titles.append((row[2:], [], []))
+            in_group = False
         elif match := option.match(row):
             titles[-1][2].append((plain(match.group(1)), match.group(2)))
         elif match := line.match(row):
@@ -276,6 +285,7 @@ def read_godot(source: str) -> Read:
             in_group = group
         else:
             assert row in ("", "=> END"), row
+            in_group = False
     names = {name for name, _, _ in titles}
     assert all(target in names for _, _, opts in titles for _, target in opts)
     return titles
@@ -317,18 +327,20 @@ def played(result: dict[str, Any]) -> list[list[tuple[str, Any, str]]]:
     return [[step(item) for item in path] for path in result["paths"]]
 
 
-def ink_matches(expected_paths: list[Any], actual: list[Any]) -> bool:
-    """Same paths in the same order, each printed line one of its allowed variants."""
+def ink_difference(expected_paths: list[Any], actual: list[Any]) -> str:
+    """The first way inkjs's play-throughs differ from the expected ones ("" when they agree):
+    same paths in the same order, each printed line one of its allowed variants."""
     if len(expected_paths) != len(actual):
-        return False
-    for want, got in zip(expected_paths, actual, strict=True):
-        if len(want) != len(got):
-            return False
-        for (kind, allowed, ident), (got_kind, text, got_id) in zip(want, got, strict=True):
-            ok = text in allowed if kind == "say" else text == allowed
-            if kind != got_kind or not ok or ident != got_id:
-                return False
-    return True
+        return f"{len(actual)} paths played, {len(expected_paths)} expected"
+    for number, (want, got) in enumerate(zip(expected_paths, actual, strict=True)):
+        for want_step, got_step in itertools.zip_longest(want, got):
+            if want_step is None or got_step is None:
+                return f"path {number}: extra step {want_step or got_step}"
+            kind, allowed, ident = want_step
+            ok = got_step[1] in allowed if kind == "say" else got_step[1] == allowed
+            if (kind, ident) != (got_step[0], got_step[2]) or not ok:
+                return f"path {number}: played {got_step}, expected {want_step}"
+    return ""
 
 
 TWINE_LINK = r"\[\[(.*?)\]\]"

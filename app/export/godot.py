@@ -13,8 +13,9 @@ _JOIN = "\u2060"
 
 def escape(text: str) -> str:
     """BBCode brackets as `[lb]`/`[rb]` (so no tag, condition, `[[random]]` or `[#tag]`), and
-    `{{`, `=>`, `=<` broken by a word joiner."""
-    text = one_line(text)
+    `{{`, `=>`, `=<` broken by a word joiner (the text's own joiners, invisible, are dropped, so
+    every joiner in the file is one of ours)."""
+    text = one_line(text).replace(_JOIN, "")
     text = "".join("[lb]" if c == "[" else "[rb]" if c == "]" else c for c in text)
     for pair in ("{{", "}}", "=>", "=<"):
         text = text.replace(pair, pair[0] + _JOIN + pair[1])
@@ -37,8 +38,8 @@ def export(dialogue: Dialogue) -> str:
         for line in block.lines:
             if len(line.variants) == 1:
                 out.append(_line(line, 0))
-            else:
-                out += [f"% {_line(line, index)}" for index in range(len(line.variants))]
+            else:  # an empty line ends a random group (the next may start one)
+                out += [f"% {_line(line, index)}" for index in range(len(line.variants))] + [""]
         for option in block.options:
             key = f" [ID:{option.line.id}]" if option.line is not None else ""
             out.append(f"- {escape(option.text)}{key} => {option.target}")

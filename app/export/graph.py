@@ -19,8 +19,8 @@ from app.memory.store.tree import MESSAGE_COLUMNS
 from app.text import safe_line
 
 _SKIPPED = ("failed", "streaming")
-"""A failed reply has no text and a streaming one is not final: neither is a line (their
-children, if any, hang from the line above)."""
+"""A failed reply has no text and a streaming one is not final: neither is a line, nor is a blank
+message (their children, if any, hang from the line above)."""
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ class _Builder:
         stack = list(reversed(self.below.get(parent, [])))
         while stack:
             message = stack.pop()
-            if message.status in _SKIPPED or (message.role != "user" and not message.content):
+            if message.status in _SKIPPED or not one_line(message.content):
                 stack.extend(reversed(self.below.get(message.id, [])))
             else:
                 out.append(message)

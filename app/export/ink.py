@@ -9,12 +9,13 @@ from app.export.graph import Dialogue, Line, one_line
 from app.export.script import START, blocks
 from app.export.yarn import hashtag
 
-_SPECIAL = re.compile(r"[\\{}|\[\]#<>/~*+=\-^]")
+_SPECIAL = re.compile(r"[\\{}|\[\]#<>/~*+=\-^&!$:]")
 
 
 def escape(text: str) -> str:
     """A backslash before every character Ink can read as logic, choice, divert, glue, tag,
-    comment or gather, so text stays text wherever it sits."""
+    comment, gather or sequence type (`{~&…}` would be a shuffle-cycle), so text stays text
+    wherever it sits."""
     return _SPECIAL.sub(lambda m: "\\" + m.group(), one_line(text))
 
 

@@ -47,27 +47,33 @@ def render(dialogue: Dialogue) -> tuple[str, list[StringRow]]:
     out: list[str] = []
     rows: list[StringRow] = []
 
-    def say(prefix: str, line: Line, index: int, node: str, with_speaker: bool = True) -> None:
+    def say(prefix: str, line: Line, index: int, node: str, option: str | None = None) -> None:
+        """One localisable line; an option's text (`option`) is said without a speaker."""
         variant = line.variants[index]
-        who = f"{speaker_id(line.speaker)}: " if with_speaker else ""
-        out.append(f"{prefix}{who}{escape(variant.text)} {_tags(line, index)}")
+        who = f"{speaker_id(line.speaker)}: " if option is None else ""
+        text = variant.text if option is None else option
+        out.append(f"{prefix}{who}{escape(text)} {_tags(line, index)}")
         comment = f"action: {variant.action}" if variant.action else ""
         rows.append(
-            StringRow(line.variant_id(index), one_line(variant.text), node, len(out),
+            StringRow(line.variant_id(index), one_line(text), node, len(out),
                       line.speaker, variant.emotion or "", comment)
         )  # fmt: skip
 
     for block in blocks(dialogue):
         out += [f"title: {block.name}", "---"]
+        grouped = False
         for line in block.lines:
             if len(line.variants) == 1:
                 say("", line, 0, block.name)
             else:
+                if grouped:  # consecutive `=>` lines are one group: a statement splits them
+                    out.append("<<wait 0>>")
                 for index in range(len(line.variants)):
                     say("=> ", line, index, block.name)
+            grouped = len(line.variants) > 1
         for option in block.options:
             if option.line is not None:
-                say("-> ", option.line, 0, block.name, with_speaker=False)
+                say("-> ", option.line, 0, block.name, option.text)
             else:
                 out.append(f"-> {escape(option.text)}")
             out.append(f"    <<jump {option.target}>>")

@@ -6,12 +6,12 @@ const ink = require(path.join(process.argv[2], "dist", "ink-full.js"));
 const source = fs.readFileSync(process.argv[3], "utf8");
 const result = { errors: [], warnings: [], paths: [] };
 let story;
+const compiler = new ink.Compiler(source);
 try {
-  const compiler = new ink.Compiler(source);
   story = compiler.Compile();
   result.warnings = compiler.warnings || [];
 } catch (e) {
-  result.errors = [String(e && e.message ? e.message : e)];
+  result.errors = (compiler.errors || []).concat([String(e && e.message ? e.message : e)]);
   process.stdout.write(JSON.stringify(result));
   process.exit(0);
 }
@@ -25,7 +25,7 @@ function walk(state, transcript, depth) {
     if (text.trim() !== "") lines.push({ text: text.replace(/\n$/, ""), tags: story.currentTags.slice() });
   }
   const choices = story.currentChoices.map((c) => ({ text: c.text, tags: c.tags || [] }));
-  if (choices.length === 0 || depth > 50 || result.paths.length >= 500) {
+  if (choices.length === 0 || depth > 2000 || result.paths.length >= 5000) {
     result.paths.push(lines);
     return;
   }
