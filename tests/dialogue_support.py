@@ -347,8 +347,9 @@ TWINE_LINK = r"\[\[(.*?)\]\]"
 
 
 def read_twee(story: dict[str, Any]) -> Read:
-    """extwee's passages as the shared structure: `Name: text` lines (`<<print either(…)>>` for
-    swipes), HTML references decoded, and `[[text->Target]]` links (Twine's link syntax)."""
+    """extwee's passages as the shared structure: `Name: text /* id */` lines (`<<print
+    either(…)>>` for swipes), HTML references decoded, and `[[text->Target]]` links (Twine's link
+    syntax)."""
     import html
     import re
 
@@ -366,13 +367,14 @@ def read_twee(story: dict[str, Any]) -> Read:
                 assert arrow and "->" not in text and "|" not in text, row
                 offered.append((html.unescape(text), target))
                 continue
+            row, ident = re.fullmatch(r"(.*) /\* (\w+) \*/", row).groups()  # type: ignore[union-attr]
             who, _, body = row.partition(": ")
             either = re.fullmatch(r'<<print either\(((?:"[^"]*",?)+)\)>>', body)
             raw = re.findall(r'"([^"]*)"', either.group(1)) if either else [body]
             for text in (who, *raw):
                 assert not re.search(r"[\[\]{}$_<>|\"'\\/*=~:@-]", text), row
             texts = tuple(html.unescape(t) for t in raw)
-            said.append((html.unescape(who), texts, ""))
+            said.append((html.unescape(who), texts, ident))
         passages.append((passage["name"], said, offered))
     names = {name for name, _, _ in passages}
     assert all(target in names for _, _, opts in passages for _, target in opts)

@@ -9,6 +9,7 @@ block starts with it. A chain that simply ends is the story's end.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 from app.export.graph import Dialogue, Line
@@ -36,9 +37,9 @@ class Block:
 def blocks(dialogue: Dialogue, label_chars: int = 60) -> list[Block]:
     """Every block, the start first, then in the order they are first offered."""
     out: list[Block] = []
-    pending: list[tuple[str, tuple[Line, ...]]] = [(START, dialogue.roots)]
+    pending: deque[tuple[str, tuple[Line, ...]]] = deque([(START, dialogue.roots)])
     while pending:
-        name, heads = pending.pop(0)
+        name, heads = pending.popleft()
         chain: list[Line] = []
         if len(heads) == 1:
             line = heads[0]

@@ -30,11 +30,12 @@ def ifid(dialogue: Dialogue) -> str:
 
 
 def _say(line: Line) -> str:
+    """`Name: text /* id */` (a SugarCube comment carries the line id)."""
     who = escape(line.speaker)
     if len(line.variants) == 1:
-        return f"{who}: {escape(line.text)}"
+        return f"{who}: {escape(line.text)} /* {line.id} */"
     picks = ",".join(f'"{escape(variant.text)}"' for variant in line.variants)
-    return f"{who}: <<print either({picks})>>"
+    return f"{who}: <<print either({picks})>> /* {line.id} */"
 
 
 def export(dialogue: Dialogue) -> str:
