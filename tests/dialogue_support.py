@@ -53,7 +53,10 @@ def sample_chat(store: ChatStore) -> dict[str, int]:
     ids["bandits"] = store.add_message(
         chat.id, "user", "Ask about the bandits.", parent_id=ids["swipe1"]
     ).id
-    ids["no"] = store.add_message(chat.id, "assistant", "Not in my shop.", name="Brenna").id
+    npc = {"emotion": "wary", "action": {"name": "cross_arms", "args": {"firmly": True}}}
+    ids["no"] = store.add_message(
+        chat.id, "assistant", "Not in my shop.", name="Brenna", meta={"npc": npc}
+    ).id
     ids["chat"] = chat.id
     return ids
 

@@ -89,10 +89,14 @@ def speaker_id(name: str) -> str:
 
 
 def _tag(meta: dict[str, Any], key: str) -> str | None:
-    """Emotion or action from a structured reply, read defensively (top level or `structured`)."""
-    for source in (meta, meta.get("structured")):
+    """Emotion or action of a structured reply, read defensively wherever a writer put it: top
+    level, `npc` (the NPC replies' annotations) or `structured`. An action may be a name or
+    `{"name", "args"}`: the name is the tag (the arguments stay in the JSON export's meta)."""
+    for source in (meta, meta.get("npc"), meta.get("structured")):
         if isinstance(source, dict):
             value = source.get(key)
+            if isinstance(value, dict):
+                value = value.get("name")
             if isinstance(value, str) and value.strip():
                 return " ".join(value.split())
     return None

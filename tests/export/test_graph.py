@@ -27,6 +27,8 @@ def test_swipes_are_variants_and_forks_are_children(store: ChatStore) -> None:
     assert all(c.is_player and c.speaker == "Ash" for c in reply.children)
     deal = reply.children[0].children[0]
     assert (deal.variants[0].emotion, deal.variants[0].action) == ("pleased", "nods")
+    no = reply.children[1].children[0]  # an NPC structured reply: {"npc": {emotion, action}}
+    assert (no.variants[0].emotion, no.variants[0].action) == ("wary", "cross_arms")
     assert len({line.id for line in dialogue.lines()}) == len(dialogue.lines()) == 7
 
 
@@ -37,7 +39,7 @@ def test_json_keeps_every_variant_seed_and_setting_and_fits_its_schema(store: Ch
     jsonschema.validate(data, schema())
     variants = [v for line in data["lines"] for v in line["variants"]]
     assert sorted(v["meta"]["seed"] for v in variants if "seed" in v["meta"]) == [1, 2, 3, 7]
-    assert all(v["meta"]["model"] == SEED_META["model"] for v in variants if v["meta"])
+    assert all(v["meta"]["model"] == SEED_META["model"] for v in variants if "seed" in v["meta"])
     assert {v["message_id"] for v in variants} == {i for k, i in ids.items() if k != "chat"}
     by_id = {line["id"]: line for line in data["lines"]}
     for line in data["lines"]:

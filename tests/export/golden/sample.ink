@@ -14,5 +14,5 @@ Brenna: Sundown, then. #id:L1_04e2fbdce914 #emotion:pleased #action:nods
 -> END
 
 === L1_4a61314a8ac7 ===
-Brenna: Not in my shop. #id:L1_ae02a3f39c87
+Brenna: Not in my shop. #id:L1_ae02a3f39c87 #emotion:wary #action:cross_arms
 -> END

@@ -22,5 +22,5 @@ label L1_46cd7839ddd1:
     return
 
 label L1_4a61314a8ac7:
-    c_Brenna "Not in my shop."  # id L1_ae02a3f39c87
+    c_Brenna "Not in my shop."  # id L1_ae02a3f39c87; emotion wary; action cross_arms
     return
