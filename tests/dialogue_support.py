@@ -242,8 +242,8 @@ def read_renpy(source: str) -> Read:
             labels[-1][2][-1] = (text, match.group(1))
         else:
             assert re.fullmatch(
-                r"|    return|    menu:|    \$ _swipe = renpy\.random\.randint\(0, \d+\)"
-                r"|    (?:el)?if _swipe == \d+:",
+                r"|    return|    menu:|    \$ swipe_pick = renpy\.random\.randint\(0, \d+\)"
+                r"|    (?:el)?if swipe_pick == \d+:",
                 row,
             ), row
     names = {name for name, _, _ in labels}

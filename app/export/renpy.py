@@ -41,10 +41,10 @@ def _say(line: Line, who: str) -> list[str]:
 
     if len(line.variants) == 1:
         return [f"    {one(0)}"]
-    out = [f"    $ _swipe = renpy.random.randint(0, {len(line.variants) - 1})"]
+    out = [f"    $ swipe_pick = renpy.random.randint(0, {len(line.variants) - 1})"]
     for index in range(len(line.variants)):
         keyword = "if" if index == 0 else "elif"
-        out += [f"    {keyword} _swipe == {index}:", f"        {one(index)}"]
+        out += [f"    {keyword} swipe_pick == {index}:", f"        {one(index)}"]
     return out
 
 

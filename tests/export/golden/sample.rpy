@@ -4,12 +4,12 @@ define c_Brenna = Character("Brenna")
 label start:
     c_Brenna "Back again?"  # id L1_032ce9ff468c
     c_Ash "I need a blade."  # id L1_f5104b617577
-    $ _swipe = renpy.random.randint(0, 2)
-    if _swipe == 0:
+    $ swipe_pick = renpy.random.randint(0, 2)
+    if swipe_pick == 0:
         c_Brenna "Coin first."  # id L1_be8786901f1d
-    elif _swipe == 1:
+    elif swipe_pick == 1:
         c_Brenna "What kind?"  # id L1_be8786901f1d_1
-    elif _swipe == 2:
+    elif swipe_pick == 2:
         c_Brenna "Sit down."  # id L1_be8786901f1d_2
     menu:
         "Double pay.":  # id L1_46cd7839ddd1
