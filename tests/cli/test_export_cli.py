@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import jsonschema
-from dialogue_support import expected, read_yarn
+from dialogue_readers import expected, read_yarn
 from support import one_line_error, run_cli
 
 from app.export import FORMATS, load_dialogue

@@ -13,9 +13,8 @@ import re
 from pathlib import Path
 
 import pytest
-from dialogue_support import (
+from dialogue_readers import (
     expected,
-    hostile_chat,
     ink_difference,
     ink_transcripts,
     played,
@@ -23,9 +22,8 @@ from dialogue_support import (
     read_renpy,
     read_twee,
     read_yarn,
-    run_node,
-    sample_chat,
 )
+from dialogue_support import hostile_chat, run_node, sample_chat
 
 from app.export import FORMATS, load_dialogue
 from app.export.graph import Dialogue, one_line, speaker_id

@@ -10,18 +10,17 @@ import itertools
 from pathlib import Path
 
 import pytest
-from dialogue_support import (
+from dialogue_readers import (
     expected,
     ink_difference,
     ink_transcripts,
-    npm_modules,
     played,
     read_godot,
     read_renpy,
     read_twee,
     read_yarn,
-    run_node,
 )
+from dialogue_support import npm_modules, run_node
 from hostile.harness import run_limited
 
 from app.export import FORMATS, load_dialogue
