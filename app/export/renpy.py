@@ -65,4 +65,4 @@ def export(dialogue: Dialogue) -> str:
                 ]
         else:
             out.append("    return")
-    return "\n".join(out) + "\n"
+    return "\n".join(out).lstrip("\n") + "\n"
