@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "presets": ("presets", "sampler presets, built in and your own: list, save, use, remove"),
     "chats": ("chats", "list, show, search, rename, bookmark, export, import, delete chats"),
     "dataset": ("dataset", "build fine-tuning datasets from characters' saved chats"),
+    "export": ("export", "a chat's whole tree as a dialogue file (Yarn, Ink, Ren'Py, Twee, …)"),
 }
 
 

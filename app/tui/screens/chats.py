@@ -21,15 +21,19 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label
 
 from app.errors import LoreweaverError
+from app.export import export_chat
+from app.fsutil import write_text_atomic
 from app.memory.recall import search
 from app.memory.sillytavern import import_chat, write_chat_file
 from app.memory.store import ChatStore, branch_from, jump_to, list_bookmarks
 from app.tui.screens.ask import AskDialog
 from app.tui.screens.confirm import ConfirmDialog
+from app.tui.screens.dialogue_export import DialogueExportDialog, ExportRequest
 from app.tui.screens.library import Choice
 
 HINTS = {
-    "chats": "Enter opens · r rename · d delete · x export · i import · b bookmarks · / find",
+    "chats": "Enter opens · r rename · d delete · x export · e dialogue export · i import · "
+    "b bookmarks · / find",
     "hits": "Enter opens the chat · Esc back to the chats",
     "marks": "Enter jumps back here · n branches a new chat from here · Esc back to the chats",
 }
@@ -56,6 +60,7 @@ class ChatsScreen(ModalScreen[Choice | None]):
         Binding("r", "rename", "Rename"),
         Binding("d,delete", "delete", "Delete"),
         Binding("x", "export", "Export"),
+        Binding("e", "dialogue_export", "Dialogue export"),
         Binding("i", "import", "Import"),
         Binding("b", "bookmarks", "Bookmarks"),
         Binding("n", "branch", "Branch", show=False),
@@ -246,6 +251,20 @@ class ChatsScreen(ModalScreen[Choice | None]):
             AskDialog("Export chat", "SillyTavern JSONL file to write", value=str(default)),
             chosen,
         )
+
+    def action_dialogue_export(self) -> None:
+        """The chat's whole tree as Yarn, Ink, Ren'Py, Twee, … (`app.export`)."""
+        chat_id = self._chat_id()
+        if chat_id is None:
+            return
+
+        def chosen(request: ExportRequest | None) -> None:
+            if request is not None:
+                text = export_chat(self.store, chat_id, request.form)
+                if self._try(lambda: write_text_atomic(request.path, text)):
+                    self.notify(f"Chat {chat_id} exported to {request.path}.")
+
+        self.app.push_screen(DialogueExportDialog(chat_id, self.exports), chosen)
 
     def action_import(self) -> None:
         if self.mode != "chats":

@@ -1,0 +1,88 @@
+"""The dialogue graph read from a real store: swipes as variants, forks as children, stable ids,
+and the canonical JSON against its published schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+from dialogue_support import SEED_META, sample_chat
+
+from app.export import FORMATS, export_chat, load_dialogue
+from app.export.canonical import schema
+from app.home import Home
+from app.memory.store import ChatStore
+
+
+def test_swipes_are_variants_and_forks_are_children(store: ChatStore) -> None:
+    ids = sample_chat(store)
+    dialogue = load_dialogue(store, ids["chat"])
+    (greet,) = dialogue.roots
+    (ask,) = greet.children
+    (reply,) = ask.children
+    assert [v.text for v in reply.variants] == ["Coin first.", "What kind?", "Sit down."]
+    assert [v.meta["seed"] for v in reply.variants] == [1, 2, 3]
+    assert [c.text for c in reply.children] == ["Double pay.", "Ask about the bandits."]
+    assert all(c.is_player and c.speaker == "Ash" for c in reply.children)
+    deal = reply.children[0].children[0]
+    assert (deal.variants[0].emotion, deal.variants[0].action) == ("pleased", "nods")
+    no = reply.children[1].children[0]  # an NPC structured reply: {"npc": {emotion, action}}
+    assert (no.variants[0].emotion, no.variants[0].action) == ("wary", "cross_arms")
+    assert len({line.id for line in dialogue.lines()}) == len(dialogue.lines()) == 7
+
+
+def test_json_keeps_every_variant_seed_and_setting_and_fits_its_schema(store: ChatStore) -> None:
+    ids = sample_chat(store)
+    data = json.loads(export_chat(store, ids["chat"], "json"))
+    jsonschema.Draft202012Validator.check_schema(schema())
+    jsonschema.validate(data, schema())
+    variants = [v for line in data["lines"] for v in line["variants"]]
+    assert sorted(v["meta"]["seed"] for v in variants if "seed" in v["meta"]) == [1, 2, 3, 7]
+    assert all(v["meta"]["model"] == SEED_META["model"] for v in variants if "seed" in v["meta"])
+    assert {v["message_id"] for v in variants} == {i for k, i in ids.items() if k != "chat"}
+    by_id = {line["id"]: line for line in data["lines"]}
+    for line in data["lines"]:
+        assert all(by_id[child]["parent"] == line["id"] for child in line["children"])
+
+
+def test_schema_rejects_what_it_should(store: ChatStore) -> None:
+    data = json.loads(export_chat(store, sample_chat(store)["chat"], "json"))
+    data["lines"][0]["variants"] = []
+    errors = list(jsonschema.Draft202012Validator(schema()).iter_errors(data))
+    assert errors and "variants" in errors[0].json_path
+
+
+def test_same_tree_gives_byte_identical_files(store: ChatStore, tmp_path: Path) -> None:
+    ids = sample_chat(store)
+    first = {form: export_chat(store, ids["chat"], form) for form in FORMATS}
+    # where the user is in the tree, and other chats, are not part of the tree
+    store.select(ids["swipe3"])
+    sample_chat(store)
+    assert {form: export_chat(store, ids["chat"], form) for form in FORMATS} == first
+    # the same tree built in another home (same chat id) exports to the same bytes
+    with ChatStore.open(Home(tmp_path)) as other:
+        chat = sample_chat(other)["chat"]
+        assert chat == ids["chat"]
+        assert {form: export_chat(other, chat, form) for form in FORMATS} == first
+
+
+def test_regenerating_a_line_keeps_every_other_id(store: ChatStore) -> None:
+    ids = sample_chat(store)
+    chat = ids["chat"]
+
+    def ids_by_message() -> dict[int, str]:
+        data = json.loads(export_chat(store, chat, "json"))
+        return {v["message_id"]: v["id"] for line in data["lines"] for v in line["variants"]}
+
+    before = ids_by_message()
+    # regenerate the deal line (a new swipe) and fork the greeting with a new player line
+    deal = store.get_message(ids["deal"])
+    regen = store.add_message(
+        chat, "assistant", "Tomorrow.", parent_id=deal.parent_id, name="Brenna"
+    )
+    fork = store.add_message(chat, "user", "Goodbye.", parent_id=ids["greet"])
+    after = ids_by_message()
+    assert {m: after[m] for m in before} == before
+    assert after[regen.id] == f"{before[ids['deal']]}_1"
+    assert after[fork.id] not in before.values()
