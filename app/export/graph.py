@@ -14,8 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.memory.store import ChatStore, StoredMessage, message_from_row
-from app.memory.store.tree import MESSAGE_COLUMNS
+from app.memory.store import MESSAGE_COLUMNS, ChatStore, StoredMessage, message_from_row
 from app.text import safe_line
 
 _SKIPPED = ("failed", "streaming")

@@ -17,13 +17,14 @@ from app.memory.store.migrations import SCHEMA_VERSION, migrate, schema_version
 from app.memory.store.path_index import PathIndex, on_path, up_cte
 from app.memory.store.records import ROLES, STATUSES, Chat, ChatSummary, Status, StoredMessage
 from app.memory.store.repair import check
-from app.memory.store.tree import message_from_row
+from app.memory.store.tree import MESSAGE_COLUMNS, message_from_row
 
 __all__ = [
     "Chat",
     "ChatDatabaseError",
     "ChatStore",
     "ChatSummary",
+    "MESSAGE_COLUMNS",
     "PathIndex",
     "ROLES",
     "ReplyWriter",
