@@ -1,0 +1,154 @@
+"""LoRA adapters: small GGUF files that shift a base model's voice, applied on the live context.
+
+A character sheet names its adapters (a file and a scale). Switching characters swaps the
+adapter set on the loaded context (llama.cpp's `llama_set_adapter_lora`) instead of reloading
+the base model. Keys and values computed under one adapter set are wrong under another, so the
+set is part of the KV cache's identity (`key`).
+
+A file is checked here before llama.cpp reads it, so that the common mistakes (a missing file,
+a model instead of an adapter, an adapter for another architecture) are one clear line; what
+only llama.cpp can see (a tensor of the wrong size: another model of the same architecture) is
+reported from its error.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.engine import quiet
+from app.engine.gguf import GGUFError, read_header
+from app.errors import LoreweaverError
+
+MAX_ADAPTERS = 8
+"""More than a few adapters at once is a mistake, not a voice."""
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """One LoRA file applied with `scale` (0 switches it off, 1 is the trained strength)."""
+
+    path: Path
+    scale: float = 1.0
+
+    @property
+    def label(self) -> str:
+        """How the app shows it: the file name and the scale."""
+        return f"{self.path.name}×{self.scale:g}"
+
+
+def label(adapters: Sequence[Adapter]) -> str:
+    """The adapter set for a status line or a table title: "none" when empty."""
+    return ", ".join(a.label for a in adapters) or "none"
+
+
+def key(adapters: Sequence[Adapter]) -> str:
+    """What a cache saved under this set must match: each file's identity and its scale."""
+    parts = []
+    for adapter in adapters:
+        try:
+            stat = adapter.path.stat()
+            size, mtime = stat.st_size, stat.st_mtime_ns
+        except OSError:
+            size, mtime = -1, -1
+        parts.append([str(adapter.path), size, mtime, adapter.scale])
+    return json.dumps(parts, separators=(",", ":")) if parts else ""
+
+
+def resolve(refs: Sequence[tuple[str, float]], folders: Sequence[Path | None]) -> list[Adapter]:
+    """`(file, scale)` pairs as adapters: an absolute or `~` path as it is, a bare name looked up
+    in `folders` (the models folders, where adapters sit beside their base models).
+
+    A file that is in none of them is one clear error naming where it was looked for.
+    """
+    if len(refs) > MAX_ADAPTERS:
+        raise LoreweaverError(f"{len(refs)} adapters named; at most {MAX_ADAPTERS} can be applied")
+    found: list[Adapter] = []
+    for ref, scale in refs:
+        path = Path(ref).expanduser()
+        places = [path] if path.is_absolute() else [f / path for f in folders if f is not None]
+        match = next((p for p in places if p.is_file()), None)
+        if match is None:
+            where = ", ".join(str(p.parent) for p in places) or "no models folder"
+            raise LoreweaverError(f"adapter file {ref!r} not found (looked in {where})")
+        found.append(Adapter(match.resolve(), scale))
+    return found
+
+
+def adapter_problem(path: Path, architecture: str | None) -> str | None:
+    """Why `path` is not a LoRA adapter for a model of `architecture`, or None."""
+    try:
+        meta = read_header(path).metadata
+    except GGUFError as exc:
+        return f"not a usable GGUF file ({exc})"
+    if meta.get("general.type") != "adapter":
+        return "not an adapter (general.type is not 'adapter'): a model file?"
+    if meta.get("adapter.type") != "lora":
+        return f"not a LoRA adapter (adapter.type is {meta.get('adapter.type')!r})"
+    arch = meta.get("general.architecture")
+    if architecture is not None and arch != architecture:
+        return f"an adapter for {arch!r} models; the loaded model is {architecture!r}"
+    return None
+
+
+class LoadedAdapters:
+    """The adapter files llama.cpp has read for one model (each file once, while it is
+    unchanged) and the set applied to its context. Runs on the engine's worker thread.
+
+    Loaded adapters stay until the model is freed: switching back to a character costs a
+    pointer swap, not a file read.
+    """
+
+    def __init__(self, architecture: str | None) -> None:
+        self._architecture = architecture
+        self._loaded: dict[tuple[Path, int, int], Any] = {}
+        self.applied: tuple[Adapter, ...] = ()
+
+    def _load(self, llm: Any, lib: Any, path: Path) -> Any:
+        try:
+            stat = path.stat()
+        except OSError as exc:
+            raise LoreweaverError(f"cannot read the adapter ({exc.strerror})", path=path) from None
+        file_key = (path, stat.st_size, stat.st_mtime_ns)
+        handle = self._loaded.get(file_key)
+        if handle is not None:
+            return handle
+        problem = adapter_problem(path, self._architecture)
+        if problem is not None:
+            raise LoreweaverError(f"unusable adapter: {problem}", path=path)
+        quiet.clear_errors()
+        with quiet.drop_this_threads_stderr():
+            handle = lib.llama_adapter_lora_init(llm._model.model, str(path).encode())
+        if not handle:
+            reason = quiet.first_error() or "llama.cpp could not read it"
+            raise LoreweaverError(f"unusable adapter: {reason}", path=path)
+        self._loaded[file_key] = handle
+        return handle
+
+    def apply(self, llm: Any, lib: Any, adapters: Sequence[Adapter]) -> bool:
+        """Make `adapters` the context's set; True when that changed it (the caller then
+        forgets the KV cache). Every file is loaded before the set changes, so a bad one
+        leaves the previous set in place."""
+        wanted = tuple(adapters)
+        if wanted == self.applied and all(self._current(a) for a in wanted):
+            return False
+        handles = [self._load(llm, lib, a.path) for a in wanted]
+        lib.llama_clear_adapter_lora(llm._ctx.ctx)
+        self.applied = ()
+        for adapter, handle in zip(wanted, handles, strict=True):
+            if lib.llama_set_adapter_lora(llm._ctx.ctx, handle, adapter.scale) != 0:
+                lib.llama_clear_adapter_lora(llm._ctx.ctx)
+                raise LoreweaverError("llama.cpp refused the adapter", path=adapter.path)
+        self.applied = wanted
+        return True
+
+    def _current(self, adapter: Adapter) -> bool:
+        """Whether the file is still the one that was loaded (an edited file is read again)."""
+        try:
+            stat = adapter.path.stat()
+        except OSError:
+            return False
+        return (adapter.path, stat.st_size, stat.st_mtime_ns) in self._loaded
