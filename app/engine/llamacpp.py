@@ -354,8 +354,9 @@ class LlamaEngine:
 
     @property
     def adapters(self) -> tuple[Adapter, ...]:
-        """The LoRA adapters applied to every generation (empty: the base model)."""
-        return self.call(lambda: self._adapters.applied)
+        """The LoRA adapters applied to every generation (empty: the base model). Read without
+        waiting for the worker: a status line may ask while a reply is being generated."""
+        return self._adapters.applied
 
     def use_adapters(self, adapters: Sequence[Adapter]) -> None:
         """Apply these LoRA adapters from the next generation on, without reloading the model.
