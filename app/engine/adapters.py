@@ -14,7 +14,7 @@ reported from its error.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,13 @@ from app.errors import LoreweaverError
 
 MAX_ADAPTERS = 8
 """More than a few adapters at once is a mistake, not a voice."""
+LORA_TYPES = {0: "f32", 1: "f16", 8: "q8_0", 30: "bf16"}
+"""The tensor types LoRA converters write; llama.cpp crashes (SIGSEGV) applying some others,
+such as integer tensors, instead of refusing them."""
+_TYPE_NAMES = ", ".join(LORA_TYPES.values())
+ALPHA = "adapter.lora.alpha"
+F32 = 6
+"""GGUF's value type id of a 32-bit float."""
 
 
 @dataclass(frozen=True)
@@ -81,16 +88,26 @@ def resolve(refs: Sequence[tuple[str, float]], folders: Sequence[Path | None]) -
 def adapter_problem(path: Path, architecture: str | None) -> str | None:
     """Why `path` is not a LoRA adapter for a model of `architecture`, or None."""
     try:
-        meta = read_header(path).metadata
+        header = read_header(path)
     except GGUFError as exc:
         return f"not a usable GGUF file ({exc})"
+    meta = header.metadata
     if meta.get("general.type") != "adapter":
         return "not an adapter (general.type is not 'adapter'): a model file?"
     if meta.get("adapter.type") != "lora":
         return f"not a LoRA adapter (adapter.type is {meta.get('adapter.type')!r})"
+    if header.value_types.get(ALPHA, F32) != F32:
+        return f"{ALPHA} is not a 32-bit float"
     arch = meta.get("general.architecture")
     if architecture is not None and arch != architecture:
         return f"an adapter for {arch!r} models; the loaded model is {architecture!r}"
+    for name, (shape, kind) in header.tensors.items():
+        if not name.endswith((".lora_a", ".lora_b")):
+            continue  # norm vectors, which llama.cpp skips
+        if kind not in LORA_TYPES:
+            return f"tensor {name!r} has ggml type {kind}; LoRA tensors must be {_TYPE_NAMES}"
+        if len(shape) != 2 or 0 in shape:  # (rank 0 divides by zero in llama.cpp)
+            return f"tensor {name!r} has shape {list(shape)}; LoRA tensors are 2-D, not empty"
     return None
 
 
@@ -128,22 +145,23 @@ class LoadedAdapters:
         self._loaded[file_key] = handle
         return handle
 
-    def apply(self, llm: Any, lib: Any, adapters: Sequence[Adapter]) -> bool:
-        """Make `adapters` the context's set; True when that changed it (the caller then
-        forgets the KV cache). Every file is loaded before the set changes, so a bad one
-        leaves the previous set in place."""
+    def apply(
+        self, llm: Any, lib: Any, adapters: Sequence[Adapter], forget: Callable[[], None]
+    ) -> None:
+        """Make `adapters` the context's set, calling `forget` (the KV cache) when the set
+        changes. Every file is loaded before it does, so a bad one leaves the previous set."""
         wanted = tuple(adapters)
         if wanted == self.applied and all(self._current(a) for a in wanted):
-            return False
+            return
         handles = [self._load(llm, lib, a.path) for a in wanted]
         lib.llama_clear_adapter_lora(llm._ctx.ctx)
         self.applied = ()
+        forget()
         for adapter, handle in zip(wanted, handles, strict=True):
             if lib.llama_set_adapter_lora(llm._ctx.ctx, handle, adapter.scale) != 0:
                 lib.llama_clear_adapter_lora(llm._ctx.ctx)
                 raise LoreweaverError("llama.cpp refused the adapter", path=adapter.path)
         self.applied = wanted
-        return True
 
     def _current(self, adapter: Adapter) -> bool:
         """Whether the file is still the one that was loaded (an edited file is read again)."""

@@ -366,18 +366,7 @@ class LlamaEngine:
         `LoreweaverError` naming it, and the previous set stays.
         """
 
-        def run() -> None:
-            before = self._adapters.applied
-            try:
-                changed = self._adapters.apply(self._llm, self._lib, adapters)
-            except LoreweaverError:
-                if self._adapters.applied != before:
-                    self._forget_cache()
-                raise
-            if changed:
-                self._forget_cache()
-
-        self.call(run)
+        self.call(lambda: self._adapters.apply(self._llm, self._lib, adapters, self._forget_cache))
 
     def save_state(self) -> Any:
         """A snapshot of the KV cache and its token bookkeeping (`llama_cpp.LlamaState`)."""
