@@ -62,8 +62,11 @@ class Snapshots:
         tokens = tuple(llm.input_ids[: llm.n_tokens].tolist())
         if not tokens:
             return
+        same = [s for s in self._items if s.tokens == tokens]  # the same tokens, the same state
         self._items = [s for s in self._items if s.tokens != tokens]
-        data = kvcache.sequence_bytes(llm, lib)
+        data = same[0].data if same else kvcache.sequence_bytes(llm, lib)
+        if not data:
+            return
         self._items.insert(0, Snapshot(tokens, data))
         del self._items[self._keep :]
         while self._items and sum(len(s.data) for s in self._items) > self._max_bytes:
@@ -82,6 +85,8 @@ def line_up(
     the current state, a snapshot, or nothing. Return how many tokens are in place."""
     cached = llm.input_ids[: llm.n_tokens].tolist()
     kept = reusable(cached, tokens)
+    if kept and lib.llama_memory_seq_pos_max(llm._ctx.memory, 0) != kept - 1:
+        kept = 0  # the state read more than the tokens say (a prompt cancelled mid-batch)
     snapshot = snapshots.best(tokens)
     if snapshot is not None and len(snapshot.tokens) > kept:
         if kvcache.restore_sequence(llm, lib, list(snapshot.tokens), snapshot.data):
