@@ -365,7 +365,6 @@ class LlamaEngine:
         saved state is keyed by the set too). A file that cannot be used is a
         `LoreweaverError` naming it, and the previous set stays.
         """
-
         self.call(lambda: self._adapters.apply(self._llm, self._lib, adapters, self._forget_cache))
 
     def save_state(self) -> Any:
