@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from tinygguf import write_lora
 
-from app.engine.adapters import Adapter
+from app.engine.adapters import Adapter, resolve
 from app.engine.base import Sampling
 from app.engine.llamacpp import LlamaEngine
 from app.errors import LoreweaverError
@@ -110,3 +110,21 @@ def test_a_mismatched_adapter_is_one_clear_error_and_changes_nothing(
     assert "\n" not in message
     assert engine.adapters == (Adapter(loras["voice"]),)
     engine.use_adapters([])
+
+
+def test_adapter_files_are_found_by_name_in_the_models_folders(tmp_path: Path) -> None:
+    first, second = tmp_path / "home-models", tmp_path / "checkout-models"
+    first.mkdir()
+    second.mkdir()
+    (second / "voice.gguf").write_bytes(b"x")
+    (first / "own.gguf").write_bytes(b"x")
+    found = resolve([("voice.gguf", 0.5), ("own.gguf", 1.0)], [first, None, second])
+    assert found == [Adapter(second / "voice.gguf", 0.5), Adapter(first / "own.gguf", 1.0)]
+    assert resolve([(str(first / "own.gguf"), 2.0)], []) == [Adapter(first / "own.gguf", 2.0)]
+    with pytest.raises(LoreweaverError) as caught:
+        resolve([("gone.gguf", 1.0)], [first, second])
+    assert str(caught.value) == (
+        f"adapter file 'gone.gguf' not found (looked in {first}, {second})"
+    )
+    with pytest.raises(LoreweaverError, match="at most 8"):
+        resolve([("voice.gguf", 1.0)] * 9, [second])
