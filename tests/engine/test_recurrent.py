@@ -15,7 +15,13 @@ from app.engine.base import GenerationStats, Sampling
 from app.engine.llamacpp import LlamaEngine, load_engine
 from app.engine.modelinfo import ModelInfo, memory_kind
 from app.engine.registry import read_model_info
+from app.home import Home
+from app.memory.store import ChatStore
+from app.prompts.formats import choose_format
 from app.prompts.segments import Prompt
+from app.session_start import start_session
+from app.settings import Settings
+from app.sheets import library
 
 SEEDED = Sampling(temperature=0.9, top_k=50, top_p=0.95, min_p=0.0, max_tokens=6, seed=5)
 
@@ -136,3 +142,22 @@ def test_a_saved_state_file_reopens_a_recurrent_chat(
         assert stats.reused_tokens == len(restored)
         assert stats.evaluated_tokens == reopened.count_tokens(grown) - len(restored)
         assert evaluated <= stats.evaluated_tokens  # (a fresh context's first counts lag)
+
+
+def test_a_swipe_in_a_saved_chat_reads_only_the_end_of_the_prompt(
+    mamba: LlamaEngine, mamba_info: ModelInfo, lw_home: Home
+) -> None:
+    store = ChatStore.open(lw_home.ensure())
+    try:
+        _, sheet = library.load(lw_home, "brenna")
+        fmt = choose_format(None, mamba_info)
+        session = start_session(mamba, mamba_info, fmt, sheet, "brenna", Settings(), store=store)
+        session.send("How much for a dagger?", SEEDED).finish()
+        swipe = session.regenerate(Sampling(temperature=0.9, max_tokens=6, seed=6))
+        swipe.finish()
+        stats = swipe.stats
+        assert stats.prompt_tokens > 50
+        assert (stats.reused_tokens, stats.evaluated_tokens) == (stats.prompt_tokens - 1, 1)
+        assert session.swipe_position() == (2, 2)
+    finally:
+        store.close()
