@@ -55,18 +55,24 @@ def write_lora(
     return path
 
 
-def write_mamba(path: Path, tokenizer_from: Path, *, layers: int = 2, n_embd: int = 64) -> Path:
+def write_mamba(
+    path: Path, tokenizer_from: Path, *, hybrid: bool = False, n_embd: int = 64
+) -> Path:
     """A random-weight Mamba model (llama.cpp's `mamba` architecture) speaking the tokenizer
-    of `tokenizer_from`. Its replies are noise; its state behaves like any Mamba's."""
+    of `tokenizer_from`. Its replies are noise; its state behaves like any Mamba's. `hybrid`
+    makes it a Jamba instead: a Mamba layer, then an attention layer, each with a feed-forward."""
     fields = gguf.GGUFReader(str(tokenizer_from)).fields
-    d_inner, d_state, dt_rank, d_conv = 2 * n_embd, 16, 4, 4
-    writer = gguf.GGUFWriter(str(path), "mamba")
-    writer.add_name("Tiny Mamba")
+    d_inner, d_state, dt_rank, d_conv, n_ff = 2 * n_embd, 16, 4, 4, 2 * n_embd
+    kv_heads = [0, 2] if hybrid else [0, 0]  # per layer; 0 = a Mamba layer
+    writer = gguf.GGUFWriter(str(path), "jamba" if hybrid else "mamba")
+    writer.add_name("Tiny Jamba" if hybrid else "Tiny Mamba")
     writer.add_context_length(2048)
     writer.add_embedding_length(n_embd)
-    writer.add_block_count(layers)
-    writer.add_feed_forward_length(0)
-    writer.add_head_count(0)
+    writer.add_block_count(len(kv_heads))
+    writer.add_feed_forward_length(n_ff if hybrid else 0)
+    writer.add_head_count(4 if hybrid else 0)
+    if hybrid:
+        writer.add_head_count_kv(kv_heads)
     writer.add_ssm_conv_kernel(d_conv)
     writer.add_ssm_inner_size(d_inner)
     writer.add_ssm_state_size(d_state)
@@ -90,9 +96,25 @@ def write_mamba(path: Path, tokenizer_from: Path, *, layers: int = 2, n_embd: in
     n_vocab = len(fields["tokenizer.ggml.tokens"].data)
     tensor("token_embd.weight", n_embd, n_vocab)
     writer.add_tensor("output_norm.weight", np.ones(n_embd, np.float32))
-    for i in range(layers):
+    for i, heads in enumerate(kv_heads):
         p = f"blk.{i}."
         writer.add_tensor(p + "attn_norm.weight", np.ones(n_embd, np.float32))
+        if hybrid:
+            writer.add_tensor(p + "ffn_norm.weight", np.ones(n_embd, np.float32))
+            tensor(p + "ffn_gate.weight", n_embd, n_ff)
+            tensor(p + "ffn_up.weight", n_embd, n_ff)
+            tensor(p + "ffn_down.weight", n_ff, n_embd)
+        if heads:
+            kv_width = n_embd // 4 * heads
+            tensor(p + "attn_q.weight", n_embd, n_embd)
+            tensor(p + "attn_k.weight", n_embd, kv_width)
+            tensor(p + "attn_v.weight", n_embd, kv_width)
+            tensor(p + "attn_output.weight", n_embd, n_embd)
+            continue
+        if hybrid:
+            writer.add_tensor(p + "ssm_dt_norm.weight", np.ones(dt_rank, np.float32))
+            writer.add_tensor(p + "ssm_b_norm.weight", np.ones(d_state, np.float32))
+            writer.add_tensor(p + "ssm_c_norm.weight", np.ones(d_state, np.float32))
         tensor(p + "ssm_in.weight", n_embd, 2 * d_inner)
         tensor(p + "ssm_conv1d.weight", d_conv, d_inner)
         tensor(p + "ssm_conv1d.bias", d_inner)
