@@ -15,6 +15,7 @@ from tinygguf import write_mamba
 from app.engine.base import GenerationStats, Sampling
 from app.engine.llamacpp import LlamaEngine, load_engine
 from app.engine.modelinfo import ModelInfo, memory_kind
+from app.engine.recurrent import Snapshots
 from app.engine.registry import read_model_info
 from app.home import Home
 from app.memory.store import ChatStore
@@ -168,3 +169,51 @@ def test_a_swipe_in_a_saved_chat_reads_only_the_end_of_the_prompt(
         assert session.swipe_position() == (2, 2)
     finally:
         store.close()
+
+
+class _State:
+    """Just enough of a `Llama` and of llama_cpp for `Snapshots`: a token list and a state of
+    `size` bytes (the real thing is exercised on the tiny models above)."""
+
+    def __init__(self, size: int) -> None:
+        import numpy as np
+
+        self.input_ids = np.zeros(64, dtype=np.intc)
+        self.n_tokens = 0
+        self.size = size
+        self._ctx = self
+
+    ctx = None
+
+    def read(self, tokens: list[int]) -> None:
+        self.input_ids[: len(tokens)] = tokens
+        self.n_tokens = len(tokens)
+
+    def llama_kv_self_update(self, _ctx: object) -> None:
+        pass
+
+    def llama_state_seq_get_size(self, _ctx: object, _seq: int) -> int:
+        return self.size
+
+    def llama_state_seq_get_data(self, _ctx: object, buf: object, size: int, _seq: int) -> int:
+        return size
+
+
+def test_snapshots_keep_the_newest_few_within_a_memory_budget() -> None:
+    state = _State(100)
+    snapshots = Snapshots(keep=2, max_bytes=250)
+    for tokens in ([1, 2], [1, 2, 3], [7, 8, 9]):
+        state.read(tokens)
+        snapshots.take(state, state)
+    assert len(snapshots) == 2  # the oldest, [1, 2], went
+    assert snapshots.best([1, 2, 5]) is None
+    best = snapshots.best([1, 2, 3, 4])
+    assert best is not None and best.tokens == (1, 2, 3)
+    assert snapshots.best([1, 2, 3]) is None  # sampling needs one token after the snapshot
+    state.size = 200
+    state.read([4, 5])
+    snapshots.take(state, state)  # 200 + 100 bytes is over the budget: the older one goes
+    assert len(snapshots) == 1 and snapshots.best([7, 8, 9, 1]) is None
+    state.read([])
+    snapshots.take(state, state)  # nothing read, nothing to keep
+    assert len(snapshots) == 1
