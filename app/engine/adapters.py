@@ -115,8 +115,8 @@ class LoadedAdapters:
     """The adapter files llama.cpp has read for one model (each file once, while it is
     unchanged) and the set applied to its context. Runs on the engine's worker thread.
 
-    Loaded adapters stay until the model is freed: switching back to a character costs a
-    pointer swap, not a file read.
+    Loaded adapters stay loaded until the engine closes (`free`): switching back to a
+    character costs a pointer swap, not a file read.
     """
 
     def __init__(self, architecture: str | None) -> None:
@@ -157,16 +157,39 @@ class LoadedAdapters:
         lib.llama_clear_adapter_lora(llm._ctx.ctx)
         self.applied = ()
         forget()
+        self._free(lib, keep=handles, stale_only=True)  # older reads of files edited since
         for adapter, handle in zip(wanted, handles, strict=True):
             if lib.llama_set_adapter_lora(llm._ctx.ctx, handle, adapter.scale) != 0:
                 lib.llama_clear_adapter_lora(llm._ctx.ctx)
                 raise LoreweaverError("llama.cpp refused the adapter", path=adapter.path)
         self.applied = wanted
 
+    def free(self, llm: Any, lib: Any) -> None:
+        """Take the adapters off the context and free them, before the model is freed:
+        llama.cpp leaves them to whoever loaded them."""
+        lib.llama_clear_adapter_lora(llm._ctx.ctx)
+        self.applied = ()
+        self._free(lib, keep=(), stale_only=False)
+
+    def _free(self, lib: Any, *, keep: Sequence[Any], stale_only: bool) -> None:
+        """Free the loaded adapters (with `stale_only`, those of files changed since), never
+        one of `keep`; none of the freed may be on the context."""
+        for file_key, handle in list(self._loaded.items()):
+            if any(handle is k for k in keep) or (stale_only and _unchanged(file_key)):
+                continue
+            lib.llama_adapter_lora_free(handle)
+            del self._loaded[file_key]
+
     def _current(self, adapter: Adapter) -> bool:
         """Whether the file is still the one that was loaded (an edited file is read again)."""
-        try:
-            stat = adapter.path.stat()
-        except OSError:
-            return False
-        return (adapter.path, stat.st_size, stat.st_mtime_ns) in self._loaded
+        return any(k[0] == adapter.path and _unchanged(k) for k in self._loaded)
+
+
+def _unchanged(file_key: tuple[Path, int, int]) -> bool:
+    """Whether the file still has the size and modification time it was loaded with."""
+    path, size, mtime = file_key
+    try:
+        stat = path.stat()
+    except OSError:
+        return False
+    return (stat.st_size, stat.st_mtime_ns) == (size, mtime)

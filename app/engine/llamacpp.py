@@ -65,6 +65,7 @@ class LlamaEngine:
                 break
             job()
         if self._llm is not None:
+            self._adapters.free(self._llm, self._lib)  # llama.cpp leaves them to their owner
             self._llm.close()  # free llama.cpp's memory on the thread that made it
         self._llm = None
 

@@ -4,6 +4,7 @@ back restores the base model, and the KV cache is reused only under the same ada
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,15 @@ def test_adapter_files_are_found_by_name_in_the_models_folders(tmp_path: Path) -
     )
     with pytest.raises(LoreweaverError, match="at most 8"):
         resolve([("voice.gguf", 1.0)] * 9, [second])
+
+
+def test_an_adapter_file_edited_while_applied_is_read_again(
+    engine: LlamaEngine, loras: dict[str, Path], tmp_path: Path
+) -> None:
+    edited = tmp_path / "edited.gguf"
+    edited.write_bytes(loras["voice"].read_bytes())
+    before = fresh(engine, [Adapter(edited)])
+    edited.write_bytes(loras["other"].read_bytes())  # the designer exports a new version
+    os.utime(edited, ns=(edited.stat().st_atime_ns, edited.stat().st_mtime_ns + 10**9))
+    assert fresh(engine, [Adapter(edited)]) != before
+    engine.use_adapters([])
