@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from app.engine.adapters import resolve as resolve_adapters
 from app.engine.base import Engine, Sampling
 from app.errors import LoreweaverError
-from app.home import Home
+from app.home import Home, checkout_models_dir
 from app.memory.authors_note import load_note
 from app.memory.history import PathHistory
 from app.memory.store import Chat, ChatStore
@@ -133,6 +134,10 @@ def start_session(
         name, description = choose_persona(home, settings, character_id, name=persona)
     elif persona is not None:
         raise LoreweaverError("saved personas need a Loreweaver home")
+    use_adapters = getattr(engine, "use_adapters", None)
+    if use_adapters is not None:  # the character's voice, on the loaded model
+        folders = [home.models if home is not None else None, checkout_models_dir()]
+        use_adapters(resolve_adapters([(a.file, a.scale) for a in sheet.adapters], folders))
     if home is not None:
         books = [book for _, book in library.world_books(home, sheet)]
     else:

@@ -65,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
                 "bos_token": m.bos_token,
                 "eos_token": m.eos_token,
                 "add_bos": m.add_bos,
+                "memory": m.memory,
+                "adapter_for": m.adapter_for,
                 "usable": m.usable,
                 "problem": m.problem,
                 "format_note": notes[m.path] or None,
@@ -86,18 +88,25 @@ def run(args: argparse.Namespace) -> int:
         template = f"gguf ({m.family})" if m.chat_template else (m.family or "unknown")
         if notes[m.path]:
             template = "see note"
+        arch = m.architecture or "-"
+        if m.memory != "attention":  # its state is reused through snapshots (app.engine.recurrent)
+            arch += f" ({m.memory})"
+        if m.adapter_for is not None:
+            status = f"[yellow]LoRA adapter for {escape(safe_line(m.adapter_for))}[/]"
+        elif m.usable:
+            status = "[green]usable[/]"
+        else:
+            status = f"[red]unusable: {escape(safe_line(m.problem or ''))}[/]"
         table.add_row(
             escape(safe_line(m.id)),
             escape(safe_line(m.name)),
-            escape(safe_line(m.architecture or "-")),
+            escape(safe_line(arch)),
             escape(safe_line(m.size_label or "-")),
             escape(safe_line(m.quantization or "-")),
             _size(m.file_size),
             str(m.context_length or "-"),
             template if m.usable else "-",
-            "[green]usable[/]"
-            if m.usable
-            else f"[red]unusable: {escape(safe_line(m.problem or ''))}[/]",
+            status,
         )
     console = Console()
     console.print(table)

@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from app.prompts.formats import warm_up
 
     warm_up(args.template)  # the template renderer starts while the engine's modules import
+    from app.engine.adapters import label as adapter_label
     from app.engine.loading import load_engine
     from app.home import home
     from app.memory.store import ChatStore
@@ -77,13 +78,18 @@ def run(args: argparse.Namespace) -> int:
                 session.authors_note = note
             text = session.prompt(args.say)
             total = engine.count_tokens(text)
+            model = info.id  # with the character's adapters, which shape every reply too
+            if engine.adapters:
+                model += f" + LoRA {adapter_label(engine.adapters)}"
             if args.explain:
                 _explain(session, args.say, total, engine.n_ctx, fmt.id, info.id)
+                if engine.adapters:
+                    print(safe_line(f"adapters: LoRA {adapter_label(engine.adapters)}"))
             else:
                 sys.stdout.write(safe_text(text))
                 sys.stdout.flush()
             format_note = session.fmt.note
-            sys.stderr.write(f"\n[{total} tokens, format {fmt.id}, model {safe_line(info.id)}]\n")
+            sys.stderr.write(f"\n[{total} tokens, format {fmt.id}, model {safe_line(model)}]\n")
             if format_note and not args.explain:  # `_explain` has said it already
                 sys.stderr.write(f"note: {safe_line(format_note)}\n")
         finally:

@@ -56,6 +56,8 @@ def evaluate_ahead(
     tokens: Sequence[int],
     report: Callable[[int, int], None],
     stop: Callable[[], bool],
+    *,
+    all_but_last: bool = False,
 ) -> list[int]:
     """Evaluate the whole batches of `tokens` (the prompt after what `line_up` kept) that come
     before its last batch, calling `report(evaluated, total)` after each; return the rest,
@@ -63,16 +65,19 @@ def evaluate_ahead(
 
     These are the batches llama-cpp-python would run itself, so this costs no extra decode: it
     only lets a reader watch a long prompt advance. `stop()` is checked between batches (the
-    abort callback stops one midway).
+    abort callback stops one midway). With `all_but_last`, everything but the last token is
+    evaluated here, so that the state of the prompt short of it can be copied (`recurrent`).
     """
     total, size = len(tokens), llm.n_batch
-    ahead = (total - 1) // size * size  # at least one token left: sampling needs its logits
+    # at least one token left: sampling needs its logits
+    ahead = total - 1 if all_but_last else (total - 1) // size * size
     report(0, total)
     for start in range(0, ahead, size):
         if stop():
             raise RuntimeError("cancelled")
-        llm.eval(tokens[start : start + size])
-        report(start + size, total)
+        end = min(start + size, ahead)
+        llm.eval(tokens[start:end])
+        report(end, total)
     return list(tokens[ahead:])
 
 
@@ -114,14 +119,41 @@ def save_sequence(
     tokens = llm.input_ids[: llm.n_tokens].tolist()
     if not tokens:
         return 0
+    data = sequence_bytes(llm, lib)
+    if not data:
+        raise LoreweaverError("cannot copy the KV state", path=path)
+    return kvstate.write_state_file(path, identity, n_ctx, tokens, data)
+
+
+def sequence_bytes(llm: Any, lib: Any) -> bytes:
+    """llama.cpp's copy of sequence 0 (cells or recurrent state); empty if it cannot copy."""
     lib.llama_kv_self_update(llm._ctx.ctx)  # apply any pending shift before copying
     size = lib.llama_state_seq_get_size(llm._ctx.ctx, 0)
     buf = (ctypes.c_uint8 * size)()
     written = lib.llama_state_seq_get_data(llm._ctx.ctx, buf, size, 0)
-    if written == 0:
-        raise LoreweaverError("cannot copy the KV state", path=path)
-    data = ctypes.string_at(buf, written)
-    return kvstate.write_state_file(path, identity, n_ctx, tokens, data)
+    return ctypes.string_at(buf, written) if written else b""
+
+
+def restore_sequence(llm: Any, lib: Any, tokens: list[int], data: bytes) -> bool:
+    """Replace the cache with `data` (from `sequence_bytes`), which holds `tokens`; False, with
+    the cache emptied, when llama.cpp refuses it or it does not line up with them."""
+    llm.n_tokens = 0
+    llm._ctx.kv_cache_clear()
+    buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+    if lib.llama_state_seq_set_data(llm._ctx.ctx, buf, len(data), 0) == 0:
+        llm._ctx.kv_cache_clear()
+        return False
+    if lib.llama_memory_seq_pos_max(llm._ctx.memory, 0) != len(tokens) - 1:
+        llm._ctx.kv_cache_clear()  # the cells do not line up with the tokens
+        return False
+    llm.input_ids[: len(tokens)] = tokens
+    llm.n_tokens = len(tokens)
+    return True
+
+
+def reusable_by_plan(cached: Sequence[int], new: Sequence[int]) -> int:
+    """Tokens of `new` an attention cache holding `cached` provides (`kvplan`)."""
+    return plan_reuse(cached, new, min_run=MIN_RUN).reused
 
 
 def load_sequence(
@@ -131,28 +163,19 @@ def load_sequence(
     identity: kvstate.ModelIdentity,
     n_ctx: int,
     new: list[int] | None,
+    reusable: Callable[[Sequence[int], Sequence[int]], int] = reusable_by_plan,
 ) -> list[int] | None:
     """Restore what `save_sequence` wrote; return its tokens, or None (cache untouched) when the
     file is missing, damaged, from another model file or llama-cpp-python build, too long for
     this context, or, given the `new` prompt's tokens, would reuse no more of it than the
-    current cache already does."""
+    current cache already does (as `reusable` counts: a recurrent state reuses differently)."""
     saved = kvstate.read_state_file(path, identity, n_ctx - 1)
     if saved is None:
         return None
     if new is not None:
         current = llm.input_ids[: llm.n_tokens].tolist()
-        gain = plan_reuse(saved.tokens, new, min_run=MIN_RUN).reused
-        if gain <= plan_reuse(current, new, min_run=MIN_RUN).reused:
+        if reusable(saved.tokens, new) <= reusable(current, new):
             return None
-    llm.n_tokens = 0
-    llm._ctx.kv_cache_clear()
-    buf = (ctypes.c_uint8 * len(saved.data)).from_buffer_copy(saved.data)
-    if lib.llama_state_seq_set_data(llm._ctx.ctx, buf, len(saved.data), 0) == 0:
-        llm._ctx.kv_cache_clear()
+    if not restore_sequence(llm, lib, saved.tokens, saved.data):
         return None
-    if lib.llama_memory_seq_pos_max(llm._ctx.memory, 0) != len(saved.tokens) - 1:
-        llm._ctx.kv_cache_clear()  # the cells do not line up with the tokens
-        return None
-    llm.input_ids[: len(saved.tokens)] = saved.tokens
-    llm.n_tokens = len(saved.tokens)
     return saved.tokens

@@ -34,11 +34,13 @@ class ModelIdentity:
     mtime_ns: int
     backend: str
     """The llama-cpp-python version: its state layout may change between releases."""
+    adapters: str = ""
+    """The LoRA adapters applied (`adapters.key`): keys and values depend on them too."""
 
     @classmethod
-    def of(cls, model_path: Path, backend: str) -> ModelIdentity:
+    def of(cls, model_path: Path, backend: str, adapters: str = "") -> ModelIdentity:
         stat = model_path.stat()
-        return cls(str(model_path.resolve()), stat.st_size, stat.st_mtime_ns, backend)
+        return cls(str(model_path.resolve()), stat.st_size, stat.st_mtime_ns, backend, adapters)
 
 
 @dataclass(frozen=True)

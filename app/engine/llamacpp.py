@@ -22,13 +22,15 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
-from app.engine import kvcache, kvstate, quiet
+from app.engine import kvcache, kvstate, quiet, recurrent
+from app.engine.adapters import Adapter, LoadedAdapters
+from app.engine.adapters import key as adapters_key
 from app.engine.base import Sampling
 from app.engine.generation import QueuedGeneration
 from app.engine.stops import StopMatcher
 from app.engine.tokens import SegmentTokenizer
 from app.errors import LoreweaverError
-from app.models import ModelInfo
+from app.models import MemoryKind, ModelInfo
 
 T = TypeVar("T")
 REPEAT_WINDOW = 64
@@ -70,6 +72,7 @@ class LlamaEngine:
                 break
             job()
         if self._llm is not None:
+            self._adapters.free(self._llm, self._lib)  # llama.cpp leaves them to their owner
             self._llm.close()  # free llama.cpp's memory on the thread that made it
         self._llm = None
 
@@ -134,7 +137,17 @@ class LlamaEngine:
         self._vocab = llm._model.vocab
         self._bos = llm.token_bos()
         self._add_bos = bool(llm._model.add_bos_token())
-        self._can_shift = bool(llama_cpp.llama_memory_can_shift(llm._ctx.memory))
+        memory = self.info.memory
+        if memory == "attention" and llama_cpp.llama_model_is_recurrent(llm._model.model):
+            memory = "recurrent"
+        self._memory: MemoryKind = memory
+        self._recurrent = memory != "attention"
+        """A state that cannot be cut back: reused through snapshots, never `kvplan`."""
+        self._snapshots = recurrent.Snapshots()
+        self._adapters = LoadedAdapters(self.info.architecture)
+        self._can_shift = not self._recurrent and bool(
+            llama_cpp.llama_memory_can_shift(llm._ctx.memory)
+        )
         ends = (self._bos, llm.token_eos(), llama_cpp.llama_vocab_eot(self._vocab))
         self._tokens = SegmentTokenizer(
             lambda data, special: llm.tokenize(data, add_bos=False, special=special),
@@ -209,13 +222,19 @@ class LlamaEngine:
         self._set_abort(True)
         stream = None
         try:
-            reused = kvcache.line_up(llm, self._lib, tokens, stats, can_shift=self._can_shift)
+            if self._recurrent:
+                reused = recurrent.line_up(llm, self._lib, tokens, stats, self._snapshots)
+            else:
+                reused = kvcache.line_up(llm, self._lib, tokens, stats, can_shift=self._can_shift)
             rest = kvcache.evaluate_ahead(
                 llm,
                 tokens[reused:],
                 gen._set_progress,
                 lambda: gen.cancelled or self._closing.is_set(),
+                all_but_last=self._recurrent,
             )
+            if self._recurrent:
+                self._snapshots.take(llm, self._lib)
             stream = llm.generate(
                 rest,
                 top_k=sampling.top_k,
@@ -329,12 +348,32 @@ class LlamaEngine:
 
     def reset_cache(self) -> None:
         """Forget the KV cache: the next prompt is evaluated from scratch."""
+        self.call(self._forget_cache)
 
-        def run() -> None:
-            self._llm.reset()
-            self._llm._ctx.kv_cache_clear()
+    def _forget_cache(self) -> None:
+        self._llm.reset()
+        self._llm._ctx.kv_cache_clear()
+        self._snapshots.clear()
 
-        self.call(run)
+    @property
+    def memory(self) -> MemoryKind:
+        """What holds the context: a KV cache, a fixed-size recurrent state, or both."""
+        return self._memory
+
+    @property
+    def adapters(self) -> tuple[Adapter, ...]:
+        """The LoRA adapters applied to every generation (empty: the base model). Read without
+        waiting for the worker: a status line may ask while a reply is being generated."""
+        return self._adapters.applied
+
+    def use_adapters(self, adapters: Sequence[Adapter]) -> None:
+        """Apply these LoRA adapters from the next generation on, without reloading the model.
+
+        The KV cache was computed under the previous set, so a change forgets it (a chat's
+        saved state is keyed by the set too). A file that cannot be used is a
+        `LoreweaverError` naming it, and the previous set stays.
+        """
+        self.call(lambda: self._adapters.apply(self._llm, self._lib, adapters, self._forget_cache))
 
     def save_state(self) -> Any:
         """A snapshot of the KV cache and its token bookkeeping (`llama_cpp.LlamaState`)."""
@@ -350,7 +389,9 @@ class LlamaEngine:
         return self.call(lambda: self._can_shift)
 
     def _identity(self) -> kvstate.ModelIdentity:
-        return kvstate.ModelIdentity.of(self.info.path, self._lib.__version__)
+        return kvstate.ModelIdentity.of(
+            self.info.path, self._lib.__version__, adapters_key(self._adapters.applied)
+        )
 
     def save_state_file(self, path: Path) -> int:
         """Write the KV cache (used cells only) and its tokens to `path`; return its size
@@ -365,8 +406,9 @@ class LlamaEngine:
 
         def run() -> list[int] | None:
             new = self._tokenize(prompt) if prompt is not None else None
+            reusable = recurrent.reusable if self._recurrent else kvcache.reusable_by_plan
             return kvcache.load_sequence(
-                self._llm, self._lib, path, self._identity(), self._n_ctx, new
+                self._llm, self._lib, path, self._identity(), self._n_ctx, new, reusable
             )
 
         return self.call(run)

@@ -2,7 +2,7 @@
 probing them before the engine loads one. Nothing here runs inference."""
 
 from app.models.gguf import GGUFError, read_header
-from app.models.info import ModelInfo
+from app.models.info import MemoryKind, ModelInfo, memory_kind
 from app.models.probe import plain_error
 from app.models.registry import bundled_model_path, discover, read_model_info, resolve_model
 from app.models.remotes import (
@@ -16,6 +16,7 @@ from app.models.remotes import (
 
 __all__ = [
     "GGUFError",
+    "MemoryKind",
     "ModelInfo",
     "RemoteModel",
     "add_remote",
@@ -23,6 +24,7 @@ __all__ = [
     "discover",
     "find_remote",
     "load_remotes",
+    "memory_kind",
     "plain_error",
     "read_header",
     "read_model_info",

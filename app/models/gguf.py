@@ -142,6 +142,10 @@ class GGUFHeader:
     metadata: dict[str, object] = field(default_factory=dict)
     data_end: int | None = None
     """Where the last tensor's data ends, when every tensor type is known."""
+    value_types: dict[str, int] = field(default_factory=dict)
+    """Each metadata key's GGUF value type id (llama.cpp asserts on a wrong one: f32 vs f64)."""
+    tensors: dict[str, tuple[tuple[int, ...], int]] = field(default_factory=dict)
+    """Each tensor's shape (ggml's order: the row length first) and ggml type id."""
 
 
 class _Reader:
@@ -301,7 +305,9 @@ def _parse(reader: _Reader) -> GGUFHeader:
         key = reader.string(MAX_KEY)
         if key in header.metadata:
             raise GGUFError(f"duplicate metadata key {key!r}")
-        header.metadata[key] = reader.value(reader.u32(), key)
+        kind = reader.u32()
+        header.value_types[key] = kind
+        header.metadata[key] = reader.value(kind, key)
     header.data_end = _tensor_data_end(reader, header)
     if header.data_end is not None and header.data_end > reader.size:
         raise GGUFError(
@@ -337,6 +343,7 @@ def _tensor_data_end(reader: _Reader, header: GGUFHeader) -> int | None:
             raise GGUFError(f"tensor {name!r} has an impossible shape {shape}")
         kind = reader.u32()
         offset = reader.u64()
+        header.tensors[name] = (tuple(shape), kind)
         block = _TENSOR_TYPES.get(kind)
         if expected is None or block is None:
             expected = None  # an unknown type's size is unknown: stop checking placement

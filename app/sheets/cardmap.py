@@ -62,6 +62,7 @@ NPC_FIELDS = (
     "state",
     "world",
     "avatar",
+    "adapters",
 )
 
 LOGIC = ["and_any", "not_all", "not_any", "and_all"]

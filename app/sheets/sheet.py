@@ -69,6 +69,22 @@ class Asset(BaseModel):
     ext: str = "png"
 
 
+class AdapterRef(BaseModel):
+    """A LoRA adapter that gives the character its voice: a GGUF adapter file for the model in
+    use (a bare name is looked up in the models folders) and how strongly it applies."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str = Field(min_length=1, max_length=4096)
+    scale: float = Field(1.0, ge=-4.0, le=4.0)
+    """1 is the strength it was trained at; 0 switches it off."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_name(cls, data: object) -> object:
+        return {"file": data} if isinstance(data, str) else data
+
+
 class Sheet(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -112,6 +128,8 @@ class Sheet(BaseModel):
     catchphrases: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
     refusals: list[Refusal] = Field(default_factory=list, max_length=MAX_ITEMS)
     state: list[StateVar] = Field(default_factory=list, max_length=200)
+    adapters: list[AdapterRef] = Field(default_factory=list, max_length=8)
+    """LoRA adapters applied while this character speaks (`app.engine.adapters`)."""
 
     @model_validator(mode="before")
     @classmethod

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 
+from app.engine.adapters import label as adapter_label
 from app.engine.base import Engine, Generation
 from app.errors import LoreweaverError
 from app.home import Home
@@ -258,6 +259,9 @@ class ChatController:
                 name = name[: MODEL_NAME_CHARS - 1] + "…"
             if width >= WIDE:
                 parts.append(name)
+                adapters = getattr(self.engine, "adapters", ())
+                if adapters:  # the character's voice (app.engine.adapters)
+                    parts.append(f"LoRA {adapter_label(adapters)}")
             parts.append(self.session.fmt.id if self.session is not None else "?")
         if self.session is not None and self.session.user:
             parts.append(f"you: {self.session.user}")

@@ -76,6 +76,7 @@ FIELDS: tuple[FieldSpec, ...] = (
         ("avatar", "Avatar file", "line"),
         ("assets", "Assets (YAML)", "yaml"),
         ("extensions", "Extensions (YAML)", "yaml"),
+        ("adapters", "LoRA adapters (YAML: file, scale)", "yaml"),
         (OTHER, "Other fields (YAML)", "yaml"),
     ),
 )

@@ -197,3 +197,15 @@ def test_the_controller_imports_nothing_of_textual() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_the_status_names_the_characters_lora_adapters(harness: Harness) -> None:
+    from pathlib import Path
+
+    from app.engine.adapters import Adapter
+
+    chat = harness.ready()
+    chat.open("brenna")
+    assert "LoRA" not in chat.status(120)
+    chat.engine.adapters = (Adapter(Path("/models/brenna-voice.gguf"), 0.8),)  # type: ignore[union-attr]
+    assert "LoRA brenna-voice.gguf×0.8" in chat.status(120)
