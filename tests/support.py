@@ -47,7 +47,7 @@ async def wait_until(pilot, condition, *, timeout: float = 30.0) -> None:  # typ
         await asyncio.sleep(0)
 
 
-def start_brenna(engine, home, store=None, **options):  # type: ignore[no-untyped-def]
+def start_brenna(engine, home, /, store=None, **options):  # type: ignore[no-untyped-def]
     """A session with the bundled sample Brenna on `engine`, in the model's own prompt format with
     default settings; `options` go to `start_session` (user, resume, summaries, home…)."""
     from app.models import resolve_model
