@@ -245,11 +245,11 @@ def test_close_stops_a_running_generation(bundled_info: ModelInfo) -> None:
     gen = own.generate(PROMPT, Sampling(temperature=0.7, seed=5, max_tokens=1500))
     pieces = iter(gen)
     next(pieces)
-    started = time.perf_counter()
     own.close()
-    assert time.perf_counter() - started < 2.0
     list(pieces)
     assert gen.stats.finish_reason == "cancelled"
+    # counted in tokens, not seconds: close stopped it at once, not after its 1500 tokens
+    assert gen.stats.completion_tokens < 150
     with pytest.raises(LoreweaverError, match="unloaded"):
         own.generate(PROMPT, GREEDY)
 
