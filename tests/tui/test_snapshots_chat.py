@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from support import wait_until
+from textual.widgets import Input
 from tui.chat_support import scripted_app
 from tui.fake_engine import FakeEngine
 
@@ -67,6 +68,7 @@ def test_welcome(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  #
                 and screen.query_one("#characters").index is not None
             ),
         )
+        screen.query_one("#say", Composer).cursor_blink = False  # a blink phase is no change
         await pilot.pause(0.2)
 
     assert snap_compare(_app(lw_home), terminal_size=size, run_before=before)
@@ -80,6 +82,7 @@ def test_focused_message_and_its_actions(
         await _chatted(pilot.app, pilot)
         await pilot.press("shift+tab", "shift+tab", "enter")
         await wait_until(pilot, lambda: pilot.app.screen.id == "message-actions")
+        pilot.app.screen.query_one("#actions-filter", Input).cursor_blink = False
         await pilot.pause()
 
     assert snap_compare(_app(lw_home), terminal_size=size, run_before=before)
