@@ -45,3 +45,18 @@ async def wait_until(pilot, condition, *, timeout: float = 30.0) -> None:  # typ
             raise AssertionError(f"condition not met within {timeout} s")
         await pilot.pause(0.02)
         await asyncio.sleep(0)
+
+
+def start_brenna(engine, home, /, store=None, **options):  # type: ignore[no-untyped-def]
+    """A session with the bundled sample Brenna on `engine`, in the model's own prompt format with
+    default settings; `options` go to `start_session` (user, resume, summaries, home…)."""
+    from app.models import resolve_model
+    from app.prompts.formats import choose_format
+    from app.session_start import start_session
+    from app.settings import Settings
+    from app.sheets import library
+
+    info = resolve_model(home, None)
+    _, sheet = library.load(home, "brenna")
+    fmt = choose_format(None, info)
+    return start_session(engine, info, fmt, sheet, "brenna", Settings(), store=store, **options)

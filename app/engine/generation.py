@@ -68,10 +68,12 @@ class QueuedGeneration:
             pause = due - time.monotonic()
             if pause > 0:
                 time.sleep(pause)
+
+            def moved(shown: tuple[int, int] = seen) -> bool:
+                return self._progress != shown or self._prefill_over
+
             with self._progress_changed:
-                self._progress_changed.wait_for(
-                    lambda shown=seen: self._progress != shown or self._prefill_over
-                )
+                self._progress_changed.wait_for(moved)
                 current, over = self._progress, self._prefill_over
             if current != seen and current[1]:
                 seen = current

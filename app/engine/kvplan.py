@@ -117,12 +117,12 @@ def plan_reuse(cached: Sequence[int], new: Sequence[int], *, min_run: int = 64) 
         if len(places) < _CANDIDATES:
             places.append(p + offset)
     for offset, h in enumerate(_window_hashes(head, p, min_run)):
-        places = index.get(h)
-        if not places:
+        starts = index.get(h)
+        if not starts:
             continue
         r = p + offset
         best: tuple[int, int, int] | None = None  # (length, src, dst)
-        for q in places:
+        for q in starts:
             if cached[q : q + min_run] != head[r : r + min_run]:
                 continue  # a hash collision
             src, dst = q, r

@@ -17,6 +17,13 @@ from app.sheets.lorebook import Lorebook, refuse_non_finite
 MAX_TEXT = 200_000
 MAX_ITEMS = 1000
 VarType = Literal["int", "float", "bool", "text"]
+_KINDS: dict[str, type | tuple[type, ...]] = {
+    "int": int,
+    "float": (int, float),
+    "bool": bool,
+    "text": str,
+}
+_ZERO: dict[str, int | float | bool | str] = {"int": 0, "float": 0.0, "bool": False, "text": ""}
 
 
 class Relationship(BaseModel):
@@ -48,13 +55,12 @@ class StateVar(BaseModel):
 
     @model_validator(mode="after")
     def _default_matches_type(self) -> StateVar:
-        kinds = {"int": int, "float": (int, float), "bool": bool, "text": str}
         if self.default is None:
-            self.default = {"int": 0, "float": 0.0, "bool": False, "text": ""}[self.type]
+            self.default = _ZERO[self.type]
         elif (
             isinstance(self.default, bool)
             and self.type != "bool"
-            or not isinstance(self.default, kinds[self.type])
+            or not isinstance(self.default, _KINDS[self.type])
         ):
             raise ValueError(f"default {self.default!r} is not of type {self.type}")
         return self

@@ -161,7 +161,7 @@ class LoreweaverApp(App[None]):
         try:
             info = resolve_model(self.where, self.settings.model)
             self.call_from_thread(
-                self.chat_screen.loading,
+                self.chat_screen.show_loading,
                 f"loading {info.name} ({info.file_size / 1e6:,.0f} MB)…",
             )
             engine = self.loader(info, self.settings)
@@ -174,7 +174,7 @@ class LoreweaverApp(App[None]):
         if not self.chat_screen.is_attached:  # the app closed while the model loaded
             message.engine.close()
             return
-        self.chat_screen.loading(None)
+        self.chat_screen.show_loading(None)
         self.chat_screen.attempt(lambda: self.chat.use_engine(message.engine, message.info))
         self.chat_screen.show_status()
         self.call_after_refresh(settle_memory)
@@ -182,7 +182,7 @@ class LoreweaverApp(App[None]):
     def on_engine_failed(self, message: EngineFailed) -> None:
         if not self.chat_screen.is_attached:
             return
-        self.chat_screen.loading(None)
+        self.chat_screen.show_loading(None)
         self.chat_screen.show_status("no model loaded (F2 to choose one)")
         self.notify(message.error, severity="error", timeout=10)
 

@@ -3,36 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from support import start_brenna
 
 from app.errors import LoreweaverError
 from app.home import Home
 from app.memory.authors_note import AuthorsNote, load_note, make_note, save_note
 from app.memory.store import ChatStore
-from app.models import resolve_model
-from app.prompts.formats import choose_format
-from app.session import ChatSession
-from app.session_start import start_session
-from app.settings import Settings
-from app.sheets import library
-
-
-def _session(
-    engine, home: Home, store: ChatStore | None = None, resume: int | None = None
-) -> ChatSession:  # type: ignore[no-untyped-def]
-    info = resolve_model(home, None)
-    _, sheet = library.load(home, "brenna")
-    return start_session(
-        engine,
-        info,
-        choose_format(None, info),
-        sheet,
-        "brenna",
-        Settings(),
-        user="Ann",
-        store=store,
-        resume=resume,
-        summaries=False,
-    )
 
 
 def test_a_note_is_kept_per_chat_and_survives_reopening(store: ChatStore) -> None:
@@ -81,7 +57,7 @@ def test_frequency_counts_user_turns(frequency: int, turns: list[int]) -> None:
 
 
 def test_depth_zero_rides_in_the_per_turn_notes(engine, lw_home: Home) -> None:  # type: ignore[no-untyped-def]
-    session = _session(engine, lw_home)
+    session = start_brenna(engine, lw_home, user="Ann", summaries=False)
     session.set_authors_note(make_note("{{char}} is tired and curt with {{user}}."))
     messages = session.messages("Hello.")
     assert messages[-1].role == "user"
@@ -95,7 +71,7 @@ def test_depth_zero_rides_in_the_per_turn_notes(engine, lw_home: Home) -> None: 
 def test_a_depth_puts_the_note_as_its_own_message(engine, lw_home: Home) -> None:  # type: ignore[no-untyped-def]
     from app.prompts.messages import Message
 
-    session = _session(engine, lw_home)
+    session = start_brenna(engine, lw_home, user="Ann", summaries=False)
     session.history += [
         Message("user", "One."),
         Message("assistant", "Two."),
@@ -116,7 +92,7 @@ def test_a_depth_puts_the_note_as_its_own_message(engine, lw_home: Home) -> None
 def test_a_depth_larger_than_the_history_goes_right_after_the_system_prompt(
     engine, lw_home: Home
 ) -> None:  # type: ignore[no-untyped-def]
-    session = _session(engine, lw_home)
+    session = start_brenna(engine, lw_home, user="Ann", summaries=False)
     session.set_authors_note(make_note("NOTE", depth=50))
     messages = session.messages("Hi.")
     assert messages[0].role == "system" and messages[1].content == "NOTE"
@@ -125,7 +101,7 @@ def test_a_depth_larger_than_the_history_goes_right_after_the_system_prompt(
 def test_a_note_every_second_turn_is_absent_on_odd_turns(engine, lw_home: Home) -> None:  # type: ignore[no-untyped-def]
     from app.prompts.messages import Message
 
-    session = _session(engine, lw_home)
+    session = start_brenna(engine, lw_home, user="Ann", summaries=False)
     session.set_authors_note(make_note("NOTE-TEXT", frequency=2))
     assert "NOTE-TEXT" not in session.prompt("first")
     notes = next(s for s in session.assembly("first").sections if s.name == "per-turn notes")
@@ -137,10 +113,12 @@ def test_a_note_every_second_turn_is_absent_on_odd_turns(engine, lw_home: Home) 
 def test_a_saved_chat_reopens_with_its_note_and_branches_keep_it(
     engine, lw_home: Home, store: ChatStore
 ) -> None:  # type: ignore[no-untyped-def]
-    session = _session(engine, lw_home, store)
+    session = start_brenna(engine, lw_home, store, user="Ann", summaries=False)
     assert session.saved_chat() is not None and session.chat is not None
     session.set_authors_note(make_note("Remember the debt.", depth=1))
-    again = _session(engine, lw_home, store, resume=session.chat.id)
+    again = start_brenna(
+        engine, lw_home, store, resume=session.chat.id, user="Ann", summaries=False
+    )
     assert again.authors_note == session.authors_note
     branch = again.branch(0)
     assert load_note(store, branch.id) == session.authors_note

@@ -4,17 +4,11 @@ as swipes, regenerate, swipe, continue, edit, delete, branch, impersonate, perso
 from __future__ import annotations
 
 import pytest
-from support import run_cli
+from support import run_cli, start_brenna
 
 from app.engine.base import Sampling
 from app.errors import LoreweaverError
 from app.home import Home
-from app.memory.store import ChatStore
-from app.models import resolve_model
-from app.prompts.formats import choose_format
-from app.session import ChatSession
-from app.session_start import start_session
-from app.settings import Settings
 from app.sheets import library
 
 
@@ -22,16 +16,8 @@ def _greedy(seed: int = 1, max_tokens: int = 24) -> Sampling:
     return Sampling(temperature=0.9, seed=seed, max_tokens=max_tokens)
 
 
-def _session(engine, home: Home, store: ChatStore, **kwargs: object) -> ChatSession:  # type: ignore[no-untyped-def]
-    info = resolve_model(home, None)
-    _, sheet = library.load(home, "brenna")
-    return start_session(
-        engine, info, choose_format(None, info), sheet, "brenna", Settings(), store=store, **kwargs
-    )
-
-
 def test_alternate_greetings_are_the_first_messages_swipes(engine, lw_home, store) -> None:  # type: ignore[no-untyped-def]
-    session = _session(engine, lw_home, store, user="Ann")
+    session = start_brenna(engine, lw_home, store, user="Ann")
     _, sheet = library.load(lw_home, "brenna")
     assert session.swipe_position(0) == (1, 2)
     assert session.history[0].content == sheet.first_message.strip().replace("{{user}}", "Ann")
@@ -44,7 +30,7 @@ def test_alternate_greetings_are_the_first_messages_swipes(engine, lw_home, stor
 
 
 def test_a_reply_read_in_frames_is_stored_whole(engine, lw_home, store) -> None:  # type: ignore[no-untyped-def]
-    session = _session(engine, lw_home, store)
+    session = start_brenna(engine, lw_home, store)
     reply = session.send("How much for a dagger?", _greedy(1, 40))
     frames = list(reply.frames(0.05))
     kept = reply.finish()
@@ -56,7 +42,7 @@ def test_a_reply_read_in_frames_is_stored_whole(engine, lw_home, store) -> None:
 
 
 def test_regenerate_keeps_both_replies_as_swipes(engine, lw_home, store) -> None:  # type: ignore[no-untyped-def]
-    session = _session(engine, lw_home, store)
+    session = start_brenna(engine, lw_home, store)
     first = session.send("How much for a dagger?", _greedy(1)).finish()
     assert session.history[-1].content == first
     second_reply = session.regenerate(_greedy(2))
@@ -73,7 +59,7 @@ def test_regenerate_keeps_both_replies_as_swipes(engine, lw_home, store) -> None
 
 
 def test_continue_extends_the_same_message(engine, lw_home, store) -> None:  # type: ignore[no-untyped-def]
-    session = _session(engine, lw_home, store)
+    session = start_brenna(engine, lw_home, store)
     start = session.send("Tell me about your forge.", _greedy(3, 12)).finish()
     message_id = session.ids[-1]
     longer = session.continue_reply(_greedy(4, 16)).finish()
@@ -84,7 +70,7 @@ def test_continue_extends_the_same_message(engine, lw_home, store) -> None:  # t
 
 
 def test_edit_delete_and_reply_to_the_users_line(engine, lw_home, store) -> None:  # type: ignore[no-untyped-def]
-    session = _session(engine, lw_home, store)
+    session = start_brenna(engine, lw_home, store)
     session.send("Do you sell horseshoes?", _greedy(5)).finish()
     user_id = session.ids[-2]
     session.edit(-2, "Do you sell nails?")
@@ -100,7 +86,7 @@ def test_edit_delete_and_reply_to_the_users_line(engine, lw_home, store) -> None
 
 
 def test_branch_starts_a_new_chat_and_leaves_the_old_one(engine, lw_home, store) -> None:  # type: ignore[no-untyped-def]
-    session = _session(engine, lw_home, store)
+    session = start_brenna(engine, lw_home, store)
     session.send("First question.", _greedy(7)).finish()
     original = session.chat
     assert original is not None
@@ -113,7 +99,7 @@ def test_branch_starts_a_new_chat_and_leaves_the_old_one(engine, lw_home, store)
 
 
 def test_impersonate_drafts_without_storing(engine, lw_home, store) -> None:  # type: ignore[no-untyped-def]
-    session = _session(engine, lw_home, store)
+    session = start_brenna(engine, lw_home, store)
     assert session.chat is None  # a new chat is stored at its first line, not before
     draft = session.impersonate(_greedy(9, 20))
     for _ in draft:
@@ -124,11 +110,11 @@ def test_impersonate_drafts_without_storing(engine, lw_home, store) -> None:  # 
 
 
 def test_persona_is_kept_with_the_chat(engine, lw_home, store) -> None:  # type: ignore[no-untyped-def]
-    session = _session(engine, lw_home, store)
+    session = start_brenna(engine, lw_home, store)
     session.set_persona("Wren", "A travelling tinker with a limp.")
     assert "Wren" in session.prompt("Hello.")
     session.send("Hello.", _greedy(1, 4)).finish()  # the new chat is stored with its persona
-    again = _session(engine, lw_home, store, resume=True)
+    again = start_brenna(engine, lw_home, store, resume=True)
     assert again.user == "Wren"
     assert again.user_description == "A travelling tinker with a limp."
     with pytest.raises(LoreweaverError, match="name"):

@@ -1,5 +1,5 @@
-"""Shared by the chat screen's Pilot tests: a scripted app, opening a chat, the composer's text,
-and the screen as plain text (what a person sees)."""
+"""Shared by the Pilot tests: the scripted app every TUI test starts, opening a chat, the
+composer's text, and the screen as plain text (what a person sees)."""
 
 from __future__ import annotations
 

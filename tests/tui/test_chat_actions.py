@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from support import wait_until
 from textual.widgets import Input, TextArea
-from tui.chat_support import typed
-from tui.fake_engine import FakeEngine
+from tui.chat_support import scripted_app, typed
 
 from app.home import Home
 from app.settings import SamplingSettings, Settings, load_settings, save_settings
@@ -21,11 +20,6 @@ from app.tui.widgets.composer import Composer
 
 def _blocks(app: LoreweaverApp) -> list[ChatMessage]:
     return list(app.query(ChatMessage))
-
-
-def _app(home: Home, *replies: str) -> LoreweaverApp:
-    engine = FakeEngine(replies=[[text] for text in replies])
-    return LoreweaverApp(home, loader=lambda info, settings: engine)
 
 
 async def _open(app: LoreweaverApp, pilot, character: str = "brenna") -> None:  # type: ignore[no-untyped-def]
@@ -51,7 +45,7 @@ def _head(block: ChatMessage) -> str:
 
 
 async def test_regenerate_and_swipe_with_a_counter(lw_home: Home) -> None:
-    app = _app(lw_home, "First answer.", "Second answer.")
+    app = scripted_app(lw_home, "First answer.", "Second answer.")
     async with app.run_test(size=(100, 30)) as pilot:
         await _open(app, pilot)
         await _say(app, pilot, "How much?")
@@ -67,7 +61,7 @@ async def test_regenerate_and_swipe_with_a_counter(lw_home: Home) -> None:
 
 
 async def test_swiping_right_past_the_last_swipe_regenerates(lw_home: Home) -> None:
-    app = _app(lw_home, "One.", "Two.")
+    app = scripted_app(lw_home, "One.", "Two.")
     async with app.run_test(size=(100, 30)) as pilot:
         await _open(app, pilot)
         await _say(app, pilot, "Hello.")
@@ -77,7 +71,7 @@ async def test_swiping_right_past_the_last_swipe_regenerates(lw_home: Home) -> N
 
 
 async def test_continue_extends_the_last_reply(lw_home: Home) -> None:
-    app = _app(lw_home, "The blade", " is sharp.")
+    app = scripted_app(lw_home, "The blade", " is sharp.")
     async with app.run_test(size=(100, 30)) as pilot:
         await _open(app, pilot)
         await _say(app, pilot, "Show me.")
@@ -99,7 +93,7 @@ async def _choose(app: LoreweaverApp, pilot, block: ChatMessage, action: str) ->
 async def test_edit_delete_and_branch_a_focused_message(lw_home: Home) -> None:
     from app.tui.screens.confirm import ConfirmDialog
 
-    app = _app(lw_home, "Two silver.")
+    app = scripted_app(lw_home, "Two silver.")
     async with app.run_test(size=(100, 30)) as pilot:
         await _open(app, pilot)
         await _say(app, pilot, "Price of nails?")
@@ -129,7 +123,7 @@ async def test_edit_delete_and_branch_a_focused_message(lw_home: Home) -> None:
 
 
 async def test_swipe_keys_on_a_focused_message_and_typing_there(lw_home: Home) -> None:
-    app = _app(lw_home, "One.", "Two.")
+    app = scripted_app(lw_home, "One.", "Two.")
     async with app.run_test(size=(100, 30)) as pilot:
         await _open(app, pilot)
         await _say(app, pilot, "Hello.")
@@ -144,7 +138,7 @@ async def test_swipe_keys_on_a_focused_message_and_typing_there(lw_home: Home) -
 
 
 async def test_impersonate_drafts_into_the_input(lw_home: Home) -> None:
-    app = _app(lw_home, "I would like a sword, please.")
+    app = scripted_app(lw_home, "I would like a sword, please.")
     async with app.run_test(size=(100, 30)) as pilot:
         await _open(app, pilot)
         await pilot.press("ctrl+y")
@@ -155,7 +149,7 @@ async def test_impersonate_drafts_into_the_input(lw_home: Home) -> None:
 
 
 async def test_persona_and_context_view(lw_home: Home) -> None:
-    app = _app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(100, 30)) as pilot:
         await _open(app, pilot)
         await pilot.press("f3")
@@ -179,7 +173,7 @@ async def test_persona_and_context_view(lw_home: Home) -> None:
 
 
 async def test_model_settings_are_validated_and_saved(lw_home: Home) -> None:
-    app = _app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(120, 40)) as pilot:
         await _open(app, pilot)
         await pilot.press("f2")

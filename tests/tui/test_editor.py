@@ -12,6 +12,7 @@ import yaml
 from support import wait_until
 from textual.widgets import Checkbox, Input, Select, TextArea
 from textual.widgets._footer import FooterKey
+from tui.chat_support import scripted_app
 from tui.editor_support import box, open_editor, settle, write_aria
 from tui.fake_engine import FakeEngine
 
@@ -28,10 +29,6 @@ from app.tui.sheet_form import FIELDS, estimate_tokens, form_data, sheet_texts
 from app.tui.widgets.chat_log import ChatMessage
 from app.tui.widgets.composer import Composer
 from app.tui.widgets.lore_editor import LoreEditor
-
-
-def _fake_app(home: Home) -> LoreweaverApp:
-    return LoreweaverApp(home, loader=lambda info, settings: FakeEngine())
 
 
 def _no_model(info: object, settings: object) -> FakeEngine:
@@ -87,7 +84,7 @@ def test_unknown_keys_and_lore_settings_survive_the_form() -> None:
 async def test_editing_a_sample_saves_a_copy_atomically(lw_home: Home) -> None:
     sample = _sample("brenna")
     before = sample.read_bytes()
-    app = _fake_app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_editor(app, pilot, "brenna")
         assert not screen.dirty
@@ -115,7 +112,7 @@ async def test_editing_a_sample_saves_a_copy_atomically(lw_home: Home) -> None:
 
 
 async def test_validation_is_live_and_names_the_field(lw_home: Home) -> None:
-    app = _fake_app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_editor(app, pilot, "brenna")
         box(screen, "name").control.value = "   "
@@ -153,7 +150,7 @@ async def test_validation_is_live_and_names_the_field(lw_home: Home) -> None:
 
 
 async def test_token_counts_come_from_the_engine_once_loaded(lw_home: Home) -> None:
-    app = _fake_app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: app.engine is not None)
         screen = await open_editor(app, pilot, "brenna")
@@ -180,7 +177,7 @@ async def test_token_counts_are_estimated_without_a_model(lw_home: Home) -> None
 
 
 async def test_quit_with_unsaved_changes_asks_and_cancel_keeps_them(lw_home: Home) -> None:
-    app = _fake_app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_editor(app, pilot, "brenna")
         box(screen, "role").control.value = "Retired"
@@ -203,7 +200,7 @@ async def test_quit_with_unsaved_changes_asks_and_cancel_keeps_them(lw_home: Hom
 
 
 async def test_quit_and_save_writes_before_leaving(lw_home: Home) -> None:
-    app = _fake_app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_editor(app, pilot, "brenna")
         box(screen, "role").control.value = "Retired"
@@ -215,7 +212,7 @@ async def test_quit_and_save_writes_before_leaving(lw_home: Home) -> None:
 
 
 async def test_leaving_the_editor_asks_and_discard_drops_the_edits(lw_home: Home) -> None:
-    app = _fake_app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_editor(app, pilot, "brenna")
         box(screen, "goals").control.load_text("Retire.")
@@ -233,7 +230,7 @@ async def test_leaving_the_editor_asks_and_discard_drops_the_edits(lw_home: Home
 
 async def test_lorebook_entries_are_edited_added_removed_and_saved(lw_home: Home) -> None:
     write_aria(lw_home)
-    app = _fake_app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(100, 40)) as pilot:
         screen = await open_editor(app, pilot, "aria")
         lore = screen.query_one(LoreEditor)
@@ -288,7 +285,7 @@ async def test_lorebook_entries_are_edited_added_removed_and_saved(lw_home: Home
 
 async def test_lore_test_box_shows_what_fires_and_why(lw_home: Home) -> None:
     write_aria(lw_home)
-    app = _fake_app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_editor(app, pilot, "aria")
         await pilot.press("ctrl+t")
@@ -334,7 +331,7 @@ async def test_lore_test_box_shows_what_fires_and_why(lw_home: Home) -> None:
 
 
 async def test_f5_opens_the_editor_and_ctrl_e_still_ends_the_line(lw_home: Home) -> None:
-    app = _fake_app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: app.current_id is not None)
         say = app.query_one("#say", Composer)
@@ -361,7 +358,7 @@ async def test_f5_opens_the_editor_and_ctrl_e_still_ends_the_line(lw_home: Home)
 
 async def test_a_failed_save_is_a_notification_and_keeps_the_edits(lw_home: Home) -> None:
     write_aria(lw_home)
-    app = _fake_app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_editor(app, pilot, "aria")
         target = lw_home.characters / "aria.yaml"
@@ -384,7 +381,7 @@ async def test_markup_in_a_sheet_is_shown_as_typed(lw_home: Home) -> None:
         "    - keys: ['[red]']\n      content: Red.\n",
         encoding="utf-8",
     )
-    app = _fake_app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_editor(app, pilot, "odd")
         box(screen, "name").control.value = "[/nope] still odd"
@@ -404,7 +401,7 @@ async def test_markup_in_a_sheet_is_shown_as_typed(lw_home: Home) -> None:
 
 
 async def test_editor_actions_are_in_the_command_palette(lw_home: Home) -> None:
-    app = _fake_app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_editor(app, pilot, "brenna")
         box(screen, "role").control.value = "Retired"

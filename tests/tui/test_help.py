@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from support import wait_until
 from textual.widgets import Static
-from tui.fake_engine import FakeEngine
+from tui.chat_support import scripted_app
 
 from app.home import Home
 from app.tui.app import LoreweaverApp
@@ -13,18 +13,13 @@ from app.tui.screens.help import HelpScreen
 from app.tui.screens.library import LibraryScreen
 
 
-def _app(home: Home) -> LoreweaverApp:
-    engine = FakeEngine()
-    return LoreweaverApp(home, loader=lambda info, settings: engine)
-
-
 def _rows(app: LoreweaverApp) -> dict[str, str]:
     assert isinstance(app.screen, HelpScreen)
     return {description: keys for keys, description in app.screen.rows}
 
 
 async def test_f1_on_the_chat_lists_the_app_keys_and_escape_closes(lw_home: Home) -> None:
-    app = _app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: app.session is not None)
         main = app.screen
@@ -54,7 +49,7 @@ async def test_f1_on_the_chat_lists_the_app_keys_and_escape_closes(lw_home: Home
 
 
 async def test_question_mark_on_the_library_lists_its_own_keys(lw_home: Home) -> None:
-    app = _app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: app.session is not None)
         await pilot.press("ctrl+o")
@@ -71,7 +66,7 @@ async def test_question_mark_on_the_library_lists_its_own_keys(lw_home: Home) ->
 
 
 async def test_help_is_also_a_palette_command(lw_home: Home) -> None:
-    app = _app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: app.session is not None)
         await pilot.press("ctrl+p", *"help")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from support import wait_until
 from textual.widgets import Input, Label, ListView
-from tui.fake_engine import FakeEngine
+from tui.chat_support import scripted_app
 
 from app.home import Home, sample_characters_dir
 from app.memory.store import ChatStore
@@ -24,11 +24,6 @@ from app.tui.screens.library import LibraryScreen
 from app.tui.widgets.character_card import CharacterCard
 from app.tui.widgets.chat_log import ChatMessage
 from app.tui.widgets.composer import Composer
-
-
-def _app(home: Home) -> LoreweaverApp:
-    engine = FakeEngine()
-    return LoreweaverApp(home, loader=lambda info, settings: engine)
 
 
 async def _library(app: LoreweaverApp, pilot) -> LibraryScreen:  # type: ignore[no-untyped-def]
@@ -70,7 +65,7 @@ async def test_cards_show_every_character_and_search_filters_as_you_type(lw_home
     (lw_home.characters / "mira.yaml").write_text(
         "name: Mira\ntags: [healer]\ndescription: '{{char}} mends bones.'\n", encoding="utf-8"
     )
-    app = _app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _library(app, pilot)
         assert _ids(screen) == sorted([*_sample_ids(), "mira"])
@@ -101,7 +96,7 @@ async def test_markup_in_a_card_is_shown_as_typed(lw_home: Home) -> None:
         "name: '[b]Odd[/b]'\ntags: ['[red]']\ndescription: 'Loves [red]brackets[/] and [/nope].'\n",
         encoding="utf-8",
     )
-    app = _app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _library(app, pilot)
         odd = next(c for c in screen.query(CharacterCard) if c.summary.id == "odd")
@@ -144,7 +139,7 @@ async def test_import_a_card_then_keep_both_under_a_new_id(lw_home: Home, tmp_pa
         ),
         encoding="utf-8",
     )
-    app = _app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _library(app, pilot)
         await pilot.press("i")
@@ -169,7 +164,7 @@ async def test_a_bad_import_is_a_notification_and_changes_nothing(
 ) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("{ not json", encoding="utf-8")
-    app = _app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _library(app, pilot)
         before = _ids(screen)
@@ -182,7 +177,7 @@ async def test_a_bad_import_is_a_notification_and_changes_nothing(
 
 
 async def test_duplicate_a_sample_and_refuse_a_taken_id(lw_home: Home) -> None:
-    app = _app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _library(app, pilot)
         await _highlight(screen, pilot, "brenna")
@@ -206,7 +201,7 @@ async def test_duplicate_a_sample_and_refuse_a_taken_id(lw_home: Home) -> None:
 
 async def test_delete_asks_first_and_never_deletes_samples(lw_home: Home) -> None:
     (lw_home.characters / "mira.yaml").write_text("name: Mira\n", encoding="utf-8")
-    app = _app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _library(app, pilot)
         await _highlight(screen, pilot, "hobb")
@@ -234,7 +229,7 @@ async def test_open_a_character_and_resume_or_start_chats(lw_home: Home) -> None
         older, _ = open_chat(store, "kestrel", sheet, user="User", resume=None)
         store.add_message(older.id, "user", "Remember the bridge?", parent_id=None)
         newer, _ = open_chat(store, "kestrel", sheet, user="User", resume=None)
-    app = _app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _library(app, pilot)
         await _highlight(screen, pilot, "kestrel")
@@ -281,7 +276,7 @@ async def test_open_a_character_and_resume_or_start_chats(lw_home: Home) -> None
 
 
 async def test_escape_goes_back_and_palette_runs_library_actions(lw_home: Home) -> None:
-    app = _app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _library(app, pilot)
         await pilot.press("ctrl+p")

@@ -5,24 +5,19 @@ from __future__ import annotations
 
 from support import wait_until
 from textual.widgets import Input
+from tui.chat_support import scripted_app
 from tui.editor_support import box, open_editor, settle
-from tui.fake_engine import FakeEngine
 
 from app.home import Home
 from app.sheets import library
-from app.tui.app import LoreweaverApp
 from app.tui.screens.ask import AskDialog
 from app.tui.screens.editor import EditorScreen
 from app.tui.screens.library import LibraryScreen
 from app.tui.widgets.character_card import CharacterCard
 
 
-def _app(home: Home) -> LoreweaverApp:
-    return LoreweaverApp(home, loader=lambda info, settings: FakeEngine())
-
-
 async def test_new_character_from_the_library_is_filled_in_saved_and_listed(lw_home: Home) -> None:
-    app = _app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: app.session is not None)
         await pilot.press("ctrl+o")
@@ -73,7 +68,7 @@ async def test_new_character_from_the_library_is_filled_in_saved_and_listed(lw_h
 async def test_new_character_from_the_editor_asks_about_unsaved_edits_first(
     lw_home: Home,
 ) -> None:
-    app = _app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(120, 40)) as pilot:
         editor = await open_editor(app, pilot, "brenna")
         box(editor, "role").control.value = "Retired smith"

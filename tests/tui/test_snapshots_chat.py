@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 from support import wait_until
+from textual.widgets import Input
+from tui.chat_support import scripted_app
 from tui.fake_engine import FakeEngine
 
 from app.home import Home
@@ -22,7 +24,7 @@ REPLY = [
 
 def _app(home: Home) -> LoreweaverApp:
     engine = FakeEngine(replies=[REPLY], clock=(0.42, 0.01))
-    return LoreweaverApp(home, loader=lambda info, settings: engine)
+    return scripted_app(home, engine=engine)
 
 
 async def _chatted(app: LoreweaverApp, pilot) -> None:  # type: ignore[no-untyped-def]
@@ -66,6 +68,7 @@ def test_welcome(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  #
                 and screen.query_one("#characters").index is not None
             ),
         )
+        screen.query_one("#say", Composer).cursor_blink = False  # a blink phase is no change
         await pilot.pause(0.2)
 
     assert snap_compare(_app(lw_home), terminal_size=size, run_before=before)
@@ -79,6 +82,7 @@ def test_focused_message_and_its_actions(
         await _chatted(pilot.app, pilot)
         await pilot.press("shift+tab", "shift+tab", "enter")
         await wait_until(pilot, lambda: pilot.app.screen.id == "message-actions")
+        pilot.app.screen.query_one("#actions-filter", Input).cursor_blink = False
         await pilot.pause()
 
     assert snap_compare(_app(lw_home), terminal_size=size, run_before=before)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from support import wait_until
+from tui.chat_support import scripted_app
 from tui.fake_engine import FakeEngine
 
 from app.home import Home
@@ -21,7 +22,7 @@ def _app(home: Home) -> LoreweaverApp:
     engine = FakeEngine(
         replies=[['*She points north.* "The Drowned Lantern, past the gate."']], clock=(0.42, 0.01)
     )
-    return LoreweaverApp(home, loader=lambda info, settings: engine)
+    return scripted_app(home, engine=engine)
 
 
 async def _context(pilot) -> None:  # type: ignore[no-untyped-def]

@@ -13,8 +13,8 @@ from collections.abc import Awaitable, Callable
 import pytest
 from support import wait_until
 from textual.pilot import Pilot
+from tui.chat_support import scripted_app
 from tui.editor_support import open_editor, settle, write_aria
-from tui.fake_engine import FakeEngine
 
 from app.home import Home
 from app.tui.app import LoreweaverApp
@@ -27,8 +27,7 @@ SIZES = [(80, 24), (120, 40)]
 
 def _app(home: Home) -> LoreweaverApp:
     write_aria(home)
-    engine = FakeEngine()
-    return LoreweaverApp(home, loader=lambda info, settings: engine)
+    return scripted_app(home)
 
 
 def _editor(

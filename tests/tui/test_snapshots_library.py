@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Iterator
 import pytest
 from support import wait_until
 from textual.pilot import Pilot
-from tui.fake_engine import FakeEngine
+from tui.chat_support import scripted_app
 
 from app.home import Home
 from app.tui.app import LoreweaverApp
@@ -33,11 +33,6 @@ def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     monkeypatch.undo()
     time.tzset()
-
-
-def _app(home: Home) -> LoreweaverApp:
-    engine = FakeEngine()
-    return LoreweaverApp(home, loader=lambda info, settings: engine)
 
 
 def _open_library(home: Home, *keys: str) -> Callable[[Pilot[None]], Awaitable[None]]:
@@ -61,17 +56,19 @@ def test_library(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  #
         "name: Mira\ntags: [healer, fantasy]\ndescription: '{{char}} mends bones.'\n",
         encoding="utf-8",
     )
-    assert snap_compare(_app(lw_home), terminal_size=size, run_before=_open_library(lw_home))
+    assert snap_compare(
+        scripted_app(lw_home), terminal_size=size, run_before=_open_library(lw_home)
+    )
 
 
 def test_library_filtered(snap_compare, lw_home: Home) -> None:  # type: ignore[no-untyped-def]
     keys = ("slash", *"smith", "enter")
-    assert snap_compare(_app(lw_home), run_before=_open_library(lw_home, *keys))
+    assert snap_compare(scripted_app(lw_home), run_before=_open_library(lw_home, *keys))
 
 
 def test_library_no_match(snap_compare, lw_home: Home) -> None:  # type: ignore[no-untyped-def]
     keys = ("slash", *"dragon", "enter")
-    assert snap_compare(_app(lw_home), run_before=_open_library(lw_home, *keys))
+    assert snap_compare(scripted_app(lw_home), run_before=_open_library(lw_home, *keys))
 
 
 def test_delete_confirm(snap_compare, lw_home: Home) -> None:  # type: ignore[no-untyped-def]
@@ -81,7 +78,7 @@ def test_delete_confirm(snap_compare, lw_home: Home) -> None:  # type: ignore[no
         await _open_library(lw_home, "slash", *"mira", "enter", "delete")(pilot)
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog))
 
-    assert snap_compare(_app(lw_home), run_before=run_before)
+    assert snap_compare(scripted_app(lw_home), run_before=run_before)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -90,10 +87,10 @@ def test_help_on_library(snap_compare, lw_home: Home, size: tuple[int, int]) -> 
         await _open_library(lw_home, "f1")(pilot)
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, HelpScreen))
 
-    assert snap_compare(_app(lw_home), terminal_size=size, run_before=run_before)
+    assert snap_compare(scripted_app(lw_home), terminal_size=size, run_before=run_before)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_new_character_name(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     before = _open_library(lw_home, "a", *"Mira Quill")
-    assert snap_compare(_app(lw_home), terminal_size=size, run_before=before)
+    assert snap_compare(scripted_app(lw_home), terminal_size=size, run_before=before)

@@ -5,20 +5,15 @@ from __future__ import annotations
 
 import pytest
 from support import wait_until
+from tui.chat_support import scripted_app
 from tui.editor_support import settle
-from tui.fake_engine import FakeEngine
 
 from app.home import Home
-from app.tui.app import LoreweaverApp
 from app.tui.screens.ask import AskDialog
 from app.tui.screens.editor import EditorScreen
 from app.tui.screens.library import LibraryScreen
 
 SIZES = [(80, 24), (120, 40)]
-
-
-def _app(home: Home) -> LoreweaverApp:
-    return LoreweaverApp(home, loader=lambda info, settings: FakeEngine())
 
 
 async def _blank_sheet(pilot) -> None:  # type: ignore[no-untyped-def]
@@ -39,4 +34,4 @@ async def _blank_sheet(pilot) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_new_character_blank_sheet(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
-    assert snap_compare(_app(lw_home), terminal_size=size, run_before=_blank_sheet)
+    assert snap_compare(scripted_app(lw_home), terminal_size=size, run_before=_blank_sheet)

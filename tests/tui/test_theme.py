@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 from support import wait_until
-from tui.fake_engine import FakeEngine
+from tui.chat_support import scripted_app
 
 from app.home import Home
 from app.settings import Settings, load_settings, save_settings
-from app.tui.app import LoreweaverApp
-
-
-def _app(home: Home) -> LoreweaverApp:
-    engine = FakeEngine()
-    return LoreweaverApp(home, loader=lambda info, settings: engine)
 
 
 async def test_theme_picked_in_the_palette_persists_across_restarts(lw_home: Home) -> None:
     save_settings(lw_home, Settings(user_name="Ann"))
-    app = _app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: app.session is not None)
         assert app.theme == "textual-dark"
@@ -32,7 +26,7 @@ async def test_theme_picked_in_the_palette_persists_across_restarts(lw_home: Hom
         assert app.theme == "nord"
         assert load_settings(lw_home).user_name == "Ann"
 
-    again = _app(lw_home)
+    again = scripted_app(lw_home)
     async with again.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: again.session is not None)
         assert again.theme == "nord"
@@ -42,7 +36,7 @@ async def test_theme_picked_in_the_palette_persists_across_restarts(lw_home: Hom
 
 async def test_an_unknown_saved_theme_is_a_warning_not_a_crash(lw_home: Home) -> None:
     save_settings(lw_home, Settings(theme="no-such-theme"))
-    app = _app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: app.session is not None)
         assert app.theme == "textual-dark"
@@ -53,7 +47,7 @@ async def test_an_unknown_saved_theme_is_a_warning_not_a_crash(lw_home: Home) ->
 
 async def test_a_theme_change_never_overwrites_a_broken_settings_file(lw_home: Home) -> None:
     lw_home.settings_file.write_text("n_ctx: [oops\n", encoding="utf-8")
-    app = _app(lw_home)
+    app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.3)
         app.theme = "gruvbox"

@@ -12,11 +12,11 @@ from app.memory.store.bookmarks import (
 from app.memory.store.chat_store import ChatStore
 from app.memory.store.checkpoint import ReplyWriter
 from app.memory.store.db import ChatDatabaseError, dump_json, heals_search_index, load_json
+from app.memory.store.integrity import check, repair
 from app.memory.store.liveness import process_token, writer_alive
 from app.memory.store.migrations import SCHEMA_VERSION, migrate, schema_version
 from app.memory.store.path_index import PathIndex, on_path, up_cte
 from app.memory.store.records import ROLES, STATUSES, Chat, ChatSummary, Status, StoredMessage
-from app.memory.store.repair import check
 from app.memory.store.tree import MESSAGE_COLUMNS, message_from_row
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "on_path",
     "process_token",
     "remove_bookmark",
+    "repair",
     "schema_version",
     "up_cte",
     "writer_alive",

@@ -196,7 +196,7 @@ class ChatScreen(Screen[None]):
         shown = text if text is not None else self.chat.status(self.size.width)
         self.query_one("#status", Static).update(Content(safe_line(shown)))  # names, not markup
 
-    def loading(self, text: str | None) -> None:
+    def show_loading(self, text: str | None) -> None:
         """Show the loading bar with `text`, or (None) hide it. Hidden, it is also stopped: its
         animation would otherwise redraw 15 times a second, CPU taken from the model."""
         bar = self.query_one("#loading", ProgressBar)

@@ -4,6 +4,7 @@ controller (so none runs while a reply streams) and redraws the log."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from app.errors import LoreweaverError
@@ -39,7 +40,7 @@ def ask_state(screen: ChatScreen) -> None:
 
     def chosen(changes: dict[str, str] | None) -> None:
         for key, raw in (changes or {}).items():
-            if not screen.attempt(lambda key=key, raw=raw: session.set_state(key, raw)):
+            if not screen.attempt(partial(session.set_state, key, raw)):
                 break
         screen.refresh_log()
 

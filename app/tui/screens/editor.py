@@ -213,9 +213,9 @@ class EditorScreen(Screen[bool]):
         self.lore.show_errors(lore_errors)
         messages = [*errors.values(), *lore_errors.values()]
         self.problem = messages[0] if messages else None
-        problem = self.query_one("#editor-problem", Label)
-        problem.update(f"✗ {self.problem}" if self.problem else "✓ valid")
-        problem.set_class(self.problem is not None, "invalid")
+        label = self.query_one("#editor-problem", Label)
+        label.update(f"✗ {self.problem}" if self.problem else "✓ valid")
+        label.set_class(self.problem is not None, "invalid")
         self._show_where()
         self._count_tokens()
         if sheet is not None:

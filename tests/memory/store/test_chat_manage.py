@@ -4,6 +4,7 @@ new chats stored only at their first line."""
 from __future__ import annotations
 
 import pytest
+from support import start_brenna
 
 from app.engine.base import Sampling
 from app.errors import LoreweaverError
@@ -17,12 +18,6 @@ from app.memory.store import (
     list_bookmarks,
     remove_bookmark,
 )
-from app.models import resolve_model
-from app.prompts.formats import choose_format
-from app.session import ChatSession
-from app.session_start import start_session
-from app.settings import Settings
-from app.sheets import library
 
 
 def _chat(store: ChatStore, lines: list[str], title: str | None = None) -> tuple[int, list[int]]:
@@ -109,29 +104,12 @@ def test_search_across_chats_and_within_one(store: ChatStore) -> None:
     assert search(store, None, 'OR NEAR( "') == []
 
 
-def _session(engine, home: Home, store: ChatStore) -> ChatSession:  # type: ignore[no-untyped-def]
-    info = resolve_model(home, None)
-    _, sheet = library.load(home, "brenna")
-    return start_session(
-        engine,
-        info,
-        choose_format(None, info),
-        sheet,
-        "brenna",
-        Settings(),
-        user="Ann",
-        store=store,
-        home=home,
-        summaries=False,
-    )
-
-
 def test_a_new_chat_is_stored_only_at_its_first_line(
     engine, lw_home: Home, store: ChatStore
 ) -> None:  # type: ignore[no-untyped-def]
     from app.memory.authors_note import load_note, make_note
 
-    session = _session(engine, lw_home, store)
+    session = start_brenna(engine, lw_home, store, user="Ann", home=lw_home, summaries=False)
     assert session.chat is None and store.list_chats() == []
     assert [m.role for m in session.history] == ["assistant"]
     session.set_persona("Wren", "a courier")
@@ -155,7 +133,7 @@ def test_a_new_chat_is_stored_only_at_its_first_line(
 def test_branch_here_on_the_users_own_line_includes_it(
     engine, lw_home: Home, store: ChatStore
 ) -> None:  # type: ignore[no-untyped-def]
-    session = _session(engine, lw_home, store)
+    session = start_brenna(engine, lw_home, store, user="Ann", home=lw_home, summaries=False)
     reply = session.send("My own line.", Sampling(max_tokens=2, seed=1))
     for _ in reply:
         pass
