@@ -194,6 +194,8 @@ def lorebook_to_world_info(book: Lorebook) -> dict[str, Any]:
             if field in card and name != "uid":
                 out[name] = card[field]
         out["disable"] = not entry.enabled
+        if not out.get("comment") and entry.name:
+            out["comment"] = entry.name  # SillyTavern's title; it has no other name field
         for name, key in WI_EXTENSIONS.items():
             if key in ext:
                 out[name] = ext.pop(key)

@@ -73,11 +73,14 @@ def activate(
             for e in fresh
             if e.recursive and not e.entry.prevent_recursion and e.text
         ]
-        waiting = any(
-            e.delay_level > level and e.key not in run.activated and e.recursive for e in entries
-        )
-        if run.overflow or not (feed or (waiting and max_recursion)):
+        if run.overflow:
             break
+        if not feed:  # SillyTavern goes on to the next level entries wait for, if any
+            waiting = [e.delay_level for e in entries if e.delay_level > level]
+            if not waiting:
+                break
+            level = min(waiting)
+            continue
         run.recursion += feed
         if level >= max_recursion:
             run.beyond_limit(entries, level + 1, max_recursion)
@@ -128,7 +131,7 @@ class _Run:
         for e in entries:
             if e.key in self.activated or e.key in self.failed_roll:
                 continue
-            if level and not e.recursive:
+            if level and not (e.recursive or e.delay_level):
                 continue
             why, miss = self._why(e)
             if why is None:

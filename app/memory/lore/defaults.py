@@ -68,9 +68,9 @@ def defaults_used(books: Sequence[Lorebook], settings: WorldInfoSettings) -> lis
         ("match_whole_words", settings.match_whole_words, "match whole words"),
         ("case_sensitive", settings.case_sensitive, "case-sensitive"),
     ):
-        unset = [b for b in books if getattr(b, field) is None]
+        unset = sum(1 for b in books if getattr(b, field) is None)
         if unset:
-            which = "every book" if len(unset) == len(books) else f"{len(unset)} books"
+            which = "no book sets" if unset == len(books) else f"{unset} books do not set"
             state = "on" if value else "off"
-            out.append(f"{name} {state} (settings default; {which} leave {field} unset)")
+            out.append(f"{name} {state}: the settings' default ({which} {field})")
     return out
