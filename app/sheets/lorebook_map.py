@@ -86,8 +86,13 @@ WI_FIELDS = {
     "order": "insertion_order",
     "uid": "id",
 }
-BOOK_OPTIONAL = ("token_budget", "budget_percent", "recursive_scanning")
-BOOK_OPTIONAL += ("case_sensitive", "match_whole_words")
+BOOK_OPTIONAL = (
+    "token_budget",
+    "budget_percent",
+    "recursive_scanning",
+    "case_sensitive",
+    "match_whole_words",
+)
 
 
 def _validate(data: dict[str, Any], where: str) -> Lorebook:
@@ -173,7 +178,9 @@ def st_entry(raw: dict[str, Any]) -> dict[str, Any]:
     entry["enabled"] = not raw.get("disable", False)
     ext: dict[str, Any] = {key: raw[name] for name, key in WI_EXTENSIONS.items() if name in raw}
     known = {*WI_FIELDS, *WI_EXTENSIONS, "disable"}
-    ext["sillytavern"] = {k: v for k, v in raw.items() if k not in known}
+    other = {k: v for k, v in raw.items() if k not in known}
+    if other:  # kept as they came, written back on a world-info export
+        ext["sillytavern"] = other
     entry["extensions"] = ext
     return entry
 
