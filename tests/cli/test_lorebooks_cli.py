@@ -96,3 +96,35 @@ def test_prompt_explain_names_the_budget_rule_and_the_defaults(lw_home: Home) ->
     assert any("% of the" in line and "settings world_info.budget" in line for line in rules)
     assert any("recursion on: the settings' default" in line for line in rules)
     assert any("match whole words on: the settings' default" in line for line in rules)
+
+
+def test_settings_world_info_decides_what_books_leave_unset(lw_home: Home) -> None:
+    assert run_cli("lorebooks", "import", str(WORLD), "--as", "vale").returncode == 0
+    sheet = lw_home.characters / "wren.yaml"
+    sheet.write_text(
+        "name: Wren\ndescription: Keeps the lighthouse.\nfirst_message: The lamp is lit.\n"
+        "world: [vale]\n",
+        encoding="utf-8",
+    )
+
+    def report() -> dict[str, object]:
+        result = run_cli("characters", "lore-test", "wren", "a walk in the woodland", "--json")
+        assert result.returncode == 0, result.stderr
+        data: dict[str, object] = json.loads(result.stdout)
+        return data
+
+    default = report()
+    assert "Thornwood timber" not in json.dumps(default["fired"])
+    lw_home.settings_file.write_text(
+        "world_info:\n  budget: 10\n  budget_cap: 300\n  match_whole_words: false\n",
+        encoding="utf-8",
+    )
+    changed = report()
+    assert "Thornwood timber" in json.dumps(changed["fired"])
+    rules = changed["rules"]
+    assert isinstance(rules, list) and rules[0].startswith("budget ")
+    assert "10 % of the" in rules[0]
+    assert "match whole words off: the settings' default" in " ".join(rules)
+    lw_home.settings_file.write_text("world_info:\n  budget: 250\n", encoding="utf-8")
+    line = one_line_error(run_cli("characters", "lore-test", "wren", "hi"))
+    assert "world_info.budget" in line
