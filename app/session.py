@@ -25,7 +25,7 @@ from app.memory.assembly import Assembly, TurnNotes
 from app.memory.authors_note import AuthorsNote, save_note
 from app.memory.chat_state import StateEntry, prompt_state, state_entries, state_update
 from app.memory.history import PathHistory, ids_of, roles_of, tokenizer_key
-from app.memory.lore import timers_for, timers_meta
+from app.memory.lore import WorldInfoSettings, timers_for, timers_meta
 from app.memory.store import Chat, ChatStore, ReplyWriter
 from app.memory.summaries import Summariser
 from app.memory.turn_inputs import TurnInputs
@@ -78,6 +78,8 @@ class ChatSession:
     """Tokens kept free for the reply; `send` sets it from the sampling's max_tokens."""
     books: list[Lorebook] = field(default_factory=list)
     """The lorebooks that can fire in this chat: the world books the sheet names, then its own."""
+    world_info: WorldInfoSettings = field(default_factory=WorldInfoSettings)
+    """What the books leave unset (the settings' `world_info`)."""
     summariser: Summariser | None = None
     """Writes summaries of evicted turns in the background (saved chats only)."""
     state_path: Path | None = None

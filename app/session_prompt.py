@@ -74,6 +74,7 @@ def turn_assembly(
         user=session.user,
         count=count,
         n_ctx=session.engine.n_ctx,
+        settings=session.world_info,
     )
     fixed, triggered = lore.prompt_lore() if lore is not None else ([], [])
     notes.lore = triggered

@@ -152,6 +152,7 @@ def start_session(
         store=store,
         model_name=info.path.name,
         books=books,
+        world_info=settings.world_info,
         extra_stops=list(settings.stop),
     )
     warning = format_warning(fmt.id, info)

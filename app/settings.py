@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from app.errors import LoreweaverError
 from app.fsutil import write_text_atomic
 from app.home import Home
+from app.memory.lore import WorldInfoSettings
 from app.sheets.cards.reader import read_yaml_file
 from app.sheets.validation import describe
 
@@ -92,6 +93,9 @@ class Settings(BaseModel):
     """Extra stop strings for every chat (a chat can add its own)."""
     presets: dict[str, SamplingSettings] = Field(default_factory=dict, max_length=200)
     """The user's own sampler presets, by name (beside `SAMPLING_PRESETS`)."""
+    world_info: WorldInfoSettings = Field(default_factory=WorldInfoSettings)
+    """What lorebooks that do not say get: budget (% of the window), budget_cap, recursive,
+    match_whole_words, case_sensitive (SillyTavern's shipped settings by default)."""
 
     @field_validator("presets")
     @classmethod

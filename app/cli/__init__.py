@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "chats": ("chats", "list, show, search, rename, bookmark, export, import, delete chats"),
     "dataset": ("dataset", "build fine-tuning datasets from characters' saved chats"),
     "export": ("export", "a chat's whole tree as a dialogue file (Yarn, Ink, Ren'Py, Twee, …)"),
+    "lorebooks": ("lorebooks", "shared lorebooks: list, import, export (SillyTavern world info)"),
 }
 
 

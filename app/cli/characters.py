@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from app.cli.common import text_arg
 from app.text import safe_line, safe_text
 
 
@@ -30,6 +31,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     exp.add_argument("character", metavar="ID")
     exp.add_argument("--format", "-f", required=True, choices=["v2", "v3", "png", "charx", "yaml"])
     exp.add_argument("-o", "--output", required=True, metavar="OUT")
+    test = sub.add_parser(
+        "lore-test", help="which lorebook entries fire for a text, and why (and which do not)"
+    )
+    test.add_argument("character", metavar="CHARACTER", help="a character id or sheet path")
+    test.add_argument("text", metavar="TEXT", type=text_arg, help="the text to scan")
+    test.add_argument("--json", action="store_true", help="print a JSON report")
+    test.add_argument("--user", "-u", metavar="NAME", type=text_arg, help="your name ({{user}})")
+    test.add_argument("--model", "-m", metavar="M", help="count tokens with this model")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,6 +55,10 @@ def run(args: argparse.Namespace) -> int:
         return _import(where, Path(args.file), args.as_id)
     if args.action == "export":
         return _export(where, args.character, args.format, Path(args.output))
+    if args.action == "lore-test":
+        from app.cli.lore_test import lore_test
+
+        return lore_test(args)
     return _validate(where, [Path(p) for p in args.paths])
 
 

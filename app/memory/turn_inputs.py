@@ -67,7 +67,8 @@ def explain_inputs(assembly: Assembly, inputs: TurnInputs) -> None:
                 "lore not used",
                 0,
                 [f"{r.title} [{r.book}]: {r.reason}" for r in lore.rejected]
-                + [f"budget: {lore.tokens}/{lore.budget} tokens used"],
+                + [f"budget: {lore.tokens}/{lore.budget} tokens used"]
+                + [f"rule: {rule}" for rule in lore.rules],
             )
         )
     if inputs.summaries:

@@ -2,8 +2,7 @@
 
 Fields a card format has no place for (our NPC fields; V3 fields in a V2 card) travel in
 `data.extensions["loreweaver"]` and come back on re-import; card fields we do not know are kept
-on the sheet as extra keys and written back out. SillyTavern's world-info settings live in each
-entry's `extensions`, read into typed fields on import and written back on export.
+on the sheet as extra keys and written back out. Lorebooks map in `app.sheets.lorebook_map`.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.errors import LoreweaverError
-from app.sheets.lorebook import Lorebook, LoreEntry
+from app.sheets.lorebook_map import lorebook_from_card, lorebook_to_card
 from app.sheets.sheet import Sheet
 from app.sheets.validation import describe
 
@@ -65,165 +64,12 @@ NPC_FIELDS = (
     "adapters",
 )
 
-LOGIC = ["and_any", "not_all", "not_any", "and_all"]
-POSITIONS = [
-    "before_char",
-    "after_char",
-    "top_of_notes",
-    "bottom_of_notes",
-    "at_depth",
-    "before_examples",
-    "after_examples",
-]
-ROLES = ["system", "user", "assistant"]
-# SillyTavern entry extension key → our field
-ST_EXTENSIONS = {
-    "depth": "depth",
-    "probability": "probability",
-    "group": "group",
-    "group_weight": "group_weight",
-    "sticky": "sticky",
-    "cooldown": "cooldown",
-    "delay": "delay",
-    "exclude_recursion": "exclude_recursion",
-    "prevent_recursion": "prevent_recursion",
-    "scan_depth": "scan_depth",
-    "match_whole_words": "match_whole_words",
-}
-
 
 def _validate(model: type[Any], data: dict[str, Any], where: str) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise LoreweaverError(f"{where}{describe(exc)}") from None
-
-
-# -- lorebooks -----------------------------------------------------------------------------------
-
-
-def entry_from_card(raw: dict[str, Any]) -> dict[str, Any]:
-    """A card `character_book` entry → LoreEntry fields (ST extensions read into fields)."""
-    entry = dict(raw)
-    ext = entry.get("extensions")
-    # The settings read into typed fields leave `extensions`; export writes them back.
-    ext = dict(ext) if isinstance(ext, dict) else {}
-    for key, field in ST_EXTENSIONS.items():
-        value = ext.pop(key, None)
-        if value is not None:
-            entry.setdefault(field, value)
-    for key, names, field in (
-        ("selectiveLogic", LOGIC, "selective_logic"),
-        ("position", POSITIONS, "position"),
-        ("role", ROLES, "role"),
-    ):
-        value = ext.pop(key, None)
-        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(names):
-            entry[field] = names[value]
-    if ext.pop("useProbability", None) is False:
-        entry["probability"] = 100
-    if entry.get("position") not in POSITIONS:
-        entry.pop("position", None)
-    entry["extensions"] = ext
-    return entry
-
-
-def entry_to_card(entry: LoreEntry) -> dict[str, Any]:
-    data = entry.model_dump(mode="json")
-    ext = dict(entry.extensions)
-    for key, field in ST_EXTENSIONS.items():
-        value = data.pop(field)
-        if value is not None or key in ext:
-            ext[key] = value
-    ext["selectiveLogic"] = LOGIC.index(data.pop("selective_logic"))
-    ext["position"] = POSITIONS.index(entry.position)
-    ext["role"] = ROLES.index(data.pop("role"))
-    data["extensions"] = ext
-    if entry.position not in ("before_char", "after_char"):
-        data["position"] = "after_char"  # the card spec knows only these two
-    return data
-
-
-def lorebook_from_card(raw: dict[str, Any], where: str = "") -> Lorebook:
-    book = dict(raw)
-    entries = book.get("entries", [])
-    if isinstance(entries, dict):  # SillyTavern world-info: {"0": {...}, "1": {...}}
-        entries = [st_entry(e) for e in entries.values() if isinstance(e, dict)]
-    if not isinstance(entries, list):
-        raise LoreweaverError(f"{where}entries: must be a list, got {type(entries).__name__}")
-    book["entries"] = [entry_from_card(e) if isinstance(e, dict) else e for e in entries]
-    lorebook: Lorebook = _validate(Lorebook, book, where)
-    return lorebook
-
-
-def lorebook_to_card(book: Lorebook) -> dict[str, Any]:
-    data = book.model_dump(mode="json", exclude={"entries"})
-    data["entries"] = [entry_to_card(entry) for entry in book.entries]
-    return data
-
-
-def st_entry(raw: dict[str, Any]) -> dict[str, Any]:
-    """A SillyTavern world-info entry (its own field names) → card-style entry fields."""
-    entry: dict[str, Any] = {
-        "keys": raw.get("key", []),
-        "secondary_keys": raw.get("keysecondary", []),
-        "content": raw.get("content", ""),
-        "comment": raw.get("comment", ""),
-        "enabled": not raw.get("disable", False),
-        "constant": bool(raw.get("constant", False)),
-        "selective": bool(raw.get("selective", False)),
-        "insertion_order": raw.get("order", 100),
-        "id": raw.get("uid"),
-        "case_sensitive": raw.get("caseSensitive"),
-        "use_regex": False,
-    }
-    ext: dict[str, Any] = {
-        "selectiveLogic": raw.get("selectiveLogic", 0),
-        "position": raw.get("position", 1),
-        "depth": raw.get("depth", 4),
-        "probability": raw.get("probability", 100),
-        "useProbability": raw.get("useProbability", True),
-        "group": raw.get("group", ""),
-        "group_weight": raw.get("groupWeight", 100),
-        "sticky": raw.get("sticky") or 0,
-        "cooldown": raw.get("cooldown") or 0,
-        "delay": raw.get("delay") or 0,
-        "exclude_recursion": bool(raw.get("excludeRecursion", False)),
-        "prevent_recursion": bool(raw.get("preventRecursion", False)),
-        "scan_depth": raw.get("scanDepth"),
-        "match_whole_words": raw.get("matchWholeWords"),
-        "role": raw.get("role") or 0,
-    }
-    known = {
-        "key",
-        "keysecondary",
-        "content",
-        "comment",
-        "disable",
-        "constant",
-        "selective",
-        "order",
-        "uid",
-        "caseSensitive",
-        "selectiveLogic",
-        "position",
-        "depth",
-        "probability",
-        "useProbability",
-        "group",
-        "groupWeight",
-        "sticky",
-        "cooldown",
-        "delay",
-        "excludeRecursion",
-        "preventRecursion",
-        "scanDepth",
-        "matchWholeWords",
-        "role",
-    }
-    ext["sillytavern"] = {k: v for k, v in raw.items() if k not in known}
-    entry["extensions"] = ext
-    return entry
 
 
 # -- character cards ----------------------------------------------------------------------------

@@ -52,9 +52,10 @@ class LoreEntry(BaseModel):
     comment: str = ""
     id: int | str | None = None
     case_sensitive: bool | None = None
-    """None means the book's default (insensitive)."""
+    """None means the book's default, else the settings' (insensitive, as SillyTavern ships)."""
     match_whole_words: bool | None = None
     use_regex: bool = False
+    """Kept for the round trip only: as in SillyTavern, a key is a regex when written `/…/`."""
     constant: bool = False
     selective: bool = False
     secondary_keys: list[str] = Field(default_factory=list)
@@ -72,12 +73,21 @@ class LoreEntry(BaseModel):
     delay: int = Field(0, ge=0)
     exclude_recursion: bool = False
     prevent_recursion: bool = False
+    delay_until_recursion: bool | int = False
+    """SillyTavern's "delay until recursion": fires only on a recursion level (a number: from
+    that level on)."""
+    ignore_budget: bool = False
+    """Enters the prompt even when the budget is spent (its tokens still count)."""
+    group_override: bool = False
+    """SillyTavern's "prioritize inclusion": wins its group by order, without a roll."""
+    use_group_scoring: bool | None = None
+    automation_id: str = ""
     extensions: dict[str, object] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
     def _finite(cls, data: object) -> object:
-        return refuse_non_finite(data)
+        return lift_stored(refuse_non_finite(data))
 
     @field_validator("keys", "secondary_keys", mode="before")
     @classmethod
@@ -111,6 +121,37 @@ class LoreEntry(BaseModel):
         return "\n".join(lines).strip()
 
 
+LIFTED = {
+    "groupOverride": "group_override",
+    "useGroupScoring": "use_group_scoring",
+    "delayUntilRecursion": "delay_until_recursion",
+    "ignoreBudget": "ignore_budget",
+    "automationId": "automation_id",
+}
+"""SillyTavern settings that books saved by older Loreweaver kept under
+`extensions.sillytavern` (their world-info names) or `extensions` (their card names)."""
+
+
+def lift_stored(data: object) -> object:
+    """Read the settings older saves left in `extensions` into their fields (the file is
+    rewritten with them in place the next time it is saved)."""
+    if not isinstance(data, dict) or not isinstance(data.get("extensions"), dict):
+        return data
+    data, ext = dict(data), dict(data["extensions"])
+    st = ext.get("sillytavern")
+    if isinstance(st, dict):
+        st = dict(st)
+        for st_name, field in LIFTED.items():
+            if st_name in st:
+                data.setdefault(field, st.pop(st_name))
+        ext["sillytavern"] = st
+    for field in LIFTED.values():
+        if field in ext:
+            data.setdefault(field, ext.pop(field))
+    data["extensions"] = ext
+    return data
+
+
 def refuse_non_finite(data: object) -> object:
     """For a before-validator: infinity or NaN anywhere (a state default, an extension) fails."""
     where = first_non_finite(data)
@@ -125,11 +166,15 @@ class Lorebook(BaseModel):
     name: str = ""
     description: str = ""
     scan_depth: int = Field(2, ge=0, le=1000)
-    token_budget: int = Field(600, ge=0, le=1_000_000)
-    recursive_scanning: bool = False
-    case_sensitive: bool = False
-    match_whole_words: bool = False
-    """Defaults for entries that leave these unset (SillyTavern's global settings; off there)."""
+    token_budget: int | None = Field(None, ge=0, le=1_000_000)
+    """Tokens for this book's entries; None: a share of the window (`budget_percent`)."""
+    budget_percent: int | None = Field(None, ge=1, le=100)
+    """The share of the context window for lore; None: the settings' (SillyTavern's 25 %)."""
+    recursive_scanning: bool | None = None
+    case_sensitive: bool | None = None
+    match_whole_words: bool | None = None
+    """Defaults for entries that leave these unset; None: the settings' (SillyTavern's shipped
+    settings: recursion and whole words on, case-insensitive)."""
     entries: list[LoreEntry] = Field(default_factory=list, max_length=20_000)
     extensions: dict[str, object] = Field(default_factory=dict)
 

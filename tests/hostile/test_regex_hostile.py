@@ -216,7 +216,7 @@ def test_hostile_regex_keys_through_the_cli(lw_home: Home, tmp_path: Path) -> No
     rows: dict[str, Counter[str]] = {}
     bad_keys = 0
     for name, keys in corpus.items():
-        problems = [key_problem(key, KeyRules()) for key in keys]
+        problems = [key_problem(key) for key in keys]
         bad_keys += sum(p is not None for p in problems)
         rows[name] = Counter(
             "refused" if p else "plain text" if _PLAIN.match(key) else "regex"

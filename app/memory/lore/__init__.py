@@ -2,6 +2,7 @@
 the scan of one turn, and the tryout the editor's test box and `characters lore-test` share."""
 
 from app.memory.lore.activation import activate
+from app.memory.lore.defaults import WorldInfoSettings, lore_budget
 from app.memory.lore.keys import KeyRules, haystack, key_problem
 from app.memory.lore.regex import BadKey, RegexBudget, compile_key, encode
 from app.memory.lore.result import LoreResult, ScanInput
@@ -18,12 +19,14 @@ __all__ = [
     "Probe",
     "RegexBudget",
     "ScanInput",
+    "WorldInfoSettings",
     "activate",
     "book_problems",
     "compile_key",
     "encode",
     "haystack",
     "key_problem",
+    "lore_budget",
     "probe",
     "scan_lore",
     "timers_for",

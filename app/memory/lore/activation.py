@@ -10,10 +10,13 @@ One turn is evaluated the way SillyTavern's world-info scan runs:
    groups (one winner each), then their probability roll, then the token budget;
 4. with recursive scanning, the new entries' text is scanned again, up to `max_recursion` levels.
 
-Everything held back gets a `Rejection` with the reason, for `--explain`. Departures from
-SillyTavern, on purpose: constant entries are never cut by the budget (if they alone exceed it,
-a notice says so); an entry that exactly fills the budget fits; rolls are seeded, so a turn
-replays the same way. The timed effects are in `lore_timing`, key matching in `lore_keys`.
+Everything held back gets a `Rejection` with the reason, for `--explain`. As in SillyTavern,
+constant entries come first and count against the budget like any other; an entry with
+`ignore_budget` enters even when the budget is spent; an entry with `delay_until_recursion`
+fires only on a recursion level (a number N: from level N on; while such entries wait, the scan
+goes on to their level even when the previous level found nothing new). Departures, on purpose:
+an entry that exactly fills the budget fits; rolls are seeded, so a turn replays the same way.
+The timed effects are in `lore_timing`, key matching in `lore_keys`.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 
+from app.memory.lore.defaults import WorldInfoSettings
 from app.memory.lore.keys import BadKey, Haystack, RegexBudget, haystack
 from app.memory.lore.result import Activation, LoreResult, Rejection, ScanInput
 from app.memory.lore.rules import Prepared, key_problems, prepare
@@ -54,9 +58,11 @@ def activate(
     count_tokens: Callable[[str], int],
     budget: int,
     max_recursion: int = 3,
+    settings: WorldInfoSettings | None = None,
 ) -> LoreResult:
-    """Evaluate every entry of `books` for this turn (no I/O; the caller persists `timers`)."""
-    entries = prepare(books, char=scan.char, user=scan.user)
+    """Evaluate every entry of `books` for this turn (no I/O; the caller persists `timers`);
+    `settings` decide what a book leaves unset."""
+    entries = prepare(books, settings or WorldInfoSettings(), char=scan.char, user=scan.user)
     view = current(scan.state, scan.turn, {e.key: e.timing for e in entries})
     run = _Run(scan, view, count_tokens, budget)
     level = 0
@@ -67,19 +73,23 @@ def activate(
             for e in fresh
             if e.recursive and not e.entry.prevent_recursion and e.text
         ]
-        if run.overflow or not feed:
+        if run.overflow:
             break
+        if not feed:  # SillyTavern goes on to the next level entries wait for, if any
+            waiting = [e.delay_level for e in entries if e.delay_level > level]
+            if not waiting:
+                break
+            level = min(waiting)
+            continue
         run.recursion += feed
         if level >= max_recursion:
             run.beyond_limit(entries, level + 1, max_recursion)
             break
         level += 1
-    constants = sum(a.tokens for a in run.activated.values() if a.constant)
     notices = []
-    if constants > budget:
+    if run.used > budget:
         notices.append(
-            f"over budget: constant entries alone use {constants}/{budget} tokens; "
-            "all of them are kept"
+            f"over budget: entries with ignore_budget bring lore to {run.used}/{budget} tokens"
         )
     activated = sorted(
         run.activated.values(),
@@ -121,7 +131,7 @@ class _Run:
         for e in entries:
             if e.key in self.activated or e.key in self.failed_roll:
                 continue
-            if level and not e.recursive:
+            if level and not (e.recursive or e.delay_level):
                 continue
             why, miss = self._why(e)
             if why is None:
@@ -151,7 +161,7 @@ class _Run:
             if not e.text:
                 self._reject(e, "empty content (only decorators)")
                 continue
-            if not e.entry.constant and (self.overflow or self.used + tokens > self.budget):
+            if not e.entry.ignore_budget and (self.overflow or self.used + tokens > self.budget):
                 self.overflow = True
                 self._reject(
                     e,
@@ -238,6 +248,12 @@ class _Run:
         cooldown = self.view.cooldown.get(e.key)
         if cooldown is not None and not sticky:
             return cooldown_reason(cooldown, turn)
+        if e.delay_level > level and not sticky:
+            return (
+                "delay until recursion"
+                + (f" level {e.delay_level}" if e.delay_level > 1 else "")
+                + f": {why}"
+            )
         if level and e.entry.exclude_recursion and not sticky:
             return f"non-recursable (exclude_recursion): {why}"
         if "dont_activate" in e.decorators and "activate" not in e.decorators:

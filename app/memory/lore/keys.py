@@ -3,8 +3,9 @@
 The scanned text is built the way SillyTavern builds it: the newest message first, each one
 trimmed and prefixed with a `\\x01` marker, then the text of entries activated so far (recursion).
 A key matches when:
-- it is a regex (`/pattern/flags`, or any key of an entry with `use_regex`): the regex finds it;
-  regex keys ignore the case and whole-word settings and carry their own flags;
+- it is a regex (written `/pattern/flags`, whatever the entry's `use_regex`, which SillyTavern
+  writes on every embedded entry but does not read): the regex finds it; regex keys ignore the
+  case and whole-word settings and carry their own flags;
 - otherwise, as a substring, lower-cased on both sides unless the entry is case-sensitive;
   with "match whole words", a one-word key must be bounded by a non-word character or an end
   (`\\x01` counts, so a key never straddles two messages); a key of several words stays a substring.
@@ -44,7 +45,6 @@ __all__ = ["BadKey", "Haystack", "KeyRules", "RegexBudget", "haystack", "key_pro
 class KeyRules:
     case_sensitive: bool = False
     whole_words: bool = False
-    use_regex: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class Haystack:
         key = key.strip()
         if not key or not self.labels:
             return None
-        regex = _regex_key(key, rules)
+        regex = _regex_key(key)
         if regex is not None:
             at = regex.find(self.data, self.budget)
             return None if at is None else self.where(at, self.data_starts)
@@ -85,10 +85,10 @@ class Haystack:
         return None if at < 0 else self.where(at, starts)
 
 
-def key_problem(key: str, rules: KeyRules) -> str | None:
+def key_problem(key: str) -> str | None:
     """Why `key` cannot be used (an invalid or unsupported regex, or too long), else None."""
     try:
-        _regex_key(key.strip(), rules)
+        _regex_key(key.strip())
     except BadKey as exc:
         return str(exc)
     return None
@@ -131,21 +131,20 @@ def haystack(parts: Sequence[tuple[str, str]], budget: RegexBudget | None = None
     )
 
 
-def _regex_key(key: str, rules: KeyRules) -> KeyRegex | None:
-    """The compiled regex for a regex key; None for a plain key. Raises `BadKey` (for a key of
-    either kind that is too long: no real key is, and matching cost grows with it)."""
+def _regex_key(key: str) -> KeyRegex | None:
+    """The compiled regex for a `/…/flags` key; None for a plain key, which is literal text.
+    Raises `BadKey` (for a key of either kind that is too long: no real key is, and matching
+    cost grows with it)."""
     shown = key if len(key) <= 60 else key[:57] + "…"
     if len(key) > MAX_KEY:
         raise BadKey(f"key {shown!r}: {len(key)} characters, longer than {MAX_KEY}")
     slashed = _SLASHED.match(key)
     if slashed is not None and _UNESCAPED_SLASH.search(slashed.group(1)):
         slashed = None
-    if slashed is None and not rules.use_regex:
+    if slashed is None:
         return None
     try:
-        if slashed is not None:
-            return compile_key(slashed.group(1), slashed.group(2))
-        return compile_key(key, "", ignore_case=not rules.case_sensitive)
+        return compile_key(slashed.group(1), slashed.group(2))
     except BadKey as exc:
         raise BadKey(f"key {shown!r}: {exc}") from None
 

@@ -94,13 +94,13 @@ def encode(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
-def compile_key(source: str, flags: str, *, ignore_case: bool = False) -> KeyRegex:
+def compile_key(source: str, flags: str) -> KeyRegex:
     """`source` with JavaScript `flags`, compiled for RE2; raises `BadKey` saying why."""
-    return _compile(source, flags, ignore_case)
+    return _compile(source, flags)
 
 
 @lru_cache(maxsize=4096)
-def _compile(source: str, flags: str, ignore_case: bool) -> KeyRegex:
+def _compile(source: str, flags: str) -> KeyRegex:
     for letter in flags:
         if letter not in FLAGS:
             raise BadKey(f"unknown regex flag {letter!r} (known: {FLAGS})")
@@ -112,7 +112,7 @@ def _compile(source: str, flags: str, ignore_case: bool) -> KeyRegex:
     options.log_errors = False
     options.never_capture = True  # only where a match starts counts; groups only cost time
     options.max_mem = MAX_MEMORY
-    options.case_sensitive = not (ignore_case or "i" in flags)
+    options.case_sensitive = "i" not in flags
     pattern = f"(?{inline}){translated}" if inline else translated
     try:
         compiled = re2.compile(encode(pattern), options)

@@ -67,6 +67,8 @@ class LoreResult:
     """Tokens of everything activated (constants included, even over budget)."""
     notices: list[str] = field(default_factory=list)
     """Things that are not a rejection but must not pass silently (constants over budget)."""
+    rules: list[str] = field(default_factory=list)
+    """How the budget was reached and which settings' defaults applied, for `--explain`."""
 
     def prompt_lore(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         """(title, text) pairs for the assembler: constant entries, then the others."""
@@ -75,6 +77,7 @@ class LoreResult:
 
     def explain(self) -> list[str]:
         lines = [f"lore: {len(self.activated)} entries, {self.tokens}/{self.budget} tokens"]
+        lines += [f"  rule: {rule}" for rule in self.rules]
         lines += [
             f"  + {a.title} [{a.book}] ({a.tokens} tokens, {a.position}): {a.reason}"
             for a in self.activated

@@ -1,13 +1,12 @@
 """Each lorebook entry's effective settings for one scan: defaults, extensions and V3 decorators.
 
 Settings are resolved once per turn, so the scan itself only reads plain fields:
-- case sensitivity and whole-word matching: the entry's value, else the book's (off by default);
+- case sensitivity, whole-word matching and recursion: the entry's value, else the book's, else
+  the settings' (`WorldInfoSettings`: SillyTavern's shipped defaults);
 - scan depth: `@@scan_depth`, else the entry's `scan_depth`, else the book's;
 - placement: `@@position` (our positions, or V3 `before_desc` / `after_desc`), else `@@depth N`
   (at depth N), else the entry's `position` / `depth`; `@@role` overrides the role;
-- SillyTavern's "prioritize inclusion" and "group scoring" flags, which our model keeps in
-  `extensions` (`group_override`, `use_group_scoring` from a card; `groupOverride`,
-  `useGroupScoring` under `extensions.sillytavern` from a world-info file).
+- "delay until recursion" as the level it waits for (`True` is level 1, off is 0).
 Decorators follow the V3 spec: the first of a name counts, a value that does not parse means
 the decorator is ignored, and a `@@@` fallback is used only when the line before it was ignored.
 """
@@ -18,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import cast, get_args
 
+from app.memory.lore.defaults import WorldInfoSettings
 from app.memory.lore.keys import KeyRules, key_problem
 from app.memory.lore.timing import Timing, digest
 from app.sheets.lorebook import Decorator, Lorebook, LoreEntry, Position, Role
@@ -47,11 +47,14 @@ class Prepared:
     groups: list[str]
     group_override: bool
     group_scoring: bool
+    delay_level: int
     decorators: dict[str, str]
     timing: Timing
 
 
-def prepare(books: Sequence[Lorebook], *, char: str = "", user: str = "") -> list[Prepared]:
+def prepare(
+    books: Sequence[Lorebook], settings: WorldInfoSettings, *, char: str = "", user: str = ""
+) -> list[Prepared]:
     """Every entry of every book, in book order then entry order."""
     out: list[Prepared] = []
     labels: set[str] = set()
@@ -66,13 +69,14 @@ def prepare(books: Sequence[Lorebook], *, char: str = "", user: str = "") -> lis
             if key in keys_seen:
                 key = f"{label}@{index}"
             keys_seen.add(key)
-            out.append(_prepare(entry, book, label, key, index, len(out), char, user))
+            out.append(_prepare(entry, book, settings, label, key, index, len(out), char, user))
     return out
 
 
 def _prepare(
     entry: LoreEntry,
     book: Lorebook,
+    settings: WorldInfoSettings,
     label: str,
     key: str,
     index: int,
@@ -115,18 +119,18 @@ def _prepare(
         additional=names(decorators.get("additional_keys", "").split(",")),
         excluded=names(decorators.get("exclude_keys", "").split(",")),
         rules=KeyRules(
-            _either(entry.case_sensitive, book.case_sensitive),
-            _either(entry.match_whole_words, book.match_whole_words),
-            entry.use_regex,
+            _either(entry.case_sensitive, book.case_sensitive, settings.case_sensitive),
+            _either(entry.match_whole_words, book.match_whole_words, settings.match_whole_words),
         ),
         scan_depth=scan_depth,
         position=position,
         depth=depth,
         role=role,
-        recursive=book.recursive_scanning,
+        recursive=_either(book.recursive_scanning, None, settings.recursive),
         groups=[g.strip() for g in entry.group.split(",") if g.strip()],
-        group_override=_flag(entry, "group_override", "groupOverride"),
-        group_scoring=_flag(entry, "use_group_scoring", "useGroupScoring"),
+        group_override=entry.group_override,
+        group_scoring=bool(entry.use_group_scoring),
+        delay_level=int(entry.delay_until_recursion),
         decorators=decorators,
         timing=Timing(digest(entry), entry.sticky, entry.cooldown),
     )
@@ -136,14 +140,14 @@ def key_problems(e: Prepared) -> list[str]:
     """Why each of the entry's keys that cannot be used fails (a bad regex): such an entry is
     skipped, and the reasons are shown by `--explain`, `characters validate` and the editor."""
     keys = [*e.keys, *e.secondary, *e.additional, *e.excluded]
-    return [problem for key in keys if (problem := key_problem(key, e.rules)) is not None]
+    return [problem for key in keys if (problem := key_problem(key)) is not None]
 
 
 def book_problems(book: Lorebook, *, char: str = "", user: str = "") -> list[tuple[int, str, str]]:
     """(entry index, entry title, reason) for every unusable key of `book`, in entry order."""
     return [
         (index, e.title, problem)
-        for index, e in enumerate(prepare([book], char=char, user=user))
+        for index, e in enumerate(prepare([book], WorldInfoSettings(), char=char, user=user))
         for problem in key_problems(e)
     ]
 
@@ -208,18 +212,5 @@ _CHECKS: dict[str, Callable[[str], bool]] = {
 }
 
 
-def _flag(entry: LoreEntry, card_key: str, st_key: str) -> bool:
-    ext = entry.extensions
-    st = ext.get("sillytavern")
-    for value in (
-        ext.get(card_key),
-        st.get(st_key) if isinstance(st, dict) else None,
-        getattr(entry, card_key, None),
-    ):
-        if isinstance(value, bool):
-            return value
-    return False
-
-
-def _either(own: bool | None, default: bool) -> bool:
-    return default if own is None else own
+def _either(own: bool | None, book: bool | None, default: bool) -> bool:
+    return own if own is not None else book if book is not None else default

@@ -4,23 +4,19 @@ sees the state that turn started from) and the scan itself."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from app.errors import LoreweaverError
 from app.memory.lore.activation import activate
+from app.memory.lore.defaults import WorldInfoSettings, defaults_used, lore_budget
 from app.memory.lore.result import LoreResult, ScanInput
 from app.memory.lore.timing import LoreTimers
 from app.sheets.lorebook import Lorebook
 
 LORE_META = "lore_timers"
 MAX_RECURSION = 3
-
-
-def lore_budget(books: Sequence[Lorebook], n_ctx: int) -> int:
-    """The books' own budget (the largest), never more than a quarter of the window."""
-    own = max((b.token_budget for b in books), default=0)
-    return min(own, n_ctx // 4)
 
 
 def timers_for(meta: dict[str, Any], turn: int) -> LoreTimers:
@@ -50,14 +46,23 @@ def scan_lore(
     user: str,
     count: Callable[[str], int],
     n_ctx: int,
+    settings: WorldInfoSettings | None = None,
 ) -> LoreResult | None:
+    """The turn's lore; books leave unset what `settings` (SillyTavern's defaults) decides."""
     if not any(book.entries for book in books):
         return None
-    recursion = MAX_RECURSION if any(b.recursive_scanning for b in books) else 0
-    return activate(
+    settings = settings or WorldInfoSettings()
+    budget = lore_budget(books, n_ctx, settings)
+    recursive = any(
+        settings.recursive if b.recursive_scanning is None else b.recursive_scanning for b in books
+    )
+    result = activate(
         books,
         ScanInput(messages=texts, turn=turn, seed=seed, state=timers, char=char, user=user),
         count_tokens=count,
-        budget=lore_budget(books, n_ctx),
-        max_recursion=recursion,
+        budget=budget.tokens,
+        max_recursion=MAX_RECURSION if recursive else 0,
+        settings=settings,
     )
+    rules = [f"budget {budget.tokens} tokens: {budget.rule}", *defaults_used(books, settings)]
+    return dataclasses.replace(result, rules=rules)

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from app.memory.lore.scan import lore_budget, scan_lore
+from app.memory.lore.defaults import WorldInfoSettings, lore_budget
+from app.memory.lore.scan import scan_lore
 from app.memory.lore.timing import LoreTimers
 from app.sheets.lorebook import Lorebook, LoreEntry
 
@@ -32,6 +33,8 @@ class Probe:
     tokens: int = 0
     budget: int = 0
     notices: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
+    """The budget rule and the settings' defaults that applied."""
 
     @property
     def fired(self) -> list[ProbeLine]:
@@ -51,6 +54,7 @@ class Probe:
         lines += [f"✓ {line.title} ({line.detail}) — {line.reason}" for line in fired]
         lines += [f"✗ {line.title} — {line.reason}" for line in self.lines if not line.fired]
         lines += [f"! {notice}" for notice in self.notices]
+        lines += [f"· {rule}" for rule in self.rules]
         return "\n".join(lines)
 
 
@@ -72,9 +76,11 @@ def probe(
     char: str = "",
     user: str = "",
     n_ctx: int,
+    settings: WorldInfoSettings | None = None,
 ) -> Probe:
     """What fires for `text` from the world books (`(id, book)`, as the sheet names them) and
-    the character's `own` book, in a chat with an `n_ctx`-token window."""
+    the character's `own` book, in a chat with an `n_ctx`-token window whose settings' lore
+    defaults are `settings`."""
     named = [*world, *([("", own)] if own is not None else [])]
     books = [book for _, book in named]
     result = scan_lore(
@@ -87,9 +93,10 @@ def probe(
         user=user,
         count=count_tokens,
         n_ctx=n_ctx,
+        settings=settings,
     )
     if result is None:
-        return Probe([], budget=lore_budget(books, n_ctx))
+        return Probe([], budget=lore_budget(books, n_ctx, settings or WorldInfoSettings()).tokens)
 
     def title(entry: LoreEntry) -> str:
         book_id, book = next(
@@ -109,7 +116,7 @@ def probe(
         for e in book.entries
         if id(e) not in explained
     ]
-    return Probe(lines, result.tokens, result.budget, tuple(result.notices))
+    return Probe(lines, result.tokens, result.budget, tuple(result.notices), tuple(result.rules))
 
 
 def _silent_reason(entry: LoreEntry) -> str:

@@ -41,6 +41,10 @@ def scan(
     user: str = "",
     **book: Any,
 ) -> LoreResult:
+    # Rule by rule: recursion and whole words stay off unless a test turns them on (the
+    # settings' defaults, SillyTavern's, are tested in test_defaults.py).
+    book.setdefault("recursive_scanning", False)
+    book.setdefault("match_whole_words", False)
     books = [Lorebook(name="World", entries=list(entries), **book)]
     return activate(
         books,
@@ -145,22 +149,33 @@ def test_regex_key_ignores_whole_words_and_case_settings() -> None:
     assert fired(scan([key], ["a DRAGON"])) == []  # the regex has no `i` flag
 
 
-def test_use_regex_entry_treats_bare_keys_as_regexes() -> None:
-    loose = entry("Loose", [r"dra[gk]on\b"], use_regex=True)
-    strict = entry("Strict", [r"dra[gk]on\b"], use_regex=True, case_sensitive=True)
-    result = scan([loose, strict], ["a DRAKON"])
-    assert fired(result) == ["Loose"]
-    assert fired(scan([strict], ["a drakon"])) == ["Strict"]
-    assert fired(scan([strict], ["the dragons"])) == []  # \b needs the word to end
+def test_use_regex_does_not_make_plain_keys_regexes() -> None:
+    # SillyTavern writes use_regex: true on every embedded entry, and reads a key as a regex
+    # only when it is written /…/flags.
+    cpp = entry("C++", ["C++"], use_regex=True)
+    baker = entry("Baker", ["Mr. Smith (the baker)"], use_regex=True)
+    assert fired(scan([cpp, baker], ["a cat"])) == []
+    assert fired(scan([cpp, baker], ["I write C++ for Mr. Smith (the baker)."])) == [
+        "C++",
+        "Baker",
+    ]
+    slashed = entry("Slashed", [r"/dra[gk]on\b/i"], use_regex=False)
+    assert fired(scan([slashed], ["a DRAKON"])) == ["Slashed"]
+
+
+def test_plain_keys_with_regex_signs_obey_whole_words() -> None:
+    cpp = entry("C++", ["C++"], use_regex=True, match_whole_words=True)
+    assert fired(scan([cpp], ["C++ rocks"])) == ["C++"]
+    assert fired(scan([cpp], ["xC++ rocks"])) == []
 
 
 def test_invalid_regex_key_is_a_rejection_naming_the_entry() -> None:
-    bad = entry("Broken", ["dra(gon"], use_regex=True)
+    bad = entry("Broken", ["/dra(gon/"])
     good = entry("Good", ["dragon"])
     result = scan([bad, good], ["a dragon"])
     assert fired(result) == ["Good"]
     reason = rejected(result)["Broken"]
-    assert reason.startswith("key 'dra(gon': invalid regex: missing ")
+    assert reason.startswith("key '/dra(gon/': invalid regex: missing ")
     assert [line for line in result.explain() if "Broken" in line] == [
         f"  - Broken [World]: {reason}"
     ]
@@ -497,20 +512,28 @@ def test_constant_entries_take_the_budget_first() -> None:
     assert result.notices == []
 
 
-def test_constants_over_budget_are_all_kept_with_a_notice() -> None:
+def test_constants_count_against_the_budget_and_are_cut_like_others() -> None:
+    # SillyTavern: constants come first, but the budget check is the same for every entry.
     first = entry("First", constant=True, content="a b c d e")
     second = entry("Second", constant=True, content="f g h i j")
     keyed = entry("Keyed", ["x"], content="k")
     result = scan([first, second, keyed], ["x"], budget=8)
-    assert fired(result) == ["First", "Second"]
-    assert result.tokens == 10
+    assert fired(result) == ["First"]
+    assert result.tokens == 5
     assert rejected(result) == {
-        "Keyed": "budget: 10/8 tokens used, this entry needs 1 (key 'x' matched in message -1)"
+        "Second": "budget: 5/8 tokens used, this entry needs 5 (constant)",
+        "Keyed": "budget: 5/8 tokens used, this entry needs 1 (key 'x' matched in message -1)",
     }
-    notice = "over budget: constant entries alone use 10/8 tokens; all of them are kept"
-    assert result.notices == [notice]
-    assert result.explain()[-1] == f"  ! {notice}"
-    assert result.explain()[0] == "lore: 2 entries, 10/8 tokens"
+    assert result.notices == []
+
+
+def test_ignore_budget_enters_when_the_budget_is_spent() -> None:
+    big = entry("Big", ["x"], content="a b c d e f g h", insertion_order=200)
+    free = entry("Free", ["x"], content="k l m", ignore_budget=True)
+    result = scan([big, free], ["x"], budget=8)
+    assert fired(result) == ["Free", "Big"]  # prompt order: ascending insertion_order
+    assert result.tokens == 11
+    assert result.notices == ["over budget: entries with ignore_budget bring lore to 11/8 tokens"]
 
 
 # -- recursion ---------------------------------------------------------------------------------
