@@ -8,7 +8,6 @@ so a bad file or a failed write leaves the library exactly as it was.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -23,13 +22,13 @@ from app.sheets.cardmap import OUR_KEY, lorebook_from_card, sheet_from_card, she
 from app.sheets.cards import read_card_file
 from app.sheets.cards.charx import write_charx
 from app.sheets.cards.png import PNG_SIGNATURE, placeholder_avatar, write_png_card
+from app.sheets.ids import ID_RULE, is_id, slug
 from app.sheets.lorebook import Lorebook
 from app.sheets.sheet import Asset, Sheet
 
 ExportFormat = Literal["v2", "v3", "png", "charx", "yaml"]
 EXPORT_FORMATS: tuple[str, ...] = ("v2", "v3", "png", "charx", "yaml")
 ICON_URI = "embeded://assets/icon/images/main.png"
-_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -40,17 +39,9 @@ class Imported:
     already_there: bool = False
 
 
-def slug(name: str) -> str:
-    """A file-safe id from a display name: `Brenna Ironhand` → `brenna_ironhand`."""
-    text = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:64]
-    return text or "character"
-
-
 def _check_id(value: str) -> str:
-    if not _ID.match(value):
-        raise LoreweaverError(
-            f"--as {value!r}: use lowercase letters, digits, '_' or '-' (up to 64 characters)"
-        )
+    if not is_id(value):
+        raise LoreweaverError(f"--as {value!r}: use lowercase {ID_RULE}")
     return value
 
 
