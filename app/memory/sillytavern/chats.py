@@ -190,7 +190,9 @@ def import_chat(store: ChatStore, path: Path, *, character_id: str | None = None
         if theirs:
             meta[ST_KEY] = theirs
         created = parsed.created_at
-        if created is None or parsed.create_date != humanized_date(created):
+        if parsed.create_date is not None and (
+            created is None or parsed.create_date != humanized_date(created)
+        ):
             meta[HEADER_KEY] = {"create_date": parsed.create_date}
         meta["imported_from"] = path.name
         title = ours.get("title") if isinstance(ours.get("title"), str) else path.stem
