@@ -72,7 +72,7 @@ def import_file(home: Home, path: Path, *, as_id: str | None = None) -> Imported
                 return _store_lorebook(home, path, lorebook_from_card(raw.card), as_id)
             sheet = library.validate_sheet(raw.card)
         else:
-            sheet = sheet_from_card(raw.card)
+            sheet = sheet_from_card(raw.card, path)
             sheet = _drop_generated_icon(sheet, raw.card)
     except LoreweaverError as exc:
         raise LoreweaverError(str(exc), path=path) from None

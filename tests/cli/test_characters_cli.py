@@ -122,7 +122,7 @@ BAD_INPUTS = {
         {"spec": "chara_card_v2", "data": {"description": "x"}}
     ).encode(),
     "wrongtype.json": lambda: json.dumps(
-        {"spec": "chara_card_v2", "data": {"name": "X", "tags": "not-a-list"}}
+        {"spec": "chara_card_v2", "data": {"name": ["X", "Y"], "tags": "one"}}
     ).encode(),
     "huge.json": lambda: json.dumps(
         {"name": "X", "description": "a" * 300_000, "first_mes": ""}
