@@ -243,9 +243,9 @@ def card_data(card: dict[str, Any]) -> tuple[dict[str, Any], str]:
     spec = card.get("spec")
     if spec in ("chara_card_v2", "chara_card_v3"):
         data = card.get("data")
-        if not isinstance(data, dict):
+        if not isinstance(data, dict) and not isinstance(card.get("name"), str):
             raise LoreweaverError("data: must be an object")
-        filled = dict(data)
+        filled = dict(data) if isinstance(data, dict) else {}
         for key, value in card.items():
             field = ROOT_COPIES.get(key, key)
             if field in V2_FIELDS + V3_ONLY and field not in filled and value is not None:

@@ -79,6 +79,9 @@ def test_fields_at_the_root_are_read_as_sillytavern_reads_them() -> None:
     assert card["description"] == card["data"]["description"] == "She guards the glade."
     assert card["creatorcomment"] == card["data"]["creator_notes"]
     assert sheet_from_card(card) == edited
+    # With `data` missing altogether SillyTavern still reads the root; so do we.
+    bare = {k: v for k, v in root_card().items() if k != "data"}
+    assert sheet_from_card(bare).first_message == "Rest here, traveller."
 
 
 def test_odd_fields_are_fitted_or_kept_with_one_warning(tmp_path: Path) -> None:
