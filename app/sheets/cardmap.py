@@ -261,7 +261,8 @@ def sheet_from_card(card: dict[str, Any], source: Path | str = "card") -> Sheet:
     own fields and `data.avatar` kept for export (`CardKept`)."""
     data, spec = card_data(card)
     root = {k: v for k, v in card.items() if k not in ENVELOPE} if spec != "v1" else {}
-    copies = [k for k in root if k != "avatar" and ROOT_COPIES.get(k, k) in V2_FIELDS + V3_ONLY]
+    # Copies of fields every export writes are refreshed from the sheet; the rest stay as they are.
+    copies = [k for k in root if ROOT_COPIES.get(k, k) in V2_FIELDS and k != "character_book"]
     kept = CardKept(
         root={k: v for k, v in root.items() if k not in copies},
         root_copies=copies,

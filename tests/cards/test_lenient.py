@@ -5,10 +5,13 @@ an object, `personality` as a list. Imported, warned about in one line, and writ
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support import one_line_error, run_cli
 
 from app.errors import LoreweaverError
@@ -142,3 +145,50 @@ def test_cjk_names_get_distinct_ids(lw_home: Home, tmp_path: Path) -> None:
     assert shown.returncode == 0 and "name: 薛宝钗" in shown.stdout
     refused = one_line_error(run_cli("characters", "import", str(source), "--as", "Bad Id"))
     assert "--as 'Bad Id'" in refused
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+card_keys = st.sampled_from(
+    ["description", "personality", "scenario", "first_mes", "mes_example", "tags", "creator",
+     "alternate_greetings", "creation_date", "modification_date", "source", "nickname", "avatar",
+     "creator_notes_multilingual", "group_only_greetings", "character_version", "talkativeness"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    fields=st.dictionaries(card_keys, json_values, max_size=5),
+    at_root=st.booleans(),
+    spec=st.sampled_from(["chara_card_v2", "chara_card_v3", None]),
+)
+def test_any_odd_field_gives_a_card_that_round_trips_or_one_line(
+    fields: dict[str, Any], at_root: bool, spec: str | None
+) -> None:
+    """Whatever the fields hold, with a name: a sheet whose export reads back as the same sheet;
+    or one LoreweaverError line (a value past a size cap)."""
+    body = {"name": "Odd", **fields}
+    if spec is None:
+        card: dict[str, Any] = body
+    elif at_root:
+        card = {**body, "spec": spec, "spec_version": "2.0", "data": {"extensions": {}}}
+    else:
+        card = {"spec": spec, "spec_version": "2.0", "data": body}
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", InputWarning)
+            sheet = sheet_from_card(json.loads(json.dumps(card)))
+    except LoreweaverError as err:
+        assert "\n" not in str(err)
+        return
+    assert all("\n" not in str(w.message) for w in caught) and len(caught) <= 1
+    for out in ("v2", "v3"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", InputWarning)
+            again = sheet_from_card(json.loads(json.dumps(sheet_to_card(sheet, out))))
+        assert again == sheet
