@@ -167,8 +167,7 @@ def _keep_dates(variant: Variant, key: str, dates: dict[str, Any], *, generated:
         variant.created_at, variant.meta, generated=generated
     ):
         return
-    if dates:
-        variant.meta.setdefault(ST_KEY, {})[key] = dates
+    variant.meta.setdefault(ST_KEY, {})[key] = dates  # even none: none are written back
 
 
 def _role(line: _Line) -> Role:

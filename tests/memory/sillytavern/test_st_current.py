@@ -8,8 +8,11 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.memory.sillytavern import NoCharacter, export_chat, import_chat
 from app.memory.store import ChatStore
@@ -150,3 +153,54 @@ def test_every_date_and_both_texts_round_trip(
     assert twice[3]["swipes"] == REPLY["swipes"] and twice[3]["mes"] == REPLY["mes"]
     assert twice[3]["swipe_info"][0]["gen_finished"] == "2025-05-12T21:31:44.900Z"
     assert store.versions(store.active_path(again.id)[2].id) == store.versions(reply.id)
+
+
+dates = st.one_of(
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2090, 1, 1)).map(
+        lambda d: d.strftime("%B %-d, %Y %-I:%M") + ("pm" if d.hour >= 12 else "am")
+    ),
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2090, 1, 1)).map(
+        lambda d: f"{d.year}-{d.month}-{d.day} @{d.hour:02d}h {d.minute:02d}m {d.second:02d}s 5ms"
+    ),
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2090, 1, 1)).map(
+        lambda d: d.isoformat(timespec="milliseconds") + "Z"
+    ),
+    st.integers(min_value=0, max_value=4_000_000_000_000),
+    st.text(max_size=12),
+)
+date_fields = st.dictionaries(st.sampled_from(["send_date", "gen_started", "gen_finished"]), dates)
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    lines=st.lists(
+        st.tuples(st.booleans(), date_fields, st.lists(date_fields, max_size=3)),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_any_dates_come_back_out_unchanged(
+    store: ChatStore, tmp_path: Path, lines: list[tuple[bool, dict[str, Any], list[dict[str, Any]]]]
+) -> None:
+    written: list[dict[str, Any]] = [HEADER]
+    for index, (is_user, fields, infos) in enumerate(lines):
+        line: dict[str, Any] = {"name": "Ash" if is_user else "Tam", "is_user": is_user}
+        line.update(fields, mes=f"m{index}")
+        if infos and not is_user:
+            line.update(swipes=[f"m{index}"] + [f"s{i}" for i in range(1, len(infos))], swipe_id=0)
+            line["swipe_info"] = [{**info, "extra": {}} for info in infos]
+        written.append(line)
+    source = write(tmp_path / "dates.jsonl", *written)
+    chat = import_chat(store, source, character_id="tam")
+    out = [json.loads(text) for text in export_chat(store, chat.id).splitlines()][1:]
+    for theirs, ours in zip(written[1:], out, strict=True):
+        for key in ("send_date", "gen_started", "gen_finished"):
+            if key in theirs:
+                assert ours[key] == theirs[key], key
+        if "swipe_info" in theirs:  # (a line without swipes gets them, as SillyTavern's do)
+            for given_info, out_info in zip(theirs["swipe_info"], ours["swipe_info"], strict=True):
+                assert {k: v for k, v in out_info.items() if k != "extra"} == {
+                    k: v for k, v in given_info.items() if k != "extra"
+                }
