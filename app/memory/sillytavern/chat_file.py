@@ -163,8 +163,11 @@ def _variant(
 
 def _keep_dates(variant: Variant, key: str, dates: dict[str, Any], *, generated: bool) -> None:
     """Keep the file's date fields under `key` unless our export would write them as they are."""
-    if variant.created_at is not None and dates == generated_dates(
-        variant.created_at, variant.meta, generated=generated
+    ours = isinstance(sent := dates.get("send_date"), str) and sent.endswith("Z")
+    if (
+        ours
+        and variant.created_at is not None
+        and dates == generated_dates(variant.created_at, variant.meta, generated=generated)
     ):
         return
     variant.meta.setdefault(ST_KEY, {})[key] = dates  # even none: none are written back

@@ -29,8 +29,21 @@ still gives the right one."""
 MAX_OFFSET = 14 * 3600
 
 
-def _wall_clock(text: str) -> datetime | None:
-    """A zoneless date text as a naive datetime (None if it is not one of SillyTavern's)."""
+def _moment(value: object) -> float | datetime | None:
+    """Unix seconds for an exact time (epoch number, ISO with a zone), a naive wall-clock
+    datetime for a zoneless text, None for anything else; out-of-range values raise."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        number = float(value)
+        seconds = number / 1000 if abs(number) > 1e11 else number
+        datetime.fromtimestamp(seconds, UTC)  # out of range → an error
+        return seconds
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return _moment(float(text))
     if match := _HUMANIZED.search(text):
         y, mo, d, h, mi, s, ms = (int(part or 0) for part in match.groups())
         return datetime(y, mo, d, h, mi, s, ms * 1000)
@@ -41,27 +54,14 @@ def _wall_clock(text: str) -> datetime | None:
         hour = int(match[4]) % 12 + (12 if match[6].lower() == "pm" else 0)
         return datetime(int(match[3]), month, int(match[2]), hour, int(match[5]))
     moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo is None else None
+    return moment if moment.tzinfo is None else moment.timestamp()
 
 
-def _exact(value: object) -> float | None:
-    """Epoch numbers and ISO texts with a zone: the same instant wherever they are read."""
-    if isinstance(value, bool) or value is None:
+def _safe_moment(value: object) -> float | datetime | None:
+    try:
+        return _moment(value)
+    except (ValueError, OverflowError, OSError):
         return None
-    if isinstance(value, int | float):
-        number = float(value)
-        seconds = number / 1000 if abs(number) > 1e11 else number
-        datetime.fromtimestamp(seconds, UTC)  # out of range → an error, caught by the caller
-        return seconds
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return _exact(float(text))
-    if _HUMANIZED.search(text) or _WORDY.search(text):
-        return None
-    moment = datetime.fromisoformat(text)
-    return moment.timestamp() if moment.tzinfo is not None else None
 
 
 def parse_date(value: object, offset: float = 0.0) -> float | None:
@@ -70,14 +70,11 @@ def parse_date(value: object, offset: float = 0.0) -> float | None:
     Forms: epoch milliseconds or seconds, ISO 8601, and the zoneless `2023-6-19 @14h 20m 05s
     123ms` and `June 19, 2023 2:20pm`, read as local time `offset` seconds east of UTC.
     """
+    moment = _safe_moment(value)
+    if not isinstance(moment, datetime):
+        return moment
     try:
-        exact = _exact(value)
-        if exact is not None or not isinstance(value, str):
-            return exact
-        wall = _wall_clock(value.strip())
-        if wall is None:
-            return None
-        return (wall.replace(tzinfo=UTC) - timedelta(seconds=offset)).timestamp()
+        return (moment.replace(tzinfo=UTC) - timedelta(seconds=offset)).timestamp()
     except (ValueError, OverflowError, OSError):
         return None
 
@@ -91,25 +88,27 @@ class AuthorClock:
 
     def learn(self, text: object, *exact: object) -> None:
         """`text` (a date text) and the first readable of `exact` name the same moment."""
-        if not isinstance(text, str) or _exact_or_none(text) is not None:
+        if not isinstance(text, str):
             return
-        wall = parse_date(text)
-        moment = next((m for m in map(_exact_or_none, exact) if m is not None), None)
-        if wall is None or moment is None:
+        moment = next(
+            (m for m in map(_safe_moment, exact) if m is not None and not isinstance(m, datetime)),
+            None,
+        )
+        if moment is None:
             return
-        offset = round((wall - moment) / OFFSET_STEP) * OFFSET_STEP
+        wall = _safe_moment(text)
+        if not isinstance(wall, datetime):
+            return
+        try:
+            seconds = wall.replace(tzinfo=UTC).timestamp()
+        except (ValueError, OverflowError, OSError):
+            return
+        offset = round((seconds - moment) / OFFSET_STEP) * OFFSET_STEP
         if abs(offset) <= MAX_OFFSET:
             self.offset = offset
 
     def read(self, value: object) -> float | None:
         return parse_date(value, self.offset or 0.0)
-
-
-def _exact_or_none(value: object) -> float | None:
-    try:
-        return _exact(value)
-    except (ValueError, OverflowError, OSError):
-        return None
 
 
 def iso_date(timestamp: float) -> str:
