@@ -34,7 +34,7 @@ DATE_FIELDS = ("send_date", "gen_started", "gen_finished")
 PLACEHOLDER_NAMES = frozenset({"", "unused"})
 """What SillyTavern writes in a chat header's name fields when the names live elsewhere."""
 SCAN_LINES = 1_000
-"""How far `scan_names` looks for the names and the author's clock before the real read."""
+"""How far `scan_file` looks for the names and the author's clock before the real read."""
 
 
 class _Header(BaseModel):
@@ -49,9 +49,10 @@ class _Header(BaseModel):
 class _SwipeInfo(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    send_date: str | float | None = None
-    gen_started: str | float | None = None
-    gen_finished: str | float | None = None
+    send_date: Any = None
+    gen_started: Any = None
+    gen_finished: Any = None
+    """Dates may be any value: kept and written back; only a readable one is read."""
     extra: dict[str, Any] | None = None
 
     def dates(self) -> dict[str, Any]:
@@ -65,14 +66,14 @@ class _Line(BaseModel):
     name: str | None = None
     is_user: bool = False
     is_system: bool = False
-    send_date: str | float | None = None
+    send_date: Any = None
     mes: str
     swipes: list[str] | None = None
     swipe_id: int | None = None
     swipe_info: list[_SwipeInfo | None] | None = None
     extra: dict[str, Any] | None = None
-    gen_started: str | float | None = None
-    gen_finished: str | float | None = None
+    gen_started: Any = None
+    gen_finished: Any = None
 
 
 @dataclass
@@ -209,7 +210,7 @@ def _turn(line: _Line, where: str, source: Path, clock: AuthorClock) -> Turn:
     for index, text in enumerate(swipes):
         info = infos[index]
         if index == active:
-            dates = {k: v for k in DATE_FIELDS if (v := getattr(line, k)) is not None}
+            dates = {k: getattr(line, k) for k in DATE_FIELDS if k in line.model_fields_set}
             variant = _variant(line.mes, line.name, dates, line.extra, clock)
             _keep_dates(variant, "dates", dates, generated=generated)
             fields = {k: v for k, v in (line.model_extra or {}).items() if k not in KNOWN_FIELDS}

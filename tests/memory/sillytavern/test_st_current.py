@@ -167,6 +167,8 @@ dates = st.one_of(
     ),
     st.integers(min_value=0, max_value=4_000_000_000_000),
     st.text(max_size=12),
+    st.none(),
+    st.lists(st.integers(), max_size=2),
 )
 date_fields = st.dictionaries(st.sampled_from(["send_date", "gen_started", "gen_finished"]), dates)
 
