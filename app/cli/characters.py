@@ -17,7 +17,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     listing.add_argument("--json", action="store_true", help="print a JSON array")
     show = sub.add_parser("show", help="one character's sheet as YAML")
     show.add_argument("character", metavar="ID")
-    validate = sub.add_parser("validate", help="check sheet files (default: all characters)")
+    validate = sub.add_parser(
+        "validate",
+        help="check sheets, cards (PNG, CHARX, JSON) or lorebook files (default: all characters)",
+    )
     validate.add_argument("paths", nargs="*", metavar="PATH")
     new = sub.add_parser("new", help="write a blank sheet into your library, to fill in")
     new.add_argument("character", metavar="ID", help="its id: a-z, 0-9 and '_'")
@@ -153,14 +156,26 @@ def _show(where, ref: str) -> int:  # type: ignore[no-untyped-def]
 
 
 def _validate(where, paths: list[Path]) -> int:  # type: ignore[no-untyped-def]
+    """Sheets by id or file, and cards (PNG, CHARX, JSON V1/V2/V3) or lorebooks by file: each
+    read as `import` reads it, nothing stored."""
     from app.errors import LoreweaverError
     from app.sheets import library
+    from app.sheets.lorebook import Lorebook
+    from app.sheets.transfer import read_file
 
     targets = paths or [entry.path for entry in library.entries(where)]
     failed = 0
     for path in targets:
         try:
-            problems = _lore_problems(where, path, library.load_sheet(path))
+            if path.suffix.lower() in library.SHEET_SUFFIXES:
+                problems = _lore_problems(where, path, library.load_sheet(path))
+            else:
+                _, read = read_file(path)
+                problems = (
+                    _book_problems(path, read, "")
+                    if isinstance(read, Lorebook)
+                    else _lore_problems(where, path, read)
+                )
         except LoreweaverError as exc:
             problems = [str(exc)]
         for problem in problems:
@@ -171,18 +186,22 @@ def _validate(where, paths: list[Path]) -> int:  # type: ignore[no-untyped-def]
     return 1 if failed else 0
 
 
+def _book_problems(file: Path, book, char: str) -> list[str]:  # type: ignore[no-untyped-def]
+    from app.memory.lore import book_problems
+
+    return [
+        f"{file}: entry {index + 1} {title!r}: {problem}"
+        for index, title, problem in book_problems(book, char=char)
+    ]
+
+
 def _lore_problems(where, path: Path, sheet) -> list[str]:  # type: ignore[no-untyped-def]
     """One line per lorebook key that cannot be used (a bad regex), naming file, entry, key:
     the sheet's own book, then the world books it names."""
-    from app.memory.lore import book_problems
     from app.sheets import library
 
     books = [(path, sheet.character_book)] if sheet.character_book is not None else []
     for book_id in sheet.world:
         book_path = library.world_book_path(where, sheet, book_id)
         books.append((book_path, library.load_lorebook(book_path)))
-    return [
-        f"{file}: entry {index + 1} {title!r}: {problem}"
-        for file, book in books
-        for index, title, problem in book_problems(book, char=sheet.name)
-    ]
+    return [problem for file, book in books for problem in _book_problems(file, book, sheet.name)]

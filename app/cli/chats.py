@@ -47,7 +47,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--character",
         metavar="ID",
         type=text_arg,
-        help="whose chat it is (default: from the file's header)",
+        help="whose chat it is (default: the character named in the file's messages or header)",
     )
 
     delete = actions.add_parser("delete", help="delete a chat and all its messages")

@@ -7,13 +7,15 @@ on the sheet as extra keys and written back out. Lorebooks map in `app.sheets.lo
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from app.errors import LoreweaverError
+from app.sheets.lenient import sheet_from_fields
 from app.sheets.lorebook_map import lorebook_from_card, lorebook_to_card
-from app.sheets.sheet import Sheet
+from app.sheets.sheet import CardKept, Sheet
 from app.sheets.validation import describe
 
 OUR_KEY = "loreweaver"
@@ -75,28 +77,51 @@ def _validate(model: type[Any], data: dict[str, Any], where: str) -> Any:
 # -- character cards ----------------------------------------------------------------------------
 
 
+ENVELOPE = ("spec", "spec_version", "data")
+ROOT_COPIES = {"creatorcomment": "creator_notes"}
+"""SillyTavern's root-level names for card fields, where they differ."""
+
+
 def card_data(card: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """The card's field dict and its spec ("v1", "v2", "v3")."""
+    """The card's field dict and its spec ("v1", "v2", "v3").
+
+    As in SillyTavern, `data` wins and the root's V1 copies fill what `data` lacks: some cards
+    carry every field at the root and only `extensions` in `data`."""
     spec = card.get("spec")
     if spec in ("chara_card_v2", "chara_card_v3"):
         data = card.get("data")
-        if not isinstance(data, dict):
+        if not isinstance(data, dict) and not isinstance(card.get("name"), str):
             raise LoreweaverError("data: must be an object")
-        return data, "v2" if spec == "chara_card_v2" else "v3"
+        filled = dict(data) if isinstance(data, dict) else {}
+        for key, value in card.items():
+            field = ROOT_COPIES.get(key, key)
+            if field in V2_FIELDS + V3_ONLY and field not in filled and value is not None:
+                filled[field] = value
+        return filled, "v2" if spec == "chara_card_v2" else "v3"
     if spec is None:
         return card, "v1"
     raise LoreweaverError(f"unsupported card spec {spec!r}")
 
 
-def sheet_from_card(card: dict[str, Any]) -> Sheet:
-    data, _ = card_data(card)
+def sheet_from_card(card: dict[str, Any], source: Path | str = "card") -> Sheet:
+    """The card as a sheet; odd fields are fitted or kept (`app.sheets.lenient`), the root's
+    own fields and `data.avatar` kept for export (`CardKept`)."""
+    data, spec = card_data(card)
+    root = {k: v for k, v in card.items() if k not in ENVELOPE} if spec != "v1" else {}
+    # Copies of fields every export writes are refreshed from the sheet; the rest stay as they are.
+    copies = [k for k in root if ROOT_COPIES.get(k, k) in V2_FIELDS and k != "character_book"]
+    kept = CardKept(
+        root={k: v for k, v in root.items() if k not in copies},
+        root_copies=copies,
+        avatar=data.get("avatar"),
+    )
     fields: dict[str, Any] = {}
     extensions = data.get("extensions")
     extensions = dict(extensions) if isinstance(extensions, dict) else {}
     ours = extensions.pop(OUR_KEY, None)
     ours = ours if isinstance(ours, dict) else {}
     for key, value in data.items():
-        if key == "extensions":
+        if key in ("extensions", "avatar"):
             continue
         if key == "character_book":
             fields[key] = (
@@ -116,7 +141,13 @@ def sheet_from_card(card: dict[str, Any]) -> Sheet:
     for key, value in (ours.get("extra") or {}).items():
         fields.setdefault(key, value)
     fields["extensions"] = extensions
-    sheet: Sheet = _validate(Sheet, fields, "")
+    if "name" not in fields:
+        raise LoreweaverError("no name: not a character card (neither `data.name` nor `name`)")
+    sheet, untyped = sheet_from_fields(fields, source)
+    previous = ours.get("untyped")  # what our own export carried
+    kept.untyped = {**(previous if isinstance(previous, dict) else {}), **untyped}
+    if kept != CardKept():
+        sheet.card = kept
     return sheet
 
 
@@ -136,6 +167,10 @@ def sheet_to_card(sheet: Sheet, spec: str = "v2") -> dict[str, Any]:
             ours[key] = value
     book = sheet.character_book
     fields.pop("character_book")
+    kept = sheet.card or CardKept()
+    fields.pop("card")
+    if kept.untyped:
+        ours["untyped"] = kept.untyped
     extensions = dict(fields.pop("extensions"))
     known_v2 = set(V2_FIELDS)
     for key, value in fields.items():
@@ -155,7 +190,15 @@ def sheet_to_card(sheet: Sheet, spec: str = "v2") -> dict[str, Any]:
         data.setdefault(key, [] if key in ("alternate_greetings", "tags") else "")
     if data.get("character_book") is None:
         data.pop("character_book")
+    if kept.avatar is not None:
+        data["avatar"] = kept.avatar
+    root = {
+        key: data[ROOT_COPIES.get(key, key)]
+        for key in kept.root_copies
+        if ROOT_COPIES.get(key, key) in data
+    }
+    root.update(kept.root)
     if spec == "v3":
         data.setdefault("group_only_greetings", [])
-        return {"spec": "chara_card_v3", "spec_version": "3.0", "data": data}
-    return {"spec": "chara_card_v2", "spec_version": "2.0", "data": data}
+        return {**root, "spec": "chara_card_v3", "spec_version": "3.0", "data": data}
+    return {**root, "spec": "chara_card_v2", "spec_version": "2.0", "data": data}

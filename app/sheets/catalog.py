@@ -17,8 +17,9 @@ from app.errors import LoreweaverError
 from app.fsutil import write_bytes_atomic, write_text_atomic
 from app.home import Home
 from app.sheets import library
+from app.sheets.ids import ID_RULE, is_id
 from app.sheets.macros import substitute
-from app.sheets.transfer import dump_yaml, slug
+from app.sheets.transfer import dump_yaml
 
 BLURB_CHARS = 200
 AVATAR_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bin")
@@ -57,11 +58,8 @@ def summaries(home: Home, *, user: str = "User") -> list[Summary]:
 def check_new_id(home: Home, new_id: str) -> str:
     """A valid id no character uses yet (a user sheet would otherwise shadow a sample)."""
     new_id = new_id.strip()
-    # slug() keeps exactly the characters an id may hold, so a valid id is its own slug.
-    if not new_id or slug(new_id) != new_id:
-        raise LoreweaverError(
-            f"id {new_id!r}: use lowercase letters, digits and single '_' (up to 64 characters)"
-        )
+    if not is_id(new_id):
+        raise LoreweaverError(f"id {new_id!r}: use lowercase {ID_RULE}")
     if any(entry.id == new_id for entry in library.entries(home)):
         raise LoreweaverError(f"a character {new_id!r} already exists; choose another id")
     return new_id

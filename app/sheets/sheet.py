@@ -8,7 +8,7 @@ state variables. Unknown keys are kept (`extra="allow"`) so nothing another tool
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -91,6 +91,23 @@ class AdapterRef(BaseModel):
         return {"file": data} if isinstance(data, str) else data
 
 
+class CardKept(BaseModel):
+    """What the card a sheet came from held that no sheet field can, written back on export."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    root: dict[str, Any] = Field(default_factory=dict)
+    """Fields beside `spec` and `data` that are the card's own (SillyTavern's `chat`,
+    `create_date`, `talkativeness`, `avatar`…), as they were."""
+    root_copies: list[str] = Field(default_factory=list)
+    """Root fields that copy a card field (SillyTavern's V1 copies): written from the sheet."""
+    avatar: Any = None
+    """The card's `data.avatar` (a reference of its own, not our avatar image)."""
+    untyped: dict[str, Any] = Field(default_factory=dict)
+    """Card fields as the card had them where their value fits no sheet type (a tag that is an
+    object, a date as text); exported under `extensions.loreweaver.untyped`."""
+
+
 class Sheet(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -122,6 +139,7 @@ class Sheet(BaseModel):
     world: list[str] = Field(default_factory=list, max_length=100)
     """Ids of shared lorebooks (worlds) this character draws on."""
     extensions: dict[str, object] = Field(default_factory=dict)
+    card: CardKept | None = None
 
     # -- What game NPCs need and cards lack ----------------------------------------------------
     role: str = Field("", max_length=500)

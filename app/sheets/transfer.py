@@ -8,7 +8,6 @@ so a bad file or a failed write leaves the library exactly as it was.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -20,16 +19,16 @@ from app.fsutil import Staging, write_bytes_atomic, write_text_atomic
 from app.home import Home
 from app.sheets import library
 from app.sheets.cardmap import OUR_KEY, lorebook_from_card, sheet_from_card, sheet_to_card
-from app.sheets.cards import read_card_file
+from app.sheets.cards import RawCard, read_card_file
 from app.sheets.cards.charx import write_charx
 from app.sheets.cards.png import PNG_SIGNATURE, placeholder_avatar, write_png_card
+from app.sheets.ids import ID_RULE, is_id, slug
 from app.sheets.lorebook import Lorebook
 from app.sheets.sheet import Asset, Sheet
 
 ExportFormat = Literal["v2", "v3", "png", "charx", "yaml"]
 EXPORT_FORMATS: tuple[str, ...] = ("v2", "v3", "png", "charx", "yaml")
 ICON_URI = "embeded://assets/icon/images/main.png"
-_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -40,17 +39,9 @@ class Imported:
     already_there: bool = False
 
 
-def slug(name: str) -> str:
-    """A file-safe id from a display name: `Brenna Ironhand` → `brenna_ironhand`."""
-    text = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:64]
-    return text or "character"
-
-
 def _check_id(value: str) -> str:
-    if not _ID.match(value):
-        raise LoreweaverError(
-            f"--as {value!r}: use lowercase letters, digits, '_' or '-' (up to 64 characters)"
-        )
+    if not is_id(value):
+        raise LoreweaverError(f"--as {value!r}: use lowercase {ID_RULE}")
     return value
 
 
@@ -69,23 +60,28 @@ def _image_suffix(data: bytes) -> str:
     return ".bin"
 
 
-def import_file(home: Home, path: Path, *, as_id: str | None = None) -> Imported:
+def read_file(path: Path) -> tuple[RawCard, Sheet | Lorebook]:
+    """A card (PNG, CHARX, JSON V1/V2/V3), lorebook or YAML sheet, read and checked whole:
+    what `characters import` stores and `characters validate` checks."""
     raw = read_card_file(path)
     try:
         if raw.kind == "lorebook":
             data = raw.card.get("data") if raw.card.get("spec") == "lorebook_v3" else raw.card
-            book = lorebook_from_card(data if isinstance(data, dict) else {})
-            return _store_lorebook(home, path, book, as_id)
+            return raw, lorebook_from_card(data if isinstance(data, dict) else {})
         if raw.kind == "yaml":
             if "entries" in raw.card and "first_message" not in raw.card:
-                return _store_lorebook(home, path, lorebook_from_card(raw.card), as_id)
-            sheet = library.validate_sheet(raw.card)
-        else:
-            sheet = sheet_from_card(raw.card)
-            sheet = _drop_generated_icon(sheet, raw.card)
+                return raw, lorebook_from_card(raw.card)
+            return raw, library.validate_sheet(raw.card)
+        return raw, _drop_generated_icon(sheet_from_card(raw.card, path), raw.card)
     except LoreweaverError as exc:
         raise LoreweaverError(str(exc), path=path) from None
-    return _store_character(home, sheet, raw.image, raw.assets, as_id)
+
+
+def import_file(home: Home, path: Path, *, as_id: str | None = None) -> Imported:
+    raw, read = read_file(path)
+    if isinstance(read, Lorebook):
+        return _store_lorebook(home, path, read, as_id)
+    return _store_character(home, read, raw.image, raw.assets, as_id)
 
 
 def _drop_generated_icon(sheet: Sheet, card: dict[str, object]) -> Sheet:

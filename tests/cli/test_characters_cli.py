@@ -54,6 +54,30 @@ def test_every_sample_validates() -> None:
     assert result.stdout.count("ok ") == len(samples) >= 3
 
 
+def test_validate_reads_cards_as_well_as_sheets(tmp_path: Path, lw_home: Home) -> None:
+    """PNG, CHARX and JSON V1/V2/V3 cards are checked as `import` reads them; nothing is stored."""
+    v2 = tmp_path / "mira.json"
+    v2.write_text(json.dumps(CARD_V2), encoding="utf-8")
+    v1 = tmp_path / "v1.json"
+    v1.write_text(json.dumps({"name": "Old Tam", "description": "x", "first_mes": "Hm."}))
+    v3 = tmp_path / "v3.json"
+    v3.write_text(json.dumps({**CARD_V2, "spec": "chara_card_v3", "spec_version": "3.0"}))
+    png, charx = tmp_path / "brenna.png", tmp_path / "brenna.charx"
+    for fmt, out in (("png", png), ("charx", charx)):
+        assert run_cli("characters", "export", "brenna", "-f", fmt, "-o", str(out)).returncode == 0
+    before = snapshot(lw_home.root)
+    files = [str(p) for p in (v2, v1, v3, png, charx)]
+    result = run_cli("characters", "validate", *files)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"ok {f}" for f in files]
+    nameless = tmp_path / "nameless.json"
+    nameless.write_text(json.dumps({"spec": "chara_card_v2", "data": {"extensions": {}}}))
+    result = run_cli("characters", "validate", str(v2), str(nameless))
+    assert result.returncode == 1 and result.stdout == f"ok {v2}\n"
+    assert result.stderr.count("\n") == 1 and f"{nameless}: no name" in result.stderr
+    assert snapshot(lw_home.root) == before
+
+
 def test_import_prints_the_id_last_and_twice_does_not_duplicate(
     tmp_path: Path, lw_home: Home
 ) -> None:
@@ -122,7 +146,7 @@ BAD_INPUTS = {
         {"spec": "chara_card_v2", "data": {"description": "x"}}
     ).encode(),
     "wrongtype.json": lambda: json.dumps(
-        {"spec": "chara_card_v2", "data": {"name": "X", "tags": "not-a-list"}}
+        {"spec": "chara_card_v2", "data": {"name": ["X", "Y"], "tags": "one"}}
     ).encode(),
     "huge.json": lambda: json.dumps(
         {"name": "X", "description": "a" * 300_000, "first_mes": ""}

@@ -112,6 +112,29 @@ def test_export_import_round_trip(lw_home: Home, tmp_path: Path) -> None:
     assert result.returncode == 0 and "no character 'stranger' is installed" in result.stderr
 
 
+def test_import_of_a_current_sillytavern_file(lw_home: Home, tmp_path: Path) -> None:
+    """Headers say "unused"; the names are in the messages, or the command says what to pass."""
+    header = {
+        "chat_metadata": {"integrity": "x"},
+        "user_name": "unused",
+        "character_name": "unused",
+    }
+    named = tmp_path / "named.jsonl"
+    lines = [header, {"name": "Старый Там", "is_user": False, "mes": "Evening."},
+             {"name": "Ash", "is_user": True, "mes": "Hi."}]  # fmt: skip
+    named.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    result = run_cli("chats", "import", str(named))
+    assert result.returncode == 0, result.stderr
+    assert "for старый_там: 2 messages" in result.stdout
+    with ChatStore.open(lw_home) as store:
+        assert store.list_chats()[0].character_id == "старый_там"
+        assert store.get_chat(store.list_chats()[0].id).user_name == "Ash"
+    anonymous = tmp_path / "anon.jsonl"
+    anonymous.write_text(json.dumps(header) + '\n{"is_user": true, "mes": "Hi."}\n')
+    problem = one_line_error(run_cli("chats", "import", str(anonymous)))
+    assert "anon.jsonl" in problem and "pass --character ID" in problem
+
+
 def test_delete_removes_the_chat(lw_home: Home) -> None:
     first, second = seed_chats(lw_home)
     refused = one_line_error(run_cli("chats", "delete", str(first)))

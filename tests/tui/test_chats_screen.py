@@ -42,14 +42,23 @@ def _seed(store: ChatStore) -> tuple[int, int, list[int]]:
 
 
 class _Host(App[None]):
-    def __init__(self, store: ChatStore, exports: Path, current: int | None = None) -> None:
+    def __init__(
+        self,
+        store: ChatStore,
+        exports: Path,
+        current: int | None = None,
+        character: str | None = "brenna",
+    ) -> None:
         super().__init__()
         self.store, self.exports, self.current = store, exports, current
+        self.character = character
         self.results: list[Choice | None] = []
 
     def on_mount(self) -> None:
         self.push_screen(
-            ChatsScreen(self.store, character="brenna", current=self.current, exports=self.exports),
+            ChatsScreen(
+                self.store, character=self.character, current=self.current, exports=self.exports
+            ),
             self.results.append,
         )
 
@@ -165,6 +174,29 @@ async def test_export_then_import_round_trip(store: ChatStore, tmp_path: Path) -
         assert any("missing.jsonl" in n.message for n in app._notifications)
     imported = store.list_chats()[0]
     assert imported.character_id == "brenna" and imported.message_count == 3
+
+
+async def test_import_of_a_file_naming_nobody_asks_whose_it_is(
+    store: ChatStore, tmp_path: Path
+) -> None:
+    source = tmp_path / "anon.jsonl"
+    header = {"chat_metadata": {}, "user_name": "unused", "character_name": "unused"}
+    source.write_text(
+        json.dumps(header) + "\n" + json.dumps({"is_user": True, "mes": "Hello?"}) + "\n",
+        encoding="utf-8",
+    )
+    app = _Host(store, tmp_path, character=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("i")
+        await wait_until(pilot, lambda: isinstance(app.screen, AskDialog))
+        await pilot.press(*str(source), "enter")
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, AskDialog) and "whose" in app.screen.prompt
+        )
+        await pilot.press(*"mira", "enter")
+        await wait_until(pilot, lambda: any(c.character_id == "mira" for c in store.list_chats()))
+    chat = next(c for c in store.list_chats() if c.character_id == "mira")
+    assert chat.message_count == 1
 
 
 async def test_f8_and_ctrl_b_in_the_app(lw_home: Home) -> None:

@@ -17,22 +17,33 @@ round trip through either program loses nothing the other needs.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 from app.errors import LoreweaverError
 from app.fsutil import write_text_atomic
-from app.memory.sillytavern.chat_file import KNOWN_FIELDS, OUR_KEY, ST_KEY, Variant, open_chat_file
-from app.memory.sillytavern.dates import humanized_date, iso_date
+from app.memory.sillytavern.chat_file import (
+    KNOWN_FIELDS,
+    OUR_KEY,
+    ST_KEY,
+    Variant,
+    generated_dates,
+    open_chat_file,
+    scan_file,
+)
+from app.memory.sillytavern.dates import humanized_date
 from app.memory.store import Chat, ChatStore, StoredMessage
 from app.prompts.messages import Role
+from app.sheets.ids import slug
+
+HEADER_KEY = "sillytavern_header"
+"""Chat meta: the header's own fields we keep as they were (its `create_date`)."""
 
 # -- export -----------------------------------------------------------------------------------
 
 
 def _ours(meta: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in meta.items() if key != ST_KEY}
+    return {key: value for key, value in meta.items() if key not in (ST_KEY, HEADER_KEY)}
 
 
 def _theirs(meta: dict[str, Any]) -> dict[str, Any]:
@@ -62,13 +73,13 @@ def _extra(store: ChatStore, message: StoredMessage) -> dict[str, Any]:
     return extra
 
 
-def _generation_dates(message: StoredMessage) -> dict[str, str]:
-    """When generation started (the row is made before the first token) and, if known, ended."""
-    dates = {"gen_started": iso_date(message.created_at)}
-    total = message.meta.get("total_s")
-    if isinstance(total, int | float) and not isinstance(total, bool) and 0 <= total < 1e6:
-        dates["gen_finished"] = iso_date(message.created_at + total)
-    return dates
+def _dates(message: StoredMessage, key: str, *, generated: bool) -> dict[str, Any]:
+    """The message's date fields as the imported file had them (`key`: "dates" for the line,
+    "swipe_info" for its swipe entry), else as we write them."""
+    kept = _theirs(message.meta).get(key)
+    if isinstance(kept, dict):
+        return kept
+    return generated_dates(message.created_at, message.meta, generated=generated)
 
 
 def _message_line(
@@ -83,20 +94,23 @@ def _message_line(
         name=message.name or default_name[message.role],
         is_user=message.role == "user",
         is_system=bool(message.meta.get("hidden")),
-        send_date=iso_date(message.created_at),
         mes=message.content,
         extra=_extra(store, message),
     )
-    if message.role == "assistant":
+    generated = message.role == "assistant"
+    line.update(_dates(message, "dates", generated=generated))
+    if generated:
         swipes = store.swipes(message.id)
-        line["swipes"] = [swipe.content for swipe in swipes]
+        shown = _theirs(message.meta).get("swipe")
+        line["swipes"] = [
+            shown if swipe.id == message.id and isinstance(shown, str) else swipe.content
+            for swipe in swipes
+        ]
         line["swipe_id"] = [swipe.id for swipe in swipes].index(message.id)
         line["swipe_info"] = [
-            {"send_date": iso_date(swipe.created_at), **_generation_dates(swipe),
-             "extra": _extra(store, swipe)}
+            {**_dates(swipe, "swipe_info", generated=True), "extra": _extra(store, swipe)}
             for swipe in swipes
-        ]  # fmt: skip
-        line.update(_generation_dates(message))
+        ]
     return line
 
 
@@ -120,10 +134,12 @@ def export_chat(store: ChatStore, chat_id: int, *, character_name: str | None = 
         "title": chat.title,
         "meta": _ours(chat.meta),
     }
+    kept = chat.meta.get(HEADER_KEY)
+    kept = kept if isinstance(kept, dict) else {}
     header = {
         "user_name": chat.user_name,
         "character_name": name,
-        "create_date": humanized_date(chat.created_at),
+        "create_date": kept.get("create_date", humanized_date(chat.created_at)),
         "chat_metadata": header_meta,
     }
     lines = [header] + [
@@ -141,38 +157,50 @@ def write_chat_file(
 # -- import ------------------------------------------------------------------------------------
 
 
-def character_slug(name: str) -> str:
-    """`Old Tam` → `old_tam`: a display name as a character id."""
-    return re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_")
+class NoCharacter(LoreweaverError):
+    """The file names no character (nor does the caller): ask whose chat it is."""
 
 
 def import_chat(store: ChatStore, path: Path, *, character_id: str | None = None) -> Chat:
     """Read a SillyTavern chat file into a new chat; all of it is stored, or nothing.
 
-    The file is read a line at a time inside the store's transaction: a bad line late in a
+    Names come from the messages first (SillyTavern's current headers say `unused`), then the
+    header; the owner is `character_id`, else our own export's, else the character's name as an
+    id. The file is read a line at a time inside the store's transaction: a bad line late in a
     huge file rolls back what was stored before it.
     """
-    with open_chat_file(path) as parsed:
+    hints = scan_file(path)
+    with open_chat_file(path, offset=hints.offset) as parsed:
         ours = parsed.chat_metadata.get(OUR_KEY)
         ours = ours if isinstance(ours, dict) else {}
+        character_name = hints.character_name or parsed.character_name
         owner = (
             character_id
             or (ours.get("character_id") if isinstance(ours.get("character_id"), str) else None)
-            or character_slug(parsed.character_name)
+            or (slug(character_name) if character_name else None)
         )
         if not owner:
-            raise LoreweaverError("the file names no character; pass --character", path=path)
+            raise NoCharacter(
+                "the file names no character (no named character line, no header name); "
+                "pass --character ID",
+                path=path,
+            )
         meta = dict(ours["meta"]) if isinstance(ours.get("meta"), dict) else {}
         theirs = {key: value for key, value in parsed.chat_metadata.items() if key != OUR_KEY}
         if theirs:
             meta[ST_KEY] = theirs
+        created = parsed.created_at
+        if parsed.create_date is not None and (
+            created is None or parsed.create_date != humanized_date(created)
+        ):
+            meta[HEADER_KEY] = {"create_date": parsed.create_date}
         meta["imported_from"] = path.name
         title = ours.get("title") if isinstance(ours.get("title"), str) else path.stem
         with store.transaction():
             chat = store.create_chat(
                 owner,
                 title=title,
-                user_name=parsed.user_name,
+                user_name=hints.user_name or parsed.user_name or "User",
                 meta=meta,
                 created_at=parsed.created_at,
             )

@@ -70,7 +70,9 @@ def classify(card: dict[str, Any], path: Path) -> Literal["card", "lorebook"]:
         else:
             shown = repr(spec) if len(repr(spec)) <= 60 else repr(spec)[:57] + "..."
             raise LoreweaverError(f"unsupported card spec {shown}", path=path)
-        if not isinstance(card.get("data"), dict):
+        if not isinstance(card.get("data"), dict) and not (
+            kind == "card" and isinstance(card.get("name"), str)  # SillyTavern reads the root
+        ):
             raise LoreweaverError(f"'{spec}' file has no 'data' object", path=path)
         return kind
     if isinstance(card.get("entries"), dict | list):

@@ -24,7 +24,7 @@ from app.errors import LoreweaverError
 from app.export import export_chat
 from app.fsutil import write_text_atomic
 from app.memory.recall import search
-from app.memory.sillytavern import import_chat, write_chat_file
+from app.memory.sillytavern import NoCharacter, import_chat, write_chat_file
 from app.memory.store import ChatStore, branch_from, jump_to, list_bookmarks
 from app.tui.screens.ask import AskDialog
 from app.tui.screens.confirm import ConfirmDialog
@@ -270,16 +270,24 @@ class ChatsScreen(ModalScreen[Choice | None]):
         if self.mode != "chats":
             return
 
-        def chosen(path: str | None) -> None:
-            if path is None:
-                return
+        def read(path: Path, character: str | None) -> None:
             try:
-                chat = import_chat(self.store, Path(path).expanduser(), character_id=self.character)
+                chat = import_chat(self.store, path, character_id=character)
+            except NoCharacter:  # the file names nobody: ask whose chat it is
+                self.app.push_screen(
+                    AskDialog("Import chat", f"{path.name} names no character: whose chat is it?"),
+                    lambda answer: read(path, answer) if answer else None,
+                )
+                return
             except LoreweaverError as exc:
                 self.notify(str(exc), severity="error", timeout=8)
                 return
             self.notify(f"Imported chat {chat.id} for {chat.character_id}.")
             self.show_chats()
+
+        def chosen(path: str | None) -> None:
+            if path is not None:
+                read(Path(path).expanduser(), self.character)
 
         self.app.push_screen(AskDialog("Import chat", "SillyTavern JSONL file to read"), chosen)
 

@@ -13,7 +13,7 @@ from textual.app import App
 from app.errors import LoreweaverError
 from app.home import Home
 from app.sheets import catalog, library
-from app.sheets.transfer import slug
+from app.sheets.ids import slug
 from app.tui.screens.ask import AskDialog
 
 

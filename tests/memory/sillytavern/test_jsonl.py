@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -192,7 +192,8 @@ def test_a_sillytavern_file_imports(store: ChatStore, tmp_path: Path) -> None:
     chat = import_chat(store, source)
     assert chat.character_id == "old_tam" and chat.user_name == "You"
     assert chat.title == "Old Tam - 2023-6-19@14h20m05s"
-    assert chat.created_at == datetime(2023, 6, 19, 14, 20, 5, 123000).timestamp()
+    # No line pairs a date text with an exact time, so the author's zone is unknown: UTC.
+    assert chat.created_at == datetime(2023, 6, 19, 14, 20, 5, 123000, UTC).timestamp()
     assert chat.meta["sillytavern"] == {
         "integrity": "3c0f6a5e",
         "note_prompt": "",
@@ -217,9 +218,10 @@ def test_a_sillytavern_file_imports(store: ChatStore, tmp_path: Path) -> None:
         "A man went missing.",
     ]
     assert [m.id for m in swipes].index(path[2].id) == 1
-    assert path[1].created_at == datetime(2023, 6, 19, 14, 21).timestamp()
-    assert path[2].created_at == datetime.fromisoformat("2023-06-19T14:22:10+00:00").timestamp()
-    assert swipes[0].created_at == datetime.fromisoformat("2023-06-19T14:21:50+00:00").timestamp()
+    assert path[1].created_at == datetime(2023, 6, 19, 14, 21, tzinfo=UTC).timestamp()
+    # The exact start of generation wins over the send date.
+    assert path[2].created_at == datetime.fromisoformat("2023-06-19T14:22:09+00:00").timestamp()
+    assert swipes[0].created_at == datetime.fromisoformat("2023-06-19T14:21:49+00:00").timestamp()
     assert path[3].created_at == 1687184600.0
     assert path[4].meta["hidden"] is True
 
@@ -324,10 +326,10 @@ def test_a_failure_midway_through_an_import_stores_nothing(
         (1687184600, 1687184600.0),
         ("1687184600000", 1687184600.0),
         ("2023-06-19T14:23:20.000Z", 1687184600.0),
-        ("2023-6-19 @14h 20m 05s 123ms", datetime(2023, 6, 19, 14, 20, 5, 123000).timestamp()),
-        ("2023-6-19@14h20m05s", datetime(2023, 6, 19, 14, 20, 5).timestamp()),
-        ("June 19, 2023 2:20pm", datetime(2023, 6, 19, 14, 20).timestamp()),
-        ("Jun 19, 2023 12:05am", datetime(2023, 6, 19, 0, 5).timestamp()),
+        ("2023-6-19 @14h 20m 05s 123ms", datetime(2023, 6, 19, 14, 20, 5, 123000, UTC).timestamp()),
+        ("2023-6-19@14h20m05s", datetime(2023, 6, 19, 14, 20, 5, tzinfo=UTC).timestamp()),
+        ("June 19, 2023 2:20pm", datetime(2023, 6, 19, 14, 20, tzinfo=UTC).timestamp()),
+        ("Jun 19, 2023 12:05am", datetime(2023, 6, 19, 0, 5, tzinfo=UTC).timestamp()),
         ("yesterday", None),
         (None, None),
         (True, None),
