@@ -107,20 +107,46 @@ def _move_run(llm: Any, lib: Any, tokens: Sequence[int], plan: ReusePlan) -> boo
     return True
 
 
-def save_sequence(
-    llm: Any, lib: Any, path: Path, identity: kvstate.ModelIdentity, n_ctx: int
-) -> int:
-    """Write the used cells and their tokens to `path`; return its size (0: nothing cached)."""
+def copy_sequence(llm: Any, lib: Any) -> tuple[list[int], bytes]:
+    """The cached tokens and the cells holding them (used cells only); ([], b"") when empty."""
     tokens = llm.input_ids[: llm.n_tokens].tolist()
     if not tokens:
-        return 0
+        return [], b""
     lib.llama_kv_self_update(llm._ctx.ctx)  # apply any pending shift before copying
     size = lib.llama_state_seq_get_size(llm._ctx.ctx, 0)
     buf = (ctypes.c_uint8 * size)()
     written = lib.llama_state_seq_get_data(llm._ctx.ctx, buf, size, 0)
     if written == 0:
-        raise LoreweaverError("cannot copy the KV state", path=path)
-    data = ctypes.string_at(buf, written)
+        raise LoreweaverError("cannot copy the KV state")
+    return tokens, ctypes.string_at(buf, written)
+
+
+def paste_sequence(llm: Any, lib: Any, tokens: list[int], data: bytes) -> bool:
+    """Replace the cache with what `copy_sequence` took; False (cache empty) if it does not
+    line up with its tokens."""
+    llm.n_tokens = 0
+    llm._ctx.kv_cache_clear()
+    if not tokens:
+        return True
+    buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+    if lib.llama_state_seq_set_data(llm._ctx.ctx, buf, len(data), 0) == 0:
+        llm._ctx.kv_cache_clear()
+        return False
+    if lib.llama_memory_seq_pos_max(llm._ctx.memory, 0) != len(tokens) - 1:
+        llm._ctx.kv_cache_clear()  # the cells do not line up with the tokens
+        return False
+    llm.input_ids[: len(tokens)] = tokens
+    llm.n_tokens = len(tokens)
+    return True
+
+
+def save_sequence(
+    llm: Any, lib: Any, path: Path, identity: kvstate.ModelIdentity, n_ctx: int
+) -> int:
+    """Write the used cells and their tokens to `path`; return its size (0: nothing cached)."""
+    tokens, data = copy_sequence(llm, lib)
+    if not tokens:
+        return 0
     return kvstate.write_state_file(path, identity, n_ctx, tokens, data)
 
 
@@ -144,15 +170,4 @@ def load_sequence(
         gain = plan_reuse(saved.tokens, new, min_run=MIN_RUN).reused
         if gain <= plan_reuse(current, new, min_run=MIN_RUN).reused:
             return None
-    llm.n_tokens = 0
-    llm._ctx.kv_cache_clear()
-    buf = (ctypes.c_uint8 * len(saved.data)).from_buffer_copy(saved.data)
-    if lib.llama_state_seq_set_data(llm._ctx.ctx, buf, len(saved.data), 0) == 0:
-        llm._ctx.kv_cache_clear()
-        return None
-    if lib.llama_memory_seq_pos_max(llm._ctx.memory, 0) != len(saved.tokens) - 1:
-        llm._ctx.kv_cache_clear()  # the cells do not line up with the tokens
-        return None
-    llm.input_ids[: len(saved.tokens)] = saved.tokens
-    llm.n_tokens = len(saved.tokens)
-    return saved.tokens
+    return saved.tokens if paste_sequence(llm, lib, saved.tokens, saved.data) else None
