@@ -43,9 +43,7 @@ def test_each_prompt_holds_only_its_own_secret(lw_home: Home, cast_ids, engine, 
         assert "Wren: Good evening, everyone." in prompt
 
 
-def test_thirty_turns_never_speak_for_another(
-    lw_home: Home, cast_ids, engine, names
-) -> None:  # type: ignore[no-untyped-def]
+def test_thirty_turns_never_speak_for_another(lw_home: Home, cast_ids, engine, names) -> None:  # type: ignore[no-untyped-def]
     store = ChatStore.open(lw_home)
     scene = _scene(lw_home, cast_ids, engine, store)
     scene.order = "round-robin"
