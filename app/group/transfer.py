@@ -60,6 +60,14 @@ def _cast_of(path: Path) -> list[str]:
         return ids
 
 
+def is_group_file(path: Path) -> bool:
+    """Whether a chat file is a group chat (SillyTavern's "unused" character, or our cast)."""
+    with open_chat_file(path) as parsed:
+        ours = parsed.chat_metadata.get(OUR_KEY)
+        saved = ours.get("meta", {}).get(GROUP_META) if isinstance(ours, dict) else None
+        return parsed.character_name == GROUP_CHARACTER or isinstance(saved, dict)
+
+
 def import_scene(home: Home, store: ChatStore, path: Path, cast: list[str] | None = None) -> Chat:
     """A SillyTavern group chat as a stored scene; its cast (given, or read from the file) must
     be characters that exist here, checked before anything is stored."""

@@ -34,3 +34,17 @@ def test_a_bad_cast_is_one_line_and_stores_nothing(lw_home: Home, cast, named) -
     store = ChatStore.open(lw_home)
     assert store.list_chats() == []
     store.close()
+
+
+def test_chats_export_and_import_a_scene_as_a_group_chat(lw_home: Home, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    played = run_cli(
+        "chat", "brenna", "old_tam", "--say", "Tam, a drink?", "--seed", "2", "--max-tokens", "12"
+    )
+    assert played.returncode == 0, played.stderr
+    target = tmp_path / "scene.jsonl"
+    exported = run_cli("chats", "export", "1", "--output", str(target))
+    assert exported.returncode == 0, exported.stderr
+    assert '"character_name": "unused"' in target.read_text(encoding="utf-8")
+    imported = run_cli("chats", "import", str(target))
+    assert imported.returncode == 0, imported.stderr
+    assert "group:brenna+old_tam" in imported.stdout
