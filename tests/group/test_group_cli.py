@@ -48,3 +48,22 @@ def test_chats_export_and_import_a_scene_as_a_group_chat(lw_home: Home, tmp_path
     imported = run_cli("chats", "import", str(target))
     assert imported.returncode == 0, imported.stderr
     assert "group:brenna+old_tam" in imported.stdout
+
+
+def test_piped_lines_choose_speakers_and_resume_continues_the_scene(lw_home: Home) -> None:
+    cast = ("chat", "brenna", "old_tam", "--seed", "3", "--max-tokens", "12")
+    piped = run_cli(*cast, stdin="@old_tam Evening, Tam.\n/talk 1\n/bogus\n")
+    assert piped.returncode == 0, piped.stderr
+    shown = [line for line in piped.stdout.splitlines() if ":" in line]
+    assert shown[0].startswith("Old Tam:")
+    assert shown[1].startswith("Brenna Ironhand:")  # the next in turn after Old Tam
+    assert "unknown scene command '/bogus'" in piped.stderr
+    resumed = run_cli(*cast, "--resume", "--say", "Brenna, your view?")
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.startswith("Brenna Ironhand:")
+    store = ChatStore.open(lw_home)
+    [chat] = store.list_chats()
+    names = [m.name for m in store.active_path(chat.id)]
+    assert names[0] == names[3] != "Old Tam"  # the player's lines
+    assert names[1:3] == ["Old Tam", "Brenna Ironhand"] and names[4] == "Brenna Ironhand"
+    store.close()
