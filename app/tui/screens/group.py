@@ -27,7 +27,7 @@ from app.prompts.formats import choose_format
 from app.session_start import sampling_from
 from app.settings import Settings
 from app.sheets import library
-from app.text import safe_line
+from app.text import safe_line, safe_text
 
 AUTO = "auto"
 """The speaker choice meaning "by the turn order"."""
@@ -134,7 +134,7 @@ class GroupScreen(Screen[None]):
             return
         line = self.scene.say(event.value)
         event.input.value = ""
-        self.query_one("#scene-log", RichLog).write(f"{line.name}: {line.text}")
+        self.query_one("#scene-log", RichLog).write(safe_text(f"{line.name}: {line.text}"))
         self._turn()
 
     def action_talk(self) -> None:
@@ -160,7 +160,7 @@ class GroupScreen(Screen[None]):
 
     def on_line_done(self, message: LineDone) -> None:
         self.busy = False
-        self.query_one("#scene-log", RichLog).write(f"{message.name}: {message.text}")
+        self.query_one("#scene-log", RichLog).write(safe_text(f"{message.name}: {message.text}"))
         self.query_one("#speaker", Select).value = AUTO  # a choice holds for one turn
         self._show_next()
 
