@@ -88,8 +88,10 @@ def run(args: argparse.Namespace) -> int:
 
         return run_group(args)
     args.character = args.character[0]
+    from app.cli.group_chat import refuse_group_flags
     from app.prompts.formats import warm_up
 
+    refuse_group_flags(args)
     warm_up(args.template)  # the template renderer starts while the rest imports
     from rich.console import Console
     from rich.markup import escape

@@ -42,6 +42,15 @@ def add_group_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--to", metavar="ID", help="group scene: this NPC answers --say")
 
 
+def refuse_group_flags(args: argparse.Namespace) -> None:
+    """A one-to-one chat given a group scene's flags says so rather than ignore them."""
+    from app.errors import LoreweaverError
+
+    given = [flag for flag in ("scene", "to", "talk") if getattr(args, flag)]
+    if given:
+        raise LoreweaverError(f"--{given[0]} is for group scenes (name several characters)")
+
+
 def run_group(args: argparse.Namespace) -> int:
     from app.errors import LoreweaverError
     from app.home import home

@@ -67,3 +67,8 @@ def test_piped_lines_choose_speakers_and_resume_continues_the_scene(lw_home: Hom
     assert names[0] == names[3] != "Old Tam"  # the player's lines
     assert names[1:3] == ["Old Tam", "Brenna Ironhand"] and names[4] == "Brenna Ironhand"
     store.close()
+
+
+def test_group_flags_on_a_one_to_one_chat_are_refused() -> None:
+    line = one_line_error(run_cli("chat", "brenna", "--talk", "2", "--say", "hi"))
+    assert "--talk" in line
