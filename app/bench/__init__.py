@@ -76,4 +76,11 @@ BENCHES: tuple[Bench, ...] = (
         "decode idle vs with a CPU-bound program on one core, for several thread settings "
         "(short: --runs 1 --max-tokens 24)",
     ),
+    Bench(
+        "group",
+        "app.bench.group",
+        "--group",
+        "a 3-NPC, 100-turn group scene (--turns) with a KV cache line per speaker vs the cache "
+        "reset at every speaker switch: turns evaluating ≤ new + 32 tokens, first token",
+    ),
 )

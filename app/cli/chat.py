@@ -53,7 +53,10 @@ CHAT_COMMANDS = {
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    add_character_arg(parser)
+    from app.cli.group_chat import add_group_flags
+
+    add_character_arg(parser, several=True)
+    add_group_flags(parser)
     add_model_flags(parser)
     parser.add_argument(
         "--seed", type=int, metavar="N", help="sampling seed (same seed, same reply)"
@@ -80,8 +83,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if len(args.character) > 1:
+        from app.cli.group_chat import run_group
+
+        return run_group(args)
+    args.character = args.character[0]
+    from app.cli.group_chat import refuse_group_flags
     from app.prompts.formats import warm_up
 
+    refuse_group_flags(args)
     warm_up(args.template)  # the template renderer starts while the rest imports
     from rich.console import Console
     from rich.markup import escape

@@ -233,6 +233,17 @@ def _export(store: ChatStore, home: Home, chat_id: int, output: str) -> int:
 
     chat = store.get_chat(chat_id)
     name = _character_name(home, chat.character_id)
+    if isinstance(chat.meta.get("group"), dict):  # a group scene: SillyTavern's group format
+        from app.fsutil import write_text_atomic
+        from app.group.transfer import export_scene
+
+        text = export_scene(store, chat_id)
+        if output == "-":
+            sys.stdout.write(safe_json(text))
+            return 0
+        write_text_atomic(Path(output), text)
+        print(f"exported group scene {chat_id} to {safe_line(output)}")
+        return 0
     if output == "-":
         sys.stdout.write(safe_json(export_chat(store, chat_id, character_name=name)))
         return 0
@@ -250,6 +261,15 @@ def _import(store: ChatStore, home: Home, file: Path, character: str | None) -> 
 
     if character is not None and not character.strip():
         raise LoreweaverError("--character must not be empty")
+    from app.group.transfer import import_scene, is_group_file
+
+    if is_group_file(file):
+        if character is not None:
+            raise LoreweaverError("a group chat's cast comes from the file; drop --character")
+        chat = import_scene(home, store, file)
+        count = len(store.active_path(chat.id))
+        print(f"imported group scene {chat.id} ({safe_line(chat.character_id)}): {count} messages")
+        return 0
     chat = import_chat(store, file, character_id=character)
     known = {entry.id for entry in library.entries(home)}
     if chat.character_id not in known:

@@ -34,9 +34,14 @@ def text_arg(value: str) -> str:
     return cleaned
 
 
-def add_character_arg(parser: argparse.ArgumentParser) -> None:
+def add_character_arg(parser: argparse.ArgumentParser, *, several: bool = False) -> None:
+    """`several`: one or more characters (several make a group scene)."""
     parser.add_argument(
-        "character", metavar="CHARACTER", help="a character id or a sheet file path"
+        "character",
+        metavar="CHARACTER",
+        nargs="+" if several else None,
+        help="a character id or a sheet file path"
+        + ("; several ids make a group scene" if several else ""),
     )
     parser.add_argument("--user", "-u", metavar="NAME", type=text_arg, help="your name in the chat")
     parser.add_argument(

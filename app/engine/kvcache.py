@@ -116,13 +116,21 @@ def save_sequence(
     llm: Any, lib: Any, path: Path, identity: kvstate.ModelIdentity, n_ctx: int
 ) -> int:
     """Write the used cells and their tokens to `path`; return its size (0: nothing cached)."""
-    tokens = llm.input_ids[: llm.n_tokens].tolist()
+    tokens, data = copy_sequence(llm, lib)
     if not tokens:
         return 0
+    return kvstate.write_state_file(path, identity, n_ctx, tokens, data)
+
+
+def copy_sequence(llm: Any, lib: Any) -> tuple[list[int], bytes]:
+    """The cached tokens and the state holding them; ([], b"") when nothing is cached."""
+    tokens = llm.input_ids[: llm.n_tokens].tolist()
+    if not tokens:
+        return [], b""
     data = sequence_bytes(llm, lib)
     if not data:
-        raise LoreweaverError("cannot copy the KV state", path=path)
-    return kvstate.write_state_file(path, identity, n_ctx, tokens, data)
+        raise LoreweaverError("cannot copy the KV state")
+    return tokens, data
 
 
 def sequence_bytes(llm: Any, lib: Any) -> bytes:
@@ -139,6 +147,8 @@ def restore_sequence(llm: Any, lib: Any, tokens: list[int], data: bytes) -> bool
     the cache emptied, when llama.cpp refuses it or it does not line up with them."""
     llm.n_tokens = 0
     llm._ctx.kv_cache_clear()
+    if not tokens:
+        return True
     buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
     if lib.llama_state_seq_set_data(llm._ctx.ctx, buf, len(data), 0) == 0:
         llm._ctx.kv_cache_clear()

@@ -383,6 +383,15 @@ class LlamaEngine:
         """Restore a `save_state()` snapshot taken on this engine."""
         self.call(lambda: self._llm.load_state(state))
 
+    def take_line(self) -> tuple[list[int], bytes]:
+        """The KV cache's tokens and cells, kept by a caller that switches between prompts
+        (one line per speaker of a group scene) and handed back with `put_line`."""
+        return self.call(lambda: kvcache.copy_sequence(self._llm, self._lib))
+
+    def put_line(self, line: tuple[list[int], bytes]) -> bool:
+        """Make a `take_line` snapshot the KV cache; False (cache empty) if it did not fit."""
+        return self.call(lambda: kvcache.restore_sequence(self._llm, self._lib, *line))
+
     @property
     def can_shift(self) -> bool:
         """Whether cached cells can move (RoPE models); if not, changes re-evaluate instead."""

@@ -51,8 +51,8 @@ def entries(home: Home) -> list[Entry]:
 def resolve(home: Home, ref: str) -> Entry:
     """An id or a path to a sheet file → its entry; a clear error when it is neither."""
     candidate = Path(ref).expanduser()
-    if candidate.suffix.lower() in SHEET_SUFFIXES or "/" in ref or candidate.is_file():
-        if not candidate.is_file():
+    if candidate.suffix.lower() in SHEET_SUFFIXES or "/" in ref or _is_file(candidate):
+        if not _is_file(candidate):
             raise LoreweaverError("no such character sheet file", path=candidate)
         return Entry(candidate.stem, candidate.resolve(), False)
     for entry in entries(home):
@@ -60,6 +60,14 @@ def resolve(home: Home, ref: str) -> Entry:
             return entry
     known = ", ".join(e.id for e in entries(home)) or "none"
     raise LoreweaverError(f"unknown character {ref!r} (known: {known})")
+
+
+def _is_file(path: Path) -> bool:
+    """`path.is_file()`, False for a name the system refuses (too long, a NUL byte)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def validate_sheet(data: dict[str, object]) -> Sheet:

@@ -51,6 +51,7 @@ class LoreweaverApp(App[None]):
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help", tooltip="The keys of this screen"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("ctrl+g", "group", "Group scene", show=False, tooltip="Several characters at once"),
     ]
 
     def __init__(self, where: Home | None = None, *, loader: EngineLoader | None = None) -> None:
@@ -234,6 +235,14 @@ class LoreweaverApp(App[None]):
                 self.open_character(entry.id, self.chat.wanted_chat)
 
         self.push_screen(EditorScreen(self.where, entry, sheet), closed)
+
+    def action_group(self) -> None:
+        """The group scene screen: pick a cast, then play the scene."""
+        from app.tui.screens.group import GroupScreen
+
+        self.push_screen(
+            GroupScreen(self.where, self.store, self.settings, lambda: (self.engine, self.model))
+        )
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
