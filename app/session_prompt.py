@@ -8,6 +8,7 @@ messages that match the user's line are recalled, unless still in the window.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from app.memory.assembly import Assembly, Turn, TurnNotes, Window, assemble, post_history_text
@@ -22,9 +23,21 @@ if TYPE_CHECKING:
     from app.session import ChatSession
 
 
-def turn_assembly(
+@dataclass(frozen=True)
+class TurnPlan:
+    """One turn's prompt as computed, and what it drew on: the session is left as it was, so
+    a view can plan on one thread while a send plans on another."""
+
+    assembly: Assembly
+    inputs: TurnInputs
+    """Lore, summaries and recalled messages the prompt used."""
+    evicted: list[int]
+    """Store ids of the turns the window dropped (handed to the summariser after the reply)."""
+
+
+def turn_plan(
     session: ChatSession, past: Sequence[Message], pending: str | None, notes: TurnNotes | None
-) -> tuple[Assembly, TurnInputs]:
+) -> TurnPlan:
     """The prompt's sections for `past` + `pending`, and what the turn drew on.
 
     A stored path (`PathHistory`) is laid out from its cached token counts: only the texts the
@@ -119,4 +132,4 @@ def turn_assembly(
     if note_line and in_chat is None:
         section = next(s for s in assembly.sections if s.name == "per-turn notes")
         section.lines = [x for x in section.lines if x != "author's note"] + [note_line]
-    return assembly, inputs
+    return TurnPlan(assembly, inputs, ids_of(assembly.evicted))
