@@ -345,20 +345,19 @@ class ChatSession:
         if self.summariser is not None:
             self.summariser.close()
             self.summariser = None
-        save = getattr(self.engine, "save_state_file", None)
-        if self.state_path is not None and save is not None:
+        if self.state_path is not None and self.engine.keeps_state:
             try:
                 self.state_path.parent.mkdir(parents=True, exist_ok=True)
-                save(self.state_path)
+                self.engine.save_state_file(self.state_path)
             except (OSError, LoreweaverError):
                 pass
 
     def restore_cache(self) -> bool:
         """Load the KV cache saved for this chat when it matches the model and the prompt."""
-        load = getattr(self.engine, "load_state_file", None)
-        if self.state_path is None or load is None or not self.state_path.is_file():
+        path = self.state_path
+        if path is None or not self.engine.keeps_state or not path.is_file():
             return False
-        return load(self.state_path, self.prompt(history=self.history)) is not None
+        return self.engine.load_state_file(path, self.prompt(history=self.history)) is not None
 
     # -- the chat tree: swipes, regenerate, continue, edit, delete, branch (`session_tree`) ----
 

@@ -151,7 +151,7 @@ def start_session(
     )
     warning = format_warning(fmt.id, info)
     session.notices = [warning] if warning is not None else []
-    session.notices += getattr(engine, "notes", [])  # a remote engine's limits
+    session.notices += engine.notes  # a remote engine's limits
     if store is not None:
         session.character_id = character_id
         session.cache_dir = home.root / "kv-cache" if home is not None else None

@@ -20,7 +20,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from app.engine.base import Engine
 from app.errors import Cancelled, LoreweaverError
@@ -189,10 +189,7 @@ class Summariser:
         chat's prompt prefix survives (a few tenths of a second, against re-reading the whole
         prompt on the next reply).
         """
-        save: Callable[[], Any] | None = getattr(self._engine, "save_state", None)
-        load: Callable[[Any], None] | None = getattr(self._engine, "load_state", None)
-        if not self._keep_cache:
-            save = load = None
+        keep = self._keep_cache and self._engine.keeps_state
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: not self._busy or self._closing)
@@ -202,15 +199,15 @@ class Summariser:
                 self._using = True
             state = None
             try:
-                state = save() if save is not None and load is not None else None
+                state = self._engine.save_state() if keep else None
                 return task(self._cancel)
             except Cancelled:
                 self.cancelled += 0 if self._closing else 1
                 continue
             finally:
                 try:
-                    if state is not None and load is not None:
-                        load(state)
+                    if state is not None:
+                        self._engine.load_state(state)
                 finally:
                     with self._cond:
                         self._using = False
