@@ -16,7 +16,13 @@ from app.memory.authors_note import place_note
 from app.memory.history import PathHistory, PromptTurns, Texts, ids_of, roles_of
 from app.memory.lore import scan_lore, timers_for
 from app.memory.message_cap import cap_text
-from app.memory.turn_inputs import TurnInputs, explain_inputs, recall_for, summaries_for
+from app.memory.turn_inputs import (
+    TurnInputs,
+    explain_inputs,
+    recall_for,
+    summaries_for,
+    summary_failure,
+)
 from app.prompts.messages import Message
 
 if TYPE_CHECKING:
@@ -94,7 +100,7 @@ def turn_plan(
         session.authors_note, notes, user_turn=turn, char=session.sheet.name, user=session.user
     )
     summaries = summaries_for(session.store, chat_id)
-    inputs = TurnInputs(lore, summaries)
+    inputs = TurnInputs(lore, summaries, summary_failed=summary_failure(session.chat_meta))
 
     def lay_out() -> Assembly:
         return assemble(

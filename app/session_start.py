@@ -9,6 +9,7 @@ from app.memory.authors_note import load_note
 from app.memory.history import PathHistory
 from app.memory.store import Chat, ChatStore
 from app.memory.summaries import Summariser
+from app.memory.turn_inputs import summary_failure
 from app.models import ModelInfo
 from app.personas import choose_persona
 from app.prompts.formats import PromptFormat, choose_format, format_warning, warm_up
@@ -166,6 +167,9 @@ def start_session(
                 )
             if session.cache_dir is not None:
                 session.state_path = session.cache_dir / f"chat-{session.chat.id}.lwkv"
+            failed = summary_failure(session.chat.meta)
+            if failed is not None:  # a background failure of an earlier run, still unmended
+                session.notices.append(failed)
         if summaries:
             session.summariser = Summariser(store, engine, fmt, char=sheet.name, user=session.user)
     session.reserve = settings.sampling.max_tokens

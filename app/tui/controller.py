@@ -26,6 +26,7 @@ from app.settings import Settings, remember_chat
 from app.sheets import library
 from app.sheets.sheet import Sheet
 from app.tui.chat_events import (
+    BackgroundFailed,
     ChatEventKind,
     ChatOpened,
     DraftChunk,
@@ -92,6 +93,8 @@ class ChatController:
         self.reply: Reply | None = None
         self.draft: Generation | None = None
         self.last_stats = ""
+        self.background_note = ""
+        """What the status bar says of failed background work in this chat (a summary)."""
         self._stop_asked = False
         self.log_size = SHOWN_PAGE
         """How many of the chat's last messages the log shows (grows as older ones page in)."""
@@ -182,9 +185,17 @@ class ChatController:
             home=self.where,
         )
         self.session, self.new_chat = session, False
+        self.background_note = ""
+        if session.summariser is not None:
+            session.summariser.on_error = self._background_failed
         if resume is not None:  # the saved KV cache, if any, loads off the UI thread
             self.background(session.restore_cache, "engine-state")
         self._opened(" ".join(filter(None, [fmt.note, *session.notices])))
+
+    def _background_failed(self, error: str) -> None:
+        """A summary failed (on the summariser's thread): the status bar says so from now on."""
+        self.background_note = "⚠ summary failed"
+        self.emit(BackgroundFailed(error))
 
     def _opened(self, note: str = "") -> None:
         assert self.character is not None
@@ -265,6 +276,8 @@ class ChatController:
             parts.append(self.last_stats)
         elif self.engine is not None:
             parts.append(f"ctx {self.engine.n_ctx}")
+        if self.session is not None and self.background_note:
+            parts.append(self.background_note)
         return " · ".join(parts)
 
     def idle(self) -> ChatSession:

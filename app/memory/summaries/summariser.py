@@ -41,6 +41,9 @@ T = TypeVar("T")
 BUDGET_TOKENS = 400
 """When the summaries in the story so far exceed this many tokens, they are rolled up."""
 BATCH_MESSAGES = 40
+SUMMARY_FAILED = "summary_failed"
+"""The chat metadata key holding why its last summary failed (gone once one succeeds): what
+`prompt --explain` and the context view show, in any later process."""
 
 
 def roll_up(
@@ -76,7 +79,9 @@ class Summariser:
     The reply path wraps each generation in `with summariser.replying():`, which waits for the
     model to be free (cancelling a summary in progress; it is retried later) and keeps the
     summariser off it until the reply is done. Failures are kept in `errors` (one line each)
-    rather than raised: a missing summary must never break the chat.
+    rather than raised: a missing summary must never break the chat; each is also handed to
+    `on_error` (from the summariser's thread) and kept in the chat's metadata until a summary
+    succeeds, so the user is told.
     """
 
     def __init__(
@@ -109,6 +114,8 @@ class Summariser:
         self._closing = False
         self._cancel = threading.Event()
         self.errors: list[str] = []
+        self.on_error: Callable[[str], None] | None = None
+        """Told each failure as it happens, on the summariser's thread."""
         self.cancelled = 0
         """How many times a reply cancelled a summary in progress (each was retried)."""
         self.written: list[Summary] = []
@@ -168,12 +175,13 @@ class Summariser:
             try:
                 if not self._closing:
                     self._run(*job)
+                    self._record(job[0], None)
             except Cancelled:
                 pass
             except (LoreweaverError, sqlite3.Error) as exc:
-                self.errors.append(f"summary of chat {job[0]} failed: {exc}")
+                self._failed(job[0], f"summary of chat {job[0]} failed: {exc}")
             except Exception as exc:  # a bug; kept visible rather than killing the thread
-                self.errors.append(f"summary of chat {job[0]} failed: {exc!r}")
+                self._failed(job[0], f"summary of chat {job[0]} failed: {exc!r}")
             finally:
                 with self._cond:
                     self._pending -= 1
@@ -181,6 +189,20 @@ class Summariser:
         with self._cond:
             self._pending = 0
             self._cond.notify_all()
+
+    def _failed(self, chat_id: int, line: str) -> None:
+        self.errors.append(line)
+        self._record(chat_id, line)
+        if self.on_error is not None:
+            self.on_error(line)
+
+    def _record(self, chat_id: int, failure: str | None) -> None:
+        """Keep (or, None, clear) the chat's last summary failure in its metadata."""
+        try:
+            if self._store.get_chat(chat_id).meta.get(SUMMARY_FAILED) != failure:
+                self._store.update_chat(chat_id, meta={SUMMARY_FAILED: failure})
+        except (LoreweaverError, sqlite3.Error):
+            pass  # the chat is gone or the disk refuses: `errors` still has it
 
     def _with_model(self, task: Callable[[threading.Event], T]) -> T:
         """Run `task` when no reply needs the model, retrying after a reply cancels it.
