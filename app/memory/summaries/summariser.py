@@ -2,7 +2,7 @@
 
 When the window drops old turns (see `budget`), the assembler hands their ids to a `Summariser`,
 which asks the model for a third-person recap of the span (see `recap`) and stores it with the
-first and last message it covers (see `summary_store`). When the summaries that make up the
+first and last message it covers (see `store`). When the summaries that make up the
 "story so far" grow past a token budget, the older ones are recapped together into a summary one
 level up (summaries of summaries), which then stands in for them.
 
@@ -76,9 +76,10 @@ def roll_up(
 class Summariser:
     """Summarises evicted spans on a thread of its own, never while a reply is generating.
 
-    The reply path wraps each generation in `with summariser.replying():`, which waits for the
-    model to be free (cancelling a summary in progress; it is retried later) and keeps the
-    summariser off it until the reply is done. Failures are kept in `errors` (one line each)
+    Each reply holds `summariser.replying()` while it generates (the `Reply` owns the hold and
+    lets go when it is finished, fails or is dropped): it waits for the model to be free
+    (cancelling a summary in progress; it is retried later) and keeps the summariser off it
+    until then. Failures are kept in `errors` (one line each)
     rather than raised: a missing summary must never break the chat; each is also handed to
     `on_error` (from the summariser's thread) and kept in the chat's metadata until a summary
     succeeds, so the user is told.
