@@ -9,11 +9,10 @@ iterate the `Reply` it returns and call `finish()`.
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -308,7 +307,7 @@ class ChatSession:
             except BaseException:
                 generation.cancel()
                 raise
-            keep = functools.partial(self._keep_reply, generation, made, sampling, list(evicted))
+            keep = partial(self._keep_reply, generation, made, sampling, list(evicted))
             return Reply(
                 generation, made, keep, speaker=self.sheet.name, prefix=prefix, hold=hold.pop_all()
             )
