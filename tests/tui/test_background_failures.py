@@ -4,6 +4,8 @@ empty, which the summariser refuses."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from support import wait_until
 from textual.widgets import Static
 from tui.chat_support import open_chat, say, scripted_app
@@ -26,11 +28,13 @@ def _summarise_all(session) -> None:  # type: ignore[no-untyped-def]
 def test_the_controller_tells_the_screen_and_the_status_keeps_a_note(lw_home: Home) -> None:
     events: list[ChatEventKind] = []
     store = ChatStore.open(lw_home)
-    chat = ChatController(
-        lw_home, store, Settings(), emit=events.append, background=lambda work, group: work()
-    )
+
+    def inline(work: Callable[[], object], group: str) -> None:
+        work()
+
+    chat = ChatController(lw_home, store, Settings(), emit=events.append, background=inline)
     try:
-        chat.use_engine(FakeEngine(replies=[["Aye."], []]), resolve_model(lw_home, None))  # type: ignore[arg-type]
+        chat.use_engine(FakeEngine(replies=[["Aye."], []]), resolve_model(lw_home, None))
         chat.open("brenna")
         chat.send("Hello.")
         chat.finished()
