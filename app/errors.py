@@ -20,4 +20,6 @@ class LoreweaverError(Exception):
 
 
 class Cancelled(Exception):
-    """Raised inside the engine when a caller cancels a generation."""
+    """Background work gave way: a summary stopped because a reply needed the model or the
+    summariser closed (it is retried or dropped, never shown); a reply checkpoint that sees it
+    marks the reply cancelled."""

@@ -1,17 +1,18 @@
-"""A reply streaming in from the model: its text as it comes, and how it is kept once done."""
+"""A reply streaming in from the model: its text as it comes, and how it is kept once done.
+
+It knows nothing of the session that started it: the session hands it a `keep` callback that
+stores the finished text, and a hold (the summariser's) that the reply owns and releases once it
+is finished, fails, or is dropped unfinished, so background work is never blocked for good.
+"""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING
+from contextlib import ExitStack
 
-from app.engine.base import Generation, GenerationStats, Sampling
+from app.engine.base import Generation, GenerationStats
 from app.memory.store import ReplyWriter
-from app.prompts.messages import Message
-
-if TYPE_CHECKING:
-    from app.session import ChatSession
 
 
 class Reply:
@@ -19,25 +20,37 @@ class Reply:
 
     def __init__(
         self,
-        session: ChatSession,
         generation: Generation,
         writer: ReplyWriter | None,
-        sampling: Sampling,
+        keep: Callable[[str], None],
         *,
+        speaker: str,
         prefix: str = "",
-        hold: AbstractContextManager[None] | None = None,
+        hold: ExitStack | None = None,
     ) -> None:
-        """`prefix`: the text a continued reply already had (the new text is appended to it);
-        `hold`: released when the reply is finished (it keeps background work off the model)."""
-        self.hold = hold
-        self.session = session
+        """`keep`: called once with the finished text (the session stores it); `speaker`: the
+        name a model may write before the reply (dropped); `prefix`: the text a continued
+        reply already had (the new text is appended to it); `hold`: released when the reply is
+        finished, fails or is garbage-collected (it keeps background work off the model)."""
         self.generation = generation
         self.writer = writer
-        self.sampling = sampling
         self.prefix = prefix
         self.finished = False
+        self._keep = keep
+        self._speaker = speaker
+        self._hold = hold if hold is not None else ExitStack()
+        self._released = weakref.finalize(self, self._hold.close)
         self._shown: list[str] = []
         self._pieces: Iterator[str] | None = None
+
+    @property
+    def holding(self) -> bool:
+        """True until the hold is released."""
+        return self._released.alive
+
+    def release(self) -> None:
+        """Let background work have the model again (idempotent; `finish` does it)."""
+        self._released()
 
     def __iter__(self) -> Iterator[str]:
         return self._read(lambda: iter(self.generation))
@@ -54,16 +67,23 @@ class Reply:
 
     def _read(self, source: Callable[[], Iterator[str]]) -> Iterator[str]:
         """The pieces from `source` (opened on first use; later reads continue it), minus a
-        speaker label, each written to the store as it comes."""
-        if self._pieces is None:
-            self._pieces = source()
-            if not self.prefix:
-                self._pieces = without_speaker(self._pieces, self.session.sheet.name)
-        for piece in self._pieces:
-            if self.writer is not None:
-                self.writer.append(piece)
-            self._shown.append(piece)
-            yield piece
+        speaker label, each written to the store as it comes. A failure releases the hold (a
+        reader that merely stops reading keeps it: `finish` drains the rest)."""
+        try:
+            if self._pieces is None:
+                self._pieces = source()
+                if not self.prefix:
+                    self._pieces = without_speaker(self._pieces, self._speaker)
+            for piece in self._pieces:
+                if self.writer is not None:
+                    self.writer.append(piece)
+                self._shown.append(piece)
+                yield piece
+        except GeneratorExit:
+            raise
+        except BaseException:
+            self.release()
+            raise
 
     def cancel(self) -> None:
         self.generation.cancel()
@@ -78,7 +98,7 @@ class Reply:
         return self.generation.stats
 
     def finish(self) -> str:
-        """Keep the reply (a stopped one keeps what was produced) in the history and store."""
+        """Keep the reply (a stopped one keeps what was produced) through `keep`, once."""
         if self.finished:
             return (self.prefix + self.text).strip()
         self.finished = True
@@ -86,23 +106,9 @@ class Reply:
             for _ in self:  # drain whatever is left (after a cancel)
                 pass
         finally:
-            if self.hold is not None:
-                self.hold.__exit__(None, None, None)
-                self.hold = None
+            self.release()
         reply = (self.prefix + self.text).strip()
-        session = self.session
-        if self.writer is not None:
-            self.writer.complete(
-                self.generation,
-                text=reply,
-                model=session.model_name,
-                template=session.fmt.id,
-                sampling=self.sampling,
-            )
-            session.reload()
-        elif reply:
-            session.history = [*session.history, Message("assistant", reply)]
-        session.after_reply()
+        self._keep(reply)
         return reply
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from app.errors import LoreweaverError
 from app.memory.assembly import Assembly, TurnNotes
 from app.memory.authors_note import AuthorsNote, save_note
 from app.memory.chat_state import StateEntry, prompt_state, state_entries, state_update
-from app.memory.history import PathHistory, ids_of, roles_of, tokenizer_key
+from app.memory.history import PathHistory, roles_of, tokenizer_key
 from app.memory.lore import WorldInfoSettings, timers_for, timers_meta
 from app.memory.store import Chat, ChatStore, ReplyWriter
 from app.memory.summaries import Summariser
@@ -39,7 +39,7 @@ from app.session_chat import (  # noqa: F401 (re-exported)
     store_new_chat,
     visible_path,
 )
-from app.session_prompt import turn_assembly
+from app.session_prompt import TurnPlan, turn_plan
 from app.settings import MAX_STOPS, StopString
 from app.sheets.lorebook import Lorebook
 from app.sheets.macros import substitute
@@ -88,8 +88,6 @@ class ChatSession:
     """Where a new chat's `state_path` goes once it is stored."""
     meta: dict[str, Any] = field(default_factory=dict)
     """The chat's metadata when it is not saved (lore timers live here)."""
-    inputs: TurnInputs = field(default_factory=TurnInputs)
-    """Lore, summaries and recalled messages of the last assembled prompt."""
     last_prompt: str = ""
     """The text of the last prompt sent to the engine."""
     authors_note: AuthorsNote | None = None
@@ -102,11 +100,22 @@ class ChatSession:
     def __post_init__(self) -> None:
         self.count_tokens = lru_cache(maxsize=4096)(self.engine.count_tokens)
         """The engine's token count, cached (the same texts are counted every turn)."""
-        self._evicted: list[int] = []
         self.tokenizer = tokenizer_key(self.engine, self.engine.n_ctx)
         """Whose token counts the store caches for this session's window."""
         if isinstance(self.history, PathHistory) and not self.ids:
             self.ids = self.history.ids
+
+    def plan(
+        self,
+        pending: str | None = None,
+        notes: TurnNotes | None = None,
+        *,
+        history: Sequence[Message] | None = None,
+    ) -> TurnPlan:
+        """The prompt for `history` (default: the whole active path) + `pending`, with the
+        lore, summaries and recall it drew on and the turns it evicted (see `session_prompt`).
+        A pure query: the session is not changed, so any thread may ask."""
+        return turn_plan(self, self.history if history is None else history, pending, notes)
 
     def assembly(
         self,
@@ -115,12 +124,8 @@ class ChatSession:
         *,
         history: Sequence[Message] | None = None,
     ) -> Assembly:
-        """The prompt's sections for `history` (default: the whole active path) + `pending`,
-        with lore, summaries and recall (see `session_prompt`)."""
-        past = self.history if history is None else history
-        assembly, self.inputs = turn_assembly(self, past, pending, notes)
-        self._evicted = ids_of(assembly.evicted)
-        return assembly
+        """The prompt's sections alone (see `plan`)."""
+        return self.plan(pending, notes, history=history).assembly
 
     def page(self, start: int, stop: int | None = None) -> list[tuple[Message, int | None]]:
         """The history's messages at [start, stop) for showing, with their store ids (see
@@ -218,9 +223,10 @@ class ChatSession:
         elif isinstance(self.history, list):
             self.history.append(Message("user", text))
         try:
-            prompt = self.prompt(text, history=self.history[:-1])
-            self._keep_lore_timers()
-            return self._reply(prompt, sampling, self._writer(parent_id=line))
+            plan = self.plan(text, history=self.history[:-1])
+            prompt = self.fmt.render(plan.assembly.messages)
+            self._keep_lore_timers(plan.inputs)
+            return self._reply(prompt, sampling, self._writer(parent_id=line), plan.evicted)
         except BaseException as exc:
             error = self._failed(line, exc)
             if error is None:
@@ -268,10 +274,10 @@ class ChatSession:
             return None
         return str(leaf.meta.get("error", "unknown reason"))
 
-    def _keep_lore_timers(self) -> None:
+    def _keep_lore_timers(self, inputs: TurnInputs) -> None:
         """Save the lore timers the turn being replied to leaves behind (its user line is the
         last of the history): sticky, cooldown and delay count on from them."""
-        lore = self.inputs.lore
+        lore = inputs.lore
         if lore is None:
             return
         turn = roles_of(self.history).count("user")
@@ -286,34 +292,51 @@ class ChatSession:
         prompt: str,
         sampling: Sampling,
         writer: Callable[[], ReplyWriter | None],
+        evicted: Sequence[int] = (),
         *,
         prefix: str = "",
     ) -> Reply:
         """Start generating, then make the reply's row (`writer`), so an engine that refuses
-        to start leaves no empty `streaming` row; background summaries keep off the model
-        until the reply is done."""
+        to start leaves no empty `streaming` row. Background summaries keep off the model
+        while the reply holds it; once it is kept, the `evicted` turns go to the summariser."""
         self.last_prompt = prompt
-        hold: AbstractContextManager[None] = (
-            self.summariser.replying() if self.summariser is not None else nullcontext()
-        )
-        hold.__enter__()
-        try:
+        with ExitStack() as hold:
+            if self.summariser is not None:
+                hold.enter_context(self.summariser.replying())
             generation = self.engine.generate(prompt, sampling, stop=self.stops)
-        except BaseException:
-            hold.__exit__(None, None, None)
-            raise
-        try:
-            made = writer()
-        except BaseException:
-            generation.cancel()
-            hold.__exit__(None, None, None)
-            raise
-        return Reply(self, generation, made, sampling, prefix=prefix, hold=hold)
+            try:
+                made = writer()
+            except BaseException:
+                generation.cancel()
+                raise
+            keep = partial(self._keep_reply, generation, made, sampling, list(evicted))
+            return Reply(
+                generation, made, keep, speaker=self.sheet.name, prefix=prefix, hold=hold.pop_all()
+            )
 
-    def after_reply(self) -> None:
-        """Hand the turns the window dropped to the summariser (it skips covered ones)."""
-        if self.summariser is not None and self.chat is not None and self._evicted:
-            self.summariser.submit(self.chat.id, self._evicted)
+    def _keep_reply(
+        self,
+        generation: Generation,
+        writer: ReplyWriter | None,
+        sampling: Sampling,
+        evicted: list[int],
+        text: str,
+    ) -> None:
+        """A finished reply's `keep`: store it (or add it to an unsaved chat's history), then
+        hand the turns its prompt's window dropped to the summariser (it skips covered ones)."""
+        if writer is not None:
+            writer.complete(
+                generation,
+                text=text,
+                model=self.model_name,
+                template=self.fmt.id,
+                sampling=sampling,
+            )
+            self.reload()
+        elif text:
+            self.history = [*self.history, Message("assistant", text)]
+        if self.summariser is not None and self.chat is not None and evicted:
+            self.summariser.submit(self.chat.id, evicted)
 
     def close(self) -> None:
         """End the session: stop background summaries, save the KV cache for the next open.
@@ -323,20 +346,19 @@ class ChatSession:
         if self.summariser is not None:
             self.summariser.close()
             self.summariser = None
-        save = getattr(self.engine, "save_state_file", None)
-        if self.state_path is not None and save is not None:
+        if self.state_path is not None and self.engine.keeps_state:
             try:
                 self.state_path.parent.mkdir(parents=True, exist_ok=True)
-                save(self.state_path)
+                self.engine.save_state_file(self.state_path)
             except (OSError, LoreweaverError):
                 pass
 
     def restore_cache(self) -> bool:
         """Load the KV cache saved for this chat when it matches the model and the prompt."""
-        load = getattr(self.engine, "load_state_file", None)
-        if self.state_path is None or load is None or not self.state_path.is_file():
+        path = self.state_path
+        if path is None or not self.engine.keeps_state or not path.is_file():
             return False
-        return load(self.state_path, self.prompt(history=self.history)) is not None
+        return self.engine.load_state_file(path, self.prompt(history=self.history)) is not None
 
     # -- the chat tree: swipes, regenerate, continue, edit, delete, branch (`session_tree`) ----
 

@@ -8,6 +8,7 @@ messages that match the user's line are recalled, unless still in the window.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from app.memory.assembly import Assembly, Turn, TurnNotes, Window, assemble, post_history_text
@@ -15,16 +16,34 @@ from app.memory.authors_note import place_note
 from app.memory.history import PathHistory, PromptTurns, Texts, ids_of, roles_of
 from app.memory.lore import scan_lore, timers_for
 from app.memory.message_cap import cap_text
-from app.memory.turn_inputs import TurnInputs, explain_inputs, recall_for, summaries_for
+from app.memory.turn_inputs import (
+    TurnInputs,
+    explain_inputs,
+    recall_for,
+    summaries_for,
+    summary_failure,
+)
 from app.prompts.messages import Message
 
 if TYPE_CHECKING:
     from app.session import ChatSession
 
 
-def turn_assembly(
+@dataclass(frozen=True)
+class TurnPlan:
+    """One turn's prompt as computed, and what it drew on: the session is left as it was, so
+    a view can plan on one thread while a send plans on another."""
+
+    assembly: Assembly
+    inputs: TurnInputs
+    """Lore, summaries and recalled messages the prompt used."""
+    evicted: list[int]
+    """Store ids of the turns the window dropped (handed to the summariser after the reply)."""
+
+
+def turn_plan(
     session: ChatSession, past: Sequence[Message], pending: str | None, notes: TurnNotes | None
-) -> tuple[Assembly, TurnInputs]:
+) -> TurnPlan:
     """The prompt's sections for `past` + `pending`, and what the turn drew on.
 
     A stored path (`PathHistory`) is laid out from its cached token counts: only the texts the
@@ -82,7 +101,7 @@ def turn_assembly(
         session.authors_note, notes, user_turn=turn, char=session.sheet.name, user=session.user
     )
     summaries = summaries_for(session.store, chat_id)
-    inputs = TurnInputs(lore, summaries)
+    inputs = TurnInputs(lore, summaries, summary_failed=summary_failure(session.chat_meta))
 
     def lay_out() -> Assembly:
         return assemble(
@@ -120,4 +139,4 @@ def turn_assembly(
     if note_line and in_chat is None:
         section = next(s for s in assembly.sections if s.name == "per-turn notes")
         section.lines = [x for x in section.lines if x != "author's note"] + [note_line]
-    return assembly, inputs
+    return TurnPlan(assembly, inputs, ids_of(assembly.evicted))

@@ -10,6 +10,7 @@ from app.memory.authors_note import load_note
 from app.memory.history import PathHistory
 from app.memory.store import Chat, ChatStore
 from app.memory.summaries import Summariser
+from app.memory.turn_inputs import summary_failure
 from app.models import ModelInfo
 from app.personas import choose_persona
 from app.prompts.formats import PromptFormat, choose_format, format_warning, warm_up
@@ -134,10 +135,9 @@ def start_session(
         name, description = choose_persona(home, settings, character_id, name=persona)
     elif persona is not None:
         raise LoreweaverError("saved personas need a Loreweaver home")
-    use_adapters = getattr(engine, "use_adapters", None)
-    if use_adapters is not None:  # the character's voice, on the loaded model
-        folders = [home.models if home is not None else None, checkout_models_dir()]
-        use_adapters(resolve_adapters([(a.file, a.scale) for a in sheet.adapters], folders))
+    folders = [home.models if home is not None else None, checkout_models_dir()]
+    # the character's voice, on the loaded model (an empty set takes the last one off)
+    engine.use_adapters(resolve_adapters([(a.file, a.scale) for a in sheet.adapters], folders))
     if home is not None:
         books = [book for _, book in library.world_books(home, sheet)]
     else:
@@ -157,7 +157,7 @@ def start_session(
     )
     warning = format_warning(fmt.id, info)
     session.notices = [warning] if warning is not None else []
-    session.notices += getattr(engine, "notes", [])  # a remote engine's limits
+    session.notices += engine.notes  # a remote engine's limits
     if store is not None:
         session.character_id = character_id
         session.cache_dir = home.root / "kv-cache" if home is not None else None
@@ -172,6 +172,9 @@ def start_session(
                 )
             if session.cache_dir is not None:
                 session.state_path = session.cache_dir / f"chat-{session.chat.id}.lwkv"
+            failed = summary_failure(session.chat.meta)
+            if failed is not None:  # a background failure of an earlier run, still unmended
+                session.notices.append(failed)
         if summaries:
             session.summariser = Summariser(store, engine, fmt, char=sheet.name, user=session.user)
     session.reserve = settings.sampling.max_tokens

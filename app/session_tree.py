@@ -55,9 +55,10 @@ def regenerate(session: ChatSession, sampling: Sampling) -> Reply:
         parent = session.ids[-1]
         base = session.history
     session.reserve = sampling.max_tokens
-    prompt = session.prompt(history=base)
-    session._keep_lore_timers()
-    return session._reply(prompt, sampling, session._writer(parent_id=parent))
+    plan = session.plan(history=base)
+    session._keep_lore_timers(plan.inputs)
+    prompt = session.fmt.render(plan.assembly.messages)
+    return session._reply(prompt, sampling, session._writer(parent_id=parent), plan.evicted)
 
 
 def continue_reply(session: ChatSession, sampling: Sampling) -> Reply:
@@ -67,14 +68,15 @@ def continue_reply(session: ChatSession, sampling: Sampling) -> Reply:
     session.saved_chat()
     last = session.history[-1]
     session.reserve = sampling.max_tokens
-    prompt = session.prompt(history=session.history[:-1]) + last.content
+    plan = session.plan(history=session.history[:-1])
+    prompt = session.fmt.render(plan.assembly.messages) + last.content
     writer = (
         session._writer(extend=session.store.get_message(session.ids[-1]))
         if session.store is not None
         else session._writer()
     )
     session.history, session.ids = session.history[:-1], session.ids[:-1]
-    return session._reply(prompt, sampling, writer, prefix=last.content)
+    return session._reply(prompt, sampling, writer, plan.evicted, prefix=last.content)
 
 
 def swipe_position(session: ChatSession, index: int = -1) -> tuple[int, int]:

@@ -142,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
     out = Console(highlight=False, soft_wrap=True)
     interactive = args.say is None and sys.stdin.isatty()
     name = f"[bold cyan]{escape(safe_line(session.sheet.name))}[/]: "
+    told = 0  # background failures already printed
     try:
         if interactive:
             which = f"chat {session.chat.id}" if session.chat is not None else "a new chat"
@@ -173,11 +174,26 @@ def run(args: argparse.Namespace) -> int:
             if interactive:
                 out.print(name, end="")
             _stream(reply, out)
+            told = _warn_failures(session, told)
     finally:
+        summariser = session.summariser
         session.close()
+        if summariser is not None:
+            _warn_failures(session, told, summariser.errors)
         session.engine.close()
         store.close()
     return 0
+
+
+def _warn_failures(session: ChatSession, told: int, errors: list[str] | None = None) -> int:
+    """Print the background summaries that failed since the first `told` (one warning line
+    each, on stderr); how many are told now. `errors`: the summariser's, once it is closed."""
+    if errors is None:
+        errors = session.summariser.errors if session.summariser is not None else []
+    fresh = errors[told:]
+    for line in fresh:
+        sys.stderr.write(f"loreweaver: warning: {safe_line(line)}\n")
+    return told + len(fresh)
 
 
 def _keeping(exc: Exception, where: Home, line: str | None) -> LoreweaverError:

@@ -1,7 +1,9 @@
 """The engine interface every backend implements.
 
 A backend owns one loaded model. `generate` returns a `Generation`: iterate it for text pieces as
-they are produced, cancel it from any thread, read its `stats` once it is done.
+they are produced, cancel it from any thread, read its `stats` once it is done. A backend that
+holds the model's KV cache itself (`keeps_state`) can snapshot and restore it; one whose server
+owns the cache says so and its state methods do nothing.
 """
 
 from __future__ import annotations
@@ -9,7 +11,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from app.engine.adapters import Adapter
 
 FinishReason = Literal["stop", "eos", "length", "cancelled", "error"]
 
@@ -100,5 +106,44 @@ class Engine(Protocol):
         stop: Sequence[str] = (),
         cancel: threading.Event | None = None,
     ) -> Generation: ...
+
+    @property
+    def notes(self) -> list[str]:
+        """What a chat on this engine should tell the user up front (its limits; one line
+        each, often none)."""
+        ...
+
+    @property
+    def adapters(self) -> tuple[Adapter, ...]:
+        """The LoRA adapters applied now (a character's voice; usually none)."""
+        ...
+
+    def use_adapters(self, adapters: Sequence[Adapter]) -> None:
+        """Apply these adapters from the next generation on, without reloading the model; an
+        engine that cannot raises `LoreweaverError` when asked for any."""
+        ...
+
+    @property
+    def keeps_state(self) -> bool:
+        """Whether the KV cache lives in this process, so the state methods below do something
+        (False for a server, which keeps its own cache: they are then no-ops)."""
+        ...
+
+    def save_state(self) -> object | None:
+        """A snapshot of the KV cache in memory (None: nothing kept, see `keeps_state`)."""
+        ...
+
+    def load_state(self, state: object) -> None:
+        """Restore a `save_state()` snapshot taken on this engine."""
+        ...
+
+    def save_state_file(self, path: Path) -> int:
+        """Write the KV cache to `path`; its size in bytes (0: nothing written)."""
+        ...
+
+    def load_state_file(self, path: Path, prompt: str | None = None) -> list[int] | None:
+        """Restore a `save_state_file` snapshot when it fits the model and `prompt`; the
+        restored tokens, or None when it was ignored (or nothing is kept here)."""
+        ...
 
     def close(self) -> None: ...

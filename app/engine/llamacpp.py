@@ -375,6 +375,16 @@ class LlamaEngine:
         """
         self.call(lambda: self._adapters.apply(self._llm, self._lib, adapters, self._forget_cache))
 
+    @property
+    def notes(self) -> list[str]:
+        """A local model has no limits to announce."""
+        return []
+
+    @property
+    def keeps_state(self) -> bool:
+        """The KV cache is this process's: it can be saved and restored."""
+        return True
+
     def save_state(self) -> Any:
         """A snapshot of the KV cache and its token bookkeeping (`llama_cpp.LlamaState`)."""
         return self.call(lambda: self._llm.save_state())

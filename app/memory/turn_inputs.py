@@ -11,7 +11,7 @@ from app.memory.assembly import Assembly, Section
 from app.memory.lore import LoreResult
 from app.memory.recall import Recalled, recall
 from app.memory.store import ChatStore
-from app.memory.summaries import Summary, current_summary
+from app.memory.summaries import SUMMARY_FAILED, Summary, current_summary
 
 RECALL_K = 3
 
@@ -21,10 +21,18 @@ class TurnInputs:
     lore: LoreResult | None = None
     summaries: list[Summary] = field(default_factory=list)
     recalled: list[Recalled] = field(default_factory=list)
+    summary_failed: str | None = None
+    """Why the chat's last background summary failed, until one succeeds."""
 
     @property
     def summary_text(self) -> str:
         return " ".join(s.text.strip() for s in self.summaries if s.text.strip())
+
+
+def summary_failure(meta: dict[str, object]) -> str | None:
+    """The chat's last summary failure, kept in its metadata by the summariser."""
+    failed = meta.get(SUMMARY_FAILED)
+    return failed if isinstance(failed, str) and failed else None
 
 
 def summaries_for(store: ChatStore | None, chat_id: int | None) -> list[Summary]:
@@ -73,6 +81,8 @@ def explain_inputs(assembly: Assembly, inputs: TurnInputs) -> None:
         )
     if inputs.summaries:
         _section(assembly, "summary").lines = [s.describe() for s in inputs.summaries]
+    if inputs.summary_failed:
+        _section(assembly, "summary").lines.append(f"! {inputs.summary_failed}")
     if inputs.recalled:
         notes = _section(assembly, "per-turn notes")
         notes.lines = [line for line in notes.lines if not line.startswith("memory: ")] + [

@@ -61,6 +61,13 @@ class ReplyFailed:
 
 
 @dataclass(frozen=True)
+class BackgroundFailed:
+    """Work behind the chat failed (a summary of old turns): the chat goes on, the user is told."""
+
+    error: str
+
+
+@dataclass(frozen=True)
 class DraftChunk:
     """Text of the user's line the model is drafting (impersonate); `done` ends the draft."""
 
@@ -69,5 +76,12 @@ class DraftChunk:
 
 
 ChatEventKind = (
-    ChatOpened | ReplyStarted | ReplyProgress | ReplyChunk | ReplyDone | ReplyFailed | DraftChunk
+    ChatOpened
+    | ReplyStarted
+    | ReplyProgress
+    | ReplyChunk
+    | ReplyDone
+    | ReplyFailed
+    | DraftChunk
+    | BackgroundFailed
 )

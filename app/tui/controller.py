@@ -27,6 +27,7 @@ from app.settings import Settings, remember_chat
 from app.sheets import library
 from app.sheets.sheet import Sheet
 from app.tui.chat_events import (
+    BackgroundFailed,
     ChatEventKind,
     ChatOpened,
     DraftChunk,
@@ -93,6 +94,8 @@ class ChatController:
         self.reply: Reply | None = None
         self.draft: Generation | None = None
         self.last_stats = ""
+        self.background_note = ""
+        """What the status bar says of failed background work in this chat (a summary)."""
         self._stop_asked = False
         self.log_size = SHOWN_PAGE
         """How many of the chat's last messages the log shows (grows as older ones page in)."""
@@ -183,9 +186,17 @@ class ChatController:
             home=self.where,
         )
         self.session, self.new_chat = session, False
+        self.background_note = ""
+        if session.summariser is not None:
+            session.summariser.on_error = self._background_failed
         if resume is not None:  # the saved KV cache, if any, loads off the UI thread
             self.background(session.restore_cache, "engine-state")
         self._opened(" ".join(filter(None, [fmt.note, *session.notices])))
+
+    def _background_failed(self, error: str) -> None:
+        """A summary failed (on the summariser's thread): the status bar says so from now on."""
+        self.background_note = "⚠ summary failed"
+        self.emit(BackgroundFailed(error))
 
     def _opened(self, note: str = "") -> None:
         assert self.character is not None
@@ -259,7 +270,7 @@ class ChatController:
                 name = name[: MODEL_NAME_CHARS - 1] + "…"
             if width >= WIDE:
                 parts.append(name)
-                adapters = getattr(self.engine, "adapters", ())
+                adapters = self.engine.adapters
                 if adapters:  # the character's voice (app.engine.adapters)
                     parts.append(f"LoRA {adapter_label(adapters)}")
             parts.append(self.session.fmt.id if self.session is not None else "?")
@@ -269,6 +280,8 @@ class ChatController:
             parts.append(self.last_stats)
         elif self.engine is not None:
             parts.append(f"ctx {self.engine.n_ctx}")
+        if self.session is not None and self.background_note:
+            parts.append(self.background_note)
         return " · ".join(parts)
 
     def idle(self) -> ChatSession:

@@ -1,4 +1,5 @@
-"""A scripted engine for fast UI tests (the real-model tests prove the real path)."""
+"""A scripted engine for fast UI tests (the real-model tests prove the real path); it
+follows the `Engine` protocol (`_conforms` below lets mypy check that)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import queue
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
-from app.engine.base import GenerationStats, Sampling
+from app.engine.base import Engine, GenerationStats, Sampling
 
 
 class FakeGeneration:
@@ -109,6 +111,7 @@ class FakeEngine:
         self.replies = list(replies)
         self.prompts: queue.Queue[str] = queue.Queue()
         self.closed = False
+        self.adapters: tuple[object, ...] = ()
 
     @property
     def n_ctx(self) -> int:
@@ -131,5 +134,33 @@ class FakeEngine:
         pieces = self.replies.pop(0) if self.replies else self.pieces
         return FakeGeneration(pieces, self.delay, self.clock, self.prefill, self.prefill_delay)
 
+    @property
+    def notes(self) -> list[str]:
+        return []
+
+    def use_adapters(self, adapters: Sequence[object]) -> None:
+        assert not adapters, "the fake engine takes no adapters"
+
+    @property
+    def keeps_state(self) -> bool:
+        """No KV cache to keep: the state methods do nothing, as a server's do."""
+        return False
+
+    def save_state(self) -> None:
+        return None
+
+    def load_state(self, state: object) -> None:
+        return None
+
+    def save_state_file(self, path: Path) -> int:
+        return 0
+
+    def load_state_file(self, path: Path, prompt: str | None = None) -> None:
+        return None
+
     def close(self) -> None:
         self.closed = True
+
+
+def _conforms(engine: FakeEngine) -> Engine:
+    return engine  # mypy fails here if the fake drifts from the protocol

@@ -5,9 +5,9 @@ that batches them (llama-server with `-np`, vLLM); the server serialises or batc
 Stop strings are sent to the server and also matched here (`StopMatcher`), so a stop split
 across events is never shown and `stopped_by` is known whatever the server reports.
 
-KV state: the server owns the cache. There is no `save_state_file`/`load_state_file` (the
-session skips both when an engine lacks them); llama-server keeps each chat's prompt in a slot
-(`cache_prompt`) and the stats report what it evaluated, from its own `timings.prompt_n`.
+KV state: the server owns the cache, so `keeps_state` is False and the state methods do nothing;
+llama-server keeps each chat's prompt in a slot (`cache_prompt`) and the stats report what it
+evaluated, from its own `timings.prompt_n`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from app.engine.base import GenerationStats, Sampling
 from app.engine.generation import QueuedGeneration
@@ -24,6 +25,9 @@ from app.engine.remote.http import RemoteError, Server
 from app.engine.stops import StopMatcher
 from app.errors import LoreweaverError
 from app.models import ModelInfo, RemoteModel
+
+if TYPE_CHECKING:
+    from app.engine.adapters import Adapter
 
 DEFAULT_N_CTX = 4096
 """The context window assumed when neither the server nor the configuration gives one."""
@@ -74,6 +78,35 @@ class RemoteEngine:
             f"{self.server.label()} has no tokenizer endpoint: token counts are estimates "
             f"(~{CHARS_PER_TOKEN} characters a token), so the context may overflow or go unused"
         ]
+
+    @property
+    def adapters(self) -> tuple[Adapter, ...]:
+        return ()
+
+    def use_adapters(self, adapters: Sequence[Adapter]) -> None:
+        """A server applies the adapters it was started with; none can be sent per chat."""
+        if adapters:
+            raise LoreweaverError(
+                f"{self.server.label()} cannot take this character's LoRA adapters: "
+                "start the server with them, or remove `adapters` from the sheet"
+            )
+
+    @property
+    def keeps_state(self) -> bool:
+        """The server keeps the KV cache: nothing here to save or restore."""
+        return False
+
+    def save_state(self) -> None:
+        return None
+
+    def load_state(self, state: object) -> None:
+        return None
+
+    def save_state_file(self, path: Path) -> int:
+        return 0
+
+    def load_state_file(self, path: Path, prompt: str | None = None) -> None:
+        return None
 
     def tokenize(self, text: str) -> list[int]:
         """The server's tokens; without a tokenizer endpoint, a placeholder list whose length

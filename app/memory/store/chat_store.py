@@ -276,12 +276,6 @@ class ChatStore:
                 message_from_row(row) for row in tree.path_rows(self._db.conn, chat.active_leaf_id)
             ]
 
-    def path_to(self, message_id: int) -> list[StoredMessage]:
-        """Root → `message_id`, whichever branch it is on."""
-        with self._db.read():
-            self.get_message(message_id)
-            return [message_from_row(row) for row in tree.path_rows(self._db.conn, message_id)]
-
     def swipes(self, message_id: int) -> list[StoredMessage]:
         """The alternatives to a message: same parent, same role, oldest first (itself included).
 

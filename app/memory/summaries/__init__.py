@@ -3,9 +3,10 @@ summary (recap) and the stored summaries a prompt reads."""
 
 from app.memory.summaries.recap import summarise
 from app.memory.summaries.store import Summary, current_summary, pending_span, store_summary
-from app.memory.summaries.summariser import Summariser, roll_up
+from app.memory.summaries.summariser import SUMMARY_FAILED, Summariser, roll_up
 
 __all__ = [
+    "SUMMARY_FAILED",
     "Summariser",
     "Summary",
     "current_summary",

@@ -2,7 +2,7 @@
 
 When the window drops old turns (see `budget`), the assembler hands their ids to a `Summariser`,
 which asks the model for a third-person recap of the span (see `recap`) and stores it with the
-first and last message it covers (see `summary_store`). When the summaries that make up the
+first and last message it covers (see `store`). When the summaries that make up the
 "story so far" grow past a token budget, the older ones are recapped together into a summary one
 level up (summaries of summaries), which then stands in for them.
 
@@ -20,7 +20,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from app.engine.base import Engine
 from app.errors import Cancelled, LoreweaverError
@@ -41,6 +41,9 @@ T = TypeVar("T")
 BUDGET_TOKENS = 400
 """When the summaries in the story so far exceed this many tokens, they are rolled up."""
 BATCH_MESSAGES = 40
+SUMMARY_FAILED = "summary_failed"
+"""The chat metadata key holding why its last summary failed (gone once one succeeds): what
+`prompt --explain` and the context view show, in any later process."""
 
 
 def roll_up(
@@ -73,10 +76,13 @@ def roll_up(
 class Summariser:
     """Summarises evicted spans on a thread of its own, never while a reply is generating.
 
-    The reply path wraps each generation in `with summariser.replying():`, which waits for the
-    model to be free (cancelling a summary in progress; it is retried later) and keeps the
-    summariser off it until the reply is done. Failures are kept in `errors` (one line each)
-    rather than raised: a missing summary must never break the chat.
+    Each reply holds `summariser.replying()` while it generates (the `Reply` owns the hold and
+    lets go when it is finished, fails or is dropped): it waits for the model to be free
+    (cancelling a summary in progress; it is retried later) and keeps the summariser off it
+    until then. Failures are kept in `errors` (one line each)
+    rather than raised: a missing summary must never break the chat; each is also handed to
+    `on_error` (from the summariser's thread) and kept in the chat's metadata until a summary
+    succeeds, so the user is told.
     """
 
     def __init__(
@@ -109,6 +115,8 @@ class Summariser:
         self._closing = False
         self._cancel = threading.Event()
         self.errors: list[str] = []
+        self.on_error: Callable[[str], None] | None = None
+        """Told each failure as it happens, on the summariser's thread."""
         self.cancelled = 0
         """How many times a reply cancelled a summary in progress (each was retried)."""
         self.written: list[Summary] = []
@@ -168,12 +176,13 @@ class Summariser:
             try:
                 if not self._closing:
                     self._run(*job)
+                    self._record(job[0], None)
             except Cancelled:
                 pass
             except (LoreweaverError, sqlite3.Error) as exc:
-                self.errors.append(f"summary of chat {job[0]} failed: {exc}")
+                self._failed(job[0], f"summary of chat {job[0]} failed: {exc}")
             except Exception as exc:  # a bug; kept visible rather than killing the thread
-                self.errors.append(f"summary of chat {job[0]} failed: {exc!r}")
+                self._failed(job[0], f"summary of chat {job[0]} failed: {exc!r}")
             finally:
                 with self._cond:
                     self._pending -= 1
@@ -182,6 +191,20 @@ class Summariser:
             self._pending = 0
             self._cond.notify_all()
 
+    def _failed(self, chat_id: int, line: str) -> None:
+        self.errors.append(line)
+        self._record(chat_id, line)
+        if self.on_error is not None:
+            self.on_error(line)
+
+    def _record(self, chat_id: int, failure: str | None) -> None:
+        """Keep (or, None, clear) the chat's last summary failure in its metadata."""
+        try:
+            if self._store.get_chat(chat_id).meta.get(SUMMARY_FAILED) != failure:
+                self._store.update_chat(chat_id, meta={SUMMARY_FAILED: failure})
+        except (LoreweaverError, sqlite3.Error):
+            pass  # the chat is gone or the disk refuses: `errors` still has it
+
     def _with_model(self, task: Callable[[threading.Event], T]) -> T:
         """Run `task` when no reply needs the model, retrying after a reply cancels it.
 
@@ -189,10 +212,7 @@ class Summariser:
         chat's prompt prefix survives (a few tenths of a second, against re-reading the whole
         prompt on the next reply).
         """
-        save: Callable[[], Any] | None = getattr(self._engine, "save_state", None)
-        load: Callable[[Any], None] | None = getattr(self._engine, "load_state", None)
-        if not self._keep_cache:
-            save = load = None
+        keep = self._keep_cache and self._engine.keeps_state
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: not self._busy or self._closing)
@@ -202,15 +222,15 @@ class Summariser:
                 self._using = True
             state = None
             try:
-                state = save() if save is not None and load is not None else None
+                state = self._engine.save_state() if keep else None
                 return task(self._cancel)
             except Cancelled:
                 self.cancelled += 0 if self._closing else 1
                 continue
             finally:
                 try:
-                    if state is not None and load is not None:
-                        load(state)
+                    if state is not None:
+                        self._engine.load_state(state)
                 finally:
                     with self._cond:
                         self._using = False

@@ -29,6 +29,7 @@ from app.settings import Settings
 from app.sheets import catalog
 from app.text import safe_line
 from app.tui.chat_events import (
+    BackgroundFailed,
     ChatEventKind,
     ChatOpened,
     DraftChunk,
@@ -281,6 +282,9 @@ class ChatScreen(Screen[None]):
                 self.streaming.show_progress(event.evaluated, event.total)
         elif isinstance(event, DraftChunk):
             self._draft(event)
+        elif isinstance(event, BackgroundFailed):
+            self.notify(event.error, severity="warning", timeout=8)
+            self.show_status()
         elif isinstance(event, ReplyDone | ReplyFailed):
             if isinstance(event, ReplyFailed):
                 self.notify(event.error, severity="error", timeout=8)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from engine.remote.protocol_stub import Behaviour, ProtocolStub
@@ -104,6 +105,16 @@ def test_a_stop_split_across_events_is_never_shown_and_ends_the_stream(
     assert "".join(generation) == "Hello "
     assert (generation.stats.finish_reason, generation.stats.stopped_by) == ("stop", "User:")
     assert stub.client_left.wait(5), "the stream stayed open after the stop"
+
+
+def test_the_server_keeps_the_kv_cache_so_the_engine_saves_none(
+    stub: ProtocolStub, tmp_path: Path
+) -> None:
+    engine = _engine(stub)
+    state = tmp_path / "chat.lwkv"
+    assert not engine.keeps_state
+    assert engine.save_state() is None and engine.save_state_file(state) == 0
+    assert engine.load_state_file(state, PROMPT) is None and not state.exists()
 
 
 def test_cancel_closes_the_stream(stub: ProtocolStub) -> None:
