@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from app.engine.base import Generation, GenerationStats, Sampling
 from app.memory.checkpoint import ReplyWriter
+from app.npc.structured import reply_annotations
 from app.prompts.messages import Message
 
 if TYPE_CHECKING:
@@ -98,6 +99,7 @@ class Reply:
                 model=session.model_name,
                 template=session.fmt.id,
                 sampling=self.sampling,
+                extra=reply_annotations(self.generation),
             )
             session.reload()
         elif reply:

@@ -30,6 +30,7 @@ from app.memory.records import Chat
 from app.memory.store import ChatStore
 from app.memory.summaries import Summariser
 from app.memory.turn_inputs import TurnInputs, timers_for, timers_meta
+from app.npc import structured
 from app.prompts.formats import PromptFormat, role_play_stops
 from app.prompts.messages import Message
 from app.reply import Reply
@@ -133,11 +134,11 @@ class ChatSession:
 
     def state_values(self) -> dict[str, object]:
         """The per-turn notes' state: the chat's values of the sheet's variables, moved trust."""
-        return prompt_state(self.sheet, self.chat_meta, user=self.user)
+        return prompt_state(self.sheet, structured.state_meta(self), user=self.user)
 
     def state(self) -> list[StateEntry]:
         """The NPC's state variables and trust, with this chat's values."""
-        return state_entries(self.sheet, self.chat_meta, user=self.user)
+        return state_entries(self.sheet, structured.state_meta(self), user=self.user)
 
     def set_state(self, name: str, raw: str) -> StateEntry:
         """Set a state variable or `trust:NAME` from typed text (checked by type and range)."""
@@ -297,7 +298,7 @@ class ChatSession:
         )
         hold.__enter__()
         try:
-            generation = self.engine.generate(prompt, sampling, stop=self.stops)
+            generation = structured.start(self, prompt, sampling, self.stops, prefix)
         except BaseException:
             hold.__exit__(None, None, None)
             raise

@@ -11,6 +11,7 @@ from app.memory.history import PathHistory
 from app.memory.records import Chat
 from app.memory.store import ChatStore
 from app.memory.summaries import Summariser
+from app.npc import structured
 from app.personas import choose_persona
 from app.prompts.formats import PromptFormat, choose_format, format_warning, warm_up
 from app.prompts.messages import Message
@@ -169,4 +170,5 @@ def start_session(
         if summaries:
             session.summariser = Summariser(store, engine, fmt, char=sheet.name, user=session.user)
     session.reserve = settings.sampling.max_tokens
+    structured.session_shape(session)  # a bad structured-reply declaration fails here, first
     return session

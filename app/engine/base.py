@@ -99,6 +99,9 @@ class Engine(Protocol):
         sampling: Sampling,
         stop: Sequence[str] = (),
         cancel: threading.Event | None = None,
-    ) -> Generation: ...
+        grammar: str | None = None,
+    ) -> Generation:
+        """`grammar`: GBNF text the reply must follow (llama.cpp grammars)."""
+        ...
 
     def close(self) -> None: ...
