@@ -142,7 +142,11 @@ class ChatSession:
 
     def set_state(self, name: str, raw: str) -> StateEntry:
         """Set a state variable or `trust:NAME` from typed text (checked by type and range)."""
-        update, entry = state_update(self.sheet, self.chat_meta, name, raw, user=self.user)
+        update, entry = state_update(
+            self.sheet, structured.state_meta(self), name, raw, user=self.user
+        )
+        if structured.keep_on_path(self, update):  # the state at this point of the tree
+            return entry
         if self.store is not None and self.chat is not None:
             self.chat = self.store.update_chat(self.chat.id, meta=update)
         else:

@@ -54,6 +54,8 @@ class ActionDecl(BaseModel):
     description: str = Field("", max_length=2000)
     args: dict[str, ArgType | dict[str, Any]] = Field(default_factory=dict, max_length=32)
     """Argument name → a type word, or a JSON Schema fragment llama.cpp can enforce."""
+    sets: dict[str, int | float | bool | str] = Field(default_factory=dict, max_length=64)
+    """State variables the action sets when the NPC takes it (`open_gate` → `gate_open: true`)."""
 
     @field_validator("args")
     @classmethod
@@ -135,13 +137,44 @@ def declaration(sheet: Sheet) -> NpcDeclaration:
     """The sheet's declaration, checked (a sheet without the keys gives the empty one)."""
     extra = sheet.model_extra or {}
     try:
-        return NpcDeclaration.model_validate(
+        found = NpcDeclaration.model_validate(
             {k: extra[k] for k in ("structured", "actions") if k in extra}
         )
     except ValidationError as exc:
         text = describe(exc)
         field, _, problem = text.partition(": ")
         raise fail(sheet, field, problem or text) from None
+    for i, action in enumerate(found.actions):
+        for name, value in action.sets.items():
+            _check_set(sheet, f"actions[{i}].sets.{name}", name, value)
+    return found
+
+
+def _check_set(sheet: Sheet, field: str, name: str, value: object) -> None:
+    """An action's effect names a declared state variable and fits its type and range."""
+    var = next((v for v in sheet.state if v.name == name), None)
+    if var is None:
+        known = ", ".join(v.name for v in sheet.state) or "none"
+        raise fail(sheet, field, f"no state variable {name!r} is declared (declared: {known})")
+    kinds: dict[str, type | tuple[type, ...]] = {
+        "int": int,
+        "float": (int, float),
+        "bool": bool,
+        "text": str,
+    }
+    if isinstance(value, bool) != (var.type == "bool") or not isinstance(value, kinds[var.type]):
+        raise fail(sheet, field, f"{name} is {var.type}, got {value!r}")
+    extra = var.model_extra or {}
+    low, high = extra.get("min"), extra.get("max")
+    if (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and (
+            (isinstance(low, int | float) and value < low)
+            or (isinstance(high, int | float) and value > high)
+        )
+    ):
+        raise fail(sheet, field, f"{value!r} is outside {name}'s range {low}…{high}")
 
 
 def structured_config(sheet: Sheet) -> StructuredConfig | None:

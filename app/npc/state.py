@@ -21,7 +21,6 @@ from app.memory.chat_state import (
     StateEntry,
     Value,
 )
-from app.sheets.sheet import Sheet
 
 NPC_META = "npc"
 """The message-metadata key of a structured reply's annotations."""
@@ -50,23 +49,24 @@ def bounded(entry: StateEntry, value: object) -> Value | None:
 
 
 def apply_changes(
-    sheet: Sheet,
     entries: list[StateEntry],
     reply: dict[str, Any],
     chat_meta: dict[str, Any],
     *,
     trust_step: int,
     relation_of: Callable[[str], str],
+    effects: dict[str, Any] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The changes `reply` makes to the current `entries` (each as key/from/to/asked), and the
     `state`/`trust` metadata after them. `relation_of` maps a trust label to the sheet's
-    relationship name. Unknown keys cannot occur (the grammar allows only declared ones) and
-    are skipped here all the same."""
+    relationship name; `effects` are the values the chosen action sets (they win). Unknown
+    keys cannot occur (the grammar allows only declared ones) and are skipped all the same."""
     by_key = {e.key: e for e in entries}
     state = dict(_mapping(chat_meta, STATE_META))
     trust = dict(_mapping(chat_meta, TRUST_META))
     changes: list[dict[str, Any]] = []
-    for name, asked in _mapping(reply, "state").items():
+    asked_state = {**_mapping(reply, "state"), **(effects or {})}
+    for name, asked in asked_state.items():
         entry = by_key.get(name)
         if entry is None or name.startswith(TRUST_PREFIX):
             continue

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from app.engine.base import Generation, GenerationStats, Sampling
 from app.memory.chat_state import TRUST_PREFIX, StateEntry
+from app.memory.history import PathHistory
+from app.memory.records import StoredMessage
 from app.npc.config import ActionDecl, StructuredConfig, declaration, fail
 from app.npc.grammar import to_gbnf, verify
 from app.npc.schema import max_bytes, reply_schema
@@ -71,14 +73,38 @@ def state_meta(session: ChatSession) -> dict[str, Any]:
 
 def _newest_annotations(session: ChatSession) -> Iterator[dict[str, Any]]:
     """The active path's replies' metadata, newest first, read only as far as needed."""
+    return (message.meta for message in _newest_replies(session))
+
+
+def _newest_replies(session: ChatSession) -> Iterator[StoredMessage]:
+    """The active path's stored replies, newest first (none for an unsaved chat, or a sheet
+    that never asked for structured replies: their state is the chat's)."""
     history = session.history
-    stored = getattr(history, "stored", None)
-    if stored is None or "structured" not in (session.sheet.model_extra or {}):
+    if not isinstance(history, PathHistory) or "structured" not in (
+        session.sheet.model_extra or {}
+    ):
         return
-    roles = getattr(history, "roles", [])
+    roles = history.roles
     for i in range(len(roles) - 1, -1, -1):
         if roles[i] == "assistant":
-            yield stored(i).meta
+            yield history.stored(i)
+
+
+def keep_on_path(session: ChatSession, update: dict[str, Any]) -> bool:
+    """Write a state `update` into the latest structured reply on the active path (whose state
+    is the one in force there); False when the path has none (the chat keeps it)."""
+    for message in _newest_replies(session):
+        note = message.meta.get(NPC_META)
+        if (
+            session.store is not None
+            and isinstance(note, dict)
+            and isinstance(note.get(OVERLAY), dict)
+        ):
+            kept = {**note, OVERLAY: {**note[OVERLAY], **update}}
+            session.store.update_reply(message.id, message.content, meta={NPC_META: kept})
+            session.reload()
+            return True
+    return False
 
 
 def last_annotation(session: ChatSession) -> dict[str, Any] | None:
@@ -250,12 +276,12 @@ class StructuredGeneration:
             for r in shape.sheet.relationships
         }
         changes, after = apply_changes(
-            shape.sheet,
             shape.entries,
             reply,
             self.chat_meta,
             trust_step=shape.config.trust_step,
             relation_of=lambda label: labels.get(label, label),
+            effects=_effects(shape.actions, reply.get("action")),
         )
         self._result = {
             "emotion": reply.get("emotion"),
@@ -267,6 +293,12 @@ class StructuredGeneration:
         if self.on_done is not None:
             self.on_done(after)
         return self._result
+
+
+def _effects(actions: list[ActionDecl], chosen: object) -> dict[str, Any]:
+    """What the chosen action sets (its declared `sets`)."""
+    name = chosen.get("name") if isinstance(chosen, dict) else None
+    return next((dict(a.sets) for a in actions if a.name == name), {})
 
 
 def _escape_done(escape: str) -> bool:
