@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "personas": ("personas", "the personas you play: list, add, remove, default"),
     "presets": ("presets", "sampler presets, built in and your own: list, save, use, remove"),
     "chats": ("chats", "list, show, search, rename, bookmark, export, import, delete chats"),
+    "barks": ("barks", "short in-character one-liners per trigger (greet, alert, …), stored"),
 }
 
 
