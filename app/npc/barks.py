@@ -151,8 +151,8 @@ def generate_barks(
     if not 1 <= count <= MAX_COUNT:
         raise LoreweaverError(f"--count: give 1–{MAX_COUNT}, got {count}")
     seen = DistinctLines()
-    for bark in keep:
-        seen.add(bark.text)
+    for old in keep:
+        seen.add(old.text)
     made: list[Bark] = []
     tries = TRIES_PER_BARK * count + 5
     for n in range(tries):
