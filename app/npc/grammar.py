@@ -19,6 +19,10 @@ from app.sheets.sheet import Sheet
 
 ANY_JSON = re.compile(r"^(value|object|array) ::=", re.M)
 """The converter's generic rules: present only when part of the schema is open."""
+LOOSE_CHAR = re.compile(r'^char ::= \[\^"\\\\\] ', re.M)
+STRICT_CHAR = r'char ::= [^"\\\x7F\x00-\x1F] '
+"""llama-cpp-python 0.3.16's string character lets raw control characters through (a newline
+inside a string), which JSON forbids: the rule is tightened as llama.cpp's own converter has it."""
 _VERIFIED: weakref.WeakKeyDictionary[object, set[str]] = weakref.WeakKeyDictionary()
 """Grammars each engine has already checked (a chat's grammar is the same every turn)."""
 
@@ -36,12 +40,14 @@ def to_gbnf(sheet: Sheet, schema: dict[str, Any]) -> str:
         ) from None
     if ANY_JSON.search(gbnf):
         raise fail(sheet, "structured", "part of the reply schema would allow any JSON")
-    return gbnf
+    return LOOSE_CHAR.sub(lambda _: STRICT_CHAR, gbnf)
 
 
-def verify(engine: object, sheet: Sheet, gbnf: str, valid: dict[str, Any], invalid: str) -> None:
+def verify(
+    engine: object, sheet: Sheet, gbnf: str, valid: dict[str, Any], invalid: list[str]
+) -> None:
     """With an engine that can run grammars: llama.cpp parses `gbnf`, accepts the `valid`
-    reply and rejects the `invalid` text. Other engines (a test's fake) skip the check."""
+    reply and rejects each `invalid` text. Other engines (a test's fake) skip the check."""
     if not hasattr(engine, "grammar_accepts"):
         return
     checked = _VERIFIED.setdefault(engine, set())
@@ -49,7 +55,7 @@ def verify(engine: object, sheet: Sheet, gbnf: str, valid: dict[str, Any], inval
         return
     try:
         good = engine.grammar_accepts(gbnf, json.dumps(valid, ensure_ascii=False))
-        bad = engine.grammar_accepts(gbnf, invalid)
+        bad = any(engine.grammar_accepts(gbnf, text) for text in invalid)
     except LoreweaverError as exc:
         raise fail(sheet, "structured", str(exc)) from None
     if not good:

@@ -57,7 +57,11 @@ def reply_shape(sheet: Sheet, entries: list[StateEntry], engine: object) -> Repl
     if bound is None:  # every part has a limit by construction; a schema edit broke that
         raise fail(sheet, "structured", "the reply schema has no length limit")
     sample = {"line": "", "emotion": config.emotion_list[0]}
-    verify(engine, sheet, grammar, sample, '{"line": "", "emotion": "\u0001"}')
+    invalid = [  # an emotion outside the set; a raw line break inside a string
+        json.dumps({**sample, "emotion": "\u0001"}, ensure_ascii=False),
+        json.dumps({**sample, "line": "\n"}).replace("\\n", "\n"),
+    ]
+    verify(engine, sheet, grammar, sample, invalid)
     return ReplyShape(sheet, config, found.actions, entries, schema, grammar, bound + 1)
 
 

@@ -149,13 +149,15 @@ def test_replies_store_their_annotations_and_a_swipe_has_its_own_state(
     [
         '{"line": "Halt.", "emotion": "smug"}',  # not in the emotion set
         '{"line": "Halt.", "emotion": "anger", "action": {"name": "fly"}}',  # undeclared action
-        '{"line": "Halt.", "emotion": "anger", "action": {"name": "attack", "args": {"target": 5}}}',
+        '{"line": "Halt.", "emotion": "anger", "action": {"name": "attack", '
+        '"args": {"target": 5}}}',  # an argument of the wrong type
         '{"line": "Halt.", "emotion": "anger", "state": {"silver": 3}}',  # undeclared variable
         '{"line": "Halt.", "emotion": "anger", "state": {"gold": "lots"}}',  # wrong type
         '{"line": "Halt.", "emotion": "anger", "mood": "x"}',  # a key the schema lacks
         '{"emotion": "anger", "line": "Halt."}',  # line must come first
         '{"line": "Halt.", "emotion": "anger"',  # not finished
         '{"line": "' + "a" * 49 + '", "emotion": "anger"}',  # longer than line_max_chars
+        '{"line": "Halt.\nNow!", "emotion": "anger"}',  # a raw line break inside a string
     ],
 )
 def test_the_grammar_rejects_a_hand_made_invalid_continuation(
