@@ -118,6 +118,7 @@ class BarkJob:
         """The bark of `seed` (None when the model said nothing usable)."""
         prompt = bark_prompt(self.fmt, self.sheet, self.trigger, self.max_chars, user=self.user)
         sampling = dataclasses.replace(self.sampling, seed=seed, max_tokens=4 * self.max_chars)
+        fresh_cache(engine)
         generation = engine.generate(prompt, sampling, grammar=line_grammar(self.max_chars))
         text = tidy("".join(generation), self.sheet.name, self.max_chars)
         if not text:
@@ -135,6 +136,19 @@ class BarkJob:
             model=self.model,
             template=self.fmt.id,
         )
+
+
+def fresh_cache(engine: Engine) -> None:
+    """Start from an empty KV cache, so the bark prompt is always evaluated the same way.
+
+    A seed fixes the sampling, not the logits: a prompt evaluated in other batches (a prefix
+    cached from another prompt, or only its last token evaluated again after the previous
+    bark) rounds differently, and that is enough to change a sampled line. From an empty cache
+    each bark sees the same prompt state in any process, so any one is made again alone.
+    """
+    reset = getattr(engine, "reset_cache", None)
+    if reset is not None:
+        reset()
 
 
 def generate_barks(
