@@ -44,6 +44,7 @@ def resolve_setup(
     requested = template if template is not None else settings.template
     warm_up(requested)
     entry, sheet = library.load(home, character)
+    structured.check_sheet(sheet)  # a bad structured-reply declaration, before the model loads
     info = resolve_model(home, model if model is not None else settings.model)
     fmt = choose_format(requested, info)
     return entry.id, sheet, info, fmt

@@ -119,7 +119,9 @@ def reply_schema(
         props["state"] = _optional_object(
             {e.key: value_schema(e.type, cfg.text_max_chars) for e in variables}
         )
-    trust = [e.key.removeprefix(TRUST_PREFIX) for e in entries if e.key.startswith(TRUST_PREFIX)]
+    trust = [trust_key(e.key) for e in entries if e.key.startswith(TRUST_PREFIX)]
+    if len(set(trust)) != len(trust):
+        raise fail(sheet, "relationships", "two relationships have the same name")
     if trust:
         props["trust"] = _optional_object({label: {"type": "integer"} for label in trust})
     return {
@@ -128,6 +130,15 @@ def reply_schema(
         "required": ["line", "emotion"],
         "additionalProperties": False,
     }
+
+
+def trust_key(entry_key: str) -> str:
+    """A relationship's key in a reply's `trust`: its name without quotes, backslashes or
+    control characters (llama-cpp-python 0.3.16 writes such a key into the grammar unescaped,
+    and llama.cpp then cannot parse it)."""
+    name = entry_key.removeprefix(TRUST_PREFIX)
+    kept = "".join(c for c in name if c not in '"\\' and c.isprintable())
+    return " ".join(kept.split()) or "?"
 
 
 def _optional_object(properties: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from app.memory.chat_state import (
     StateEntry,
     Value,
 )
+from app.npc.schema import trust_key
 
 NPC_META = "npc"
 """The message-metadata key of a structured reply's annotations."""
@@ -58,10 +59,11 @@ def apply_changes(
     effects: dict[str, Any] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The changes `reply` makes to the current `entries` (each as key/from/to/asked), and the
-    `state`/`trust` metadata after them. `relation_of` maps a trust label to the sheet's
+    `state`/`trust` metadata after them. `relation_of` maps a trust key to the sheet's
     relationship name; `effects` are the values the chosen action sets (they win). Unknown
     keys cannot occur (the grammar allows only declared ones) and are skipped all the same."""
     by_key = {e.key: e for e in entries}
+    by_trust = {trust_key(e.key): e for e in entries if e.key.startswith(TRUST_PREFIX)}
     state = dict(_mapping(chat_meta, STATE_META))
     trust = dict(_mapping(chat_meta, TRUST_META))
     changes: list[dict[str, Any]] = []
@@ -76,7 +78,7 @@ def apply_changes(
         state[name] = value
         changes.append({"key": name, "from": entry.value, "to": value, "asked": asked})
     for label, asked in _mapping(reply, "trust").items():
-        entry = by_key.get(f"{TRUST_PREFIX}{label}")
+        entry = by_trust.get(label)
         if entry is None or isinstance(asked, bool) or not isinstance(asked, int):
             continue
         step = int(_clamp(asked, -trust_step, trust_step))

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from app.engine.base import Generation, GenerationStats, Sampling
-from app.memory.chat_state import TRUST_PREFIX, StateEntry
+from app.memory.chat_state import TRUST_PREFIX, StateEntry, state_entries
 from app.memory.history import PathHistory
 from app.memory.records import StoredMessage
 from app.npc.config import ActionDecl, StructuredConfig, declaration, fail
 from app.npc.grammar import to_gbnf, verify
-from app.npc.schema import max_bytes, reply_schema
+from app.npc.schema import max_bytes, reply_schema, trust_key
 from app.npc.state import NPC_META, OVERLAY, apply_changes, path_meta
 from app.sheets.macros import substitute
 from app.sheets.sheet import Sheet
@@ -63,6 +63,11 @@ def reply_shape(sheet: Sheet, entries: list[StateEntry], engine: object) -> Repl
     ]
     verify(engine, sheet, grammar, sample, invalid)
     return ReplyShape(sheet, config, found.actions, entries, schema, grammar, bound + 1)
+
+
+def check_sheet(sheet: Sheet) -> None:
+    """Refuse a bad structured-reply declaration (one line) without needing a model."""
+    reply_shape(sheet, state_entries(sheet, {}, user="{{user}}"), None)
 
 
 def session_shape(session: ChatSession) -> ReplyShape | None:
@@ -276,7 +281,7 @@ class StructuredGeneration:
             return self._result
         shape = self.shape
         labels = {
-            substitute(r.name, char=shape.sheet.name, user=self.user): r.name
+            trust_key(substitute(r.name, char=shape.sheet.name, user=self.user)): r.name
             for r in shape.sheet.relationships
         }
         changes, after = apply_changes(
