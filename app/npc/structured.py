@@ -80,18 +80,23 @@ def state_meta(session: ChatSession) -> dict[str, Any]:
     return path_meta(session.chat_meta, _newest_annotations(session))
 
 
+def _structured_path(session: ChatSession) -> PathHistory | None:
+    """The stored active path when its replies may carry annotations (None for an unsaved
+    chat, or a sheet that never asked for structured replies: their state is the chat's)."""
+    history = session.history
+    structured = "structured" in (session.sheet.model_extra or {})
+    return history if structured and isinstance(history, PathHistory) else None
+
+
 def _newest_annotations(session: ChatSession) -> Iterator[dict[str, Any]]:
     """The active path's replies' metadata, newest first, read only as far as needed."""
     return (message.meta for message in _newest_replies(session))
 
 
 def _newest_replies(session: ChatSession) -> Iterator[StoredMessage]:
-    """The active path's stored replies, newest first (none for an unsaved chat, or a sheet
-    that never asked for structured replies: their state is the chat's)."""
-    history = session.history
-    if not isinstance(history, PathHistory) or "structured" not in (
-        session.sheet.model_extra or {}
-    ):
+    """The active path's stored replies, newest first (see `_structured_path`)."""
+    history = _structured_path(session)
+    if history is None:
         return
     roles = history.roles
     for i in range(len(roles) - 1, -1, -1):
@@ -114,6 +119,15 @@ def keep_on_path(session: ChatSession, update: dict[str, Any]) -> bool:
             session.reload()
             return True
     return False
+
+
+def annotation_at(session: ChatSession, index: int) -> str:
+    """The annotation line of the reply at `index` of the active path ("" for a plain one)."""
+    history = _structured_path(session)
+    if history is None:
+        return ""
+    note = history.stored(index).meta.get(NPC_META)
+    return annotation_text(note) if isinstance(note, dict) else ""
 
 
 def last_annotation(session: ChatSession) -> dict[str, Any] | None:
