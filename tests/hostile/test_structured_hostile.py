@@ -10,19 +10,15 @@ same shapes must still build their prompt, so the refusals are not blanket ones.
 from __future__ import annotations
 
 import copy
-import sys
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import yaml
 from hostile.harness import assert_clean_failure, run_batch
+from npc.npc_sheet import npc_data
 
 from app.home import Home
 from app.memory.store import ChatStore
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "npc"))
-from conftest import npc_data  # noqa: E402
 
 BAD_EMOTIONS: list[Any] = [
     "plutchick",

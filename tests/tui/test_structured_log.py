@@ -3,16 +3,11 @@ state changes as a note under it; the state panel shows the changed state (scrip
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import yaml
+from npc.npc_sheet import npc_data
 from tui.chat_support import blocks, open_chat, say, screen_text, scripted_app
 
 from app.home import Home
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "npc"))
-from conftest import npc_data  # noqa: E402
 
 REPLY = (
     '{"line": "Fine. Through you go.", "emotion": "happiness", '
