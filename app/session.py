@@ -29,6 +29,7 @@ from app.memory.lore import WorldInfoSettings, timers_for, timers_meta
 from app.memory.store import Chat, ChatStore, ReplyWriter
 from app.memory.summaries import Summariser
 from app.memory.turn_inputs import TurnInputs
+from app.npc import structured
 from app.prompts.formats import PromptFormat, role_play_stops
 from app.prompts.messages import Message
 from app.reply import Reply
@@ -139,15 +140,19 @@ class ChatSession:
 
     def state_values(self) -> dict[str, object]:
         """The per-turn notes' state: the chat's values of the sheet's variables, moved trust."""
-        return prompt_state(self.sheet, self.chat_meta, user=self.user)
+        return prompt_state(self.sheet, structured.state_meta(self), user=self.user)
 
     def state(self) -> list[StateEntry]:
         """The NPC's state variables and trust, with this chat's values."""
-        return state_entries(self.sheet, self.chat_meta, user=self.user)
+        return state_entries(self.sheet, structured.state_meta(self), user=self.user)
 
     def set_state(self, name: str, raw: str) -> StateEntry:
         """Set a state variable or `trust:NAME` from typed text (checked by type and range)."""
-        update, entry = state_update(self.sheet, self.chat_meta, name, raw, user=self.user)
+        update, entry = state_update(
+            self.sheet, structured.state_meta(self), name, raw, user=self.user
+        )
+        if structured.keep_on_path(self, update):  # the state at this point of the tree
+            return entry
         if self.store is not None and self.chat is not None:
             self.chat = self.store.update_chat(self.chat.id, meta=update)
         else:
@@ -303,7 +308,7 @@ class ChatSession:
         with ExitStack() as hold:
             if self.summariser is not None:
                 hold.enter_context(self.summariser.replying())
-            generation = self.engine.generate(prompt, sampling, stop=self.stops)
+            generation = structured.start(self, prompt, sampling, self.stops, prefix)
             try:
                 made = writer()
             except BaseException:
@@ -331,6 +336,7 @@ class ChatSession:
                 model=self.model_name,
                 template=self.fmt.id,
                 sampling=sampling,
+                extra=structured.reply_annotations(generation),
             )
             self.reload()
         elif text:

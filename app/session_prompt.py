@@ -23,6 +23,7 @@ from app.memory.turn_inputs import (
     summaries_for,
     summary_failure,
 )
+from app.npc.structured import instructions
 from app.prompts.messages import Message
 
 if TYPE_CHECKING:
@@ -78,7 +79,14 @@ def turn_plan(
         ] + tail
     if notes is None:
         notes = TurnNotes(
-            post_history=post_history_text(session.sheet, user=session.user),
+            post_history="\n\n".join(
+                t
+                for t in (
+                    post_history_text(session.sheet, user=session.user),
+                    instructions(session),
+                )
+                if t
+            ),
             state=session.state_values(),
         )
     chat_id = session.chat.id if session.chat is not None else None

@@ -12,6 +12,7 @@ from app.memory.store import Chat, ChatStore
 from app.memory.summaries import Summariser
 from app.memory.turn_inputs import summary_failure
 from app.models import ModelInfo
+from app.npc import structured
 from app.personas import choose_persona
 from app.prompts.formats import PromptFormat, choose_format, format_warning, warm_up
 from app.prompts.messages import Message
@@ -44,6 +45,7 @@ def resolve_setup(
     requested = template if template is not None else settings.template
     warm_up(requested)
     entry, sheet = library.load(home, character)
+    structured.check_sheet(sheet)  # a bad structured-reply declaration, before the model loads
     info = resolve_model(home, model if model is not None else settings.model)
     fmt = choose_format(requested, info)
     return entry.id, sheet, info, fmt
@@ -178,4 +180,5 @@ def start_session(
         if summaries:
             session.summariser = Summariser(store, engine, fmt, char=sheet.name, user=session.user)
     session.reserve = settings.sampling.max_tokens
+    structured.session_shape(session)  # a bad structured-reply declaration fails here, first
     return session

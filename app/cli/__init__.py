@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dataset": ("dataset", "build fine-tuning datasets from characters' saved chats"),
     "export": ("export", "a chat's whole tree as a dialogue file (Yarn, Ink, Ren'Py, Twee, …)"),
     "lorebooks": ("lorebooks", "shared lorebooks: list, import, export (SillyTavern world info)"),
+    "barks": ("barks", "short in-character one-liners per trigger (greet, alert, …), stored"),
 }
 
 

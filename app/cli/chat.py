@@ -216,6 +216,9 @@ def _keeping(exc: Exception, where: Home, line: str | None) -> LoreweaverError:
 
 def _stream(reply: Reply, out: Console) -> None:
     """Print a reply as it streams; Ctrl-C stops it and keeps what was said."""
+    from app.npc.state import NPC_META
+    from app.npc.structured import annotation_text, reply_annotations
+
     safe = SafeStream()
     try:
         if reply.prefix:
@@ -230,6 +233,18 @@ def _stream(reply: Reply, out: Console) -> None:
     finally:
         reply.finish()
     out.out(safe.flush())
+    note = reply_annotations(reply.generation).get(NPC_META)
+    if note:  # a structured reply: its emotion, action and state changes as an annotation
+        out.out(safe_line(f"  [{annotation_text(note)}]"), style="dim")
+
+
+def _annotate(session: ChatSession, out: Console) -> None:
+    """The shown reply's structured annotation (emotion, action, changes), if it has one."""
+    from app.npc.structured import annotation_text, last_annotation
+
+    note = last_annotation(session) if session.history[-1].role == "assistant" else None
+    if note:
+        out.out(safe_line(f"  [{annotation_text(note)}]"), style="dim")
 
 
 def _command(line: str, session: ChatSession, sampling: Sampling, out: Console) -> Reply | None:
@@ -249,6 +264,7 @@ def _command(line: str, session: ChatSession, sampling: Sampling, out: Console) 
         n, of = session.swipe(-1 if word == "/left" else 1)
         out.print(f"[dim]swipe {n}/{of}[/]")
         out.out(safe_text(session.history[-1].content))
+        _annotate(session, out)
     elif word == "/edit":
         session.edit(-1, rest)
         out.print("[dim]edited[/]")

@@ -107,6 +107,8 @@ def _explain(
     from rich.markup import escape
     from rich.table import Table
 
+    from app.npc.structured import annotation_text, last_annotation, session_shape
+
     assembly = session.assembly(say)
     table = Table(
         title=f"Prompt for {escape(safe_line(session.sheet.name))}: {total}/{n_ctx} "
@@ -123,6 +125,16 @@ def _explain(
             str(section.tokens),
             escape(safe_text("\n".join(section.lines))) or "-",
         )
+    shape = session_shape(session)
+    if shape is not None:  # the sheet asks for structured replies
+        last = last_annotation(session)
+        lines = [
+            f"JSON reply: line, emotion ({', '.join(shape.config.emotion_list)})",
+            f"actions: {', '.join(a.name for a in shape.actions) or 'none'}",
+            f"grammar: {len(shape.grammar)} characters, reply at most {shape.max_tokens} tokens",
+            f"last reply: {annotation_text(last) if last else '-'}",
+        ]
+        table.add_row("structured reply", "-", escape(safe_text("\n".join(lines))))
     console = Console(soft_wrap=False)
     console.print(table)
     if session.fmt.note:

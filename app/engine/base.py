@@ -105,7 +105,10 @@ class Engine(Protocol):
         sampling: Sampling,
         stop: Sequence[str] = (),
         cancel: threading.Event | None = None,
-    ) -> Generation: ...
+        grammar: str | None = None,
+    ) -> Generation:
+        """`grammar`: GBNF text the reply must follow (llama.cpp grammars)."""
+        ...
 
     @property
     def notes(self) -> list[str]:

@@ -22,6 +22,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
+from app.engine import grammar as gbnf
 from app.engine import kvcache, kvstate, quiet, recurrent
 from app.engine.adapters import Adapter, LoadedAdapters
 from app.engine.adapters import key as adapters_key
@@ -205,6 +206,7 @@ class LlamaEngine:
         stops: Sequence[str],
         gen: QueuedGeneration,
         started: float,
+        grammar: str | None = None,
     ) -> None:
         llm = self._llm
         stats = gen.stats
@@ -214,6 +216,8 @@ class LlamaEngine:
         if gen.cancelled or self._closing.is_set():
             stats.finish_reason = "cancelled"
             return
+        if grammar is not None:
+            gbnf.check(self._lib, self._vocab, grammar)
         llm.set_seed(sampling.seed if sampling.seed is not None else secrets.randbits(31))
         matcher = StopMatcher(stops)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -248,6 +252,7 @@ class LlamaEngine:
                 tfs_z=1.0,
                 mirostat_mode=0,
                 reset=False,  # line_up has already lined the cache up with the prompt
+                grammar=None if grammar is None else self._lib.LlamaGrammar.from_string(grammar),
             )
             for token in stream:
                 if stats.completion_tokens == 0:
@@ -309,6 +314,7 @@ class LlamaEngine:
         sampling: Sampling,
         stop: Sequence[str] = (),
         cancel: threading.Event | None = None,
+        grammar: str | None = None,
     ) -> QueuedGeneration:
         if self._closed:
             raise LoreweaverError("the model has been unloaded")
@@ -320,7 +326,7 @@ class LlamaEngine:
 
         def run() -> None:
             try:
-                self._generate(prompt, sampling, stops, gen, started)
+                self._generate(prompt, sampling, stops, gen, started, grammar)
             except BaseException as exc:
                 gen._finish(exc)
             else:
@@ -328,6 +334,16 @@ class LlamaEngine:
 
         self._jobs.put(run)
         return gen
+
+    def grammar_accepts(self, grammar: str, text: str) -> bool:
+        """Whether `grammar` lets the model produce exactly `text` and then stop."""
+
+        def run() -> bool:
+            tokens = self._tokens.tokens(text)
+            end = int(self._llm.token_eos())
+            return gbnf.accepts(self._lib, self._vocab, grammar, tokens, end)
+
+        return self.call(run)
 
     def cached_tokens(self) -> list[int]:
         """The token sequence whose keys and values are in the KV cache, in position order."""

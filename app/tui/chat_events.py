@@ -17,6 +17,8 @@ class Shown:
     text: str
     mine: bool
     swipe: tuple[int, int] | None = None
+    note: str = ""
+    """A structured reply's emotion, action and state changes, shown under its line."""
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from app.errors import LoreweaverError
 from app.home import Home
 from app.memory.store import ChatStore
 from app.models import ModelInfo
+from app.npc.structured import annotation_at
 from app.reply import Reply
 from app.session import SHOWN_PAGE, ChatSession, greetings, shown_page, visible_path
 from app.session_start import sampling_from, start_session
@@ -252,7 +253,8 @@ class ChatController:
             if message_id is not None and not mine:
                 swipe = session.swipe_position(index)
             speaker = session.user if mine else session.sheet.name
-            shown.append(Shown(message_id, speaker, message.content, mine, swipe))
+            note = "" if mine else annotation_at(session, index)
+            shown.append(Shown(message_id, speaker, message.content, mine, swipe, note))
         return shown
 
     def older(self) -> bool:

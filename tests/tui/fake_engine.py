@@ -129,6 +129,7 @@ class FakeEngine:
         sampling: Sampling,
         stop: Sequence[str] = (),
         cancel: threading.Event | None = None,
+        grammar: str | None = None,
     ) -> FakeGeneration:
         self.prompts.put(prompt)
         pieces = self.replies.pop(0) if self.replies else self.pieces

@@ -126,17 +126,20 @@ class RemoteEngine:
         sampling: Sampling,
         stop: Sequence[str] = (),
         cancel: threading.Event | None = None,
+        grammar: str | None = None,
         *,
         schema: dict[str, Any] | None = None,
     ) -> QueuedGeneration:
-        """Stream a reply; `schema` (a JSON schema) constrains it through the server's
-        grammar support."""
+        """Stream a reply; `grammar` (GBNF, as the local engine takes it) or `schema` (a JSON
+        schema) constrains it through the server's grammar support."""
         if self._closed:
             raise LoreweaverError(f"{self.server.label()}: the engine has been closed")
         if sampling.max_tokens < 1 or sampling.temperature < 0:
             raise LoreweaverError("sampling needs max_tokens ≥ 1 and temperature ≥ 0")
         gen = QueuedGeneration(cancel)
         body = self.api.body(self.api.encode(self.server, prompt), sampling, list(stop), schema)
+        if grammar is not None:
+            body["grammar"] = grammar  # llama-server and llama-cpp-python's server read GBNF
         started = time.perf_counter()
         with self._lock:
             self._active.add(gen.cancel_event)

@@ -169,10 +169,13 @@ class ReplyWriter:
         model: str | None = None,
         template: str | None = None,
         sampling: Sampling | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> StoredMessage:
-        """Finish from a finished `Generation`: its text, stats and finish reason."""
+        """Finish from a finished `Generation`: its text, stats and finish reason (`extra`:
+        more metadata, such as a structured reply's annotations)."""
         stats = generation.stats
         meta = reply_meta(model=model, template=template, sampling=sampling, stats=stats)
+        meta.update(extra or {})
         final = generation.text if text is None else text
         return self.finish(status_for(stats), text=final, meta=meta)
 

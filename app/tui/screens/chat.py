@@ -91,6 +91,7 @@ class ChatScreen(Screen[None]):
         Binding("f6", "authors_note", "Author's note", show=False, tooltip="Steer this chat"),
         Binding("f7", "state_panel", "State", show=False, tooltip="The NPC's state and trust"),
         Binding("f8", "chats", "Chats", show=False, tooltip="Open, rename, search, export chats"),
+        Binding("f9", "barks", "Barks", show=False, tooltip="Short lines per situation"),
         Binding("ctrl+b", "bookmark", "Bookmark", show=False, tooltip="Name this point"),
         Binding("ctrl+n", "new_chat", "New chat", show=False, tooltip="With this character"),
         Binding("ctrl+z", "undo", "Undo delete", show=False, tooltip="Bring back what was deleted"),
@@ -418,6 +419,11 @@ class ChatScreen(Screen[None]):
 
     def action_chats(self) -> None:
         chat_options.show_chats(self)
+
+    def action_barks(self) -> None:
+        from app.tui.screens.barks import open_barks
+
+        open_barks(self)
 
     def action_bookmark(self) -> None:
         chat_options.ask_bookmark(self)

@@ -60,6 +60,9 @@ class ChatMessage(Static, can_focus=True):
             head.append(f"  ◀ {n}/{of} ▶", style="dim")
         if not self.shown.text:
             return Group(head, Text("…", style="dim"))
+        if self.shown.note:  # a structured reply: emotion, action, changes
+            note = Text(safe_line(f"[{self.shown.note}]"), style="dim italic")
+            return Group(head, styled_reply(safe_text(self.shown.text)), note)
         return Group(head, styled_reply(safe_text(self.shown.text)))
 
     def action_actions(self) -> None:
