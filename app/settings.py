@@ -79,10 +79,11 @@ class Settings(BaseModel):
     """Threads per generated token."""
     n_threads_batch: int | None = Field(None, ge=1, le=512)
     """Threads reading a prompt; empty means as many as `n_threads`."""
-    thread_wait: ThreadWait = "sleep"
-    """How llama.cpp's threads wait for each other at every step: `sleep` gives the CPU back,
-    so a program taking a core slows replies about 2×, not 10× as `spin` does (see `bench
-    --busy`); `library` keeps OpenMP's own default. OMP_WAIT_POLICY in the environment wins."""
+    thread_wait: ThreadWait = "library"
+    """How llama.cpp's threads wait for each other at every step: `library` keeps OpenMP's own
+    (spinning) wait, the fastest on a quiet machine; `sleep` gives the CPU back, which keeps a
+    program taking a core from slowing replies 5–10×, but costs ~5× idle decode on a tiny model
+    (see `bench --busy` and the README). OMP_WAIT_POLICY in the environment wins."""
     user_name: str = "User"
     user_description: str = ""
     theme: str = "textual-dark"

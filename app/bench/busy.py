@@ -40,9 +40,9 @@ BOOST = -15
 above the rest of a shared machine, so that "idle" is near idle and "busy" is this one
 competitor. Refused without the privilege; the report says which niceness ran."""
 WARM_UP_S = 0.2
-CAP_S = 8.0
-"""Longest a measured generation may run (the old default stalls for seconds)."""
 """How long the competitor runs before a busy measurement starts (so it holds its core)."""
+CAP_S = 8.0
+"""Longest a measured generation may run (a spinning wait can stall for seconds when busy)."""
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,8 @@ def settings_for(cores: int) -> list[Setting]:
     OpenMP's wait policy, a short spin, one thread fewer for decode."""
     fewer = max(1, cores - 1)
     return [
-        Setting("old default: OpenMP's wait", cores, cores),
-        Setting("wait=sleep (default)", cores, cores, {"OMP_WAIT_POLICY": "PASSIVE"}),
+        Setting("OpenMP's wait (default)", cores, cores),
+        Setting("wait=sleep", cores, cores, {"OMP_WAIT_POLICY": "PASSIVE"}),
         Setting("short spin", cores, cores, {"GOMP_SPINCOUNT": "1000"}),
         Setting("decode cores-1", fewer, cores),
         Setting("decode cores-1, sleep", fewer, cores, {"OMP_WAIT_POLICY": "PASSIVE"}),

@@ -28,7 +28,7 @@ FIELDS = {
 
 def test_the_settings_cover_cores_and_cores_minus_one_and_the_wait_policy() -> None:
     grid = settings_for(4)
-    assert (grid[0].n_threads, grid[0].env) == (4, {})  # the old default is the baseline
+    assert (grid[0].n_threads, grid[0].env) == (4, {})  # the default is the baseline
     assert {s.n_threads for s in grid} == {3, 4}
     assert any(s.env.get("OMP_WAIT_POLICY") == "PASSIVE" for s in grid)
     assert all(s.n_threads >= 1 for s in settings_for(1))

@@ -49,7 +49,7 @@ def _policy_after_load(wait: str, env_policy: str | None = None) -> str:
 
 
 def test_the_wait_setting_sets_openmps_policy_unless_the_environment_has_one() -> None:
-    assert Settings().thread_wait == "sleep"
+    assert Settings().thread_wait == "library"
     assert _policy_after_load("sleep") == "PASSIVE"
     assert _policy_after_load("spin") == "ACTIVE"
     assert _policy_after_load("library") == "-"

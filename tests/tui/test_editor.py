@@ -47,7 +47,9 @@ def _sample(name: str) -> Path:
 def test_every_sheet_field_has_a_box_and_samples_round_trip() -> None:
     from app.sheets.sheet import Sheet
 
-    assert {spec.name for spec in FIELDS} - {"other_fields"} | {"character_book"} == set(
+    # the lorebook has its own tab; `card` (what an imported card held beyond the sheet) has no
+    # box: the editor carries it over unchanged
+    assert {spec.name for spec in FIELDS} - {"other_fields"} | {"character_book", "card"} == set(
         Sheet.model_fields
     )
     folder = sample_characters_dir()
@@ -109,6 +111,27 @@ async def test_editing_a_sample_saves_a_copy_atomically(lw_home: Home) -> None:
     assert copy.nickname == "Smithy"
     assert copy.model_dump(exclude={"nickname"}) == original.model_dump(exclude={"nickname"})
     assert library.resolve(lw_home, "brenna").path == saved
+
+
+async def test_editing_an_imported_card_keeps_what_the_card_held(lw_home: Home) -> None:
+    from app.sheets.saving import save_sheet
+    from app.sheets.sheet import CardKept
+
+    kept = CardKept(root={"fav": True, "chat": "Brenna - 2024"}, avatar="brenna.png")
+    original = library.load_sheet(_sample("brenna")).model_copy(update={"card": kept})
+    save_sheet(lw_home, library.resolve(lw_home, "brenna"), original)
+    app = scripted_app(lw_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_editor(app, pilot, "brenna")
+        name = box(screen, "nickname").control
+        name.focus()
+        name.value = ""
+        await pilot.press(*"Smithy")
+        await settle(pilot, screen)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    saved = library.load_sheet(lw_home.characters / "brenna.yaml")
+    assert saved.nickname == "Smithy" and saved.card == kept
 
 
 async def test_validation_is_live_and_names_the_field(lw_home: Home) -> None:
@@ -303,14 +326,16 @@ async def test_lore_test_box_shows_what_fires_and_why(lw_home: Home) -> None:
         await wait_until(pilot, lambda: any("Dragon" in line for line in fired()))
         # the scripted engine counts a token per character: the count is the model's, not a guess
         dragon = "An old dragon sleeps under the pass; its breath warms the north road."
-        assert shown()[0] == f"1 of 2 entries fire · {len(dragon)}/600 tokens"
+        budget = 4096 * 25 // 100  # SillyTavern's default: 25 % of the (fake engine's) window
+        assert shown()[0] == f"1 of 2 entries fire · {len(dragon)}/{budget} tokens"
         assert len(fired()) == 1 and fired()[0].startswith("✓ 1. Dragon (")
         assert "'wyrm' matched" in fired()[0] and "after char" in fired()[0]
         assert "✗ 2. Weather — no key found in the text: 'storm'" in shown()
 
         screen.query_one("#lore-test", Input).value = "Only a breeze today."
         await wait_until(pilot, lambda: shown()[:1] == ["No entry fires for this text."])
-        assert fired() == [] and len(shown()) == 3
+        assert fired() == [] and len([line for line in shown() if line.startswith("✗")]) == 2
+        assert all(line.startswith("· ") for line in shown()[3:])  # the rules that applied
 
         # an edit to the book is tested at once, without saving
         lore = screen.query_one(LoreEditor)

@@ -191,6 +191,8 @@ class EditorScreen(Screen[bool]):
         book, lore_errors = self.lore.data()
         if book is not None:
             data["character_book"] = book
+        if self.sheet.card is not None:  # what the imported card held beyond the boxes, as it was
+            data["card"] = self.sheet.card.model_dump(mode="json")
         if errors or lore_errors:
             return None, errors, lore_errors
         try:
