@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import codecs
 import ctypes
-import os
 import queue
 import secrets
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -23,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from app.engine import grammar as gbnf
-from app.engine import kvcache, kvstate, quiet, recurrent
+from app.engine import kvcache, kvstate, quiet, recurrent, threads
 from app.engine.adapters import Adapter, LoadedAdapters
 from app.engine.adapters import key as adapters_key
 from app.engine.base import Sampling
@@ -470,13 +468,13 @@ def load_engine(
     n_ctx: int | None = None,
     n_threads: int | None = None,
     n_threads_batch: int | None = None,
-    thread_wait: str = "sleep",
+    thread_wait: str = "library",
     n_ctx_cap: int = 8192,
 ) -> LlamaEngine:
     """Load `info`'s file: context = the model's trained length capped by `n_ctx_cap`."""
     from app.settings import physical_cores
 
-    set_thread_wait(thread_wait)
+    threads.set_thread_wait(thread_wait)
     if not info.usable:
         raise LoreweaverError(f"unusable model: {info.problem}", path=info.path)
     if n_ctx is None:
@@ -485,23 +483,6 @@ def load_engine(
     return LlamaEngine(
         info, n_ctx=n_ctx, n_threads=n_threads or physical_cores(), n_threads_batch=n_threads_batch
     )
-
-
-WAIT_POLICIES = {"sleep": "PASSIVE", "spin": "ACTIVE"}
-"""`thread_wait` → OMP_WAIT_POLICY (`library`: unset, OpenMP's own default)."""
-
-
-def set_thread_wait(wait: str) -> None:
-    """How llama.cpp's OpenMP threads wait at each step's barrier (`Settings.thread_wait`).
-
-    Spinning waiters starve a thread that shares its core with another program, and every
-    step waits for that thread: decode fell ~10× with one core taken (`bench --busy`). OpenMP
-    reads the policy once, when llama.cpp's library loads, so it is set before the first
-    load and holds for the process; a policy already in the environment wins.
-    """
-    policy = WAIT_POLICIES.get(wait)
-    if policy is not None and "llama_cpp" not in sys.modules:
-        os.environ.setdefault("OMP_WAIT_POLICY", policy)
 
 
 def load_path(path: Path, **kwargs: Any) -> LlamaEngine:

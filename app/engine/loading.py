@@ -26,7 +26,7 @@ def load_engine(
     *,
     n_threads: int | None = None,
     n_threads_batch: int | None = None,
-    thread_wait: str = "sleep",
+    thread_wait: str = "library",
     n_ctx_cap: int = 8192,
 ) -> Engine:
     """The engine `info` calls for; the thread settings apply to a local file only."""
