@@ -54,10 +54,12 @@ def _unescape_backslashes(text: str, special: str) -> str:
 
 def read_yarn(source: str) -> Read:
     """Yarn Spinner's structure, read strictly: nodes, `Name: text #line:id` lines, `=>` groups
-    (ids `X`, `X_1`, …), `->` options each followed by one `<<jump>>` to an existing node."""
+    (ids `X`, `X_1`, …), `->` options each followed by one `<<jump>>` to an existing node or by
+    none (the dialogue ends there). A colon is escaped too: Yarn Spinner 3 reads the text before
+    the first unescaped one as the speaker's name."""
     import re
 
-    special = "\\{}<>[]#/"
+    special = "\\{}<>[]#/:"
     tagged = re.compile(
         r"^(?P<body>.*?) #line:(?P<id>\w+)(?: #emotion:[\w.-]+)?(?: #action:[\w.-]+)?$"
     )
@@ -82,10 +84,14 @@ def read_yarn(source: str) -> Read:
             if row.startswith("-> "):
                 match = tagged.match(row[3:])
                 text = match.group("body") if match else row[3:]
-                jump = re.fullmatch(r"    <<jump (\w+)>>", next(rows))
-                assert jump, row
-                offered.append((_unescape_backslashes(text, special), jump.group(1)))
+                offered.append((_unescape_backslashes(text, special), ""))
                 continue
+            jump = re.fullmatch(r"    <<jump (\w+)>>", row)
+            if jump:  # under an option; an option with none ends the dialogue
+                assert offered and offered[-1][1] == "", row
+                offered[-1] = (offered[-1][0], jump.group(1))
+                continue
+            assert not offered, f"a line after the options: {row}"
             group = row.startswith("=> ")
             match = tagged.match(row[3:] if group else row)
             assert match, row
@@ -101,8 +107,19 @@ def read_yarn(source: str) -> Read:
             in_group = group
         nodes.append((title, said, offered))
     titles = {name for name, _, _ in nodes}
-    assert all(target in titles for _, _, opts in nodes for _, target in opts)
+    assert all(target in titles for _, _, opts in nodes for _, target in opts if target)
     return nodes
+
+
+def without_ended(read: Read) -> Read:
+    """What a format that writes no empty blocks must say: an option leading to an empty block
+    has no target (its dialogue ends there) and the empty block is not written."""
+    ended = {name for name, said, offered in read[1:] if not said and not offered}
+    return [
+        (name, said, [(text, "" if target in ended else target) for text, target in offered])
+        for name, said, offered in read
+        if name not in ended
+    ]
 
 
 def read_renpy(source: str) -> Read:

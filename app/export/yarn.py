@@ -7,9 +7,9 @@ import re
 from dataclasses import dataclass
 
 from app.export.graph import Dialogue, Line, one_line, speaker_id
-from app.export.script import blocks
+from app.export.script import START, blocks
 
-_SPECIAL = re.compile(r"[\\{}<>\[\]#/]")
+_SPECIAL = re.compile(r"[\\{}<>\[\]#/:]")
 
 
 def escape(text: str) -> str:
@@ -59,7 +59,13 @@ def render(dialogue: Dialogue) -> tuple[str, list[StringRow]]:
                       line.speaker, variant.emotion or "", comment)
         )  # fmt: skip
 
-    for block in blocks(dialogue):
+    every = blocks(dialogue)
+    # A player line nobody answered: its option jumps nowhere and no empty node is written (some
+    # Yarn parsers refuse a node without a body; after an option with no jump the dialogue ends).
+    ended = {block.name for block in every if not block.lines and not block.options}
+    for block in every:
+        if block.name in ended and block.name != START:
+            continue
         out += [f"title: {block.name}", "---"]
         grouped = False
         for line in block.lines:
@@ -76,7 +82,8 @@ def render(dialogue: Dialogue) -> tuple[str, list[StringRow]]:
                 say("-> ", option.line, 0, block.name, option.text)
             else:
                 out.append(f"-> {escape(option.text)}")
-            out.append(f"    <<jump {option.target}>>")
+            if option.target not in ended:
+                out.append(f"    <<jump {option.target}>>")
         out.append("===")
     return "\n".join(out) + "\n", rows
 
