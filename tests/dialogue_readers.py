@@ -174,7 +174,8 @@ def read_renpy(source: str) -> Read:
 def read_godot(source: str) -> Read:
     """Godot Dialogue Manager's structure, read strictly: `~ title`s, `Name: text [ID:x]` lines,
     `%` random lines, `- option [ID:x] => target`, `=> END`. Text may hold no BBCode but `[lb]`
-    and `[rb]`, no `{{`, no `=>`."""
+    and `[rb]`, no `{{`, no `=>`, no colon but `\\:` and no backslash but before a joiner or a
+    colon; a speaker starting with one of DM's keywords carries its backslash escape."""
     import re
 
     joiner = "\u2060"
@@ -184,10 +185,13 @@ def read_godot(source: str) -> Read:
         assert "[" not in bare and "]" not in bare, text
         assert "{{" not in text and "}}" not in text and "=>" not in text, text
         out = re.sub(r"\[lb\]|\[rb\]", lambda m: "[" if m.group() == "[lb]" else "]", text)
-        return out.replace(joiner, "")
+        assert re.fullmatch(rf"(?:[^\\:]|\\{joiner}|\\:)*", out, re.S), (
+            f"unescaped \\ or : in {text!r}"
+        )
+        return out.replace("\\:", ":").replace(joiner, "")
 
     tags = r"(?: \[#emotion=[\w.-]+(?:, #action=[\w.-]+)?\]| \[#action=[\w.-]+\])?"
-    line = re.compile(rf"^(%? ?)(\w+): (.*?){tags} \[ID:(\w+)\]$")
+    line = re.compile(rf"^(%? ?)\\?(\w+): (.*?){tags} \[ID:(\w+)\]$")
     option = re.compile(r"^- (.*?)(?: \[ID:\w+\])? => (\w+)$")
     titles: Read = []
     in_group = False

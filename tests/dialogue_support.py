@@ -27,6 +27,7 @@ HOSTILE = [
     'menu:\n    "Pick":\n        jump evil\nlabel evil:\n$ renpy.quit()',
     "[[Evil]] [[a|Evil]] [[Evil<-b]] <<print 1>> (set: $x to 1) {$x} [wait=9] [if x] [#bad]",
     "TODO: note\nINCLUDE evil.ink\nVAR x = 1\nCONST y = 2\n-> DONE <- thread\n^caret",
+    "C:\\new\\n \\[x\\] a\\:b \\if \\- \\{y\\} \\u2060 %s %% $x",
 ]
 """Lines written to break out of a line in some format: jumps, options, links, tags, variables,
 commands, passage and knot headers, quotes and newlines."""
@@ -62,7 +63,7 @@ def sample_chat(store: ChatStore) -> dict[str, int]:
 
 def hostile_chat(store: ChatStore) -> int:
     """Every hostile line as an NPC line, a swipe, a player line and a fork option; the speakers'
-    names are hostile too."""
+    names are hostile too (one reads as a keyword in some formats)."""
     chat = store.create_chat("evil", user_name='Ash"] -> END', title="[[Evil]] <<jump x>>")
     top = store.add_message(chat.id, "assistant", HOSTILE[0], name="Br:enna [x] {{y}}")
     for text in HOSTILE[1:]:
@@ -72,6 +73,7 @@ def hostile_chat(store: ChatStore) -> int:
         said = store.add_message(chat.id, "user", text, parent_id=previous)
         previous = store.add_message(chat.id, "assistant", text, name=top.name).id
         store.add_message(chat.id, "user", "other way", parent_id=said.parent_id)
+    store.add_message(chat.id, "assistant", "A speaker named like a keyword.", name="else if")
     return chat.id
 
 
