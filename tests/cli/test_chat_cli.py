@@ -64,15 +64,20 @@ def test_ctrl_c_stops_the_reply_not_the_program() -> None:
         env={**os.environ, "NO_COLOR": "1"},
     )
     assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write("Tell me a very long story about every sword you ever forged.\n")
-    proc.stdin.flush()
-    first = proc.stdout.read(1)  # blocks until the reply starts streaming
-    assert first
-    time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(input="Thanks.\n", timeout=120)
+    try:
+        proc.stdin.write("Tell me a very long story about every sword you ever forged.\n")
+        proc.stdin.flush()
+        first = proc.stdout.read(1)  # blocks until the reply starts streaming
+        assert first
+        time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        # the program goes on reading: a command after the stop is answered, then EOF ends it
+        out, err = proc.communicate(input="/help\n", timeout=120)
+    finally:
+        proc.kill()
     assert proc.returncode == 0, err
     assert "(stopped)" in first + out
+    assert "/quit" in out.split("(stopped)", 1)[-1], "the command after the stop went unanswered"
     assert "Traceback" not in err
 
 
