@@ -42,8 +42,9 @@ from app.tui.chat_events import (
 )
 from app.tui.commands import ScreenActions
 from app.tui.compositor import CroppingCompositor
-from app.tui.controller import WIDE, ChatController, Refused
+from app.tui.controller import ChatController, Refused
 from app.tui.screens import chat_dialogs, chat_options
+from app.tui.status_line import WIDE
 from app.tui.streaming import settle_memory
 from app.tui.widgets.chat_log import ChatLog, ChatMessage
 from app.tui.widgets.composer import Composer
