@@ -16,14 +16,12 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
-
-from app import session_tree
+from app import session_meta, session_tree
 from app.engine.base import Engine, Generation, Sampling
 from app.errors import LoreweaverError
 from app.memory.assembly import Assembly, TurnNotes
 from app.memory.authors_note import AuthorsNote, save_note
-from app.memory.chat_state import StateEntry, prompt_state, state_entries, state_update
+from app.memory.chat_state import StateEntry
 from app.memory.history import PathHistory, roles_of, tokenizer_key
 from app.memory.lore import WorldInfoSettings, timers_for, timers_meta
 from app.memory.store import Chat, ChatStore, ReplyWriter
@@ -41,14 +39,9 @@ from app.session_chat import (  # noqa: F401 (re-exported)
     visible_path,
 )
 from app.session_prompt import TurnPlan, turn_plan
-from app.settings import MAX_STOPS, StopString
 from app.sheets.lorebook import Lorebook
 from app.sheets.macros import substitute
 from app.sheets.sheet import Sheet
-from app.sheets.validation import describe
-
-STOP_META = "stop"
-"""The chat's own stop strings, in its metadata."""
 
 IMPERSONATE = (
     "[Write {user}'s next message in this conversation, in first person, as {user} would say it "
@@ -138,26 +131,29 @@ class ChatSession:
         """The chat's metadata: the stored chat's, or the in-memory one of an unsaved chat."""
         return self.chat.meta if self.chat is not None else self.meta
 
+    # -- the chat's own settings: state, stop strings, persona, author's note (`session_meta`) --
+
     def state_values(self) -> dict[str, object]:
-        """The per-turn notes' state: the chat's values of the sheet's variables, moved trust."""
-        return prompt_state(self.sheet, structured.state_meta(self), user=self.user)
+        return session_meta.state_values(self)
 
     def state(self) -> list[StateEntry]:
-        """The NPC's state variables and trust, with this chat's values."""
-        return state_entries(self.sheet, structured.state_meta(self), user=self.user)
+        return session_meta.state(self)
 
     def set_state(self, name: str, raw: str) -> StateEntry:
-        """Set a state variable or `trust:NAME` from typed text (checked by type and range)."""
-        update, entry = state_update(
-            self.sheet, structured.state_meta(self), name, raw, user=self.user
-        )
-        if structured.keep_on_path(self, update):  # the state at this point of the tree
-            return entry
-        if self.store is not None and self.chat is not None:
-            self.chat = self.store.update_chat(self.chat.id, meta=update)
-        else:
-            self.meta.update(update)
-        return entry
+        return session_meta.set_state(self, name, raw)
+
+    @property
+    def stops(self) -> list[str]:
+        return session_meta.stops(self)
+
+    def set_stops(self, stops: list[str]) -> None:
+        session_meta.set_stops(self, stops)
+
+    def set_authors_note(self, note: AuthorsNote | None) -> None:
+        session_meta.set_authors_note(self, note)
+
+    def set_persona(self, name: str, description: str = "") -> None:
+        session_meta.set_persona(self, name, description)
 
     def messages(self, pending: str | None = None) -> list[Message]:
         return self.assembly(pending).messages
@@ -166,30 +162,6 @@ class ChatSession:
         self, pending: str | None = None, *, history: Sequence[Message] | None = None
     ) -> str:
         return self.fmt.render(self.assembly(pending, history=history).messages)
-
-    @property
-    def stops(self) -> list[str]:
-        """Where a reply ends: the format's turn markers and speaker tags, the settings' stop
-        strings, then the chat's own."""
-        own = self.chat_meta.get(STOP_META)
-        mine = [s for s in own if isinstance(s, str) and s] if isinstance(own, list) else []
-        return list(
-            dict.fromkeys([*role_play_stops(self.fmt, self.user), *self.extra_stops, *mine])
-        )
-
-    def set_stops(self, stops: list[str]) -> None:
-        """This chat's own stop strings (replacing its earlier ones; [] removes them)."""
-        try:
-            checked = TypeAdapter(list[StopString]).validate_python(stops)
-        except ValidationError as exc:
-            raise LoreweaverError(f"stop strings: {describe(exc)}") from None
-        if len(checked) > MAX_STOPS:
-            raise LoreweaverError(f"at most {MAX_STOPS} stop strings, got {len(checked)}")
-        update = {STOP_META: checked}
-        if self.store is not None and self.chat is not None:
-            self.chat = self.store.update_chat(self.chat.id, meta=update)
-        else:
-            self.meta.update(update)
 
     def saved_chat(self) -> Chat | None:
         """The stored chat; a new chat is stored now, with what was set on it in memory
@@ -401,20 +373,3 @@ class ChatSession:
         return self.engine.generate(
             prompt, sampling, stop=role_play_stops(self.fmt, self.sheet.name)
         )
-
-    def set_authors_note(self, note: AuthorsNote | None) -> None:
-        """Change the chat's author's note (None removes it); a saved chat keeps it."""
-        if self.store is not None and self.chat is not None:
-            save_note(self.store, self.chat.id, note)
-        self.authors_note = note if note is not None and note.text.strip() else None
-
-    def set_persona(self, name: str, description: str = "") -> None:
-        """Who the user is in this chat: name and description, kept with the chat."""
-        name = " ".join(name.split())
-        if not name:
-            raise LoreweaverError("a persona needs a name")
-        self.user, self.user_description = name, description.strip()
-        if self.store is not None and self.chat is not None:
-            self.chat = self.store.update_chat(
-                self.chat.id, user_name=self.user, meta={"user_description": self.user_description}
-            )

@@ -14,19 +14,18 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 
-from app.engine.adapters import label as adapter_label
 from app.engine.base import Engine, Generation
 from app.errors import LoreweaverError
 from app.home import Home
 from app.memory.store import ChatStore
 from app.models import ModelInfo
-from app.npc.structured import annotation_at
 from app.reply import Reply
-from app.session import SHOWN_PAGE, ChatSession, greetings, shown_page, visible_path
+from app.session import SHOWN_PAGE, ChatSession
 from app.session_start import sampling_from, start_session
 from app.settings import Settings, remember_chat
 from app.sheets import library
 from app.sheets.sheet import Sheet
+from app.tui import log_page, status_line
 from app.tui.chat_events import (
     BackgroundFailed,
     ChatEventKind,
@@ -43,10 +42,6 @@ from app.tui.streaming import FRAME_S
 
 BUSY = "Wait for the reply, or press Esc to stop it."
 LOADING = "The model is still loading."
-MODEL_NAME_CHARS = 24
-"""The status bar shortens longer model names (the reply's figures must stay visible)."""
-WIDE = 100
-"""Columns from which the side list and the model's name are shown."""
 
 Emit = Callable[[ChatEventKind], None]
 Background = Callable[[Callable[[], object], str], None]
@@ -131,36 +126,7 @@ class ChatController:
         self.start()
 
     def preview(self) -> list[Shown]:
-        """Before the model is ready: the chat that will open, read only."""
-        sheet, character, store = self.sheet, self.character, self.store
-        if sheet is None or character is None:
-            return []
-        chat = None
-        if store is not None and not self.new_chat:
-            try:
-                chat = (
-                    store.get_chat(self.wanted_chat)
-                    if self.wanted_chat is not None
-                    else store.latest_chat(character)
-                )
-            except LoreweaverError:
-                chat = None
-        if chat is None or store is None:
-            return [
-                Shown(None, sheet.name, text, False)
-                for text in greetings(sheet, self.settings.user_name)[:1]
-            ]
-        path = visible_path(store, chat.id)
-        self.log_offset = max(len(path) - self.log_size, 0)
-        return [
-            Shown(
-                message_id,
-                chat.user_name if m.role == "user" else sheet.name,
-                m.content,
-                m.role == "user",
-            )
-            for m, message_id in shown_page(path, path.ids, self.log_offset)
-        ]
+        return log_page.preview(self)
 
     def start(self) -> None:
         """Open the chosen chat in a session once the model is ready (nothing before)."""
@@ -240,51 +206,13 @@ class ChatController:
     # -- what the screen shows ----------------------------------------------------------------
 
     def shown(self) -> list[Shown]:
-        session = self.session
-        if session is None:
-            return self.preview()
-        shown: list[Shown] = []
-        self.log_offset = max(len(session.history) - self.log_size, 0)
-        for index, (message, message_id) in enumerate(
-            session.page(self.log_offset), start=self.log_offset
-        ):
-            mine = message.role == "user"
-            swipe = None
-            if message_id is not None and not mine:
-                swipe = session.swipe_position(index)
-            speaker = session.user if mine else session.sheet.name
-            note = "" if mine else annotation_at(session, index)
-            shown.append(Shown(message_id, speaker, message.content, mine, swipe, note))
-        return shown
+        return log_page.shown(self)
 
     def older(self) -> bool:
-        """Page in older messages (the log was scrolled to its top); False if there are none."""
-        if self.log_offset <= 0:
-            return False
-        self.log_size += SHOWN_PAGE
-        return True
+        return log_page.older(self)
 
     def status(self, width: int) -> str:
-        parts = []
-        if self.model is not None and self.engine is not None:
-            name = self.model.name
-            if len(name) > MODEL_NAME_CHARS:
-                name = name[: MODEL_NAME_CHARS - 1] + "…"
-            if width >= WIDE:
-                parts.append(name)
-                adapters = self.engine.adapters
-                if adapters:  # the character's voice (app.engine.adapters)
-                    parts.append(f"LoRA {adapter_label(adapters)}")
-            parts.append(self.session.fmt.id if self.session is not None else "?")
-        if self.session is not None and self.session.user:
-            parts.append(f"you: {self.session.user}")
-        if self.last_stats:
-            parts.append(self.last_stats)
-        elif self.engine is not None:
-            parts.append(f"ctx {self.engine.n_ctx}")
-        if self.session is not None and self.background_note:
-            parts.append(self.background_note)
-        return " · ".join(parts)
+        return status_line.status(self, width)
 
     def idle(self) -> ChatSession:
         """The session, if a chat action may use it now."""
@@ -353,18 +281,8 @@ class ChatController:
         if error is not None:
             self.emit(ReplyFailed(error))
             return
-        self.last_stats = self._figures(reply)
+        self.last_stats = status_line.figures(reply, self.engine)
         self.emit(ReplyDone(reply.stats))
-
-    def _figures(self, reply: Reply) -> str:
-        stats = reply.stats
-        first = f"{stats.first_token_s:.2f}s" if stats.first_token_s is not None else "-"
-        used = stats.prompt_tokens + stats.completion_tokens
-        n_ctx = self.engine.n_ctx if self.engine is not None else "?"
-        return (
-            f"ctx {used}/{n_ctx} · first {first} · {stats.tokens_per_s:.1f} tok/s · "
-            f"{stats.finish_reason}"
-        )
 
     def impersonate(self) -> None:
         """The model drafts the user's next line, streamed as `DraftChunk`s (not stored)."""

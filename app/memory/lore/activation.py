@@ -16,15 +16,15 @@ constant entries come first and count against the budget like any other; an entr
 fires only on a recursion level (a number N: from level N on; while such entries wait, the scan
 goes on to their level even when the previous level found nothing new). Departures, on purpose:
 an entry that exactly fills the budget fits; rolls are seeded, so a turn replays the same way.
-The timed effects are in `lore_timing`, key matching in `lore_keys`.
+The timed effects are in `timing`, key matching in `keys`, inclusion groups in `groups`.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 
 from app.memory.lore.defaults import WorldInfoSettings
+from app.memory.lore.groups import draw, losers
 from app.memory.lore.keys import BadKey, Haystack, RegexBudget, haystack
 from app.memory.lore.result import Activation, LoreResult, Rejection, ScanInput
 from app.memory.lore.rules import Prepared, key_problems, prepare
@@ -273,7 +273,7 @@ class _Run:
         probability = e.entry.probability
         if probability >= 100 or e.key in self.view.sticky:
             return True
-        roll = int(_draw(self.scan.seed, self.scan.turn, "roll", e.key) * 100) + 1
+        roll = int(draw(self.scan.seed, self.scan.turn, "roll", e.key) * 100) + 1
         if roll <= probability:
             return True
         self.failed_roll.add(e.key)
@@ -283,70 +283,19 @@ class _Run:
     # -- inclusion groups ------------------------------------------------------------------
 
     def _groups(self, found: list[tuple[Prepared, str]]) -> list[tuple[Prepared, str]]:
-        """One winner per inclusion group: sticky, else higher score, prioritised, or a roll."""
-        members: dict[str, list[Prepared]] = {}
-        for e, _ in found:
-            for name in e.groups:
-                members.setdefault(name, []).append(e)
-        lost: dict[str, str] = {}
-        for name, group in members.items():
-            tag = f"group {name!r}"
-            stickies = [e for e in group if e.key in self.view.sticky]
-            if stickies:
-                lost.update(
-                    {
-                        e.key: f"{tag}: sticky {stickies[0].title!r} holds it"
-                        for e in group
-                        if e not in stickies
-                    }
-                )
-                continue
-            if name in self.groups_won:
-                lost.update(
-                    {e.key: f"{tag}: {self.groups_won[name]!r} already fired" for e in group}
-                )
-                continue
-            if any(e.group_scoring for e in group):
-                scores = {e.key: _score(e, self._haystack(e.scan_depth)) for e in group}
-                best = max(scores.values())
-                top = next(e for e in group if scores[e.key] == best)
-                for e in group:
-                    if e.group_scoring and scores[e.key] < best:
-                        lost[e.key] = (
-                            f"{tag}: fewer keys matched ({scores[e.key]}) than "
-                            f"{top.title!r} ({best})"
-                        )
-                group = [e for e in group if e.key not in lost]
-            if len(group) < 2:
-                continue
-            winner, how = self._group_winner(name, group)
-            lost.update(
-                {
-                    e.key: f"{tag}: lost to {winner.title!r} ({how})"
-                    for e in group
-                    if e is not winner
-                }
-            )
+        """One winner per inclusion group (see `groups.losers`); the others are rejected."""
+        lost = losers(
+            [e for e, _ in found],
+            sticky=self.view.sticky,
+            won=self.groups_won,
+            haystack=self._haystack,
+            seed=self.scan.seed,
+            turn=self.scan.turn,
+        )
         for e, _ in found:
             if e.key in lost:
                 self._reject(e, lost[e.key])
         return [(e, why) for e, why in found if e.key not in lost]
-
-    def _group_winner(self, name: str, group: list[Prepared]) -> tuple[Prepared, str]:
-        prioritised = [e for e in group if e.group_override]
-        if prioritised:
-            best = max(prioritised, key=lambda e: e.entry.insertion_order)
-            return best, f"prioritised, order {best.entry.insertion_order}"
-        total = sum(e.entry.group_weight for e in group)
-        if total <= 0:
-            return group[0], "all weights 0: first in order"
-        point = _draw(self.scan.seed, self.scan.turn, "group", name) * total
-        running = 0
-        for e in group:
-            running += e.entry.group_weight
-            if point < running:
-                return e, f"weight {e.entry.group_weight} of {total}, rolled {point:.0f}"
-        return group[-1], f"weight {group[-1].entry.group_weight} of {total}"
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -384,26 +333,6 @@ def _secondary(e: Prepared, hay: Haystack) -> str | None:
     if excluded:
         return f"@@exclude_keys: {_quoted(excluded)} present"
     return None
-
-
-def _score(e: Prepared, hay: Haystack) -> int:
-    """SillyTavern's group score: primary keys found, plus secondary ones for AND logic."""
-    try:
-        primary = sum(1 for k in e.keys if hay.find(k, e.rules))
-        secondary = sum(1 for k in e.secondary if hay.find(k, e.rules))
-    except BadKey:
-        return 0
-    if e.entry.selective_logic == "and_any":
-        return primary + secondary
-    if e.entry.selective_logic == "and_all" and secondary == len(e.secondary):
-        return primary + secondary
-    return primary
-
-
-def _draw(seed: int, turn: int, kind: str, name: str) -> float:
-    """A uniform number in [0, 1) fixed by its inputs, so a turn replays identically."""
-    digest = hashlib.blake2b(f"{seed}\x00{turn}\x00{kind}\x00{name}".encode(), digest_size=8)
-    return int.from_bytes(digest.digest(), "big") / 2**64
 
 
 def _quoted(keys: Sequence[str]) -> str:

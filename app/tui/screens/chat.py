@@ -14,7 +14,6 @@ from typing import TypeVar
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
@@ -42,8 +41,10 @@ from app.tui.chat_events import (
 )
 from app.tui.commands import ScreenActions
 from app.tui.compositor import CroppingCompositor
-from app.tui.controller import WIDE, ChatController, Refused
+from app.tui.controller import ChatController, Refused
 from app.tui.screens import chat_dialogs, chat_options
+from app.tui.screens.chat_keys import CHAT_KEYS
+from app.tui.status_line import WIDE
 from app.tui.streaming import settle_memory
 from app.tui.widgets.chat_log import ChatLog, ChatMessage
 from app.tui.widgets.composer import Composer
@@ -68,53 +69,7 @@ class ChatScreen(Screen[None]):
     COMMANDS = {ScreenActions}
     HELP_GROUPS = {"message": ChatMessage}
     """Keys of a focused message, listed by Help as well."""
-    BINDINGS = [
-        # The footer shows a few, and with a focused message's keys must fit 80 columns; F1 (Help)
-        # lists every key, and Ctrl+P finds every action by name.
-        Binding("ctrl+o", "app.library", "Library", tooltip="Browse, import and manage characters"),
-        Binding("f5", "app.edit_character", "Edit", tooltip="Every field and the lorebook"),
-        Binding("escape", "stop", "Stop", tooltip="Stop the reply being written"),
-        Binding("ctrl+r", "regenerate", "Regenerate", tooltip="A new reply, kept as another swipe"),
-        Binding(
-            "ctrl+t", "continue_reply", "Continue", show=False, tooltip="More of the last reply"
-        ),
-        Binding(
-            "ctrl+y",
-            "impersonate",
-            "Impersonate",
-            show=False,
-            tooltip="Impersonate: draft your next line",
-        ),
-        Binding("f4", "context", "Context", show=False, tooltip="What the prompt is made of"),
-        Binding("f2", "app.model_settings", "Model", show=False, tooltip="Model, format, sampler"),
-        Binding("f3", "persona", "Persona", show=False, tooltip="Who you are in this chat"),
-        Binding("f6", "authors_note", "Author's note", show=False, tooltip="Steer this chat"),
-        Binding("f7", "state_panel", "State", show=False, tooltip="The NPC's state and trust"),
-        Binding("f8", "chats", "Chats", show=False, tooltip="Open, rename, search, export chats"),
-        Binding("f9", "barks", "Barks", show=False, tooltip="Short lines per situation"),
-        Binding("ctrl+b", "bookmark", "Bookmark", show=False, tooltip="Name this point"),
-        Binding("ctrl+n", "new_chat", "New chat", show=False, tooltip="With this character"),
-        Binding("ctrl+z", "undo", "Undo delete", show=False, tooltip="Bring back what was deleted"),
-        # Priority: the message box would take them as word moves (they are, while it has text).
-        Binding(
-            "ctrl+left",
-            "swipe(-1)",
-            "◀ Swipe",
-            priority=True,
-            show=False,
-            tooltip="The previous alternative of the last reply",
-        ),
-        Binding(
-            "ctrl+right",
-            "swipe(1)",
-            "Swipe ▶",
-            priority=True,
-            show=False,
-            tooltip="The next alternative (past the last: a new one)",
-        ),
-        Binding("pageup", "scroll(-1)", "Scroll up", priority=True, show=False),
-        Binding("pagedown", "scroll(1)", "Scroll down", priority=True, show=False),
-    ]
+    BINDINGS = CHAT_KEYS
 
     def __init__(self, where: Home, store: ChatStore | None, settings: Settings) -> None:
         super().__init__(id="_default")
