@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from app.home import ENV_VAR, Home
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Two workers share the cores: llama.cpp threads spinning at OpenMP's barriers would starve
+    # the other worker's (decode fell ~10x with one core taken, `bench --busy`). Set before any
+    # test loads llama.cpp, and inherited by the CLI subprocesses; replies do not depend on it.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@ formats' own parsers from npm (inkjs, extwee); the readers are in `dialogue_read
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -84,14 +85,18 @@ def npm_modules() -> Path:
     modules = root / "node_modules"
     if not (shutil.which("node") and shutil.which("npm")):
         pytest.fail("the export parser tests need node and npm (to run inkjs and extwee)")
-    if not all((modules / name.split("@")[0] / "package.json").exists() for name in NPM_PACKAGES):
-        root.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(root), *NPM_PACKAGES],
-            capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
-        if done.returncode != 0:
-            pytest.fail(f"npm install {' '.join(NPM_PACKAGES)} failed: {done.stderr[-500:]}")
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / ".install.lock").open("w") as lock:  # pytest-xdist workers install it once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not all(
+            (modules / name.split("@")[0] / "package.json").exists() for name in NPM_PACKAGES
+        ):
+            done = subprocess.run(
+                ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(root), *NPM_PACKAGES],
+                capture_output=True, text=True, timeout=600,
+            )  # fmt: skip
+            if done.returncode != 0:
+                pytest.fail(f"npm install {' '.join(NPM_PACKAGES)} failed: {done.stderr[-500:]}")
     return modules
 
 

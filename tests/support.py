@@ -7,13 +7,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+import warm_cli
+
 REPO = Path(__file__).resolve().parent.parent
 
 
 def run_cli(
     *args: str, stdin: str | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    """Run `loreweaver ARGS…` as a real subprocess (the same interpreter), capturing its output."""
+    """Run `loreweaver ARGS…` as a real subprocess (the same interpreter), capturing its output.
+    The process is forked from a helper that has the CLI's modules imported (`warm_cli`), unless
+    the environment changes what an interpreter reads at start: then it starts cold."""
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    warm = warm_cli.launcher()
+    if warm.matches(env):
+        return warm.run(args, stdin, env, REPO, timeout)
     return subprocess.run(
         [sys.executable, "-m", "app", *args],
         input=stdin,
@@ -21,7 +29,7 @@ def run_cli(
         text=True,
         timeout=timeout,
         cwd=REPO,
-        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+        env=env,
     )
 
 

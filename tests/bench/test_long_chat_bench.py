@@ -26,9 +26,10 @@ def test_a_shortened_long_chat_evaluates_only_new_tokens_and_the_control_does_no
     tmp_path: Path,
 ) -> None:
     info = resolve_model(Home(tmp_path), None)
-    report = run_long_chat(info, turns=12, n_ctx=1536, n_threads=2, resume=False)
+    # 8 turns: the window first fills at turn 5 (a 877-token first prompt, ~180 tokens a turn)
+    report = run_long_chat(info, turns=8, n_ctx=1536, n_threads=2, resume=False)
     turns = report.app.turns
-    assert [t.turn for t in turns] == list(range(1, 13))
+    assert [t.turn for t in turns] == list(range(1, 9))
     # the window filled: some turn dropped old turns (its prompt is shorter than the last one)
     shifts = [
         b for a, b in zip(turns, turns[1:], strict=False) if b.prompt_tokens < a.prompt_tokens
