@@ -27,6 +27,7 @@ from app.engine.adapters import key as adapters_key
 from app.engine.base import Sampling
 from app.engine.generation import QueuedGeneration
 from app.engine.stops import StopMatcher
+from app.engine.thread_tuner import ThreadTuner
 from app.engine.tokens import SegmentTokenizer
 from app.errors import LoreweaverError
 from app.models import MemoryKind, ModelInfo
@@ -40,14 +41,23 @@ class LlamaEngine:
     """One loaded GGUF model behind a single worker thread."""
 
     def __init__(
-        self, info: ModelInfo, *, n_ctx: int, n_threads: int, n_threads_batch: int | None = None
+        self,
+        info: ModelInfo,
+        *,
+        n_ctx: int,
+        n_threads: int,
+        n_threads_batch: int | None = None,
+        thread_adapt: bool = False,
     ) -> None:
         self.info = info
         self._n_ctx = n_ctx
         self.n_threads = n_threads
-        """Threads per generated token (decode)."""
+        """Threads per generated token (decode); with `thread_adapt`, the most it uses."""
         self.n_threads_batch = n_threads_batch or n_threads
         """Threads for prompt evaluation (many tokens per step)."""
+        self._tuner = ThreadTuner(n_threads) if thread_adapt else None
+        """Decode threads from step times (`thread_tuner`); None: always `n_threads`."""
+        self._decode_threads = n_threads
         self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         self._llm: Any = None
         self._pieces: dict[int, bytes] = {}
@@ -169,6 +179,13 @@ class LlamaEngine:
         callback = self._abort_cb if on else self._no_abort
         self._lib.llama_set_abort_callback(self._llm._ctx.ctx, callback, None)
 
+    def _use_threads(self, n_threads: int) -> None:
+        """Decode with `n_threads` from the next token on (llama.cpp reads the count at each
+        evaluation; the prompt's count stays)."""
+        if n_threads != self._decode_threads:
+            self._lib.llama_set_n_threads(self._llm._ctx.ctx, n_threads, self.n_threads_batch)
+            self._decode_threads = n_threads
+
     def _piece(self, token: int) -> bytes:
         """A token's bytes (special tokens as their text), cached: each id is converted once."""
         cached = self._pieces.get(token)
@@ -222,7 +239,11 @@ class LlamaEngine:
         stats.finish_reason = "length"
         self._active_cancel = gen.cancel_event
         self._set_abort(True)
+        tuner = self._tuner
+        if tuner is not None:
+            self._use_threads(tuner.start())
         stream = None
+        last = 0.0
         try:
             if self._recurrent:
                 reused = recurrent.line_up(llm, self._lib, tokens, stats, self._snapshots)
@@ -253,9 +274,13 @@ class LlamaEngine:
                 grammar=None if grammar is None else self._lib.LlamaGrammar.from_string(grammar),
             )
             for token in stream:
+                now = time.perf_counter()
                 if stats.completion_tokens == 0:
                     self._set_abort(False)  # prefill is over; between tokens the loop checks
                     gen._set_progress(len(tokens) - reused, len(tokens) - reused)
+                elif tuner is not None:  # the time since the last token: one decode step
+                    self._use_threads(tuner.step(now - last))
+                last = now
                 if gen.cancelled or self._closing.is_set():
                     stats.finish_reason = "cancelled"
                     break
@@ -469,6 +494,7 @@ def load_engine(
     n_threads: int | None = None,
     n_threads_batch: int | None = None,
     thread_wait: str = "library",
+    thread_adapt: bool = True,
     n_ctx_cap: int = 8192,
 ) -> LlamaEngine:
     """Load `info`'s file: context = the model's trained length capped by `n_ctx_cap`."""
@@ -481,7 +507,11 @@ def load_engine(
         trained = info.context_length or 4096
         n_ctx = max(256, min(trained, n_ctx_cap))
     return LlamaEngine(
-        info, n_ctx=n_ctx, n_threads=n_threads or physical_cores(), n_threads_batch=n_threads_batch
+        info,
+        n_ctx=n_ctx,
+        n_threads=n_threads or physical_cores(),
+        n_threads_batch=n_threads_batch,
+        thread_adapt=thread_adapt,
     )
 
 

@@ -27,6 +27,7 @@ def load_engine(
     n_threads: int | None = None,
     n_threads_batch: int | None = None,
     thread_wait: str = "library",
+    thread_adapt: bool = True,
     n_ctx_cap: int = 8192,
 ) -> Engine:
     """The engine `info` calls for; the thread settings apply to a local file only."""
@@ -41,5 +42,6 @@ def load_engine(
         n_threads=n_threads,
         n_threads_batch=n_threads_batch,
         thread_wait=thread_wait,
+        thread_adapt=thread_adapt,
         n_ctx_cap=n_ctx_cap,
     )
