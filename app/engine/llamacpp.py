@@ -11,30 +11,28 @@ from __future__ import annotations
 
 import codecs
 import ctypes
-import queue
 import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
 from app.engine import grammar as gbnf
-from app.engine import kvcache, kvstate, quiet, recurrent, threads
+from app.engine import kvcache, kvstate, recurrent, threads
 from app.engine.adapters import Adapter, LoadedAdapters
 from app.engine.adapters import key as adapters_key
 from app.engine.base import Sampling
 from app.engine.generation import QueuedGeneration
+from app.engine.llama_open import open_llama, token_piece
 from app.engine.stops import StopMatcher
 from app.engine.thread_tuner import ThreadTuner
 from app.engine.tokens import SegmentTokenizer
+from app.engine.worker import Worker
 from app.errors import LoreweaverError
 from app.models import MemoryKind, ModelInfo
 
 T = TypeVar("T")
-REPEAT_WINDOW = 64
-"""How many recent tokens the repeat penalty looks at."""
 
 
 class LlamaEngine:
@@ -58,32 +56,17 @@ class LlamaEngine:
         self._tuner = ThreadTuner(n_threads) if thread_adapt else None
         """Decode threads from step times (`thread_tuner`); None: always `n_threads`."""
         self._decode_threads = n_threads
-        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         self._llm: Any = None
         self._pieces: dict[int, bytes] = {}
         self._active_cancel: threading.Event | None = None
         self._closing = threading.Event()
         self._closed = False
-        self._thread = threading.Thread(target=self._work, name="llama-worker", daemon=True)
-        self._thread.start()
+        self._worker = Worker("llama-worker", self._free)
         try:
             self.call(self._load)
         except BaseException:
             self.close()
             raise
-
-    # -- worker plumbing -------------------------------------------------------------------
-
-    def _work(self) -> None:
-        while True:
-            job = self._jobs.get()
-            if job is None:
-                break
-            job()
-        if self._llm is not None:
-            self._adapters.free(self._llm, self._lib)  # llama.cpp leaves them to their owner
-            self._llm.close()  # free llama.cpp's memory on the thread that made it
-        self._llm = None
 
     def call(self, fn: Callable[[], T]) -> T:
         """Run `fn` on the worker thread, after any queued work, and return its result.
@@ -93,54 +76,25 @@ class LlamaEngine:
         """
         if self._closed:
             raise LoreweaverError("the model has been unloaded")
-        future: Future[T] = Future()
-
-        def run() -> None:
-            try:
-                future.set_result(fn())
-            except BaseException as exc:  # handed to the caller's thread
-                future.set_exception(exc)
-
-        self._jobs.put(run)
-        return future.result()
+        return self._worker.call(fn)
 
     # -- worker-side operations -------------------------------------------------------------
 
+    def _free(self) -> None:
+        if self._llm is not None:
+            self._adapters.free(self._llm, self._lib)  # llama.cpp leaves them to their owner
+            self._llm.close()  # free llama.cpp's memory on the thread that made it
+        self._llm = None
+
     def _load(self) -> None:
-        path = self.info.path
-        if not path.is_file():
-            raise LoreweaverError("model file not found", path=path)
-        quiet.install_log_callback()
         import llama_cpp
-        from llama_cpp import _internals
 
-        if not hasattr(_internals.LlamaModel, "sampler"):
-            # 0.3.16: a LlamaModel whose file fails to load never sets `sampler`, and its
-            # __del__ then raises; a class-level default makes that clean-up a no-op.
-            _internals.LlamaModel.sampler = None
-
-        quiet.clear_errors()
-        failure = None
-        # verbose=True is what keeps fds 1/2 untouched (see app.engine.quiet); the prints it
-        # makes while loading are dropped for this thread instead.
-        with quiet.drop_this_threads_stderr():
-            try:
-                llm = llama_cpp.Llama(
-                    model_path=str(path),
-                    n_ctx=self._n_ctx,
-                    n_threads=self.n_threads,
-                    n_threads_batch=self.n_threads_batch,
-                    n_batch=512,
-                    last_n_tokens_size=REPEAT_WINDOW,
-                    verbose=True,
-                )
-            except MemoryError:
-                failure = "not enough memory to load the model"
-            except (ValueError, RuntimeError, OSError) as exc:
-                failure = f"cannot load the model: {quiet.first_error() or exc}"
-        if failure is not None:
-            raise LoreweaverError(failure, path=path)
-        llm.verbose = False  # no per-call prints from here on
+        llm = open_llama(
+            self.info.path,
+            n_ctx=self._n_ctx,
+            n_threads=self.n_threads,
+            n_threads_batch=self.n_threads_batch,
+        )
         self._llm = llm
         self._lib = llama_cpp
         self._vocab = llm._model.vocab
@@ -190,13 +144,7 @@ class LlamaEngine:
         """A token's bytes (special tokens as their text), cached: each id is converted once."""
         cached = self._pieces.get(token)
         if cached is None:
-            buf = ctypes.create_string_buffer(64)
-            n = self._lib.llama_token_to_piece(self._vocab, token, buf, 64, 0, True)
-            if n < 0:
-                buf = ctypes.create_string_buffer(-n)
-                n = self._lib.llama_token_to_piece(self._vocab, token, buf, -n, 0, True)
-            cached = buf.raw[: max(n, 0)]
-            self._pieces[token] = cached
+            cached = self._pieces[token] = token_piece(self._lib, self._vocab, token)
         return cached
 
     def _tokenize(self, text: str) -> list[int]:
@@ -355,7 +303,7 @@ class LlamaEngine:
             else:
                 gen._finish()
 
-        self._jobs.put(run)
+        self._worker.put(run)
         return gen
 
     def grammar_accepts(self, grammar: str, text: str) -> bool:
@@ -477,8 +425,7 @@ class LlamaEngine:
             return
         self._closed = True
         self._closing.set()
-        self._jobs.put(None)
-        self._thread.join(timeout=30)
+        self._worker.stop(timeout=30)
 
     def __enter__(self) -> LlamaEngine:
         return self
