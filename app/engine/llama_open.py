@@ -1,9 +1,11 @@
 """Opening a GGUF file with llama-cpp-python, quietly, with one clear error when it cannot be
-used; and reading a token's bytes. Called on the engine's worker thread (`llamacpp`)."""
+used; reading a token's bytes; stopping a prompt evaluation midway. Called on the engine's
+worker thread (`llamacpp`)."""
 
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,3 +65,22 @@ def token_piece(lib: Any, vocab: Any, token: int) -> bytes:
         buf = ctypes.create_string_buffer(-n)
         n = lib.llama_token_to_piece(vocab, token, buf, -n, 0, True)
     return buf.raw[: max(n, 0)]
+
+
+class AbortSwitch:
+    """llama.cpp asks the abort callback between compute steps, which is what lets a cancel
+    stop a long prompt evaluation. It runs ~1000 times per token, so it is on only for prefill."""
+
+    def __init__(self, lib: Any, llm: Any, should_abort: Callable[[], bool]) -> None:
+        @lib.ggml_abort_callback  # type: ignore[misc]
+        def _should_abort(_data: ctypes.c_void_p) -> bool:
+            return should_abort()
+
+        self._lib = lib
+        self._llm = llm
+        self._on = _should_abort  # kept alive here: llama.cpp holds only a raw pointer
+        self._off = lib.ggml_abort_callback()  # a NULL function pointer
+
+    def set(self, on: bool) -> None:
+        callback = self._on if on else self._off
+        self._lib.llama_set_abort_callback(self._llm._ctx.ctx, callback, None)

@@ -10,7 +10,6 @@ which halves tokens/s here (see `call`).
 from __future__ import annotations
 
 import codecs
-import ctypes
 import secrets
 import threading
 import time
@@ -24,7 +23,7 @@ from app.engine.adapters import Adapter, LoadedAdapters
 from app.engine.adapters import key as adapters_key
 from app.engine.base import Sampling
 from app.engine.generation import QueuedGeneration
-from app.engine.llama_open import open_llama, token_piece
+from app.engine.llama_open import AbortSwitch, open_llama, token_piece
 from app.engine.stops import StopMatcher
 from app.engine.thread_tuner import ThreadTuner
 from app.engine.tokens import SegmentTokenizer
@@ -118,20 +117,11 @@ class LlamaEngine:
             self._piece,
             reserved={t for t in ends if t >= 0},
         )
+        self._abort = AbortSwitch(llama_cpp, llm, self._should_abort)
 
-        # llama.cpp calls this between compute steps, which is what lets a cancel stop a
-        # long prompt evaluation. It runs ~1000 times per token, so it is set only for prefill.
-        @llama_cpp.ggml_abort_callback  # type: ignore[misc]
-        def _should_abort(_data: ctypes.c_void_p) -> bool:
-            active = self._active_cancel
-            return self._closing.is_set() or (active is not None and active.is_set())
-
-        self._abort_cb = _should_abort
-        self._no_abort = llama_cpp.ggml_abort_callback()  # a NULL function pointer
-
-    def _set_abort(self, on: bool) -> None:
-        callback = self._abort_cb if on else self._no_abort
-        self._lib.llama_set_abort_callback(self._llm._ctx.ctx, callback, None)
+    def _should_abort(self) -> bool:
+        active = self._active_cancel
+        return self._closing.is_set() or (active is not None and active.is_set())
 
     def _use_threads(self, n_threads: int) -> None:
         """Decode with `n_threads` from the next token on (llama.cpp reads the count at each
@@ -186,7 +176,7 @@ class LlamaEngine:
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         stats.finish_reason = "length"
         self._active_cancel = gen.cancel_event
-        self._set_abort(True)
+        self._abort.set(True)
         tuner = self._tuner
         if tuner is not None:
             self._use_threads(tuner.start())
@@ -224,7 +214,7 @@ class LlamaEngine:
             for token in stream:
                 now = time.perf_counter()
                 if stats.completion_tokens == 0:
-                    self._set_abort(False)  # prefill is over; between tokens the loop checks
+                    self._abort.set(False)  # prefill is over; between tokens the loop checks
                     gen._set_progress(len(tokens) - reused, len(tokens) - reused)
                 elif tuner is not None:  # the time since the last token: one decode step
                     self._use_threads(tuner.step(now - last))
@@ -254,7 +244,7 @@ class LlamaEngine:
         finally:
             if stream is not None:
                 stream.close()
-            self._set_abort(False)
+            self._abort.set(False)
             self._active_cancel = None
         if stats.finish_reason != "cancelled":
             tail = matcher.feed(decoder.decode(b"", final=True)) + matcher.flush()
