@@ -55,6 +55,8 @@ class LlamaEngine:
         self._tuner = ThreadTuner(n_threads) if thread_adapt else None
         """Decode threads from step times (`thread_tuner`); None: always `n_threads`."""
         self._decode_threads = n_threads
+        self._ended = time.perf_counter()
+        """When the last generation ended (the tuner counts the pause since)."""
         self._llm: Any = None
         self._pieces: dict[int, bytes] = {}
         self._active_cancel: threading.Event | None = None
@@ -179,7 +181,7 @@ class LlamaEngine:
         self._abort.set(True)
         tuner = self._tuner
         if tuner is not None:
-            self._use_threads(tuner.start())
+            self._use_threads(tuner.start(time.perf_counter() - self._ended))
         stream = None
         last = 0.0
         try:
@@ -255,7 +257,8 @@ class LlamaEngine:
                 stats.stopped_by = matcher.stopped_by
         if stats.first_token_s is None and stats.completion_tokens:
             stats.first_token_s = time.perf_counter() - started
-        stats.total_s = time.perf_counter() - started
+        self._ended = time.perf_counter()
+        stats.total_s = self._ended - started
 
     # -- public interface (any thread) ------------------------------------------------------
 
