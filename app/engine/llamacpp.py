@@ -126,10 +126,12 @@ class LlamaEngine:
         return self._closing.is_set() or (active is not None and active.is_set())
 
     def _use_threads(self, n_threads: int) -> None:
-        """Decode with `n_threads` from the next token on (llama.cpp reads the count at each
-        evaluation; the prompt's count stays)."""
+        """Decode with `n_threads` from the next evaluation on (llama.cpp reads the counts at
+        each one), and read prompts with as many fewer than `n_threads_batch`: a prompt read
+        on a core another program holds stalls for seconds on a loaded machine."""
         if n_threads != self._decode_threads:
-            self._lib.llama_set_n_threads(self._llm._ctx.ctx, n_threads, self.n_threads_batch)
+            batch = max(1, self.n_threads_batch - (self.n_threads - n_threads))
+            self._lib.llama_set_n_threads(self._llm._ctx.ctx, n_threads, batch)
             self._decode_threads = n_threads
 
     def _piece(self, token: int) -> bytes:

@@ -20,7 +20,7 @@ PROMPT = Prompt.markup(
 
 
 class ScriptedTuner(ThreadTuner):
-    """Returns counts from a script instead of judging times, and notes the count the live
+    """Returns counts from a script instead of judging times, and notes the counts the live
     context held at each step (it runs on the engine's worker, between tokens)."""
 
     def __init__(self, engine: LlamaEngine, script: Iterator[int]) -> None:
@@ -29,11 +29,14 @@ class ScriptedTuner(ThreadTuner):
         self.script = script
         self.asked: list[int] = []
         self.seen: list[int] = []
+        self.seen_batch: list[int] = []
 
     def step(self, seconds: float) -> int:
         assert seconds > 0
         llm = self.engine._llm
-        self.seen.append(int(llama_cpp.llama_n_threads(llm._ctx.ctx)))
+        ctx = llm._ctx.ctx
+        self.seen.append(int(llama_cpp.llama_n_threads(ctx)))
+        self.seen_batch.append(int(llama_cpp.llama_n_threads_batch(ctx)))
         self.asked.append(next(self.script))
         return self.asked[-1]
 
@@ -66,5 +69,6 @@ def test_decode_threads_change_on_the_live_context_and_never_change_the_reply(
     # each step ran at the count asked for after the step before it (the first at 2: start)
     assert switching.seen == [2, *switching.asked[:-1]]
     assert set(switching.seen) == {1, 2}
+    assert switching.seen_batch == switching.seen  # prompts read with as many fewer (2/2)
     engine.call(lambda: engine._use_threads(engine._tuner.start()))  # type: ignore[union-attr]
     assert engine.call(lambda: llama_cpp.llama_n_threads(engine._llm._ctx.ctx)) == 2
