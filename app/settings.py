@@ -88,7 +88,8 @@ class Settings(BaseModel):
     thread_adapt: bool = True
     """Decode with fewer threads while another program holds a core: steps much slower than
     the best seen try one thread fewer, and one more is tried again now and then; each keeps
-    the faster count (`app.engine.thread_tuner`). Off: always `n_threads`."""
+    the faster count (`app.engine.thread_tuner`), and prompts are read with as many fewer.
+    Off: always `n_threads` and `n_threads_batch`."""
     user_name: str = "User"
     user_description: str = ""
     theme: str = "textual-dark"

@@ -130,7 +130,7 @@ class BusyReport:
         for r in self.results:
             table.add_row(
                 r.name,
-                f"{r.n_threads}/{r.n_threads_batch}",
+                f"{'≤' if r.adapt else ''}{r.n_threads}/{r.n_threads_batch}",
                 _shown(r.idle_tokens_per_s),
                 _shown(r.busy_tokens_per_s),
                 "-" if r.busy_ratio is None else f"{r.busy_ratio:.2f}",
