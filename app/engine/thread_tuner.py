@@ -60,6 +60,8 @@ class ThreadTuner:
         with (one more than last time, as a trial, when one is due: the machine may have
         changed meanwhile)."""
         self._clock += pause
+        if self._trial is not None:  # the last generation ended mid-trial: undecided
+            self.level = self._trial[0]
         self._steps = []
         self._trial = None
         level = self.level
