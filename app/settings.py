@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from app.engine.threads import THREAD_ADAPT
 from app.errors import LoreweaverError
 from app.fsutil import write_text_atomic
 from app.home import Home
@@ -85,7 +86,7 @@ class Settings(BaseModel):
     (spinning) wait, the fastest on a quiet machine; `sleep` gives the CPU back, which keeps a
     program taking a core from slowing replies 5–10×, but costs ~5× idle decode on a tiny model
     (see `bench --busy` and the README). OMP_WAIT_POLICY in the environment wins."""
-    thread_adapt: bool = True
+    thread_adapt: bool = THREAD_ADAPT
     """Decode with fewer threads while another program holds a core: steps much slower than
     the best seen try one thread fewer, and one more is tried again now and then; each keeps
     the faster count (`app.engine.thread_tuner`), and prompts are read with as many fewer.

@@ -436,7 +436,7 @@ def load_engine(
     n_threads: int | None = None,
     n_threads_batch: int | None = None,
     thread_wait: str = "library",
-    thread_adapt: bool = True,
+    thread_adapt: bool = threads.THREAD_ADAPT,
     n_ctx_cap: int = 8192,
 ) -> LlamaEngine:
     """Load `info`'s file: context = the model's trained length capped by `n_ctx_cap`."""
