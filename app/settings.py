@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from app.engine.threads import THREAD_ADAPT
 from app.errors import LoreweaverError
 from app.fsutil import write_text_atomic
 from app.home import Home
@@ -37,6 +38,7 @@ def engine_threads(settings: Settings) -> dict[str, Any]:
         "n_threads": settings.n_threads,
         "n_threads_batch": settings.n_threads_batch,
         "thread_wait": settings.thread_wait,
+        "thread_adapt": settings.thread_adapt,
     }
 
 
@@ -76,7 +78,7 @@ class Settings(BaseModel):
     n_ctx: int = Field(8192, ge=256, le=1_048_576)
     """Upper bound on the context window: the model's trained context, capped by this."""
     n_threads: int = Field(default_factory=physical_cores, ge=1, le=512)
-    """Threads per generated token."""
+    """Threads per generated token (with `thread_adapt`, the most it uses)."""
     n_threads_batch: int | None = Field(None, ge=1, le=512)
     """Threads reading a prompt; empty means as many as `n_threads`."""
     thread_wait: ThreadWait = "library"
@@ -84,6 +86,11 @@ class Settings(BaseModel):
     (spinning) wait, the fastest on a quiet machine; `sleep` gives the CPU back, which keeps a
     program taking a core from slowing replies 5–10×, but costs ~5× idle decode on a tiny model
     (see `bench --busy` and the README). OMP_WAIT_POLICY in the environment wins."""
+    thread_adapt: bool = THREAD_ADAPT
+    """Decode with fewer threads while another program holds a core: steps much slower than
+    the best seen try one thread fewer, and one more is tried again now and then; each keeps
+    the faster count (`app.engine.thread_tuner`), and prompts are read with as many fewer.
+    Off: always `n_threads` and `n_threads_batch`."""
     user_name: str = "User"
     user_description: str = ""
     theme: str = "textual-dark"

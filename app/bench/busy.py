@@ -53,14 +53,18 @@ class Setting:
     n_threads: int
     n_threads_batch: int
     env: dict[str, str] = field(default_factory=dict)
+    adapt: bool = False
+    """Decode threads follow the step times (`Settings.thread_adapt`); else always `n_threads`."""
 
 
 def settings_for(cores: int) -> list[Setting]:
-    """The default before `Settings.thread_wait` first (the baseline), then the alternatives:
-    OpenMP's wait policy, a short spin, one thread fewer for decode."""
+    """Fixed threads = cores with OpenMP's own wait first (the baseline: the default), then the
+    alternatives: adaptive decode threads (`Settings.thread_adapt`), OpenMP's wait policy, a
+    short spin, one thread fewer for decode."""
     fewer = max(1, cores - 1)
     return [
-        Setting("OpenMP's wait (default)", cores, cores),
+        Setting("fixed, OpenMP's wait", cores, cores),
+        Setting("adaptive", cores, cores, adapt=True),
         Setting("wait=sleep", cores, cores, {"OMP_WAIT_POLICY": "PASSIVE"}),
         Setting("short spin", cores, cores, {"GOMP_SPINCOUNT": "1000"}),
         Setting("decode cores-1", fewer, cores),
@@ -74,6 +78,7 @@ class SettingResult:
     n_threads: int
     n_threads_batch: int
     env: dict[str, str]
+    adapt: bool
     idle_tokens_per_s: float
     busy_tokens_per_s: float
     busy_ratio: float | None
@@ -125,7 +130,7 @@ class BusyReport:
         for r in self.results:
             table.add_row(
                 r.name,
-                f"{r.n_threads}/{r.n_threads_batch}",
+                f"{'≤' if r.adapt else ''}{r.n_threads}/{r.n_threads_batch}",
                 _shown(r.idle_tokens_per_s),
                 _shown(r.busy_tokens_per_s),
                 "-" if r.busy_ratio is None else f"{r.busy_ratio:.2f}",
@@ -169,7 +174,9 @@ def _child(arguments: str) -> None:
     )  # fmt: skip
     figures: dict[str, list[tuple[float, float]]] = {"idle": [], "busy": []}
     threads = {"n_threads": given["n_threads"], "n_threads_batch": given["n_threads_batch"]}
-    with load_engine(info, **threads, thread_wait="library", n_ctx_cap=2048) as engine:
+    with load_engine(
+        info, **threads, thread_wait="library", thread_adapt=given["adapt"], n_ctx_cap=2048
+    ) as engine:
         prompt = bench_prompt(info, 75)
         _timed(engine, prompt, replace(sampling, max_tokens=4))  # warm-up: page the model in
         for index in range(given["runs"]):
@@ -227,6 +234,7 @@ def measure(
             "model": str(info.path),
             "n_threads": setting.n_threads,
             "n_threads_batch": setting.n_threads_batch,
+            "adapt": setting.adapt,
             "runs": runs,
             "max_tokens": max_tokens,
             "core": core,
@@ -275,6 +283,7 @@ def run_busy(
                 n_threads=setting.n_threads,
                 n_threads_batch=setting.n_threads_batch,
                 env=setting.env,
+                adapt=setting.adapt,
                 idle_tokens_per_s=round(idle, 2),
                 busy_tokens_per_s=round(busy, 2),
                 busy_ratio=_ratio(busy, idle),

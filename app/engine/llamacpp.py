@@ -10,70 +10,64 @@ which halves tokens/s here (see `call`).
 from __future__ import annotations
 
 import codecs
-import ctypes
-import queue
 import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
 from app.engine import grammar as gbnf
-from app.engine import kvcache, kvstate, quiet, recurrent, threads
+from app.engine import kvcache, kvstate, recurrent, threads
 from app.engine.adapters import Adapter, LoadedAdapters
 from app.engine.adapters import key as adapters_key
 from app.engine.base import Sampling
 from app.engine.generation import QueuedGeneration
+from app.engine.llama_open import AbortSwitch, open_llama, token_piece
 from app.engine.stops import StopMatcher
+from app.engine.thread_tuner import ThreadTuner
 from app.engine.tokens import SegmentTokenizer
+from app.engine.worker import Worker
 from app.errors import LoreweaverError
 from app.models import MemoryKind, ModelInfo
 
 T = TypeVar("T")
-REPEAT_WINDOW = 64
-"""How many recent tokens the repeat penalty looks at."""
 
 
 class LlamaEngine:
     """One loaded GGUF model behind a single worker thread."""
 
     def __init__(
-        self, info: ModelInfo, *, n_ctx: int, n_threads: int, n_threads_batch: int | None = None
+        self,
+        info: ModelInfo,
+        *,
+        n_ctx: int,
+        n_threads: int,
+        n_threads_batch: int | None = None,
+        thread_adapt: bool = False,
     ) -> None:
         self.info = info
         self._n_ctx = n_ctx
         self.n_threads = n_threads
-        """Threads per generated token (decode)."""
+        """Threads per generated token (decode); with `thread_adapt`, the most it uses."""
         self.n_threads_batch = n_threads_batch or n_threads
         """Threads for prompt evaluation (many tokens per step)."""
-        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._tuner = ThreadTuner(n_threads) if thread_adapt else None
+        """Decode threads from step times (`thread_tuner`); None: always `n_threads`."""
+        self._decode_threads = n_threads
+        self._ended = time.perf_counter()
+        """When the last generation ended (the tuner counts the pause since)."""
         self._llm: Any = None
         self._pieces: dict[int, bytes] = {}
         self._active_cancel: threading.Event | None = None
         self._closing = threading.Event()
         self._closed = False
-        self._thread = threading.Thread(target=self._work, name="llama-worker", daemon=True)
-        self._thread.start()
+        self._worker = Worker("llama-worker", self._free)
         try:
             self.call(self._load)
         except BaseException:
             self.close()
             raise
-
-    # -- worker plumbing -------------------------------------------------------------------
-
-    def _work(self) -> None:
-        while True:
-            job = self._jobs.get()
-            if job is None:
-                break
-            job()
-        if self._llm is not None:
-            self._adapters.free(self._llm, self._lib)  # llama.cpp leaves them to their owner
-            self._llm.close()  # free llama.cpp's memory on the thread that made it
-        self._llm = None
 
     def call(self, fn: Callable[[], T]) -> T:
         """Run `fn` on the worker thread, after any queued work, and return its result.
@@ -83,54 +77,25 @@ class LlamaEngine:
         """
         if self._closed:
             raise LoreweaverError("the model has been unloaded")
-        future: Future[T] = Future()
-
-        def run() -> None:
-            try:
-                future.set_result(fn())
-            except BaseException as exc:  # handed to the caller's thread
-                future.set_exception(exc)
-
-        self._jobs.put(run)
-        return future.result()
+        return self._worker.call(fn)
 
     # -- worker-side operations -------------------------------------------------------------
 
+    def _free(self) -> None:
+        if self._llm is not None:
+            self._adapters.free(self._llm, self._lib)  # llama.cpp leaves them to their owner
+            self._llm.close()  # free llama.cpp's memory on the thread that made it
+        self._llm = None
+
     def _load(self) -> None:
-        path = self.info.path
-        if not path.is_file():
-            raise LoreweaverError("model file not found", path=path)
-        quiet.install_log_callback()
         import llama_cpp
-        from llama_cpp import _internals
 
-        if not hasattr(_internals.LlamaModel, "sampler"):
-            # 0.3.16: a LlamaModel whose file fails to load never sets `sampler`, and its
-            # __del__ then raises; a class-level default makes that clean-up a no-op.
-            _internals.LlamaModel.sampler = None
-
-        quiet.clear_errors()
-        failure = None
-        # verbose=True is what keeps fds 1/2 untouched (see app.engine.quiet); the prints it
-        # makes while loading are dropped for this thread instead.
-        with quiet.drop_this_threads_stderr():
-            try:
-                llm = llama_cpp.Llama(
-                    model_path=str(path),
-                    n_ctx=self._n_ctx,
-                    n_threads=self.n_threads,
-                    n_threads_batch=self.n_threads_batch,
-                    n_batch=512,
-                    last_n_tokens_size=REPEAT_WINDOW,
-                    verbose=True,
-                )
-            except MemoryError:
-                failure = "not enough memory to load the model"
-            except (ValueError, RuntimeError, OSError) as exc:
-                failure = f"cannot load the model: {quiet.first_error() or exc}"
-        if failure is not None:
-            raise LoreweaverError(failure, path=path)
-        llm.verbose = False  # no per-call prints from here on
+        llm = open_llama(
+            self.info.path,
+            n_ctx=self._n_ctx,
+            n_threads=self.n_threads,
+            n_threads_batch=self.n_threads_batch,
+        )
         self._llm = llm
         self._lib = llama_cpp
         self._vocab = llm._model.vocab
@@ -154,32 +119,26 @@ class LlamaEngine:
             self._piece,
             reserved={t for t in ends if t >= 0},
         )
+        self._abort = AbortSwitch(llama_cpp, llm, self._should_abort)
 
-        # llama.cpp calls this between compute steps, which is what lets a cancel stop a
-        # long prompt evaluation. It runs ~1000 times per token, so it is set only for prefill.
-        @llama_cpp.ggml_abort_callback  # type: ignore[misc]
-        def _should_abort(_data: ctypes.c_void_p) -> bool:
-            active = self._active_cancel
-            return self._closing.is_set() or (active is not None and active.is_set())
+    def _should_abort(self) -> bool:
+        active = self._active_cancel
+        return self._closing.is_set() or (active is not None and active.is_set())
 
-        self._abort_cb = _should_abort
-        self._no_abort = llama_cpp.ggml_abort_callback()  # a NULL function pointer
-
-    def _set_abort(self, on: bool) -> None:
-        callback = self._abort_cb if on else self._no_abort
-        self._lib.llama_set_abort_callback(self._llm._ctx.ctx, callback, None)
+    def _use_threads(self, n_threads: int) -> None:
+        """Decode with `n_threads` from the next evaluation on (llama.cpp reads the counts at
+        each one), and read prompts with as many fewer than `n_threads_batch`: a prompt read
+        on a core another program holds stalls for seconds on a loaded machine."""
+        if n_threads != self._decode_threads:
+            batch = max(1, self.n_threads_batch - (self.n_threads - n_threads))
+            self._lib.llama_set_n_threads(self._llm._ctx.ctx, n_threads, batch)
+            self._decode_threads = n_threads
 
     def _piece(self, token: int) -> bytes:
         """A token's bytes (special tokens as their text), cached: each id is converted once."""
         cached = self._pieces.get(token)
         if cached is None:
-            buf = ctypes.create_string_buffer(64)
-            n = self._lib.llama_token_to_piece(self._vocab, token, buf, 64, 0, True)
-            if n < 0:
-                buf = ctypes.create_string_buffer(-n)
-                n = self._lib.llama_token_to_piece(self._vocab, token, buf, -n, 0, True)
-            cached = buf.raw[: max(n, 0)]
-            self._pieces[token] = cached
+            cached = self._pieces[token] = token_piece(self._lib, self._vocab, token)
         return cached
 
     def _tokenize(self, text: str) -> list[int]:
@@ -221,8 +180,12 @@ class LlamaEngine:
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         stats.finish_reason = "length"
         self._active_cancel = gen.cancel_event
-        self._set_abort(True)
+        self._abort.set(True)
+        tuner = self._tuner
+        if tuner is not None:
+            self._use_threads(tuner.start(time.perf_counter() - self._ended))
         stream = None
+        last = 0.0
         try:
             if self._recurrent:
                 reused = recurrent.line_up(llm, self._lib, tokens, stats, self._snapshots)
@@ -253,9 +216,13 @@ class LlamaEngine:
                 grammar=None if grammar is None else self._lib.LlamaGrammar.from_string(grammar),
             )
             for token in stream:
+                now = time.perf_counter()
                 if stats.completion_tokens == 0:
-                    self._set_abort(False)  # prefill is over; between tokens the loop checks
+                    self._abort.set(False)  # prefill is over; between tokens the loop checks
                     gen._set_progress(len(tokens) - reused, len(tokens) - reused)
+                elif tuner is not None:  # the time since the last token: one decode step
+                    self._use_threads(tuner.step(now - last))
+                last = now
                 if gen.cancelled or self._closing.is_set():
                     stats.finish_reason = "cancelled"
                     break
@@ -281,7 +248,7 @@ class LlamaEngine:
         finally:
             if stream is not None:
                 stream.close()
-            self._set_abort(False)
+            self._abort.set(False)
             self._active_cancel = None
         if stats.finish_reason != "cancelled":
             tail = matcher.feed(decoder.decode(b"", final=True)) + matcher.flush()
@@ -292,7 +259,8 @@ class LlamaEngine:
                 stats.stopped_by = matcher.stopped_by
         if stats.first_token_s is None and stats.completion_tokens:
             stats.first_token_s = time.perf_counter() - started
-        stats.total_s = time.perf_counter() - started
+        self._ended = time.perf_counter()
+        stats.total_s = self._ended - started
 
     # -- public interface (any thread) ------------------------------------------------------
 
@@ -330,7 +298,7 @@ class LlamaEngine:
             else:
                 gen._finish()
 
-        self._jobs.put(run)
+        self._worker.put(run)
         return gen
 
     def grammar_accepts(self, grammar: str, text: str) -> bool:
@@ -452,8 +420,7 @@ class LlamaEngine:
             return
         self._closed = True
         self._closing.set()
-        self._jobs.put(None)
-        self._thread.join(timeout=30)
+        self._worker.stop(timeout=30)
 
     def __enter__(self) -> LlamaEngine:
         return self
@@ -469,6 +436,7 @@ def load_engine(
     n_threads: int | None = None,
     n_threads_batch: int | None = None,
     thread_wait: str = "library",
+    thread_adapt: bool = threads.THREAD_ADAPT,
     n_ctx_cap: int = 8192,
 ) -> LlamaEngine:
     """Load `info`'s file: context = the model's trained length capped by `n_ctx_cap`."""
@@ -481,7 +449,11 @@ def load_engine(
         trained = info.context_length or 4096
         n_ctx = max(256, min(trained, n_ctx_cap))
     return LlamaEngine(
-        info, n_ctx=n_ctx, n_threads=n_threads or physical_cores(), n_threads_batch=n_threads_batch
+        info,
+        n_ctx=n_ctx,
+        n_threads=n_threads or physical_cores(),
+        n_threads_batch=n_threads_batch,
+        thread_adapt=thread_adapt,
     )
 
 

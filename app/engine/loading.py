@@ -4,6 +4,7 @@ calls for (in-process llama.cpp, or an inference server)."""
 from __future__ import annotations
 
 from app.engine.base import Engine
+from app.engine.threads import THREAD_ADAPT
 from app.home import Home
 from app.models import ModelInfo
 from app.models import resolve_model as resolve_file
@@ -27,6 +28,7 @@ def load_engine(
     n_threads: int | None = None,
     n_threads_batch: int | None = None,
     thread_wait: str = "library",
+    thread_adapt: bool = THREAD_ADAPT,
     n_ctx_cap: int = 8192,
 ) -> Engine:
     """The engine `info` calls for; the thread settings apply to a local file only."""
@@ -41,5 +43,6 @@ def load_engine(
         n_threads=n_threads,
         n_threads_batch=n_threads_batch,
         thread_wait=thread_wait,
+        thread_adapt=thread_adapt,
         n_ctx_cap=n_ctx_cap,
     )

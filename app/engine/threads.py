@@ -6,6 +6,10 @@ from __future__ import annotations
 import os
 import sys
 
+THREAD_ADAPT = False
+"""Whether decode threads follow the step times by default (`Settings.thread_adapt`, any engine
+loaded without settings): off until `bench --busy` shows it meets issue 20's targets on a quiet
+machine (≥ 0.4× idle decode with a core taken, idle ≥ 0.95× the fixed count's); see README."""
 WAIT_POLICIES = {"sleep": "PASSIVE", "spin": "ACTIVE"}
 """`thread_wait` → OMP_WAIT_POLICY (`library`: unset, OpenMP's own default)."""
 

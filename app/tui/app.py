@@ -264,7 +264,9 @@ class LoreweaverApp(App[None]):
                 save_settings(self.where, settings)
             except LoreweaverError as exc:
                 self.notify(str(exc), severity="error")
-            engine_fields = ("model", "template", "n_ctx", "n_threads", "n_threads_batch")
+            engine_fields = (
+                "model", "template", "n_ctx", "n_threads", "n_threads_batch", "thread_adapt"
+            )  # fmt: skip
             if any(getattr(old, f) != getattr(settings, f) for f in engine_fields):
                 previous = self.engine
                 self.chat.use_engine(None, None)

@@ -16,6 +16,7 @@ FIELDS = {
     "n_threads",
     "n_threads_batch",
     "env",
+    "adapt",
     "idle_tokens_per_s",
     "busy_tokens_per_s",
     "busy_ratio",

@@ -1,5 +1,5 @@
 """The thread settings reach llama.cpp: decode and prompt thread counts on the live context,
-and the wait policy in the environment OpenMP reads when the library loads."""
+adaptive or fixed, and the wait policy in the environment OpenMP reads when the library loads."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+from app.engine.threads import THREAD_ADAPT
 from app.home import Home
 from app.session_start import open_session
 from app.settings import Settings, load_settings, save_settings
@@ -15,7 +16,7 @@ from app.settings import Settings, load_settings, save_settings
 def test_thread_counts_from_the_settings_file_reach_the_context(lw_home: Home) -> None:
     import llama_cpp
 
-    save_settings(lw_home, Settings(n_threads=1, n_threads_batch=2))
+    save_settings(lw_home, Settings(n_threads=1, n_threads_batch=2, thread_adapt=True))
     session = open_session(lw_home, load_settings(lw_home), character="brenna")
     engine = session.engine
     try:
@@ -26,8 +27,19 @@ def test_thread_counts_from_the_settings_file_reach_the_context(lw_home: Home) -
             )
         )
         assert counts == (1, 2)
+        assert engine._tuner is not None and engine._tuner.most == 1  # type: ignore[attr-defined]
     finally:
         engine.close()  # type: ignore[attr-defined]
+
+
+def test_thread_adapt_off_in_the_settings_file_keeps_the_count_fixed(lw_home: Home) -> None:
+    assert Settings().thread_adapt is THREAD_ADAPT
+    save_settings(lw_home, Settings(n_threads=2, thread_adapt=False))
+    session = open_session(lw_home, load_settings(lw_home), character="brenna")
+    try:
+        assert session.engine._tuner is None  # type: ignore[attr-defined]
+    finally:
+        session.engine.close()  # type: ignore[attr-defined]
 
 
 LOAD = (

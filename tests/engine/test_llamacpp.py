@@ -25,7 +25,7 @@ PROMPT = Prompt.markup(
     "<|im_start|>user\nTell me about the swords you forge.<|im_end|>\n<|im_start|>assistant\n"
 )
 GREEDY = Sampling(temperature=0.0, max_tokens=48)
-BATCH = 512  # the engine's n_batch (app/engine/llamacpp.py)
+BATCH = 512  # the engine's n_batch (app/engine/llama_open.py)
 
 
 def common_prefix(a: list[int], b: list[int]) -> int:

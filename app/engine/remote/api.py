@@ -22,7 +22,7 @@ MIN_N_CTX = 256
 SEGMENT_CACHE = 4096
 """Segments whose tokens are kept (a chat's history repeats them every turn)."""
 REPEAT_WINDOW = 64
-"""The repeat penalty's window, as the local engine's (`llamacpp.REPEAT_WINDOW`)."""
+"""The repeat penalty's window, as the local engine's (`llama_open.REPEAT_WINDOW`)."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Model and sampling settings: pick a model from the registry, a prompt format, sampler values.
+"""Model and sampling settings: pick a model from the registry, a prompt format, sampler values,
+llama.cpp's threads.
 
 Returns the edited `Settings` (the app saves them in the home and reloads the model if the
 model, its format or the context size changed); nothing is applied until Ctrl+S.
@@ -33,6 +34,14 @@ FIELDS: tuple[tuple[str, str], ...] = (
     ("seed", "seed (empty: random)"),
     ("max_tokens", "max tokens"),
 )
+THREAD_WAITS = (
+    ("OpenMP's own (spin)", "library"),
+    ("sleep", "sleep"),
+    ("spin", "spin"),
+)
+"""`Settings.thread_wait` choices, as shown."""
+ADAPT = (("yes: fewer threads while they are slower", True), ("no: always the count above", False))
+"""`Settings.thread_adapt` choices, as shown."""
 
 
 def _mb(size: int) -> str:
@@ -83,12 +92,41 @@ class ModelSettingsScreen(ModalScreen[Settings | None]):
                 with Horizontal(classes="field"):
                     yield Label("context size (max)", classes="name")
                     yield Input(str(self.settings.n_ctx), id="n_ctx", compact=True)
+                yield from self._thread_fields()
                 with Horizontal(classes="field"):
                     yield Label("stop strings (a | b)", classes="name")
                     yield Input(STOP_SEPARATOR.join(self.settings.stop), id="stops", compact=True)
                 with Horizontal(classes="field"):
                     yield Label("save as preset", classes="name")
                     yield Input(placeholder="a name, then Enter", id="save-preset", compact=True)
+
+    def _thread_fields(self) -> ComposeResult:
+        """llama.cpp's threads (`Settings.n_threads` and the rest; see `bench --busy`)."""
+        settings = self.settings
+        with Horizontal(classes="field"):
+            yield Label("threads per token", classes="name")
+            yield Input(str(settings.n_threads), id="n_threads", compact=True)
+        with Horizontal(classes="field"):
+            yield Label("adapt to busy machine", classes="name")
+            yield Select(
+                ADAPT,
+                value=settings.thread_adapt,
+                allow_blank=False,
+                id="thread_adapt",
+                compact=True,
+            )
+        with Horizontal(classes="field"):
+            yield Label("threads for prompts", classes="name")
+            batch = settings.n_threads_batch
+            yield Input(
+                "" if batch is None else str(batch),
+                placeholder="as per token",
+                id="n_threads_batch",
+                compact=True,
+            )
+        with Horizontal(classes="field"):
+            yield Label("thread wait (restart)", classes="name")
+            yield Select(THREAD_WAITS, value=settings.thread_wait, id="thread_wait", compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one("#models", DataTable)
@@ -147,11 +185,17 @@ class ModelSettingsScreen(ModalScreen[Settings | None]):
             sampling[key] = None if text == "" else text
         template = self.query_one("#template", Select).value
         data = self.settings.model_dump()
+        batch = self.query_one("#n_threads_batch", Input).value.strip()
+        wait = self.query_one("#thread_wait", Select).value
         stops = self.query_one("#stops", Input).value.split(STOP_SEPARATOR.strip())
         data.update(
             model=self.chosen,
             template=None if template is Select.NULL else template,
             n_ctx=self.query_one("#n_ctx", Input).value.strip(),
+            n_threads=self.query_one("#n_threads", Input).value.strip(),
+            n_threads_batch=batch or None,
+            thread_adapt=self.query_one("#thread_adapt", Select).value,
+            thread_wait=self.settings.thread_wait if wait is Select.NULL else wait,
             sampling={k: v for k, v in sampling.items() if v is not None or k == "seed"},
             stop=[s.strip() for s in stops if s.strip()],
         )
