@@ -117,8 +117,8 @@ def _play(scene: GroupScene, args: argparse.Namespace, sampling: Sampling) -> No
     if sys.stdin.isatty():
         names = ", ".join(m.name for m in scene.cast)
         print(f"a scene with {safe_line(names)} (@id to choose who answers, /help, /quit)")
-        for line in scene.lines:
-            _print(line)
+        for said in scene.lines:
+            _print(said)
     if hasattr(sys.stdin, "reconfigure"):
         sys.stdin.reconfigure(errors="replace")
     for raw in sys.stdin:
