@@ -42,10 +42,11 @@ def scene_text(member: Member, cast: Sequence[Member], user: str, description: s
 
 
 def shared_books(cast: Sequence[Member]) -> list[Lorebook]:
-    """The cast's world books, each once (own embedded books are not shared)."""
+    """The cast's world books, each once (own embedded books are not shared): a book several
+    sheets name is loaded for each, so copies are told apart by content, not identity."""
     books: list[Lorebook] = []
     for member in cast:
-        books += [b for b in member.world if all(b is not seen for seen in books)]
+        books += [b for b in member.world if all(b != seen for seen in books)]
     return books
 
 

@@ -88,3 +88,21 @@ def test_piped_swipes_edit_delete_and_branch_mean_what_they_do_in_a_chat(lw_home
     chat = store.get_chat(2)
     assert chat.character_id == "group:brenna+old_tam" and chat.meta["group"]["cast"]
     store.close()
+
+
+def test_prompt_explain_shows_each_members_own_prompt(lw_home: Home, cast_ids) -> None:  # type: ignore[no-untyped-def]
+    import yaml
+    from npc.npc_sheet import npc_data
+
+    gerd = lw_home.characters / "gerd.yaml"
+    gerd.write_text(yaml.safe_dump(npc_data()), encoding="utf-8")
+    result = run_cli(
+        "prompt", "gerd", "mira", "--say", "Gerd, Mira: news?", "--scene", "The gate.", "--explain"
+    )
+    assert result.returncode == 0, result.stderr
+    gerd_part, mira_part = result.stdout.split("Prompt for Mira (mira)")
+    assert "Prompt for Gerd (gerd)" in gerd_part
+    for part in (gerd_part, mira_part):
+        assert "scene:" in part and "history" in part and "1 turns kept" in part
+    assert "structured reply" in gerd_part and "gold = 5" in gerd_part
+    assert "structured reply" not in mira_part and "gold" not in mira_part
