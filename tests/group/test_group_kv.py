@@ -59,10 +59,13 @@ def test_a_resumed_scene_reads_only_new_tokens_per_speaker(lw_home: Home, cast_i
     for _ in range(2):
         _turn(scene, engine, last)
     scene.close()
-    assert sorted(p.name for p in (lw_home.root / "kv-cache").iterdir()) == [
-        f"scene-{scene.chat.id}-{ref}.lwkv"  # type: ignore[union-attr]
-        for ref in sorted(cast_ids[:2])
-    ]
+    assert (
+        sorted(p.name for p in (lw_home.root / "kv-cache").iterdir())
+        == [
+            f"scene-{scene.chat.id}-{ref}.lwkv"  # type: ignore[union-attr]
+            for ref in sorted(cast_ids[:2])
+        ]
+    )
     engine.reset_cache()  # as a new process would start
     resumed = _scene(lw_home, cast_ids[:2], engine, store)
     resumed.chat = scene.chat
