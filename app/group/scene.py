@@ -272,14 +272,28 @@ class GroupScene:
             yield self.reply(None, sampling)
 
     def regenerate(self, sampling: Sampling) -> SceneReply:
-        """Another take of the last NPC line by the same speaker, kept as a swipe beside it."""
-        if not self.lines or not self.lines[-1].speaker:
-            raise LoreweaverError("nothing to regenerate: the last line is not an NPC's")
-        last = self.lines.pop()
-        speaker = self.member(last.speaker)
-        reply = self.reply(speaker, sampling)
+        """Another take of the last NPC line by the same speaker, kept as a swipe beside it;
+        when the scene ends on the player's line (its answer was stopped empty or deleted), the
+        answer by the turn order, as in a one-to-one chat."""
+        if not self.lines:
+            raise LoreweaverError("nothing to regenerate: the scene is empty")
+        last = self.lines[-1]
+        if not last.speaker:
+            return self.reply(None, sampling)
+        parent = None
         if self.store is not None and last.id is not None:
-            reply.parent = self.store.get_message(last.id).parent_id
+            parent = self.store.get_message(last.id).parent_id
+            if parent is None:
+                raise LoreweaverError(
+                    "nothing to regenerate yet: a greeting's swipes are its other group greetings"
+                )
+        self.lines.pop()
+        try:
+            reply = self.reply(self.member(last.speaker), sampling)
+        except BaseException:
+            self.lines.append(last)
+            raise
+        reply.parent = parent
         return reply
 
 
