@@ -46,6 +46,14 @@ def stored(session: TreeView) -> tuple[ChatStore, Chat]:
     return session.store, chat
 
 
+def message_id(session: TreeView, index: int) -> int:
+    """The store id of the shown message at `index`; one clear error when there is none."""
+    ids = session.ids
+    if not -len(ids) <= index < len(ids):
+        raise LoreweaverError("the chat is empty" if not ids else f"no message at {index}")
+    return ids[index]
+
+
 def reload(session: ChatSession) -> None:
     """Re-read the active path from the store (after any change to the tree)."""
     store, chat = stored(session)
@@ -101,8 +109,9 @@ def continue_reply(session: ChatSession, sampling: Sampling) -> Reply:
 def swipe_position(session: TreeView, index: int = -1) -> tuple[int, int]:
     """(n, of) for the message at `index` of the history: it is swipe n of `of` (1-based)."""
     store, _ = stored(session)
-    siblings = [m.id for m in store.swipes(session.ids[index])]
-    return siblings.index(session.ids[index]) + 1, len(siblings)
+    at = message_id(session, index)
+    siblings = [m.id for m in store.swipes(at)]
+    return siblings.index(at) + 1, len(siblings)
 
 
 def swipe(session: TreeView, step: int, index: int = -1) -> tuple[int, int]:
@@ -111,10 +120,9 @@ def swipe(session: TreeView, step: int, index: int = -1) -> tuple[int, int]:
     Returns the new (n, of); raises when there is nothing further that way.
     """
     store, _ = stored(session)
-    if not session.ids:
-        raise LoreweaverError("the chat is empty")
-    siblings = [m.id for m in store.swipes(session.ids[index])]
-    target = siblings.index(session.ids[index]) + step
+    at = message_id(session, index)
+    siblings = [m.id for m in store.swipes(at)]
+    target = siblings.index(at) + step
     if not 0 <= target < len(siblings):
         raise LoreweaverError("no more swipes that way")
     store.select(siblings[target])
@@ -127,21 +135,21 @@ def edit(session: TreeView, index: int, text: str) -> None:
     store, _ = stored(session)
     if not text.strip():
         raise LoreweaverError("a message cannot be edited to nothing: delete it instead")
-    store.edit(session.ids[index], text)
+    store.edit(message_id(session, index), text)
     session.reload()
 
 
 def delete(session: TreeView, index: int) -> None:
     """Delete the history's message at `index` and everything after it on this branch."""
     store, _ = stored(session)
-    store.delete(session.ids[index])
+    store.delete(message_id(session, index))
     session.reload()
 
 
 def branch_path(session: TreeView, index: int) -> Chat:
     """Start a new chat from the path up to `index` (its metadata copied); the view moves to it."""
     store, _ = stored(session)
-    session.chat = store.branch(session.ids[index])
+    session.chat = store.branch(message_id(session, index))
     session.reload()
     return session.chat
 

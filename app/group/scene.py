@@ -184,20 +184,26 @@ class GroupScene:
         """The store ids of the scene's lines (a saved scene's lines all have one)."""
         return [line.id for line in self.lines if line.id is not None]
 
+    def _tree(self) -> GroupScene:
+        """The scene, for a tree action; an empty one is refused before a chat is stored."""
+        if not self.lines:
+            raise LoreweaverError("the scene is empty")
+        return self
+
     def swipe_position(self, index: int = -1) -> tuple[int, int]:
-        return session_tree.swipe_position(self, index)
+        return session_tree.swipe_position(self._tree(), index)
 
     def swipe(self, step: int, index: int = -1) -> tuple[int, int]:
-        return session_tree.swipe(self, step, index)
+        return session_tree.swipe(self._tree(), step, index)
 
     def edit(self, index: int, text: str) -> None:
-        session_tree.edit(self, index, text)
+        session_tree.edit(self._tree(), index, text)
 
     def delete(self, index: int) -> None:
-        session_tree.delete(self, index)
+        session_tree.delete(self._tree(), index)
 
     def branch(self, index: int) -> Chat:
-        return session_tree.branch_path(self, index)
+        return session_tree.branch_path(self._tree(), index)
 
     def close(self) -> None:
         """End the scene: save each speaker's KV line so reopening it reads no prompt whole
