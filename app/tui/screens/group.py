@@ -229,12 +229,17 @@ class GroupScreen(Screen[None]):
         if self._attempt(lambda: scene.say(event.value)):
             event.input.value = ""
             self.refresh_log()
-            self._run(lambda sampling: scene.reply(self._chosen(), sampling))
+            self._answer(scene)
 
     def action_talk(self) -> None:
         scene = self.scene
         if scene is not None and self._attempt(lambda: None):
-            self._run(lambda sampling: scene.reply(self._chosen(), sampling))
+            self._answer(scene)
+
+    def _answer(self, scene: GroupScene) -> None:
+        """The next line, by the speaker chosen now (read here: widgets belong to this thread)."""
+        chosen = self._chosen()
+        self._run(lambda sampling: scene.reply(chosen, sampling))
 
     def action_regenerate(self) -> None:
         scene = self.scene
@@ -382,9 +387,9 @@ class GroupScreen(Screen[None]):
             last_npc = index % len(scene.lines) == len(scene.lines) - 1 and line.speaker
             try:
                 scene.swipe(step, index)
-            except LoreweaverError:
+            except LoreweaverError as exc:
                 if step > 0 and last_npc:  # past the last take: a new one
                     self._run(scene.regenerate)
                     return
-                self.notify("No more swipes that way.", severity="warning")
+                self.notify(safe_line(str(exc)), severity="warning")
             self.refresh_log()
