@@ -6,7 +6,8 @@ path of the stored tree is active, while the session writes and prompts along it
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from app.engine.base import Sampling
 from app.errors import LoreweaverError
@@ -19,12 +20,38 @@ if TYPE_CHECKING:
     from app.session import ChatSession
 
 
-def stored(session: ChatSession) -> tuple[ChatStore, Chat]:
+class TreeView(Protocol):
+    """What moves about a stored chat tree: a one-to-one session, or a group scene."""
+
+    store: ChatStore | None
+    chat: Chat | None
+
+    @property
+    def ids(self) -> Sequence[int]:
+        """The store ids of the active path's shown messages, in order."""
+        ...
+
+    def saved_chat(self) -> Chat | None: ...
+
+    def reload(self) -> None:
+        """Re-read the active path after the tree changed."""
+        ...
+
+
+def stored(session: TreeView) -> tuple[ChatStore, Chat]:
     """The session's store and chat; a new chat is stored first (its tree starts then)."""
     chat = session.saved_chat()
     if session.store is None or chat is None:
         raise LoreweaverError("this chat is not saved, so it has no swipes, edits or branches")
     return session.store, chat
+
+
+def message_id(session: TreeView, index: int) -> int:
+    """The store id of the shown message at `index`; one clear error when there is none."""
+    ids = session.ids
+    if not -len(ids) <= index < len(ids):
+        raise LoreweaverError("the chat is empty" if not ids else f"no message at {index}")
+    return ids[index]
 
 
 def reload(session: ChatSession) -> None:
@@ -79,51 +106,57 @@ def continue_reply(session: ChatSession, sampling: Sampling) -> Reply:
     return session._reply(prompt, sampling, writer, plan.evicted, prefix=last.content)
 
 
-def swipe_position(session: ChatSession, index: int = -1) -> tuple[int, int]:
+def swipe_position(session: TreeView, index: int = -1) -> tuple[int, int]:
     """(n, of) for the message at `index` of the history: it is swipe n of `of` (1-based)."""
     store, _ = stored(session)
-    siblings = [m.id for m in store.swipes(session.ids[index])]
-    return siblings.index(session.ids[index]) + 1, len(siblings)
+    at = message_id(session, index)
+    siblings = [m.id for m in store.swipes(at)]
+    return siblings.index(at) + 1, len(siblings)
 
 
-def swipe(session: ChatSession, step: int, index: int = -1) -> tuple[int, int]:
+def swipe(session: TreeView, step: int, index: int = -1) -> tuple[int, int]:
     """Show the alternative `step` places left (−) or right (+) of the message at `index`.
 
     Returns the new (n, of); raises when there is nothing further that way.
     """
     store, _ = stored(session)
-    if not session.ids:
-        raise LoreweaverError("the chat is empty")
-    siblings = [m.id for m in store.swipes(session.ids[index])]
-    target = siblings.index(session.ids[index]) + step
+    at = message_id(session, index)
+    siblings = [m.id for m in store.swipes(at)]
+    target = siblings.index(at) + step
     if not 0 <= target < len(siblings):
         raise LoreweaverError("no more swipes that way")
     store.select(siblings[target])
-    reload(session)
+    session.reload()
     return target + 1, len(siblings)
 
 
-def edit(session: ChatSession, index: int, text: str) -> None:
+def edit(session: TreeView, index: int, text: str) -> None:
     """Replace the text of the history's message at `index` (the old text is kept)."""
     store, _ = stored(session)
     if not text.strip():
         raise LoreweaverError("a message cannot be edited to nothing: delete it instead")
-    store.edit(session.ids[index], text)
-    reload(session)
+    store.edit(message_id(session, index), text)
+    session.reload()
 
 
-def delete(session: ChatSession, index: int) -> None:
+def delete(session: TreeView, index: int) -> None:
     """Delete the history's message at `index` and everything after it on this branch."""
     store, _ = stored(session)
-    store.delete(session.ids[index])
-    reload(session)
+    store.delete(message_id(session, index))
+    session.reload()
+
+
+def branch_path(session: TreeView, index: int) -> Chat:
+    """Start a new chat from the path up to `index` (its metadata copied); the view moves to it."""
+    store, _ = stored(session)
+    session.chat = store.branch(message_id(session, index))
+    session.reload()
+    return session.chat
 
 
 def branch(session: ChatSession, index: int) -> Chat:
-    """Start a new chat from the history up to `index`; the session moves to it (with its
-    author's note)."""
-    store, _ = stored(session)
-    session.chat = store.branch(session.ids[index])
-    save_note(store, session.chat.id, session.authors_note)
-    reload(session)
-    return session.chat
+    """`branch_path` for a session: the new chat keeps the author's note too."""
+    chat = branch_path(session, index)
+    if session.store is not None:
+        save_note(session.store, chat.id, session.authors_note)
+    return chat

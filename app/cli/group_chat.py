@@ -2,8 +2,9 @@
 
 Each line the player types is answered by the NPC the turn order picks (by default the one
 addressed by name); `@id text` makes `id` answer, `/talk N` lets the NPCs talk N turns among
-themselves, `/regen` takes the last NPC line again (kept as a swipe). Every line is printed
-as "Name: text".
+themselves, `/regen` takes the last NPC line again (kept as a swipe); `/left`, `/right`,
+`/edit`, `/delete` and `/branch` move about the scene's tree as in a one-to-one chat. Every
+line is printed as "Name: text".
 """
 
 from __future__ import annotations
@@ -16,12 +17,19 @@ from app.text import safe_line
 
 if TYPE_CHECKING:
     from app.engine.base import Sampling
+    from app.group.prompt import Line
     from app.group.scene import GroupScene, SceneReply
 
 GROUP_COMMANDS = {
     "@ID TEXT": "say TEXT and have ID answer",
     "/talk N": "let the NPCs talk N turns among themselves",
     "/regen": "another take of the last NPC line (kept as a swipe)",
+    "/left": "the previous swipe of the last line",
+    "/right": "the next swipe of the last line",
+    "/edit TEXT": "replace the last line's text",
+    "/delete": "delete the last line",
+    "/branch": "start a new scene from here",
+    "/help": "this list",
     "/quit": "leave",
 }
 
@@ -90,6 +98,7 @@ def run_group(args: argparse.Namespace) -> int:
                 scene.member(args.to)  # checked before anything is stored
             _play(scene, args, sampling)
         finally:
+            scene.close()
             scene.engine.close()
     finally:
         store.close()
@@ -107,7 +116,9 @@ def _play(scene: GroupScene, args: argparse.Namespace, sampling: Sampling) -> No
         return
     if sys.stdin.isatty():
         names = ", ".join(m.name for m in scene.cast)
-        print(f"a scene with {safe_line(names)} (@id to choose who answers, /talk N, /quit)")
+        print(f"a scene with {safe_line(names)} (@id to choose who answers, /help, /quit)")
+        for said in scene.lines:
+            _print(said)
     if hasattr(sys.stdin, "reconfigure"):
         sys.stdin.reconfigure(errors="replace")
     for raw in sys.stdin:
@@ -135,6 +146,22 @@ def _turn(scene: GroupScene, line: str, sampling: Sampling) -> None:
             _show(reply)
     elif word == "/regen":
         _show(scene.regenerate(sampling))
+    elif word in ("/left", "/right"):
+        n, of = scene.swipe(-1 if word == "/left" else 1)
+        print(f"swipe {n}/{of}")
+        _print(scene.lines[-1])
+    elif word == "/edit":
+        scene.edit(-1, rest)
+        print("edited")
+    elif word == "/delete":
+        scene.delete(-1)
+        print(f"deleted; {len(scene.lines)} lines left")
+    elif word == "/branch":
+        chat = scene.branch(-1)
+        print(f"now in chat {chat.id} (a branch)")
+    elif word == "/help":
+        for usage, meaning in GROUP_COMMANDS.items():
+            print(f"{usage:<12} {meaning}")
     elif word.startswith("@") and len(word) > 1:
         member = scene.member(word[1:])
         if rest.strip():
@@ -154,5 +181,14 @@ def _show(reply: SceneReply) -> None:
             pass
     except KeyboardInterrupt:
         reply.cancel()
-    line = reply.finish()
+    _print(reply.finish())
+
+
+def _print(line: Line) -> None:
+    from app.npc.state import NPC_META
+    from app.npc.structured import annotation_text
+
     print(f"{safe_line(line.name)}: {safe_line(line.text)}", flush=True)
+    note = line.meta.get(NPC_META)
+    if isinstance(note, dict):  # a structured line: its emotion, action and state changes
+        print(safe_line(f"  [{annotation_text(note)}]"), flush=True)

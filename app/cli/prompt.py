@@ -16,11 +16,16 @@ from app.cli.common import (
 from app.text import safe_line, safe_text
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
+    from app.memory.assembly import Assembly
+    from app.npc.structured import ReplyShape
     from app.session import ChatSession
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    add_character_arg(parser)
+    add_character_arg(parser, several=True)
+    parser.add_argument("--scene", metavar="TEXT", help="group scene: where and what is happening")
     add_model_flags(parser)
     parser.add_argument(
         "--say", metavar="TEXT", type=text_arg, help="a user line to end the prompt with"
@@ -37,7 +42,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.errors import LoreweaverError
     from app.prompts.formats import warm_up
+
+    if len(args.character) > 1:
+        from app.cli.group_prompt import run_group
+
+        return run_group(args)
+    args.character = args.character[0]
+    if args.scene is not None:
+        raise LoreweaverError("--scene is for group scenes (name several characters)")
 
     warm_up(args.template)  # the template renderer starts while the engine's modules import
     from app.engine.adapters import label as adapter_label
@@ -105,17 +119,31 @@ def _explain(
 ) -> None:
     from rich.console import Console
     from rich.markup import escape
-    from rich.table import Table
 
     from app.npc.structured import annotation_text, last_annotation, session_shape
 
-    assembly = session.assembly(say)
-    table = Table(
-        title=f"Prompt for {escape(safe_line(session.sheet.name))}: {total}/{n_ctx} "
-        f"tokens (reply reserve {session.reserve}), format {fmt}, "
-        f"model {escape(safe_line(model))}",
-        title_justify="left",
+    shape = session_shape(session)
+    last = last_annotation(session) if shape is not None else None
+    table = explain_table(
+        f"Prompt for {safe_line(session.sheet.name)}: {total}/{n_ctx} "
+        f"tokens (reply reserve {session.reserve}), format {fmt}, model {safe_line(model)}",
+        session.assembly(say),
+        shape,
+        annotation_text(last) if last else "-",
     )
+    console = Console(soft_wrap=False)
+    console.print(table)
+    if session.fmt.note:
+        console.print(f"note: {escape(safe_line(session.fmt.note))}")
+
+
+def explain_table(title: str, assembly: Assembly, shape: ReplyShape | None, last: str) -> Table:
+    """Each section of a prompt with its token count and what went in and why; a structured
+    reply's shape and the `last` reply's annotation when the sheet asks for one."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=escape(title), title_justify="left")
     table.add_column("section")
     table.add_column("tokens", justify="right")
     table.add_column("what and why", overflow="fold")
@@ -125,17 +153,12 @@ def _explain(
             str(section.tokens),
             escape(safe_text("\n".join(section.lines))) or "-",
         )
-    shape = session_shape(session)
     if shape is not None:  # the sheet asks for structured replies
-        last = last_annotation(session)
         lines = [
             f"JSON reply: line, emotion ({', '.join(shape.config.emotion_list)})",
             f"actions: {', '.join(a.name for a in shape.actions) or 'none'}",
             f"grammar: {len(shape.grammar)} characters, reply at most {shape.max_tokens} tokens",
-            f"last reply: {annotation_text(last) if last else '-'}",
+            f"last reply: {last}",
         ]
         table.add_row("structured reply", "-", escape(safe_text("\n".join(lines))))
-    console = Console(soft_wrap=False)
-    console.print(table)
-    if session.fmt.note:
-        console.print(f"note: {escape(safe_line(session.fmt.note))}")
+    return table

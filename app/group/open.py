@@ -44,7 +44,15 @@ def open_scene(
         if chat is None or chat.character_id != scene_id(cast):
             raise LoreweaverError(f"no saved scene with {' '.join(ids)} to resume")
     engine = load_engine(info, **engine_threads(settings), n_ctx_cap=settings.n_ctx)
-    scene = GroupScene(cast, fmt, engine, user=name, user_description=about, order=order)
+    scene = GroupScene(
+        cast,
+        fmt,
+        engine,
+        user=name,
+        user_description=about,
+        order=order,
+        cache_dir=home.root / "kv-cache",
+    )
     scene.store, scene.chat = store, chat
     scene.description = description or ""
     if chat is not None:
@@ -53,4 +61,6 @@ def open_scene(
         if user is None and persona is None:
             scene.user = chat.user_name
         scene.reload()
+    else:
+        scene.greet()
     return scene

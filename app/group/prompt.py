@@ -8,26 +8,28 @@ are user turns opening with "Name:". Nothing of another member's sheet or own lo
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.group.cast import Member
 from app.memory.assembly import Assembly, Turn, TurnNotes, Window, assemble, post_history_text
 from app.memory.chat_state import prompt_state
 from app.memory.history import Texts
-from app.memory.lore import LoreTimers, scan_lore
+from app.memory.lore import LoreResult, LoreTimers, scan_lore
 from app.prompts.formats import PromptFormat
 from app.sheets.lorebook import Lorebook
 
 
 @dataclass(frozen=True)
 class Line:
-    """One line of the scene: `speaker` is a cast id, or "" for the player."""
+    """One line of the scene: `speaker` is a cast id, or "" for the player; `meta` is its
+    stored metadata (a structured line's annotations and the state after it)."""
 
     speaker: str
     name: str
     text: str
     id: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 def scene_text(member: Member, cast: Sequence[Member], user: str, description: str) -> str:
@@ -40,10 +42,11 @@ def scene_text(member: Member, cast: Sequence[Member], user: str, description: s
 
 
 def shared_books(cast: Sequence[Member]) -> list[Lorebook]:
-    """The cast's world books, each once (own embedded books are not shared)."""
+    """The cast's world books, each once (own embedded books are not shared): a book several
+    sheets name is loaded for each, so copies are told apart by content, not identity."""
     books: list[Lorebook] = []
     for member in cast:
-        books += [b for b in member.world if all(b is not seen for seen in books)]
+        books += [b for b in member.world if all(b != seen for seen in books)]
     return books
 
 
@@ -56,7 +59,16 @@ def npc_turns(lines: Sequence[Line], member: Member) -> list[Turn]:
     ]
 
 
-def npc_assembly(
+@dataclass(frozen=True)
+class NpcPlan:
+    """One NPC's prompt for its next line, and the lore it drew on (whose timers the scene
+    keeps once the line is said)."""
+
+    assembly: Assembly
+    lore: LoreResult | None
+
+
+def npc_plan(
     member: Member,
     cast: Sequence[Member],
     lines: Sequence[Line],
@@ -68,29 +80,35 @@ def npc_assembly(
     count: Callable[[str], int],
     n_ctx: int,
     reserve: int,
-) -> Assembly:
-    """The sections of `member`'s prompt for its next line after `lines`."""
+    turn: int | None = None,
+    timers: LoreTimers | None = None,
+    asks: str = "",
+) -> NpcPlan:
+    """The sections of `member`'s prompt for its next line after `lines`. `turn` is the scene's
+    turn for lore timing (default: the lines so far), `timers` the lore timers it starts from,
+    `asks` the member's structured-reply instruction (after its post-history text)."""
     turns = npc_turns(lines, member)
     books = shared_books(cast) + ([member.own_book] if member.own_book is not None else [])
     lore = scan_lore(
         books,
         Texts(turns),
-        turn=sum(1 for t in turns if t.role == "user"),
+        turn=len(lines) if turn is None else turn,
         seed=0,
-        timers=LoreTimers(),
+        timers=timers or LoreTimers(),
         char=member.name,
         user=user,
         count=count,
         n_ctx=n_ctx,
     )
     fixed, triggered = lore.prompt_lore() if lore is not None else ([], [])
+    post = post_history_text(member.sheet, user=user)
     notes = TurnNotes(
-        post_history=post_history_text(member.sheet, user=user),
+        post_history="\n\n".join(t for t in (post, asks) if t),
         state=prompt_state(member.sheet, state_meta, user=user),
     )
     notes.lore = triggered
     scene = ("scene", scene_text(member, cast, user, description))
-    return assemble(
+    assembly = assemble(
         member.sheet,
         turns,
         user=user,
@@ -100,6 +118,14 @@ def npc_assembly(
         constant_lore=[scene, *fixed],
         notes=notes,
     )
+    return NpcPlan(assembly, lore)
+
+
+def npc_assembly(
+    member: Member, cast: Sequence[Member], lines: Sequence[Line], **how: Any
+) -> Assembly:
+    """`npc_plan`'s sections alone."""
+    return npc_plan(member, cast, lines, **how).assembly
 
 
 def render(fmt: PromptFormat, assembly: Assembly) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from app.engine.base import Generation, GenerationStats, Sampling
+from app.engine.base import Engine, Generation, GenerationStats, Sampling
 from app.memory.chat_state import TRUST_PREFIX, StateEntry, state_entries
 from app.memory.history import PathHistory
 from app.memory.store import StoredMessage
@@ -144,15 +144,32 @@ def start(
 ) -> Generation:
     """Start the reply: plain text, or under the sheet's grammar when it opts in."""
     shape = session_shape(session)
-    if shape is None:
-        return session.engine.generate(prompt, sampling, stop=stops)
-    if prefix:
+    if shape is not None and prefix:
         raise fail(session.sheet, "structured", "a structured reply cannot be continued")
+    done = None if session.store is not None else session.meta.update
+    return generate(
+        session.engine, shape, prompt, sampling, stops, state_meta(session), session.user, done
+    )
+
+
+def generate(
+    engine: Engine,
+    shape: ReplyShape | None,
+    prompt: str,
+    sampling: Sampling,
+    stops: list[str],
+    chat_meta: dict[str, Any],
+    user: str,
+    on_done: Callable[[dict[str, Any]], None] | None = None,
+) -> Generation:
+    """A plain reply without a `shape`; else one under its grammar, whose changes apply to the
+    state in `chat_meta` (`on_done` gets the state after them)."""
+    if shape is None:
+        return engine.generate(prompt, sampling, stop=stops)
     # the grammar ends the reply: no stop strings, and room for its longest form
     budget = replace(sampling, max_tokens=max(sampling.max_tokens, shape.max_tokens))
-    generation = session.engine.generate(prompt, budget, stop=(), grammar=shape.grammar)
-    done = None if session.store is not None else session.meta.update
-    return StructuredGeneration(generation, shape, state_meta(session), session.user, done)
+    generation = engine.generate(prompt, budget, stop=(), grammar=shape.grammar)
+    return StructuredGeneration(generation, shape, chat_meta, user, on_done)
 
 
 def reply_annotations(generation: Generation) -> dict[str, Any]:
@@ -185,11 +202,17 @@ def annotation_text(note: dict[str, Any]) -> str:
 
 def instructions(session: ChatSession) -> str:
     """What the next prompt asks for, and the last reply's emotion and action."""
-    found = declaration(session.sheet)
+    return ask_for(session.sheet, session.user, session.state(), last_annotation(session))
+
+
+def ask_for(sheet: Sheet, user: str, entries: list[StateEntry], last: dict[str, Any] | None) -> str:
+    """The structured-reply instruction for `sheet` with its state `entries`, naming the `last`
+    reply's emotion and action ("" when the sheet does not opt in)."""
+    found = declaration(sheet)
     config = found.structured
     if config is None or not config.enabled:
         return ""
-    char, user = session.sheet.name, session.user
+    char = sheet.name
     text = (
         f'Reply only with JSON: "line" is what {char} says aloud, "emotion" is one of '
         f"{', '.join(config.emotion_list)}."
@@ -200,13 +223,11 @@ def instructions(session: ChatSession) -> str:
             for a in found.actions
         )
         text += f' Optionally "action", one of: {listed}.'
-    entries = session.state()
     variables = [e.key for e in entries if not e.key.startswith(TRUST_PREFIX)]
     if variables:
         text += f' "state" sets new values of: {", ".join(variables)}.'
     if any(e.key.startswith(TRUST_PREFIX) for e in entries):
         text += f' "trust" changes trust by at most ±{config.trust_step}.'
-    last = last_annotation(session)
     if last is not None and last.get("emotion"):
         text += f" Last reply: {annotation_text({**last, 'changes': []})}."
     return substitute(text, char=char, user=user)

@@ -72,3 +72,37 @@ def test_piped_lines_choose_speakers_and_resume_continues_the_scene(lw_home: Hom
 def test_group_flags_on_a_one_to_one_chat_are_refused() -> None:
     line = one_line_error(run_cli("chat", "brenna", "--talk", "2", "--say", "hi"))
     assert "--talk" in line
+
+
+def test_piped_swipes_edit_delete_and_branch_mean_what_they_do_in_a_chat(lw_home: Home) -> None:
+    script = "@old_tam Evening, Tam.\n/regen\n/left\n/edit Aye, evening.\n/branch\n/delete\n"
+    piped = run_cli("chat", "brenna", "old_tam", "--max-tokens", "8", stdin=script)
+    assert piped.returncode == 0, piped.stderr
+    assert "swipe 1/2" in piped.stdout and "now in chat 2 (a branch)" in piped.stdout
+    store = ChatStore.open(lw_home)
+    first, second = store.active_path(1), store.active_path(2)
+    assert [m.content for m in first] == ["Evening, Tam.", "Aye, evening."]
+    assert len(store.swipes(first[1].id)) == 2  # the regenerated take beside it
+    assert store.versions(first[1].id)[-1] == "Aye, evening." != store.versions(first[1].id)[0]
+    assert [m.content for m in second] == ["Evening, Tam."]  # the branch's last line deleted
+    chat = store.get_chat(2)
+    assert chat.character_id == "group:brenna+old_tam" and chat.meta["group"]["cast"]
+    store.close()
+
+
+def test_prompt_explain_shows_each_members_own_prompt(lw_home: Home, cast_ids) -> None:  # type: ignore[no-untyped-def]
+    import yaml
+    from npc.npc_sheet import npc_data
+
+    gerd = lw_home.characters / "gerd.yaml"
+    gerd.write_text(yaml.safe_dump(npc_data()), encoding="utf-8")
+    result = run_cli(
+        "prompt", "gerd", "mira", "--say", "Gerd, Mira: news?", "--scene", "The gate.", "--explain"
+    )
+    assert result.returncode == 0, result.stderr
+    gerd_part, mira_part = result.stdout.split("Prompt for Mira (mira)")
+    assert "Prompt for Gerd (gerd)" in gerd_part
+    for part in (gerd_part, mira_part):
+        assert "scene:" in part and "history" in part and "1 turns kept" in part
+    assert "structured reply" in gerd_part and "gold = 5" in gerd_part
+    assert "structured reply" not in mira_part and "gold" not in mira_part
