@@ -46,7 +46,7 @@ KINDS = ("player", "npc", "say", "talk", "choices", "set", "goto", "end")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Persona(_Strict):
