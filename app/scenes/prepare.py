@@ -51,7 +51,8 @@ def _lore(home: Home, script: SceneScript, path: Path, cast: list[Member]) -> No
             raise LoreweaverError(f"lore[{number}]: no lorebook {book_id!r}", path=path)
         book = library.load_lorebook(found)
         for member in cast:
-            member.world.append(book)
+            if book_id not in member.sheet.world:  # a book the sheet names is read already
+                member.world.append(book)
 
 
 def check_scene(home: Home, path: Path) -> tuple[SceneScript, str, list[Member], Program]:

@@ -31,8 +31,12 @@ BASE: dict[str, Any] = {
     "beats": [
         {"player": "Hello."},
         {"npc": "brenna", "rules": {"max_chars": 100}},
-        {"choices": [{"text": "Pay.", "beats": [{"set": {"paid": True}}]},
-                     {"text": "Leave.", "end": True}]},  # fmt: skip
+        {
+            "choices": [
+                {"text": "Pay.", "beats": [{"set": {"paid": True}}]},
+                {"text": "Leave.", "end": True},
+            ]
+        },  # fmt: skip
         {"label": "after", "npc": "any", "when": "paid"},
         {"say": "Bye.", "speaker": "hobb"},
     ],
@@ -73,10 +77,22 @@ MEANING = {  # path → well-formed values whose meaning is wrong
     ("cast", 1): ["nobody", "../brenna"],
     ("beats", 1, "npc"): ["nobody", "old_tam"],
     ("beats", 4, "speaker"): ["nobody"],
-    ("beats", 3, "when"): ["unknown", "coins > many", "paid > 1", "coins ==", "brenna.nope",
-                           "not coins", "paid and", "hobb.name_in_ledger >= 2"],
-    ("beats", 2, "choices", 0, "beats", 0, "set"): [{"nope": 1}, {"paid": 5}, {"brenna.x": 1},
-                                                    {"coins": "many"}],
+    ("beats", 3, "when"): [
+        "unknown",
+        "coins > many",
+        "paid > 1",
+        "coins ==",
+        "brenna.nope",
+        "not coins",
+        "paid and",
+        "hobb.name_in_ledger >= 2",
+    ],
+    ("beats", 2, "choices", 0, "beats", 0, "set"): [
+        {"nope": 1},
+        {"paid": 5},
+        {"brenna.x": 1},
+        {"coins": "many"},
+    ],
     ("beats", 2, "choices", 0, "goto"): ["missing", "Nope"],
     ("beats", 2, "choices", 0, "when"): ["missing == 1"],
     ("beats", 4, "label"): ["after"],
