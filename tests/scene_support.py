@@ -23,12 +23,12 @@ from dialogue_readers import (
     read_yarn,
 )
 from dialogue_support import run_node
+from support import REPO
 
 from app.export import FORMATS, Dialogue
 from app.export.canonical import schema
 from app.export.graph import speaker_id
 from app.home import ENV_VAR, Home
-from support import REPO
 
 SCENES = REPO / "scenes"
 
