@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.engine.base import Engine, Sampling
@@ -24,11 +24,13 @@ from app.group import GroupScene, Line, Member, next_speaker
 from app.group.prompt import foreign_label
 from app.group.scene import GROUP_META
 from app.memory.store import Chat, StoredMessage
+from app.npc.structured import ReplyShape
 from app.reply import without_speaker
 from app.scenes.constraints import best, broken, token_cap
 from app.scenes.prepare import Prepared
 from app.scenes.program import Step, holds
 from app.scenes.stored import Nodes
+from app.scenes.structured import Shapes, state_after
 
 
 def derive(seed: int, *parts: object) -> int:
@@ -47,6 +49,8 @@ class Slot:
     flags: list[str] = field(default_factory=list)
     kept: int = 0
     """The attempt stored (its seed is the one recorded)."""
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    """Each attempt's structured-reply annotations (empty for plain text)."""
     stored: StoredMessage | None = None
 
 
@@ -57,6 +61,9 @@ class Task:
     prompt: str
     step: Step
     slots: list[Slot]
+    own: dict[str, Any]
+    """The member's sheet state on this branch."""
+    shape: ReplyShape | None
 
     def open(self) -> list[Slot]:
         return [slot for slot in self.slots if slot.text is None]
@@ -98,6 +105,7 @@ class SceneRunner:
             order=script.order,
         )  # fmt: skip
         self.scene.reserve = script.sampling.max_tokens
+        self.shapes = Shapes(engine, script.persona.name)
         self.generated = {"model": prepared.info.name, "template": prepared.fmt.id,
                           "sampling": script.sampling.model_dump()}  # fmt: skip
 
@@ -203,16 +211,17 @@ class SceneRunner:
         for slot, message in zip(slots, have, strict=False):
             slot.text, slot.stored = message.content, message
             self.on_line()
-        return Task(key, member, self.prompt(cursor, member), step, slots)
-
-    def prompt(self, cursor: Cursor, member: Member) -> str:
-        """`member`'s prompt after this branch's lines, with its sheet state as the branch
-        has set it (a `member.variable` the script set)."""
         own = {
             name.split(".", 1)[1]: value
             for name, value in cursor.state.items()
             if name.startswith(f"{member.id}.")
         }
+        prompt = self.prompt(cursor, member, own)
+        return Task(key, member, prompt, step, slots, own, self.shapes.of(member))
+
+    def prompt(self, cursor: Cursor, member: Member, own: dict[str, Any]) -> str:
+        """`member`'s prompt after this branch's lines, with its sheet state as the branch
+        has set it (by `set`, or by its own structured replies)."""
         meta = {GROUP_META: {"state": {member.id: {"state": own}}}}
         self.scene.chat = Chat(0, "", None, self.script.persona.name, meta)
         return self.scene.prompt_for(member, cursor.lines)
@@ -226,10 +235,17 @@ class SceneRunner:
             repeat_penalty=spec.repeat_penalty, seed=seed,
             max_tokens=token_cap(task.step.rules, spec.max_tokens),
         )  # fmt: skip
+        if task.shape is not None:  # the grammar ends the reply: room for its longest form
+            sampling = replace(sampling, max_tokens=max(sampling.max_tokens, task.shape.max_tokens))
+            return Request(task.prompt, sampling, (), task.shape.grammar)
         return Request(task.prompt, sampling, tuple(self.scene.stops))
 
     def record(self, task: Task, slot: Slot, raw: str) -> None:
         member = task.member
+        note: dict[str, Any] = {}
+        if task.shape is not None:
+            raw, note = self.shapes.read(member, raw, task.own)
+        slot.notes.append(note)
         text = "".join(without_speaker(iter([raw]), member.name))
         cut = foreign_label(text, member, self.scene.cast, self.scene.user)
         text = (text[:cut] if cut is not None else text).strip()
@@ -250,7 +266,8 @@ class SceneRunner:
             seed = derive(self.script.seed, cursor.branch, task.key, slot.alt, slot.kept)
             note = {"alt": slot.alt, "seed": seed, "attempts": len(slot.attempts),
                     "flags": slot.flags}  # fmt: skip
-            meta = {"speaker": task.member.id, "scene": note, **self.generated}
+            meta = {"speaker": task.member.id, "scene": note, **self.generated,
+                    **slot.notes[slot.kept]}  # fmt: skip
             slot.stored = self.nodes.add(
                 cursor.parent, task.key, "assistant", slot.text or "", task.member.name, meta
             )
@@ -260,6 +277,8 @@ class SceneRunner:
         cursor.parent = first.id
         cursor.lines = [*cursor.lines, Line(task.member.id, task.member.name, first.content,
                                             first.id)]  # fmt: skip
+        changed = {f"{task.member.id}.{k}": v for k, v in state_after(first.meta).items()}
+        cursor.state = {**cursor.state, **{k: v for k, v in changed.items() if k in cursor.state}}
         cursor.task = None
         cursor.turn += 1
         if cursor.turn >= task.step.turns:

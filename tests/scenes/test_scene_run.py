@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 from dialogue_support import npm_modules
+from npc.npc_sheet import npc_data
 from scene_support import SCENES, check_with_parsers, cli, files, make_home
 
 from app.export import FORMATS, export_chat, load_dialogue
@@ -142,3 +143,21 @@ def test_a_line_that_breaks_its_rules_is_flagged_after_its_retries(
     note = variant["meta"]["scene"]
     assert note["attempts"] == 2 and "does not mention 'zyzzyva'" in note["flags"]
     assert 0 < len(variant["text"]) <= 12
+
+
+def test_a_structured_reply_sets_the_state_its_branch_reads(lw_home: Home, tmp_path: Path) -> None:
+    (lw_home.characters / "gerd.yaml").write_text(yaml.safe_dump(npc_data()), encoding="utf-8")
+    scene = tmp_path / "gate.yaml"
+    scene.write_text(yaml.safe_dump({
+        "title": "Gate", "cast": ["gerd"], "seed": 5, "sampling": {"max_tokens": 16},
+        "beats": [{"player": "Open the gate, please."}, {"npc": "gerd"},
+                  {"say": "Pass.", "speaker": "gerd", "when": "gerd.gate_open"},
+                  {"say": "Closed.", "speaker": "gerd", "when": "not gerd.gate_open"}],
+    }), encoding="utf-8")  # fmt: skip
+    done = cli(lw_home, "run", str(scene), "-o", str(tmp_path / "out"), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads((tmp_path / "out" / "gate.json").read_text("utf-8"))
+    reply = data["lines"][1]["variants"][0]
+    assert reply["emotion"] and reply["meta"]["npc"]["emotion"] == reply["emotion"]
+    opened = reply["meta"]["npc"]["meta"].get("state", {}).get("gate_open", False)
+    assert [v["text"] for v in data["lines"][2]["variants"]] == ["Pass." if opened else "Closed."]
