@@ -42,7 +42,7 @@ def make_home(root: Path, verdict: tuple[Path, str | None] | None) -> Home:
     return home
 
 
-def cli(home: Home, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+def cli(home: Home, *args: str, timeout: float = 3600) -> subprocess.CompletedProcess[str]:
     """`loreweaver ARGS…` in a subprocess against `home`."""
     env = {**os.environ, ENV_VAR: str(home.root), "COLUMNS": "200", "NO_COLOR": "1"}
     return subprocess.run(

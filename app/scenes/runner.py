@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.engine.base import Engine, Sampling
-from app.engine.remote.parallel import Request, generate_all
+from app.engine.remote.parallel import Request, Result, generate_all
 from app.errors import LoreweaverError
 from app.group import GroupScene, Line, Member, next_speaker
 from app.group.prompt import foreign_label
@@ -116,7 +116,7 @@ class SceneRunner:
         while cursors:
             jobs = [(cursor, slot) for cursor in cursors for slot in self._task(cursor).open()]
             requests = [self.request(cursor, slot) for cursor, slot in jobs]
-            results = generate_all(self.engine, requests, self.parallel) if requests else []
+            results = self.generate(requests)
             for (cursor, slot), result in zip(jobs, results, strict=True):
                 if result.error is not None:
                     raise LoreweaverError(
@@ -132,6 +132,20 @@ class SceneRunner:
                     self.finish(cursor)
                     following += self.advance(cursor)
             cursors = following
+
+    def generate(self, requests: list[Request]) -> list[Result]:
+        """The requests' results in order. The local engine forgets its cache before each
+        line: llama.cpp's numbers depend on how a prompt was split into batches, so a line
+        read after a cached prefix could differ from the same line read from scratch, and
+        a line's text would depend on the line generated before it (run order, resume)."""
+        reset = getattr(self.engine, "reset_cache", None)
+        if reset is None:
+            return generate_all(self.engine, requests, self.parallel) if requests else []
+        out: list[Result] = []
+        for request in requests:
+            reset()
+            out += generate_all(self.engine, [request], 1)
+        return out
 
     @staticmethod
     def _task(cursor: Cursor) -> Task:

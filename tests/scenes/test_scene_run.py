@@ -41,15 +41,20 @@ def runs(tmp_path_factory: pytest.TempPathFactory, bundled_verdict: Any) -> dict
     data = yaml.safe_load(FORGE.read_text("utf-8"))
     reseeded.write_text(yaml.safe_dump({**data, "seed": data["seed"] + 1}), encoding="utf-8")
     out: dict[str, Any] = {"home": home, "root": root}
-    for name, scene in (("a", FORGE), ("b", FORGE), ("seed", reseeded), ("tavern", TAVERN)):
-        done = cli(home, "run", str(scene), "-o", str(root / name))
-        assert done.returncode == 0, done.stderr
-        out[name] = (_chat_id(done.stdout), root / name)
+    for name, scene in (("a", FORGE), ("b", FORGE), ("seed", reseeded)):
+        out[name] = _run(home, scene, root / name)
     return out
+
+
+def _run(home: Home, scene: Path, folder: Path) -> tuple[int, Path]:
+    done = cli(home, "run", str(scene), "-o", str(folder))
+    assert done.returncode == 0, done.stderr
+    return _chat_id(done.stdout), folder
 
 
 def test_example_scenes_export_every_format_their_parsers_read(runs: dict[str, Any]) -> None:
     tools = npm_modules()
+    runs = {**runs, "tavern": _run(runs["home"], TAVERN, runs["root"] / "tavern")}
     with ChatStore.open(runs["home"]) as store:
         for key, name in (("a", "forge_haggle"), ("tavern", "tavern_rumours")):
             chat, folder = runs[key]
