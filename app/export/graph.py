@@ -14,7 +14,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.memory.store import MESSAGE_COLUMNS, ChatStore, StoredMessage, message_from_row
+from app.memory.store import (
+    MESSAGE_COLUMNS,
+    ChatStore,
+    StoredMessage,
+    dump_json,
+    message_from_row,
+)
 from app.text import safe_line
 
 DIALOGUE_ID = "dialogue_id"
@@ -92,6 +98,18 @@ def line_id(namespace: str, parent_id: str, key: str) -> str:
         return f"L{namespace}_{digest[:12]}"
     digest = hashlib.sha256(f"ns:{namespace}:{parent_id}:{key}".encode()).hexdigest()
     return f"L{digest[:16]}"
+
+
+def stamp_namespace(store: ChatStore, chat_id: int) -> None:
+    """Keep the chat's namespace in its metadata from its first export on, so a copy exported
+    to a chat file and imported again (metadata travels) keeps its line ids. The chat's
+    `updated_at` is left alone: an export is not a visit (the chats list keeps its order)."""
+    chat = store.get_chat(chat_id)
+    if DIALOGUE_ID in chat.meta:
+        return
+    meta = dump_json({**chat.meta, DIALOGUE_ID: str(chat_id)})
+    with store.transaction() as conn:
+        conn.execute("UPDATE chats SET meta = ? WHERE id = ?", (meta, chat_id))
 
 
 def namespace_of(meta: dict[str, Any], chat_id: int) -> str:
