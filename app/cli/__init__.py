@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("export", "a chat's whole tree as a dialogue file (Yarn, Ink, Ren'Py, Twee, …)"),
     "lorebooks": ("lorebooks", "shared lorebooks: list, import, export (SillyTavern world info)"),
     "barks": ("barks", "short in-character one-liners per trigger (greet, alert, …), stored"),
+    "run": ("run", "a scene script generated headless into a chat tree and its exports"),
 }
 
 

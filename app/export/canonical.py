@@ -37,7 +37,6 @@ def to_data(dialogue: Dialogue) -> dict[str, Any]:
                 "variants": [
                     {
                         "id": line.variant_id(index),
-                        "message_id": variant.message_id,
                         "text": variant.text,
                         "emotion": variant.emotion,
                         "action": variant.action,
@@ -51,7 +50,7 @@ def to_data(dialogue: Dialogue) -> dict[str, Any]:
         "format": FORMAT,
         "version": VERSION,
         "chat": {
-            "id": dialogue.chat_id,
+            "id": dialogue.namespace,
             "title": dialogue.title,
             "character_id": dialogue.character_id,
             "user_name": dialogue.user_name,

@@ -14,8 +14,21 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.memory.store import MESSAGE_COLUMNS, ChatStore, StoredMessage, message_from_row
+from app.memory.store import (
+    MESSAGE_COLUMNS,
+    ChatStore,
+    StoredMessage,
+    dump_json,
+    message_from_row,
+)
 from app.text import safe_line
+
+DIALOGUE_ID = "dialogue_id"
+"""The chat-metadata key of the chat's id namespace (a scene run's scene id; for other chats
+their number, stamped at the first export so a re-imported copy keeps its ids)."""
+LINE_KEY = "line_key"
+"""The message-metadata key of a line's place among its siblings (a scene run writes the
+script position), used instead of the sibling index so deleting a sibling moves no id."""
 
 _SKIPPED = ("failed", "streaming")
 """A failed reply has no text and a streaming one is not final: neither is a line, nor is a blank
@@ -56,7 +69,8 @@ class Line:
 
 @dataclass(frozen=True)
 class Dialogue:
-    chat_id: int
+    namespace: str
+    """What line ids are derived from besides the tree position (never the store's row id)."""
     title: str
     character_id: str
     user_name: str
@@ -74,11 +88,33 @@ class Dialogue:
         return out
 
 
-def line_id(chat_id: int, parent_id: str, index: int) -> str:
-    """Stable id from the chat and the node path (the parent line's id chains the path above):
-    letters, digits and `_` only, so it is an identifier, hashtag and passage name everywhere."""
-    digest = hashlib.sha256(f"{chat_id}:{parent_id}:{index}".encode()).hexdigest()
-    return f"L{chat_id}_{digest[:12]}"
+def line_id(namespace: str, parent_id: str, key: str) -> str:
+    """Stable id from the chat's namespace and the node path (the parent line's id chains the
+    path above; `key` is the line's place below it): letters, digits and `_` only, so it is an
+    identifier, hashtag and passage name everywhere. A numeric namespace (a chat stamped with
+    its number) keeps the ids that chat had before namespaces existed."""
+    if namespace.isdigit():
+        digest = hashlib.sha256(f"{namespace}:{parent_id}:{key}".encode()).hexdigest()
+        return f"L{namespace}_{digest[:12]}"
+    digest = hashlib.sha256(f"ns:{namespace}:{parent_id}:{key}".encode()).hexdigest()
+    return f"L{digest[:16]}"
+
+
+def stamp_namespace(store: ChatStore, chat_id: int) -> None:
+    """Keep the chat's namespace in its metadata from its first export on, so a copy exported
+    to a chat file and imported again (metadata travels) keeps its line ids. The chat's
+    `updated_at` is left alone: an export is not a visit (the chats list keeps its order)."""
+    chat = store.get_chat(chat_id)
+    if DIALOGUE_ID in chat.meta:
+        return
+    meta = dump_json({**chat.meta, DIALOGUE_ID: str(chat_id)})
+    with store.transaction() as conn:
+        conn.execute("UPDATE chats SET meta = ? WHERE id = ?", (meta, chat_id))
+
+
+def namespace_of(meta: dict[str, Any], chat_id: int) -> str:
+    found = meta.get(DIALOGUE_ID)
+    return found if isinstance(found, str) and found.strip() else str(chat_id)
 
 
 def speaker_id(name: str) -> str:
@@ -105,8 +141,10 @@ class _Builder:
     """Groups messages into lines top-down, then builds the frozen lines bottom-up (no recursion:
     a chat can be thousands of messages deep)."""
 
-    def __init__(self, chat_id: int, messages: list[StoredMessage], names: dict[str, str]) -> None:
-        self.chat_id = chat_id
+    def __init__(
+        self, namespace: str, messages: list[StoredMessage], names: dict[str, str]
+    ) -> None:
+        self.namespace = namespace
         self.names = names
         self.below: dict[int | None, list[StoredMessage]] = {}
         for message in messages:
@@ -147,7 +185,8 @@ class _Builder:
         while stack:
             parents, above, slot = stack.pop()
             for index, group in enumerate(self.groups(parents)):
-                ident = line_id(self.chat_id, above, index)
+                key = group[0].meta.get(LINE_KEY)
+                ident = line_id(self.namespace, above, key if isinstance(key, str) else str(index))
                 order.append((group, ident, slot))
                 stack.append(([m.id for m in group], ident, len(order) - 1))
         children: dict[int, list[Line]] = {}
@@ -178,9 +217,10 @@ def load_dialogue(store: ChatStore, chat_id: int) -> Dialogue:
         ).fetchall()
     messages = [message_from_row(row) for row in rows]
     names = {"user": chat.user_name, "assistant": chat.character_id, "system": "Narrator"}
-    builder = _Builder(chat_id, messages, names)
+    namespace = namespace_of(chat.meta, chat.id)
+    builder = _Builder(namespace, messages, names)
     return Dialogue(
-        chat_id=chat.id,
+        namespace=namespace,
         title=chat.title or chat.character_id,
         character_id=chat.character_id,
         user_name=chat.user_name,

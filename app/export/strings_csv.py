@@ -22,7 +22,8 @@ def _cell(text: str) -> str:
 
 def export(dialogue: Dialogue, *, language: str = "en", yarn_file: str | None = None) -> str:
     """`lock` is a hash of the line's text (as Yarn's), so a translator sees which lines changed."""
-    file = yarn_file or f"chat-{dialogue.chat_id}.yarn"
+    space = dialogue.namespace
+    file = yarn_file or (f"chat-{space}.yarn" if space.isdigit() else f"{space}.yarn")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)

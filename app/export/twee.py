@@ -24,8 +24,9 @@ def escape(text: str) -> str:
 
 
 def ifid(dialogue: Dialogue) -> str:
-    """A version-4-shaped UUID derived from the chat, so re-exports keep the story's identity."""
-    digest = hashlib.sha256(f"loreweaver-chat:{dialogue.chat_id}".encode()).digest()
+    """A version-4-shaped UUID derived from the chat's namespace, so re-exports (and a scene run's
+    every run) keep the story's identity."""
+    digest = hashlib.sha256(f"loreweaver-chat:{dialogue.namespace}".encode()).digest()
     return str(uuid.UUID(bytes=digest[:16], version=4)).upper()
 
 

@@ -44,11 +44,12 @@ class Member:
         return min(max(value, 0.0), 1.0) if math.isfinite(value) else DEFAULT_TALKATIVENESS
 
 
-def check_cast(ids: list[str]) -> None:
-    """Refuse a cast of the wrong size or with an id twice, naming it."""
-    if not MIN_CAST <= len(ids) <= MAX_CAST:
+def check_cast(ids: list[str], minimum: int = MIN_CAST) -> None:
+    """Refuse a cast of the wrong size or with an id twice, naming it (a scripted scene may
+    have one NPC: `minimum`)."""
+    if not minimum <= len(ids) <= MAX_CAST:
         raise LoreweaverError(
-            f"a group scene needs {MIN_CAST} to {MAX_CAST} characters, got {len(ids)}"
+            f"a group scene needs {minimum} to {MAX_CAST} characters, got {len(ids)}"
         )
     seen: set[str] = set()
     for ref in ids:
@@ -57,10 +58,10 @@ def check_cast(ids: list[str]) -> None:
         seen.add(ref)
 
 
-def load_cast(home: Home, ids: list[str]) -> list[Member]:
+def load_cast(home: Home, ids: list[str], minimum: int = MIN_CAST) -> list[Member]:
     """The members for `ids`, every one checked before anything is stored: a missing sheet or a
     duplicate (also the same sheet under two names) is one error naming it."""
-    check_cast(ids)
+    check_cast(ids, minimum)
     members: list[Member] = []
     for ref in ids:
         try:

