@@ -3,7 +3,9 @@
 Each generation streams on a thread of its own, so several can run at once against a server
 that batches them (llama-server with `-np`, vLLM); the server serialises or batches, not us.
 Stop strings are sent to the server and also matched here (`StopMatcher`), so a stop split
-across events is never shown and `stopped_by` is known whatever the server reports.
+across events is never shown. `stopped_by` is known when the match happens here or the server
+names the stop (llama-server, vLLM); an OpenAI-compatible server that stops on one itself
+reports only `stop`, like an end of text.
 
 KV state: the server owns the cache, so `keeps_state` is False and the state methods do nothing;
 llama-server keeps each chat's prompt in a slot (`cache_prompt`) and the stats report what it
@@ -20,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from app.engine.base import GenerationStats, Sampling
 from app.engine.generation import QueuedGeneration
-from app.engine.remote.api import Chunk, Dialect, LlamaServerApi, OpenAIApi, ServerInfo
+from app.engine.remote.api import Chunk, Dialect, LlamaServerApi, ServerInfo
 from app.engine.remote.http import RemoteError, Server
+from app.engine.remote.openai import OpenAIApi, OpenAIChatApi
 from app.engine.stops import StopMatcher
 from app.errors import LoreweaverError
 from app.models import ModelInfo, RemoteModel
@@ -40,7 +43,9 @@ CHARS_PER_TOKEN = 4
 
 
 def dialect(remote: RemoteModel) -> Dialect:
-    return LlamaServerApi() if remote.api == "llama-server" else OpenAIApi(remote)
+    if remote.api == "llama-server":
+        return LlamaServerApi()
+    return OpenAIChatApi(remote) if remote.api == "openai-chat" else OpenAIApi(remote)
 
 
 def server_of(remote: RemoteModel) -> Server:
@@ -72,12 +77,14 @@ class RemoteEngine:
     @property
     def notes(self) -> list[str]:
         """What a chat on this server should say up front (one line each)."""
-        if not self.tokens_estimated:
-            return []
-        return [
-            f"{self.server.label()} has no tokenizer endpoint: token counts are estimates "
-            f"(~{CHARS_PER_TOKEN} characters a token), so the context may overflow or go unused"
-        ]
+        notes = list(self.api.notes)
+        if self.tokens_estimated:
+            notes.append(
+                f"{self.server.label()} has no tokenizer endpoint: token counts are estimates "
+                f"(~{CHARS_PER_TOKEN} characters a token), so the context may overflow or go "
+                "unused"
+            )
+        return notes
 
     @property
     def adapters(self) -> tuple[Adapter, ...]:
@@ -183,6 +190,10 @@ class RemoteEngine:
                 events = self.server.stream(self.api.completion_path, body, gen.cancel_event)
                 break
             except RemoteError as exc:
+                if exc.status in (404, 405) and self.api.missing_hint:
+                    raise RemoteError(
+                        f"{exc}; {self.api.missing_hint}", status=exc.status
+                    ) from None
                 if not exc.retryable or attempt == RETRIES or gen.text or gen.cancelled:
                     raise
                 pause = min(max(exc.retry_after, BACKOFF_S * 2**attempt), BACKOFF_CAP_S)
