@@ -22,6 +22,8 @@ class Request:
     prompt: str
     sampling: Sampling
     stop: tuple[str, ...] = ()
+    grammar: str | None = None
+    """GBNF the reply must follow, as `Engine.generate` takes it."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,11 @@ def generate_all(
             return Result("", error="cancelled before it started")
         try:
             generation = engine.generate(
-                request.prompt, request.sampling, stop=request.stop, cancel=stop_all
+                request.prompt,
+                request.sampling,
+                stop=request.stop,
+                cancel=stop_all,
+                grammar=request.grammar,
             )
         except LoreweaverError as exc:
             return Result("", error=str(exc))

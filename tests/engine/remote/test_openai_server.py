@@ -22,11 +22,12 @@ from app.engine.remote.resolve import remote_info
 from app.errors import LoreweaverError
 from app.home import Home
 from app.memory.store import ChatStore
-from app.models import RemoteModel
+from app.models import RemoteModel, add_remote
+from app.npc.barks import BarkJob, generate_barks
 from app.prompts.formats import choose_format
 from app.prompts.segments import Prompt
-from app.session_start import start_session
-from app.settings import SamplingSettings, Settings
+from app.session_start import resolve_setup, sampling_from, start_session
+from app.settings import SamplingSettings, Settings, load_settings
 from app.sheets.sheet import Sheet
 
 STORY = Prompt.markup(
@@ -250,3 +251,23 @@ def test_a_chat_only_server_gets_the_turns_and_keeps_stops_seeds_and_cancel(
             engine.generate(session.last_prompt + "Well,", sampling)
     finally:
         proxy.close()
+
+
+def test_barks_in_parallel_are_the_set_made_one_at_a_time(
+    openai_server: RunningServer, remote_engine: RemoteEngine, lw_home: Home
+) -> None:
+    add_remote(lw_home, openai_server.remote("smol"))
+    settings = load_settings(lw_home)
+    _, sheet, info, fmt = resolve_setup(
+        lw_home, settings, character="brenna", model="smol", template=None
+    )
+    job = BarkJob(sheet, fmt, "greet", 40, sampling_from(settings, seed=8, max_tokens=None), "smol")
+    generate_barks(remote_engine, job, 1, 8)  # the server's cache then holds the bark prompt
+    one_at_a_time = generate_barks(remote_engine, job, 4, 8)
+    args = ("barks", "brenna", "--trigger", "greet", "--count", "4", "--seed", "8")
+    side_by_side = run_cli(
+        *args, "--max-chars", "40", "--model", "smol", "--parallel", "4", "--json"
+    )
+    assert side_by_side.returncode == 0, side_by_side.stderr
+    rows = json.loads(side_by_side.stdout)
+    assert [(b["seed"], b["text"]) for b in rows] == [(b.seed, b.text) for b in one_at_a_time]
