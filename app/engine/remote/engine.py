@@ -65,6 +65,8 @@ class RemoteEngine:
         self._n_ctx = min(reported, n_ctx_cap) if remote.n_ctx is None else reported
         self.tokens_estimated = False
         """True when the server has no tokenizer: counts are then estimates."""
+        self.cache_prompt = True
+        """False: the server evaluates every prompt whole (a benchmark's baseline)."""
         self._active: set[threading.Event] = set()
         self._lock = threading.Lock()
         self._closed = False
@@ -147,6 +149,8 @@ class RemoteEngine:
         body = self.api.body(self.api.encode(self.server, prompt), sampling, list(stop), schema)
         if grammar is not None:
             body["grammar"] = grammar  # llama-server and llama-cpp-python's server read GBNF
+        if not self.cache_prompt:
+            body["cache_prompt"] = False
         started = time.perf_counter()
         with self._lock:
             self._active.add(gen.cancel_event)
