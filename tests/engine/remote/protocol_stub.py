@@ -38,7 +38,8 @@ class Behaviour:
     headers: dict[str, str] = field(default_factory=dict)
     end: str = "stop"
     """How the stream ends: stop (a final event), truncate (closed without one), malformed (a
-    bad event), die (connection reset), stall (wait `stall_s`), endless (pieces until the
+    bad event), error (an `error:` event, as llama-server reports a failure once its stream
+    has begun), die (connection reset), stall (wait `stall_s`), endless (pieces until the
     client goes away)."""
     stall_s: float = 0.0
     piece_delay_s: float = 0.0
@@ -195,6 +196,9 @@ class ProtocolStub:
                     self._final(len(b.pieces))
                 elif b.end == "malformed":
                     self._event("{this is not json")
+                elif b.end == "error":
+                    error = {"code": 500, "message": "stub failed", "type": "server_error"}
+                    self.wfile.write(f"error: {json.dumps(error)}\n\n".encode())
                 elif b.end == "stall":
                     time.sleep(b.stall_s)
                 elif b.end == "die":  # reset, as a killed process's socket is

@@ -187,6 +187,7 @@ def test_rate_limits_and_unavailable_servers_are_retried_before_any_token(
     [
         ("truncate", "the reply stream ended before the reply did"),
         ("malformed", "sent a malformed event"),
+        ("error", "reported an error: stub failed"),
         ("die", "server 'stub'"),
     ],
 )
