@@ -146,7 +146,15 @@ class RemoteEngine:
         if sampling.max_tokens < 1 or sampling.temperature < 0:
             raise LoreweaverError("sampling needs max_tokens ≥ 1 and temperature ≥ 0")
         gen = QueuedGeneration(cancel)
-        body = self.api.body(self.api.encode(self.server, prompt), sampling, list(stop), schema)
+        payload = self.api.encode(self.server, prompt)
+        room = self.server_info.n_ctx or self.n_ctx
+        ids = isinstance(payload, list) and all(isinstance(t, int) for t in payload[:1])
+        if ids and len(payload) >= room:  # token ids: an exact count
+            raise LoreweaverError(  # llama-server would cut the prompt's middle out silently
+                f"{self.server.label()}: the prompt is {len(payload)} tokens, more than the "
+                f"server's context of {room} (a slot's); shorten it or give the server more"
+            )
+        body = self.api.body(payload, sampling, list(stop), schema)
         if grammar is not None:
             body["grammar"] = grammar  # llama-server and llama-cpp-python's server read GBNF
         if not self.cache_prompt:

@@ -20,6 +20,7 @@ from app.engine.base import Sampling
 from app.engine.remote.engine import RemoteEngine
 from app.engine.remote.http import RemoteError
 from app.engine.remote.resolve import remote_info
+from app.errors import LoreweaverError
 from app.home import Home
 from app.memory.store import ChatStore
 from app.models import RemoteModel, add_remote
@@ -78,11 +79,18 @@ def test_props_and_tokenize_describe_the_real_server(engine: RemoteEngine) -> No
 
 def test_stream_stop_seed_grammar_and_cancel(engine: RemoteEngine, server: RunningServer) -> None:
     sampling = Sampling(temperature=0.9, seed=5, max_tokens=40)
+    # measured: the first reply this long after the server starts differs from the same request
+    # made again (any slot, prompt cached or not); from then on a seed gives the same reply
+    "".join(engine.generate(STORY, sampling))
     generation = engine.generate(STORY, sampling)
     pieces = list(generation)
     reference = generation.text
     assert len(pieces) > 5 and "".join(pieces) == reference
-    assert "".join(engine.generate(STORY, sampling)) == reference  # same seed, same reply
+    engine.cache_prompt = False
+    try:  # evaluated whole, in whichever slot: the same reply
+        assert "".join(engine.generate(STORY, sampling)) == reference
+    finally:
+        engine.cache_prompt = True
     words = re.findall(r"[A-Za-z]{4,}", reference)
     stop = words[len(words) // 2]
     stopped = engine.generate(STORY, sampling, stop=[stop])
@@ -108,8 +116,10 @@ def test_stream_stop_seed_grammar_and_cancel(engine: RemoteEngine, server: Runni
             long.cancel()
     assert long.stats.finish_reason == "cancelled" and long.text
     "".join(engine.generate(STORY, Sampling(seed=1, max_tokens=2)))  # after the cancelled one
-    decoded = [int(n) for n in re.findall(r"n_decoded = (\d+)", server.new_log())]
-    assert decoded and max(decoded) < 200, decoded  # the server stopped soon after the cancel
+    log = server.new_log()
+    assert "cancel task" in log
+    ends = [int(n) for n in re.findall(r"stop processing: n_past = (\d+)", log)]
+    assert ends and max(ends) < len(engine.tokenize(STORY)) + 100, ends  # stopped soon after
 
 
 def test_two_chats_keep_their_own_slots(engine: RemoteEngine) -> None:
@@ -162,6 +172,7 @@ def test_a_prompt_beyond_the_context_is_one_line(engine: RemoteEngine) -> None:
     huge = Prompt.markup(
         "<|im_start|>user\n" + "word " * 6000 + "<|im_end|>\n<|im_start|>assistant\n"
     )
-    with pytest.raises(RemoteError) as raised:
-        "".join(engine.generate(huge, Sampling(max_tokens=4)))
-    assert "context" in str(raised.value) and "\n" not in str(raised.value)
+    with pytest.raises(
+        LoreweaverError, match=r"the prompt is \d+ tokens, more than the server's context of 4096"
+    ):
+        engine.generate(huge, Sampling(max_tokens=4))  # the server would cut its middle out
