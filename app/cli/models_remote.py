@@ -109,7 +109,7 @@ class Status:
         parts = [f"model {self.model or '?'}", f"context {self.n_ctx or '?'}"]
         parts.append(f"format {self.family or 'unknown (add --template)'}")
         if self.slots:
-            parts.append(f"{self.slots} slots")
+            parts.append(f"{self.slots} slot{'' if self.slots == 1 else 's'}")
         if self.ignored:
             parts.append(f"{', '.join(self.ignored)} sent as extensions a server may ignore")
         return "reachable, " + ", ".join(parts)
