@@ -83,4 +83,11 @@ BENCHES: tuple[Bench, ...] = (
         "a 3-NPC, 100-turn group scene (--turns) with a KV cache line per speaker vs the cache "
         "reset at every speaker switch: turns evaluating ≤ new + 32 tokens, first token",
     ),
+    Bench(
+        "server",
+        "app.bench.server",
+        "--server",
+        "a 30-turn chat (--turns) on a remote model (--model NAME): prompt tokens the server "
+        "evaluated per turn, with its prompt cache vs without",
+    ),
 )

@@ -1,5 +1,6 @@
-"""The long-chat benchmark's script: a sheet, user lines and canned replies of set token
-lengths (deterministic prose), and how many tokens of a prompt are new since the last one."""
+"""The long-chat benchmarks' script: a sheet, user lines and canned replies of set token
+lengths (deterministic prose), putting a canned reply in the chat, and how many tokens of a
+prompt are new since the last one."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import difflib
 import random
 
 from app.engine.base import Engine
+from app.session import ChatSession
 from app.sheets.sheet import Sheet
 
 SHEET_TOKENS = 800
@@ -67,3 +69,19 @@ def new_tokens(previous: list[int], current: list[int]) -> int:
         0, len(a), 0, len(b)
     )
     return len(b) - (match.size if match.size >= MIN_RUN else 0)
+
+
+def append_canned(session: ChatSession, reply: str) -> None:
+    """Make the turn's reply the canned text, whatever the model said."""
+    if (
+        session.history
+        and session.history[-1].role == "assistant"
+        and len(session.history) > 1
+        and session.history[-2].role == "user"
+    ):
+        session.edit(-1, reply)
+        return
+    store, chat = session.store, session.chat
+    assert store is not None and chat is not None
+    store.add_message(chat.id, "assistant", reply, name=session.sheet.name)
+    session.reload()

@@ -32,7 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from app.bench import BenchOptions
-from app.bench.chat_script import bench_sheet, canned_reply, new_tokens, user_line
+from app.bench.chat_script import (
+    append_canned,
+    bench_sheet,
+    canned_reply,
+    new_tokens,
+    user_line,
+)
 from app.bench.common import current_rss_mb, median
 from app.engine.base import Sampling
 from app.engine.llamacpp import LlamaEngine, load_engine
@@ -199,22 +205,6 @@ class LongChatReport:
         return table
 
 
-def _append_canned(session: ChatSession, reply: str) -> None:
-    """Make the turn's reply the canned text, whatever the model said."""
-    if (
-        session.history
-        and session.history[-1].role == "assistant"
-        and len(session.history) > 1
-        and session.history[-2].role == "user"
-    ):
-        session.edit(-1, reply)
-        return
-    store, chat = session.store, session.chat
-    assert store is not None and chat is not None
-    store.add_message(chat.id, "assistant", reply, name=session.sheet.name)
-    session.reload()
-
-
 def _run_side(
     engine: LlamaEngine,
     info: ModelInfo,
@@ -283,7 +273,7 @@ def _run_side(
             )
         )
         previous = tokens
-        _append_canned(session, canned)
+        append_canned(session, canned)
     return side, session
 
 

@@ -42,6 +42,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--max-chars", type=int, default=80, metavar="N", help="longest bark (default 80)"
     )
     parser.add_argument("--seed", type=int, metavar="S", help="base seed: same seed, same set")
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        default=1,
+        metavar="N",
+        help="ask a remote model's server for N barks at once (same set as one at a time)",
+    )
     out = parser.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print the barks as JSON")
     out.add_argument("--csv", action="store_true", help="print the barks as CSV")
@@ -51,13 +58,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import secrets
 
-    from app.engine.llamacpp import load_engine
+    from app.engine.loading import load_engine
     from app.errors import LoreweaverError
     from app.home import home
     from app.npc.bark_store import load_barks, merged, save_barks
-    from app.npc.barks import MAX_COUNT, SEED_RANGE, BarkJob, check_trigger, generate_barks
+    from app.npc.barks import (
+        MAX_COUNT,
+        MAX_PARALLEL,
+        SEED_RANGE,
+        BarkJob,
+        check_trigger,
+        generate_barks,
+    )
     from app.session_start import resolve_setup, sampling_from
-    from app.settings import load_settings
+    from app.settings import engine_threads, load_settings
 
     if not 8 <= args.max_chars <= 1000:
         raise LoreweaverError(f"--max-chars: give 8–1000, got {args.max_chars}")
@@ -65,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
         raise LoreweaverError(f"--count: give 1–{MAX_COUNT}, got {args.count}")
     if args.seed is not None and not 0 <= args.seed < SEED_RANGE:
         raise LoreweaverError(f"--seed: give 0–{SEED_RANGE - 1}, got {args.seed}")
+    if not 1 <= args.parallel <= MAX_PARALLEL:
+        raise LoreweaverError(f"--parallel: give 1–{MAX_PARALLEL}, got {args.parallel}")
     trigger = check_trigger(args.trigger)
     where = home()
     settings = load_settings(where)
@@ -75,10 +91,14 @@ def run(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else secrets.randbelow(SEED_RANGE)
     sampling = sampling_from(settings, seed=seed, max_tokens=None)
     job = BarkJob(sheet, fmt, trigger, args.max_chars, sampling, info.path.name)
-    engine = load_engine(info, n_threads=settings.n_threads, n_ctx_cap=settings.n_ctx)
+    parallel = args.parallel
+    if parallel > 1 and info.remote is None:
+        sys.stderr.write("[--parallel is for a remote model's server: one bark at a time here]\n")
+        parallel = 1
+    engine = load_engine(info, **engine_threads(settings), n_ctx_cap=settings.n_ctx)
     try:
         kept = [b for b in stored if b.trigger == trigger and b.status == "kept"]
-        barks = generate_barks(engine, job, args.count, seed, keep=kept)
+        barks = generate_barks(engine, job, args.count, seed, keep=kept, parallel=parallel)
     finally:
         engine.close()
     path = save_barks(where, character_id, merged(stored, trigger, barks))

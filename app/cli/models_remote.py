@@ -6,6 +6,7 @@ A listing asks each server, briefly, what it serves; an unreachable one is liste
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -29,9 +30,10 @@ def configure(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
     add.add_argument("--base-url", required=True, metavar="URL", help="e.g. http://gpu-box:8080")
     add.add_argument(
         "--api",
-        choices=("llama-server", "openai"),
+        choices=("llama-server", "openai", "openai-chat"),
         default="llama-server",
-        help="llama.cpp's native API (default) or the OpenAI-compatible /v1/completions",
+        help="llama.cpp's native API (default), the OpenAI-compatible /v1/completions, or "
+        "/v1/chat/completions for a server without it (its template then decides the format)",
     )
     add.add_argument(
         "--api-key-env",
@@ -54,6 +56,7 @@ def configure(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
 def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
+    from app.engine.remote.engine import dialect
     from app.home import home
     from app.models import RemoteModel, add_remote, remove_remote
     from app.prompts.formats import FAMILIES
@@ -85,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
     status = probe(remote)
     said = f"added remote model {remote.name} ({remote.api} at {remote.base_url}): {status.line()}"
     print(safe_line(said))  # the status holds what the server said: it may hold anything
+    for note in dialect(remote).notes:
+        sys.stderr.write(f"warning: {note}\n")
     return 0
 
 
@@ -104,7 +109,7 @@ class Status:
         parts = [f"model {self.model or '?'}", f"context {self.n_ctx or '?'}"]
         parts.append(f"format {self.family or 'unknown (add --template)'}")
         if self.slots:
-            parts.append(f"{self.slots} slots")
+            parts.append(f"{self.slots} slot{'' if self.slots == 1 else 's'}")
         if self.ignored:
             parts.append(f"{', '.join(self.ignored)} sent as extensions a server may ignore")
         return "reachable, " + ", ".join(parts)

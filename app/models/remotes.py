@@ -15,7 +15,7 @@ from app.errors import LoreweaverError
 from app.home import Home
 from app.settings import load_yaml_model, save_yaml_model
 
-Api = Literal["llama-server", "openai"]
+Api = Literal["llama-server", "openai", "openai-chat"]
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _ENV = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.engine.base import Engine, Sampling
+from app.engine.remote.parallel import Request, generate_all
 from app.errors import LoreweaverError
 from app.memory.assembly import persona_text
 from app.npc.dedupe import DistinctLines
@@ -35,6 +36,7 @@ TRIGGERS = {
 }
 """The built-in triggers; any other text describes the situation itself."""
 MAX_COUNT = 200
+MAX_PARALLEL = 64
 TRIES_PER_BARK = 5
 SEED_RANGE = 2**31
 Status = Literal["new", "kept"]
@@ -114,15 +116,27 @@ class BarkJob:
     model: str
     user: str = "User"
 
+    def request(self, seed: int) -> Request:
+        """What the bark of `seed` is generated from."""
+        return Request(
+            bark_prompt(self.fmt, self.sheet, self.trigger, self.max_chars, user=self.user),
+            dataclasses.replace(self.sampling, seed=seed, max_tokens=4 * self.max_chars),
+            grammar=line_grammar(self.max_chars),
+        )
+
     def make(self, engine: Engine, seed: int) -> Bark | None:
         """The bark of `seed` (None when the model said nothing usable)."""
-        prompt = bark_prompt(self.fmt, self.sheet, self.trigger, self.max_chars, user=self.user)
-        sampling = dataclasses.replace(self.sampling, seed=seed, max_tokens=4 * self.max_chars)
+        request = self.request(seed)
         fresh_cache(engine)
-        generation = engine.generate(prompt, sampling, grammar=line_grammar(self.max_chars))
-        text = tidy("".join(generation), self.sheet.name, self.max_chars)
+        generation = engine.generate(request.prompt, request.sampling, grammar=request.grammar)
+        return self.bark(seed, "".join(generation))
+
+    def bark(self, seed: int, said: str) -> Bark | None:
+        """The bark the model `said` from `seed` (None when nothing in it is usable)."""
+        text = tidy(said, self.sheet.name, self.max_chars)
         if not text:
             return None
+        sampling = self.sampling
         return Bark(
             text=text,
             trigger=self.trigger,
@@ -159,28 +173,47 @@ def generate_barks(
     *,
     keep: Sequence[Bark] = (),
     progress: Callable[[int, int], None] | None = None,
+    parallel: int = 1,
 ) -> list[Bark]:
     """`count` distinct barks from seeds `seed`, `seed + 1`, …, none a near duplicate of
-    another or of `keep`. Fewer after `TRIES_PER_BARK × count` tries is an error."""
+    another or of `keep`. Fewer after `TRIES_PER_BARK × count` tries is an error.
+
+    `parallel` > 1 asks a server for that many seeds at once (`generate_all`) and takes the
+    results in seed order, so the set is the one made one at a time (the server's cache is
+    its own: `fresh_cache` is for an engine that keeps the cache in this process)."""
     if not 1 <= count <= MAX_COUNT:
         raise LoreweaverError(f"--count: give 1–{MAX_COUNT}, got {count}")
+    if not 1 <= parallel <= MAX_PARALLEL:
+        raise LoreweaverError(f"--parallel: give 1–{MAX_PARALLEL}, got {parallel}")
     seen = DistinctLines()
     for old in keep:
         seen.add(old.text)
     made: list[Bark] = []
     tries = TRIES_PER_BARK * count + 5
-    for n in range(tries):
-        bark = job.make(engine, (seed + n) % SEED_RANGE)
-        if bark is not None and seen.add(bark.text):
-            made.append(bark)
-            if progress is not None:
-                progress(len(made), count)
-            if len(made) == count:
-                return made
+    for start in range(0, tries, parallel):
+        seeds = [(seed + n) % SEED_RANGE for n in range(start, min(start + parallel, tries))]
+        for bark in _made(engine, job, seeds, parallel):
+            if bark is not None and seen.add(bark.text):
+                made.append(bark)
+                if progress is not None:
+                    progress(len(made), count)
+                if len(made) == count:
+                    return made
     raise LoreweaverError(
         f"only {len(made)} distinct barks for {job.sheet.name!r} ({job.trigger}) after "
         f"{tries} tries: ask for fewer, allow more characters, or raise the temperature"
     )
+
+
+def _made(engine: Engine, job: BarkJob, seeds: list[int], parallel: int) -> list[Bark | None]:
+    """The barks of `seeds`, in their order: one at a time, or side by side on a server."""
+    if parallel == 1:
+        return [job.make(engine, s) for s in seeds]
+    results = generate_all(engine, [job.request(s) for s in seeds], parallel)
+    failed = next((r.error for r in results if r.error is not None), None)
+    if failed is not None:
+        raise LoreweaverError(failed)
+    return [job.bark(s, r.text) for s, r in zip(seeds, results, strict=True)]
 
 
 def remake(engine: Engine, job: BarkJob, bark: Bark) -> Bark | None:

@@ -98,10 +98,13 @@ def parse(plain: str, padded: str) -> Skeleton:
 def fill(skeleton: Skeleton, messages: Sequence[Message]) -> Prompt:
     """The prompt for `messages` (of the skeleton's shape): markup segments and text segments."""
     return Prompt(
-        Segment(part, True)
-        if isinstance(part, str)
-        else Segment(part.fill(messages[part.index].content), False)
-        for part in skeleton
+        (
+            Segment(part, True)
+            if isinstance(part, str)
+            else Segment(part.fill(messages[part.index].content), False)
+            for part in skeleton
+        ),
+        messages,
     )
 
 

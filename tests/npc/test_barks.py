@@ -113,6 +113,7 @@ def test_cli_prints_json_and_csv_and_stores_the_set_with_the_character(lw_home: 
         (["--count", "999"], "--count"),
         (["--max-chars", "3"], "--max-chars"),
         (["--seed", "-1"], "--seed"),
+        (["--parallel", "0"], "--parallel"),
         (["--trigger", "   "], "--trigger"),
     ],
 )

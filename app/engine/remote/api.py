@@ -1,20 +1,19 @@
-"""The two wire protocols: llama.cpp's `llama-server` native API and the OpenAI-compatible one.
+"""The wire protocols' common shape (`Dialect`) and llama.cpp's `llama-server` native API (the
+OpenAI-compatible ones are in `openai`).
 
-Both receive the prompt Loreweaver rendered (raw completion), so prompt formats, lore and memory
+They receive the prompt Loreweaver rendered (raw completion), so prompt formats, lore and memory
 work as with the local engine. Each dialect turns settings into a request body, a stream event
 into a `Chunk`, and answers what the server is (context, template) and how it tokenizes.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from app.engine.base import FinishReason, Sampling
 from app.engine.remote.http import RemoteError, Server
-from app.models import RemoteModel
 from app.prompts.segments import segments_of
 
 MIN_N_CTX = 256
@@ -49,21 +48,29 @@ class ServerInfo:
     slots: int | None = None
 
 
+Payload = str | list[int] | list[dict[str, str]]
+"""A prompt as a request carries it: text, token ids, or chat turns (role and content)."""
+
+
 class Dialect(Protocol):
     completion_path: str
+    notes: tuple[str, ...]
+    """What a chat through this API should know up front (one line each)."""
+    missing_hint: str
+    """What to do when the server has no `completion_path` (HTTP 404/405), or empty."""
     ignored: tuple[str, ...]
     """Sampler settings this protocol has no standard field for (sent as extensions that a
     server may ignore)."""
 
     def describe(self, server: Server) -> ServerInfo: ...
 
-    def encode(self, server: Server, prompt: str) -> str | list[int]:
-        """The prompt as this API sends it: text, or token ids when the server takes them."""
+    def encode(self, server: Server, prompt: str) -> Payload:
+        """The prompt as this API sends it: text, token ids, or chat turns."""
         ...
 
     def body(
         self,
-        prompt: str | list[int],
+        prompt: Payload,
         sampling: Sampling,
         stops: Sequence[str],
         schema: dict[str, Any] | None,
@@ -76,7 +83,7 @@ class Dialect(Protocol):
         ...
 
 
-def _int(value: object) -> int | None:
+def as_count(value: object) -> int | None:
     """A count the server reported, or None when it is not a non-negative whole number."""
     ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
     return value if ok else None  # type: ignore[return-value]
@@ -87,9 +94,9 @@ def _text(data: dict[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
-def _timings(event: dict[str, Any]) -> int | None:
+def prompt_n_of(event: dict[str, Any]) -> int | None:
     timings = event.get("timings")
-    return _int(timings.get("prompt_n")) if isinstance(timings, dict) else None
+    return as_count(timings.get("prompt_n")) if isinstance(timings, dict) else None
 
 
 class LlamaServerApi:
@@ -108,6 +115,8 @@ class LlamaServerApi:
 
     completion_path = "/completion"
     ignored: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    missing_hint = "if it is not llama-server, add it again with --api openai"
 
     def __init__(self) -> None:
         self._segments: dict[tuple[str, bool], list[int]] = {}
@@ -118,9 +127,9 @@ class LlamaServerApi:
         if not isinstance(props, dict):
             raise RemoteError(f"{server.label()}: /props is not an object; is it llama-server?")
         settings = props.get("default_generation_settings")
-        n_ctx = _int(props.get("n_ctx"))
+        n_ctx = as_count(props.get("n_ctx"))
         if n_ctx is None and isinstance(settings, dict):
-            n_ctx = _int(settings.get("n_ctx"))
+            n_ctx = as_count(settings.get("n_ctx"))
         path = _text(props, "model_path")
         return ServerInfo(
             model=path.rsplit("/", 1)[-1] if path else None,
@@ -128,15 +137,15 @@ class LlamaServerApi:
             chat_template=_text(props, "chat_template"),
             bos_token=_text(props, "bos_token"),
             eos_token=_text(props, "eos_token"),
-            slots=_int(props.get("total_slots")),
+            slots=as_count(props.get("total_slots")),
         )
 
-    def encode(self, server: Server, prompt: str) -> str | list[int]:
+    def encode(self, server: Server, prompt: str) -> Payload:
         return self.tokenize(server, prompt)
 
     def body(
         self,
-        prompt: str | list[int],
+        prompt: Payload,
         sampling: Sampling,
         stops: Sequence[str],
         schema: dict[str, Any] | None,
@@ -179,8 +188,8 @@ class LlamaServerApi:
             text,
             finish,
             stopped_by=word if finish == "stop" and isinstance(word, str) and word else None,
-            prompt_tokens=_int(event.get("tokens_evaluated")),
-            evaluated_tokens=_timings(event),
+            prompt_tokens=as_count(event.get("tokens_evaluated")),
+            evaluated_tokens=prompt_n_of(event),
         )
 
     def tokenize(self, server: Server, text: str) -> list[int]:
@@ -203,132 +212,6 @@ class LlamaServerApi:
         body = {"content": text, "add_special": bos, "parse_special": special}
         reply = server.request_json("POST", "/tokenize", body)
         tokens = reply.get("tokens") if isinstance(reply, dict) else None
-        if not isinstance(tokens, list) or not all(_int(t) is not None for t in tokens):
+        if not isinstance(tokens, list) or not all(as_count(t) is not None for t in tokens):
             raise RemoteError(f"{server.label()}: /tokenize answered without a token list")
         return tokens
-
-
-class OpenAIApi:
-    """The OpenAI-compatible `/v1/completions` (vLLM, Ollama, llama-cpp-python's server, TGI).
-
-    Sampler fields beyond OpenAI's own (top_k, min_p, repeat penalty) and structured output
-    are sent under each server's known name; a server that lacks one ignores it.
-    """
-
-    completion_path = "/v1/completions"
-    ignored: tuple[str, ...] = ("top_k", "min_p", "repeat_penalty")
-
-    def __init__(self, remote: RemoteModel) -> None:
-        self.remote = remote
-        self.model = remote.model
-        self._tokenizer: str | None = None
-        self._probed = False
-
-    def describe(self, server: Server) -> ServerInfo:
-        listing = server.get_json("/v1/models")
-        data = listing.get("data") if isinstance(listing, dict) else None
-        if not isinstance(data, list):
-            raise RemoteError(f"{server.label()}: /v1/models has no model list; check --api")
-        models = [m for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
-        ids = [m["id"] for m in models]
-        if self.model is None:
-            if not ids:
-                raise RemoteError(f"{server.label()} serves no model")
-            self.model = ids[0]
-        elif self.model not in ids:
-            raise RemoteError(
-                f"{server.label()} has no model {self.model!r} (it serves: "
-                f"{', '.join(ids) or 'none'}); fix --model"
-            )
-        entry = models[ids.index(self.model)]
-        n_ctx = _int(entry.get("max_model_len"))
-        return ServerInfo(model=self.model, n_ctx=n_ctx if n_ctx and n_ctx >= MIN_N_CTX else None)
-
-    def encode(self, server: Server, prompt: str) -> str | list[int]:
-        """The text: not every such server takes token ids (llama-cpp-python's does not), so
-        control-token strings inside text segments are the server tokenizer's to parse."""
-        return str(prompt)
-
-    def body(
-        self,
-        prompt: str | list[int],
-        sampling: Sampling,
-        stops: Sequence[str],
-        schema: dict[str, Any] | None,
-    ) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "prompt": prompt,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-            "max_tokens": sampling.max_tokens,
-            "temperature": sampling.temperature,
-            "top_p": sampling.top_p,
-            "top_k": sampling.top_k,
-            "min_p": sampling.min_p,
-            "repeat_penalty": sampling.repeat_penalty,  # llama.cpp servers
-            "repetition_penalty": sampling.repeat_penalty,  # vLLM, TGI
-            "cache_prompt": True,  # llama-server's OpenAI endpoint
-        }
-        if self.model is not None:
-            body["model"] = self.model
-        if sampling.seed is not None:
-            body["seed"] = sampling.seed
-        if stops:
-            body["stop"] = list(stops)
-        if schema is not None:
-            from llama_cpp.llama_grammar import json_schema_to_gbnf
-
-            body["guided_json"] = schema  # vLLM before 0.10
-            body["structured_outputs"] = {"json": schema}  # vLLM
-            body["format"] = schema  # Ollama
-            body["json_schema"] = schema  # llama-server
-            body["grammar"] = json_schema_to_gbnf(json.dumps(schema))  # llama-cpp-python
-        return body
-
-    def chunk(self, event: dict[str, Any]) -> Chunk:
-        choices = event.get("choices")
-        if not isinstance(choices, list):
-            raise ValueError("an event without 'choices'")
-        usage = event.get("usage")
-        prompt_tokens = evaluated = None
-        if isinstance(usage, dict):
-            prompt_tokens = _int(usage.get("prompt_tokens"))
-            details = usage.get("prompt_tokens_details")
-            cached = _int(details.get("cached_tokens")) if isinstance(details, dict) else None
-            if prompt_tokens is not None and cached is not None:
-                evaluated = prompt_tokens - cached
-        evaluated = _timings(event) if evaluated is None else evaluated
-        if not choices:  # the usage-only event that ends a vLLM stream
-            return Chunk(prompt_tokens=prompt_tokens, evaluated_tokens=evaluated)
-        choice = choices[0]
-        text = choice.get("text") if isinstance(choice, dict) else None
-        if not isinstance(text, str):
-            raise ValueError("a choice without 'text'")
-        reason = choice.get("finish_reason")
-        finish: FinishReason | None = (
-            None if reason is None else "length" if reason == "length" else "stop"
-        )
-        return Chunk(text, finish, prompt_tokens=prompt_tokens, evaluated_tokens=evaluated)
-
-    def tokenize(self, server: Server, text: str) -> list[int] | None:
-        """llama-cpp-python's `/extras/tokenize` or vLLM's `/tokenize`, whichever answers;
-        None for a server with neither (Ollama, hosted APIs)."""
-        attempts = {
-            "/extras/tokenize": {"input": text},
-            "/tokenize": {"prompt": text, "model": self.model, "add_special_tokens": True},
-        }
-        if self._probed and self._tokenizer is None:
-            return None
-        for path in [self._tokenizer] if self._tokenizer else list(attempts):
-            try:
-                reply = server.request_json("POST", path, attempts[path])
-            except RemoteError as exc:
-                if exc.status in (404, 405) and not self._probed:
-                    continue
-                raise
-            tokens = reply.get("tokens") if isinstance(reply, dict) else None
-            if isinstance(tokens, list):
-                self._tokenizer, self._probed = path, True
-                return [t for t in tokens if isinstance(t, int)]
-        self._probed = True
-        return None

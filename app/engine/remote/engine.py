@@ -3,7 +3,9 @@
 Each generation streams on a thread of its own, so several can run at once against a server
 that batches them (llama-server with `-np`, vLLM); the server serialises or batches, not us.
 Stop strings are sent to the server and also matched here (`StopMatcher`), so a stop split
-across events is never shown and `stopped_by` is known whatever the server reports.
+across events is never shown. `stopped_by` is known when the match happens here or the server
+names the stop (llama-server, vLLM); an OpenAI-compatible server that stops on one itself
+reports only `stop`, like an end of text.
 
 KV state: the server owns the cache, so `keeps_state` is False and the state methods do nothing;
 llama-server keeps each chat's prompt in a slot (`cache_prompt`) and the stats report what it
@@ -20,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from app.engine.base import GenerationStats, Sampling
 from app.engine.generation import QueuedGeneration
-from app.engine.remote.api import Chunk, Dialect, LlamaServerApi, OpenAIApi, ServerInfo
+from app.engine.remote.api import Chunk, Dialect, LlamaServerApi, ServerInfo
 from app.engine.remote.http import RemoteError, Server
+from app.engine.remote.openai import OpenAIApi, OpenAIChatApi
 from app.engine.stops import StopMatcher
 from app.errors import LoreweaverError
 from app.models import ModelInfo, RemoteModel
@@ -40,7 +43,9 @@ CHARS_PER_TOKEN = 4
 
 
 def dialect(remote: RemoteModel) -> Dialect:
-    return LlamaServerApi() if remote.api == "llama-server" else OpenAIApi(remote)
+    if remote.api == "llama-server":
+        return LlamaServerApi()
+    return OpenAIChatApi(remote) if remote.api == "openai-chat" else OpenAIApi(remote)
 
 
 def server_of(remote: RemoteModel) -> Server:
@@ -60,6 +65,8 @@ class RemoteEngine:
         self._n_ctx = min(reported, n_ctx_cap) if remote.n_ctx is None else reported
         self.tokens_estimated = False
         """True when the server has no tokenizer: counts are then estimates."""
+        self.cache_prompt = True
+        """False: the server evaluates every prompt whole (a benchmark's baseline)."""
         self._active: set[threading.Event] = set()
         self._lock = threading.Lock()
         self._closed = False
@@ -72,12 +79,14 @@ class RemoteEngine:
     @property
     def notes(self) -> list[str]:
         """What a chat on this server should say up front (one line each)."""
-        if not self.tokens_estimated:
-            return []
-        return [
-            f"{self.server.label()} has no tokenizer endpoint: token counts are estimates "
-            f"(~{CHARS_PER_TOKEN} characters a token), so the context may overflow or go unused"
-        ]
+        notes = list(self.api.notes)
+        if self.tokens_estimated:
+            notes.append(
+                f"{self.server.label()} has no tokenizer endpoint: token counts are estimates "
+                f"(~{CHARS_PER_TOKEN} characters a token), so the context may overflow or go "
+                "unused"
+            )
+        return notes
 
     @property
     def adapters(self) -> tuple[Adapter, ...]:
@@ -137,9 +146,19 @@ class RemoteEngine:
         if sampling.max_tokens < 1 or sampling.temperature < 0:
             raise LoreweaverError("sampling needs max_tokens ≥ 1 and temperature ≥ 0")
         gen = QueuedGeneration(cancel)
-        body = self.api.body(self.api.encode(self.server, prompt), sampling, list(stop), schema)
+        payload = self.api.encode(self.server, prompt)
+        room = self.server_info.n_ctx or self.n_ctx
+        ids = isinstance(payload, list) and all(isinstance(t, int) for t in payload[:1])
+        if ids and len(payload) >= room:  # token ids: an exact count
+            raise LoreweaverError(  # llama-server would cut the prompt's middle out silently
+                f"{self.server.label()}: the prompt is {len(payload)} tokens, more than the "
+                f"server's context of {room} (a slot's); shorten it or give the server more"
+            )
+        body = self.api.body(payload, sampling, list(stop), schema)
         if grammar is not None:
             body["grammar"] = grammar  # llama-server and llama-cpp-python's server read GBNF
+        if not self.cache_prompt:
+            body["cache_prompt"] = False
         started = time.perf_counter()
         with self._lock:
             self._active.add(gen.cancel_event)
@@ -183,6 +202,10 @@ class RemoteEngine:
                 events = self.server.stream(self.api.completion_path, body, gen.cancel_event)
                 break
             except RemoteError as exc:
+                if exc.status in (404, 405) and self.api.missing_hint:
+                    raise RemoteError(
+                        f"{exc}; {self.api.missing_hint}", status=exc.status
+                    ) from None
                 if not exc.retryable or attempt == RETRIES or gen.text or gen.cancelled:
                     raise
                 pause = min(max(exc.retry_after, BACKOFF_S * 2**attempt), BACKOFF_CAP_S)

@@ -229,19 +229,22 @@ class Server:
         )
         watcher.start()
         try:
-            for data in sse_data(_lines(response, self, cancel)):
-                if data == "[DONE]":
+            for data, failed in sse_data(_lines(response, self, cancel)):
+                if data == "[DONE]" and not failed:
                     return
                 try:
                     event = json.loads(data)
                 except (ValueError, RecursionError):
-                    raise RemoteError(
-                        f"{self.label()} sent a malformed event ({data[:60]!r}); "
-                        "check --api matches the server"
-                    ) from None
+                    if failed:
+                        event = {"error": data}
+                    else:
+                        raise RemoteError(
+                            f"{self.label()} sent a malformed event ({data[:60]!r}); "
+                            "check --api matches the server"
+                        ) from None
                 if not isinstance(event, dict):
                     raise RemoteError(f"{self.label()} sent an event that is not an object")
-                if "error" in event:
+                if failed or "error" in event:
                     raise RemoteError(f"{self.label()} reported an error: {_message(event)}")
                 yield event
         finally:

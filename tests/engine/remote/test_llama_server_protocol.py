@@ -20,6 +20,7 @@ from app.engine.remote.engine import RemoteEngine
 from app.engine.remote.http import RemoteError
 from app.engine.remote.parallel import Request, generate_all
 from app.engine.remote.resolve import remote_info
+from app.errors import LoreweaverError
 from app.home import Home
 from app.memory.store import ChatStore
 from app.models import RemoteModel, add_remote, load_remotes
@@ -76,6 +77,10 @@ def test_the_server_describes_its_model_and_gets_every_setting(stub: ProtocolStu
     stats = generation.stats
     assert (stats.finish_reason, stats.prompt_tokens, stats.evaluated_tokens) == ("eos", 12, 5)
     assert (stats.reused_tokens, stats.completion_tokens) == (7, 3)
+    sent = len(stub.completions())
+    with pytest.raises(LoreweaverError, match="the prompt is 2051 tokens, more than .* 2048"):
+        engine.generate(PROMPT + "word " * 2047, SAMPLING)  # llama-server would cut it
+    assert len(stub.completions()) == sent
 
 
 def test_text_segments_cannot_forge_control_tokens(stub: ProtocolStub) -> None:
@@ -187,6 +192,7 @@ def test_rate_limits_and_unavailable_servers_are_retried_before_any_token(
     [
         ("truncate", "the reply stream ended before the reply did"),
         ("malformed", "sent a malformed event"),
+        ("error", "reported an error: stub failed"),
         ("die", "server 'stub'"),
     ],
 )

@@ -70,6 +70,16 @@ def test_sse_events_join_data_lines_and_skip_comments_and_half_events() -> None:
         b"\n",
         b"data: [DONE]\n",
         b"\n",
+        b'error: {"code": 400}\n',  # llama-server, once its stream has begun
+        b"\n",
+        b"event: error\n",
+        b"data: x\n",
+        b"\n",
         b"data: cut off",
     ]
-    assert list(sse_data(lines)) == ['{"a":\n1}', "[DONE]"]
+    assert list(sse_data(lines)) == [
+        ('{"a":\n1}', False),
+        ("[DONE]", False),
+        ('{"code": 400}', True),
+        ("x", True),
+    ]

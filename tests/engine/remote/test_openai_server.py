@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from engine.remote.chat_proxy import ChatOnlyProxy
 from engine.remote.servers import RunningServer, evaluated_per_request, start_openai_server
 from support import one_line_error, run_cli
 
@@ -18,12 +19,15 @@ from app.engine.remote.engine import RemoteEngine
 from app.engine.remote.http import RemoteError
 from app.engine.remote.parallel import Request, generate_all
 from app.engine.remote.resolve import remote_info
+from app.errors import LoreweaverError
 from app.home import Home
 from app.memory.store import ChatStore
+from app.models import RemoteModel, add_remote
+from app.npc.barks import BarkJob, generate_barks
 from app.prompts.formats import choose_format
 from app.prompts.segments import Prompt
-from app.session_start import start_session
-from app.settings import SamplingSettings, Settings
+from app.session_start import resolve_setup, sampling_from, start_session
+from app.settings import SamplingSettings, Settings, load_settings
 from app.sheets.sheet import Sheet
 
 STORY = Prompt.markup(
@@ -200,3 +204,70 @@ def test_a_server_killed_mid_reply_keeps_the_partial_reply(tmp_path: Path, lw_ho
     finally:
         store.close()
         server.stop()
+
+
+def test_a_chat_only_server_gets_the_turns_and_keeps_stops_seeds_and_cancel(
+    openai_server: RunningServer,
+) -> None:
+    proxy = ChatOnlyProxy(openai_server.url)
+    try:
+        raw = RemoteModel(name="rawless", base_url=proxy.url, api="openai", template="chatml")
+        with pytest.raises(RemoteError, match=r"HTTP 404.*add it again with --api openai-chat"):
+            RemoteEngine(remote_info(raw), raw).generate(STORY, Sampling(max_tokens=4))
+        remote = raw.model_copy(update={"api": "openai-chat"})
+        engine = RemoteEngine(remote_info(remote), remote)
+        assert "its own template decides the prompt format" in engine.notes[0]
+        session = start_session(
+            engine, engine.info, choose_format(None, engine.info), _sheet(), "orla", SETTINGS
+        )
+        assert engine.notes[0] in session.notices
+        sampling = Sampling(temperature=0.8, seed=21, max_tokens=40)
+        session.send("Tell me a long story about the archive.", sampling).finish()
+        assert isinstance(session.last_prompt, Prompt)
+        turns = [{"role": m.role, "content": m.content} for m in session.last_prompt.messages]
+        sent = proxy.bodies("/v1/chat/completions")[-1]
+        assert sent["messages"] == turns and "prompt" not in sent
+        assert turns[0]["role"] == "system" and "Keeper of the archive." in turns[0]["content"]
+        assert turns[-1] == {"role": "user", "content": "Tell me a long story about the archive."}
+        assert (sent["seed"], sent["max_tokens"]) == (21, 40)
+
+        first = "".join(engine.generate(session.last_prompt, sampling))
+        again = "".join(engine.generate(session.last_prompt, sampling))
+        assert first and first == again
+        words = re.findall(r"[A-Za-z]{4,}", first)
+        assert len(words) >= 3, first
+        stop = words[len(words) // 2]
+        stopped = engine.generate(session.last_prompt, sampling, stop=[stop])
+        assert "".join(stopped) == first[: first.index(stop)]
+        assert stopped.stats.finish_reason == "stop"
+
+        long = engine.generate(session.last_prompt, Sampling(seed=3, max_tokens=400))
+        for count, _piece in enumerate(long, 1):
+            if count == 3:
+                long.cancel()
+        assert long.stats.finish_reason == "cancelled" and 0 < len(long.text) < 100
+        assert proxy.client_left.wait(10), "the stream stayed open after the cancel"
+        with pytest.raises(LoreweaverError, match="takes chat turns only"):
+            engine.generate(session.last_prompt + "Well,", sampling)
+    finally:
+        proxy.close()
+
+
+def test_barks_in_parallel_are_the_set_made_one_at_a_time(
+    openai_server: RunningServer, remote_engine: RemoteEngine, lw_home: Home
+) -> None:
+    add_remote(lw_home, openai_server.remote("smol"))
+    settings = load_settings(lw_home)
+    _, sheet, info, fmt = resolve_setup(
+        lw_home, settings, character="brenna", model="smol", template=None
+    )
+    job = BarkJob(sheet, fmt, "greet", 40, sampling_from(settings, seed=8, max_tokens=None), "smol")
+    generate_barks(remote_engine, job, 1, 8)  # the server's cache then holds the bark prompt
+    one_at_a_time = generate_barks(remote_engine, job, 4, 8)
+    args = ("barks", "brenna", "--trigger", "greet", "--count", "4", "--seed", "8")
+    side_by_side = run_cli(
+        *args, "--max-chars", "40", "--model", "smol", "--parallel", "4", "--json"
+    )
+    assert side_by_side.returncode == 0, side_by_side.stderr
+    rows = json.loads(side_by_side.stdout)
+    assert [(b["seed"], b["text"]) for b in rows] == [(b.seed, b.text) for b in one_at_a_time]
