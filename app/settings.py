@@ -21,15 +21,24 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def physical_cores() -> int:
-    """llama.cpp runs best on physical cores; hyper-threads only add contention."""
+    """Threads for llama.cpp: physical cores (hyper-threads only add contention), and no more
+    than the CPUs this process may run on (`taskset`, a container's cpuset): a thread with no
+    core of its own stalls every step's barrier."""
+    allowed = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    allowed = allowed or os.cpu_count() or 1
+    cores: set[tuple[str, str]] = set()
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as handle:
-            cores = {line.split(":")[1].strip() for line in handle if line.startswith("core id")}
-        if cores:
-            return max(1, min(len(cores), os.cpu_count() or 1))
+            socket = ""
+            for line in handle:
+                key, _, value = line.partition(":")
+                if key.strip() == "physical id":
+                    socket = value.strip()
+                elif key.strip() == "core id":
+                    cores.add((socket, value.strip()))
     except OSError:
         pass
-    return max(1, os.cpu_count() or 1)
+    return max(1, min(len(cores) or allowed, allowed))
 
 
 def engine_threads(settings: Settings) -> dict[str, Any]:

@@ -10,11 +10,14 @@ import pytest
 
 from app.home import ENV_VAR, Home
 
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    # Two workers share the cores: llama.cpp threads spinning at OpenMP's barriers would starve
-    # the other worker's (decode fell ~10x with one core taken, `bench --busy`). Set before any
-    # test loads llama.cpp, and inherited by the CLI subprocesses; replies do not depend on it.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _WORKER.startswith("gw") and hasattr(os, "sched_setaffinity"):
+    # Workers share the cores: each runs on a CPU of its own, as on a machine of one core (the
+    # engine then runs one thread, `physical_cores`), so no worker's llama.cpp threads wait at
+    # a barrier for a thread the other worker holds off its core (`bench --busy`: ~10x slower).
+    # The CLI subprocesses a test starts inherit the CPU.
+    _cpus = sorted(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {_cpus[int(_WORKER[2:]) % len(_cpus)]})
 
 
 @pytest.fixture(scope="session")
