@@ -209,6 +209,7 @@ def _made(engine: Engine, job: BarkJob, seeds: list[int], parallel: int) -> list
     """The barks of `seeds`, in their order: one at a time, or side by side on a server."""
     if parallel == 1:
         return [job.make(engine, s) for s in seeds]
+    fresh_cache(engine)
     results = generate_all(engine, [job.request(s) for s in seeds], parallel)
     failed = next((r.error for r in results if r.error is not None), None)
     if failed is not None:

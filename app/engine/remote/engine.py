@@ -117,6 +117,14 @@ class RemoteEngine:
     def load_state_file(self, path: Path, prompt: str | None = None) -> None:
         return None
 
+    def reset_cache(self) -> None:
+        """A server's cache is shared with its other requests and cannot be emptied from here;
+        what emptying it is for (a seed making the same reply whatever was evaluated before)
+        comes from the server evaluating each prompt whole, so every later request asks for
+        that (`cache_prompt` off). Seen on llama-server with 4 slots: with its cache, a bark's
+        seed gave another line from one run to the next (barks call this)."""
+        self.cache_prompt = False
+
     def tokenize(self, text: str) -> list[int]:
         """The server's tokens; without a tokenizer endpoint, a placeholder list whose length
         estimates the count (`tokens_estimated`)."""

@@ -254,9 +254,12 @@ def test_a_chat_only_server_gets_the_turns_and_keeps_stops_seeds_and_cancel(
 
 
 def test_barks_in_parallel_are_the_set_made_one_at_a_time(
-    openai_server: RunningServer, remote_engine: RemoteEngine, lw_home: Home
+    openai_server: RunningServer, lw_home: Home
 ) -> None:
     add_remote(lw_home, openai_server.remote("smol"))
+    remote_engine = RemoteEngine(
+        remote_info(openai_server.remote("smol")), openai_server.remote("smol")
+    )
     settings = load_settings(lw_home)
     _, sheet, info, fmt = resolve_setup(
         lw_home, settings, character="brenna", model="smol", template=None
@@ -271,3 +274,4 @@ def test_barks_in_parallel_are_the_set_made_one_at_a_time(
     assert side_by_side.returncode == 0, side_by_side.stderr
     rows = json.loads(side_by_side.stdout)
     assert [(b["seed"], b["text"]) for b in rows] == [(b.seed, b.text) for b in one_at_a_time]
+    assert not remote_engine.cache_prompt  # barks ask the server to evaluate prompts whole
