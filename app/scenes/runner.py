@@ -134,12 +134,16 @@ class SceneRunner:
             cursors = following
 
     def generate(self, requests: list[Request]) -> list[Result]:
-        """The requests' results in order. The local engine forgets its cache before each
-        line: llama.cpp's numbers depend on how a prompt was split into batches, so a line
-        read after a cached prefix could differ from the same line read from scratch, and
-        a line's text would depend on the line generated before it (run order, resume)."""
+        """The requests' results in order, each read whole: llama.cpp's numbers depend on how
+        a prompt was split into batches, so a line read after a cached prefix could differ
+        from the same line read from scratch, and a line's text would depend on the line
+        generated before it (run order, resume). The local engine forgets its cache before
+        each line, one at a time; a server is asked to evaluate every prompt whole
+        (`reset_cache` turns its prompt cache off) and takes up to `parallel` at once."""
         reset = getattr(self.engine, "reset_cache", None)
-        if reset is None:
+        if reset is None or not self.engine.keeps_state:
+            if reset is not None:
+                reset()
             return generate_all(self.engine, requests, self.parallel) if requests else []
         out: list[Result] = []
         for request in requests:
