@@ -1,6 +1,7 @@
-"""The native API against llama.cpp's own `llama-server` on the bundled SmolLM2, when one is
-at hand: set `LW_LLAMA_SERVER` to the binary (CI does not build it; see the README). Skipped
-otherwise. What the protocol stub stands in for in CI is checked here against the real thing.
+"""The native API against llama.cpp's own `llama-server` on the bundled SmolLM2: a check run by
+hand, named on the command line with `LW_LLAMA_SERVER` set to the binary (CI does not build it;
+see the README), so it is not collected with the suite (not `test_*.py`), and without a binary
+it fails saying so. What the protocol stub stands in for in CI is checked here for real.
 """
 
 from __future__ import annotations
@@ -31,9 +32,8 @@ from app.settings import SamplingSettings, Settings
 from app.sheets.sheet import Sheet
 
 BINARY = os.environ.get("LW_LLAMA_SERVER", "")
-pytestmark = pytest.mark.skipif(
-    not BINARY or not Path(BINARY).is_file(), reason="LW_LLAMA_SERVER names no llama-server"
-)
+if not BINARY or not Path(BINARY).is_file():
+    pytest.fail("set LW_LLAMA_SERVER to a llama-server binary to run this check", pytrace=False)
 STORY = Prompt.markup(
     "<|im_start|>user\nTell me a long story about a lighthouse keeper.<|im_end|>\n"
     "<|im_start|>assistant\n"
