@@ -19,6 +19,7 @@ from dialogue_readers import (
     read_renpy,
     read_twee,
     read_yarn,
+    without_ended,
 )
 from dialogue_support import npm_modules, run_node
 from hostile.harness import run_limited
@@ -69,7 +70,9 @@ def hostile(lw_home: Home) -> Dialogue:
 
 
 def test_script_formats_read_back_as_plain_text(hostile: Dialogue) -> None:
-    assert read_yarn(FORMATS["yarn"][1](hostile)) == expected(hostile, speaker=speaker_id)
+    assert read_yarn(FORMATS["yarn"][1](hostile)) == without_ended(
+        expected(hostile, speaker=speaker_id)
+    )
     assert read_renpy(FORMATS["renpy"][1](hostile)) == expected(hostile)
     assert read_godot(FORMATS["godot"][1](hostile)) == expected(
         hostile, speaker=speaker_id, drop="\u2060"

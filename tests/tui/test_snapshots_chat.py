@@ -53,6 +53,9 @@ def test_model_settings_dialog(snap_compare, lw_home: Home, size: tuple[int, int
         await pilot.press("f2")
         await pilot.pause()
 
+    # the thread count defaults to the machine's cores: fixed here so the picture is the same
+    # on any machine (and in a test worker held to one CPU)
+    lw_home.ensure().settings_file.write_text("n_threads: 2\n", encoding="utf-8")
     assert snap_compare(_app(lw_home), terminal_size=size, run_before=before)
 
 
