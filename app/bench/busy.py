@@ -58,9 +58,9 @@ class Setting:
 
 
 def settings_for(cores: int) -> list[Setting]:
-    """Fixed threads = cores with OpenMP's own wait first (the baseline: the default before
-    `Settings.thread_adapt`), then the alternatives: adaptive decode threads (the default now),
-    OpenMP's wait policy, a short spin, one thread fewer for decode."""
+    """Fixed threads = cores with OpenMP's own wait first (the baseline and the default), then
+    the alternatives: adaptive decode threads (`Settings.thread_adapt`), OpenMP's wait policy,
+    a short spin, one thread fewer for decode."""
     fewer = max(1, cores - 1)
     return [
         Setting("fixed, OpenMP's wait", cores, cores),

@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 import sys
 
-THREAD_ADAPT = True
+THREAD_ADAPT = False
 """Whether decode threads follow the step times by default (`Settings.thread_adapt`, any engine
-loaded without settings): in the quietest `bench --busy` run found it met issue 20's targets
-(0.41× its idle decode with a core taken, idle 12.6× the fixed count's), where the fixed count
-stalled; see the README."""
+loaded without settings). Off: on a quiet machine (`bench --busy`, load 1.0) adaptive threads
+kept 0.96 of their idle decode with a core taken, but idle they ran at 0.56x the fixed count's,
+below issue 20's 0.95x; see the README."""
 WAIT_POLICIES = {"sleep": "PASSIVE", "spin": "ACTIVE"}
 """`thread_wait` → OMP_WAIT_POLICY (`library`: unset, OpenMP's own default)."""
 
