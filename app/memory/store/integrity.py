@@ -24,6 +24,8 @@ from app.memory.store.db import Database, database_error
 from app.memory.store.migrations import SCHEMA_VERSION
 
 TABLES = ("chats", "messages", "message_versions", "summaries", "message_search")
+PROBES = 100_000
+"""Single-id reads a table's damaged ranges may cost before the walk gallops past them."""
 BATCH = 256
 MAX_PROBLEMS = 20
 _SIDECARS = ("-wal", "-shm")
@@ -107,13 +109,17 @@ class RepairReport:
 
 
 def _rows(conn: sqlite3.Connection, table: str, report: RepairReport) -> Iterator[sqlite3.Row]:
-    """Every readable row of `table` in rowid order; damaged ranges are stepped over id by id."""
+    """Every readable row of `table` in rowid order; damaged ranges are stepped over id by id.
+
+    The work is bounded whatever the damage: a scrambled page can claim a rowid near 2**63, so
+    past `PROBES` single-id reads the walk gallops (doubling steps) to the next readable range,
+    and a batch whose rowids do not move forward ends the table (its index is damaged)."""
     query = f"SELECT rowid AS _rowid, * FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT {BATCH}"
     try:
         top = conn.execute(f"SELECT max(rowid) FROM {table}").fetchone()[0]
     except sqlite3.DatabaseError:
         top = None
-    last = 0
+    last, step, probes = 0, BATCH, 0
     while True:
         try:
             batch = conn.execute(query, (last,)).fetchall()
@@ -121,7 +127,11 @@ def _rows(conn: sqlite3.Connection, table: str, report: RepairReport) -> Iterato
             if top is None or last >= top:
                 report.broken.append(table)
                 return
+            if probes >= PROBES:
+                last, step = min(last + step, top), step * 2
+                continue
             end = min(last + BATCH, top)
+            probes += end - last
             for rowid in range(last + 1, end + 1):
                 try:
                     row = conn.execute(
@@ -136,6 +146,10 @@ def _rows(conn: sqlite3.Connection, table: str, report: RepairReport) -> Iterato
             continue
         if not batch:
             return
+        if batch[-1]["_rowid"] <= last:
+            report.broken.append(table)
+            return
+        step = BATCH
         yield from batch
         last = batch[-1]["_rowid"]
 
