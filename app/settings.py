@@ -96,9 +96,9 @@ class Settings(BaseModel):
     program taking a core from slowing replies 5–10×, but costs ~5× idle decode on a tiny model
     (see `bench --busy` and the README). OMP_WAIT_POLICY in the environment wins."""
     thread_adapt: bool = THREAD_ADAPT
-    """Decode with fewer threads while another program holds a core: steps much slower than
-    the best seen try one thread fewer, and one more is tried again now and then; each keeps
-    the faster count (`app.engine.thread_tuner`), and prompts are read with as many fewer.
+    """Decode with fewer threads while other programs hold cores: as many as they leave free
+    (Linux's CPU counters), fewer while steps are much slower than the best seen, each change
+    judged by the step times (`app.engine.thread_tuner`); prompts are read with as many fewer.
     Off: always `n_threads` and `n_threads_batch`."""
     user_name: str = "User"
     user_description: str = ""

@@ -39,8 +39,9 @@ BOOST = -15
 """Niceness asked for the measuring child and its competitor (root only): equal to each other,
 above the rest of a shared machine, so that "idle" is near idle and "busy" is this one
 competitor. Refused without the privilege; the report says which niceness ran."""
-WARM_UP_S = 0.2
-"""How long the competitor runs before a busy measurement starts (so it holds its core)."""
+WARM_UP_S = 0.4
+"""How long the machine is in its state before a measurement starts: the competitor running
+(so it holds its core), or stopped (so "idle" does not start in the last busy moment)."""
 CAP_S = 8.0
 """Longest a measured generation may run (a spinning wait can stall for seconds when busy)."""
 
@@ -183,8 +184,7 @@ def _child(arguments: str) -> None:
             for side in ("idle", "busy") if index % 2 == 0 else ("busy", "idle"):
                 competitor = _spin(given["core"]) if side == "busy" else None
                 try:
-                    if competitor is not None:
-                        time.sleep(WARM_UP_S)
+                    time.sleep(WARM_UP_S)
                     figures[side].append(_timed(engine, prompt, sampling))
                 finally:
                     if competitor is not None:

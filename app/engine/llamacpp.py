@@ -22,6 +22,7 @@ from app.engine import kvcache, kvstate, recurrent, threads
 from app.engine.adapters import Adapter, LoadedAdapters
 from app.engine.adapters import key as adapters_key
 from app.engine.base import Sampling
+from app.engine.cpu_load import OtherLoad
 from app.engine.generation import QueuedGeneration
 from app.engine.llama_open import AbortSwitch, open_llama, token_piece
 from app.engine.stops import StopMatcher
@@ -52,8 +53,15 @@ class LlamaEngine:
         """Threads per generated token (decode); with `thread_adapt`, the most it uses."""
         self.n_threads_batch = n_threads_batch or n_threads
         """Threads for prompt evaluation (many tokens per step)."""
-        self._tuner = ThreadTuner(n_threads) if thread_adapt else None
-        """Decode threads from step times (`thread_tuner`); None: always `n_threads`."""
+        self._cpu = OtherLoad().start() if thread_adapt and n_threads > 1 else None
+        """Other programs' CPU use, which the tuner reads first (`cpu_load`)."""
+        self._tuner = (
+            ThreadTuner(n_threads, self._cpu.others if self._cpu else None)
+            if thread_adapt
+            else None
+        )
+        """Decode threads from other programs' CPU use and step times (`thread_tuner`); None:
+        always `n_threads`."""
         self._decode_threads = n_threads
         self._ended = time.perf_counter()
         """When the last generation ended (the tuner counts the pause since)."""
@@ -421,6 +429,8 @@ class LlamaEngine:
         self._closed = True
         self._closing.set()
         self._worker.stop(timeout=30)
+        if self._cpu is not None:
+            self._cpu.stop()
 
     def __enter__(self) -> LlamaEngine:
         return self

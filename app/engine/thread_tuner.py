@@ -9,12 +9,19 @@ step times: a window of steps much slower than the best seen at this count tries
 fewer, and now and then one thread more is tried again (contention comes and goes); each trial
 keeps whichever count made faster steps. A trial of more threads that loses is cut at its
 first very slow step and makes the next one wait ten times its cost, so trials take at most
-about a tenth of the time however slow a stalled step is. Pure logic on the times it is given:
-the engine times the steps and applies the count to its live context between tokens.
+about a tenth of the time however slow a stalled step is.
+
+Where the other programs' CPU use can be read (`cpu_load`, Linux), it leads: the count drops at
+once to the cores they leave free, rises (as a trial) only when a core has come free, and the
+step times no longer need a look below or blind retries to learn what the machine is doing.
+Pure logic on the figures it is given: the engine times the steps and applies the count to its
+live context between tokens.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from statistics import median
 
 WINDOW = 3
@@ -27,15 +34,20 @@ CUT = 2.0
 """A step of a trial of more threads this many times slower than before ends it at once."""
 SPEND = 10.0
 """After a trial of more threads lost, the next waits this many times what the lost one cost."""
+QUIET = 0.3
+"""Cores' worth of other programs' CPU use that still leaves every core free (background noise;
+a program that holds a core reads 0.5-1.0 even while our threads compete with it)."""
 
 
 class ThreadTuner:
     """Decode thread counts between 1 and `most`, chosen from the step times it is told."""
 
-    def __init__(self, most: int) -> None:
+    def __init__(self, most: int, load: Callable[[], float | None] | None = None) -> None:
         if most < 1:
             raise ValueError("a thread tuner needs at least one thread")
         self.most = most
+        self._load = load
+        """Other programs' CPU use in cores (`cpu_load.OtherLoad.others`); None: unknown."""
         self.level = most
         """The count the next step runs with."""
         self.best: dict[int, float] = {}
@@ -65,8 +77,14 @@ class ThreadTuner:
         self._steps = []
         self._trial = None
         level = self.level
-        if level < self.most and level in self._latest and self._trial_due():
-            self._move(level + 1, trial=self._latest[level])
+        free = self._free()
+        if free is not None and free < level:
+            return self._move(free)
+        if level < self.most and (free is None or free > level) and self._trial_due():
+            if level in self._latest:
+                self._move(level + 1, trial=self._latest[level])
+            else:  # never timed here: nothing to judge against, and a core is free
+                self._move(level + 1)
         return self.level
 
     def step(self, seconds: float) -> int:
@@ -86,14 +104,26 @@ class ThreadTuner:
         self._latest[level] = now
         if trial is not None:
             return self._judge(now)
+        free = self._free()
+        if free is not None and free < level:
+            return self._move(free)
         below = level - 1
         if below >= 1 and (
-            below not in self.best or now > min(SLOWED * self.best[level], self.best[below])
+            (below not in self.best and free is None)
+            or now > SLOWED * self.best[level]
+            or now > self.best.get(below, math.inf)
         ):
             return self._move(below, trial=now)
-        if level < self.most and self._trial_due():
+        if level < self.most and (free is None or free > level) and self._trial_due():
             return self._move(level + 1, trial=now)
         return level
+
+    def _free(self) -> int | None:
+        """The cores other programs leave free (at least one), when their use can be read."""
+        others = None if self._load is None else self._load()
+        if others is None:
+            return None
+        return max(1, self.most - max(0, math.ceil(others - QUIET)))
 
     def _trial_due(self) -> bool:
         return self._clock - self._lost_at >= SPEND * self._lost_cost

@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 import sys
 
-THREAD_ADAPT = False
-"""Whether decode threads follow the step times by default (`Settings.thread_adapt`, any engine
-loaded without settings). Off: on a quiet machine (`bench --busy`, load 1.0) adaptive threads
-kept 0.96 of their idle decode with a core taken, but idle they ran at 0.56x the fixed count's,
-below issue 20's 0.95x; see the README."""
+THREAD_ADAPT = True
+"""Whether decode threads follow the machine by default (`Settings.thread_adapt`, any engine
+loaded without settings). On: on a quiet 2-core machine (`bench --busy`, see the README) the
+adaptive count decoded idle at 1.06-1.13x the fixed count's rate and kept 0.56-0.58 of it with
+a core taken, where the fixed count kept 0.01-0.12."""
 WAIT_POLICIES = {"sleep": "PASSIVE", "spin": "ACTIVE"}
 """`thread_wait` → OMP_WAIT_POLICY (`library`: unset, OpenMP's own default)."""
 

@@ -4,12 +4,13 @@ between tokens, and the thread count never changes what the model says."""
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Iterator
 
 import llama_cpp
 
 from app.engine.base import Sampling
-from app.engine.llamacpp import LlamaEngine
+from app.engine.llamacpp import LlamaEngine, load_engine
 from app.engine.thread_tuner import ThreadTuner
 from app.prompts.segments import Prompt
 
@@ -80,3 +81,16 @@ def test_decode_threads_change_on_the_live_context_and_never_change_the_reply(
     assert switching.seen_batch == switching.seen  # prompts read with as many fewer (2/2)
     engine.call(lambda: engine._use_threads(engine.n_threads))  # as the other tests expect
     assert engine.call(lambda: llama_cpp.llama_n_threads(engine._llm._ctx.ctx)) == 2
+
+
+def test_the_load_sampler_lives_with_an_adaptive_engine(bundled_info) -> None:  # type: ignore[no-untyped-def]
+    def samplers() -> int:
+        return sum(t.name == "cpu-load" and t.is_alive() for t in threading.enumerate())
+
+    before = samplers()
+    with load_engine(bundled_info, n_threads=2, thread_adapt=True, n_ctx_cap=512) as engine:
+        assert samplers() == before + 1
+        assert engine._tuner is not None and engine._tuner.start() in (1, 2)
+    assert samplers() == before  # stopped with the engine
+    with load_engine(bundled_info, n_threads=1, thread_adapt=True, n_ctx_cap=512):
+        assert samplers() == before  # one thread: nothing to adapt, nothing sampled

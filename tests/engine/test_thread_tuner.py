@@ -121,3 +121,70 @@ def test_a_generation_that_ends_mid_trial_leaves_the_count_it_tried_from() -> No
     assert tuner.level == 1 and tuner.start() == 2  # undecided: back to 2, and look again
     again = run(tuner, 30, busy_between(0, 0), start=False)
     assert again == [2] * WINDOW + [1] * WINDOW + [2] * (30 - 2 * WINDOW)
+
+
+class Load:
+    """Other programs' CPU use, as the tuner reads it (`cpu_load.OtherLoad.others`), set by hand."""
+
+    def __init__(self, cores: float | None = 0.05) -> None:
+        self.cores = cores
+
+    def __call__(self) -> float | None:
+        return self.cores
+
+
+def loaded(load: Load, busy: Callable[[int], bool]) -> Callable[[int, int], float]:
+    """Step times that follow `busy(step)`, with `load` showing a core taken while it holds."""
+
+    def cost(index: int, level: int) -> float:
+        load.cores = 1.0 if busy(index) else 0.05
+        return (BUSY if busy(index) else IDLE)[level]
+
+    return cost
+
+
+def test_with_the_load_known_a_quiet_machine_never_looks_below() -> None:
+    tuner = ThreadTuner(2, Load())
+    assert run(tuner, 500, busy_between(0, 0)) == [2] * 500
+
+
+def test_a_core_taken_drops_a_thread_at_the_next_window_and_its_release_restores_it() -> None:
+    load = Load()
+    tuner = ThreadTuner(2, load)
+    levels = run(tuner, 600, loaded(load, lambda index: 100 <= index < 400))
+    dropped, returned = changes(levels)  # one drop, one return: no trials in between
+    assert 100 < dropped <= 100 + WINDOW and levels[dropped] == 1
+    assert 400 < returned <= 400 + WINDOW and set(levels[returned:]) == {2}
+
+
+def test_a_busy_start_begins_with_the_free_cores_and_a_freed_core_is_tried() -> None:
+    load = Load(1.0)
+    tuner = ThreadTuner(2, load)
+    assert tuner.start() == 1  # before any step: no stalled window at 2 threads
+    assert set(run(tuner, 200, busy_between(0, 10**6), start=False)) == {1}
+    load.cores = 0.0
+    assert tuner.start() == 2  # judged against the last 1-thread window
+    assert set(run(tuner, 30, busy_between(0, 0), start=False)) == {2}
+
+
+def test_a_free_core_that_does_not_help_is_retried_only_as_often_as_it_costs() -> None:
+    tuner = ThreadTuner(2, Load(0.1))  # the load reads quiet, yet 2 threads turn slower
+    slow = {2: 40.0, 1: 12.8}
+    run(tuner, 30, busy_between(0, 0))
+    levels = run(tuner, 3000, lambda index, level: slow[level])
+    spent = [slow[level] for level in levels]
+    at_two = sum(t for t, level in zip(spent, levels, strict=True) if level == 2)
+    assert levels[-100:].count(1) >= 90
+    assert at_two <= sum(spent) / SPEND * 1.5 + 3 * slow[2]
+
+
+@pytest.mark.parametrize(("others", "count"), [(0.0, 8), (0.3, 8), (0.6, 7), (2.6, 5), (9.0, 1)])
+def test_many_cores_keep_the_cores_other_programs_leave(others: float, count: int) -> None:
+    tuner = ThreadTuner(8, Load(others))
+    assert tuner.start() == count
+
+
+def test_an_unreadable_load_falls_back_to_step_times() -> None:
+    tuner = ThreadTuner(2, Load(None))
+    levels = run(tuner, 300, busy_between(0, 0))
+    assert levels[WINDOW : 2 * WINDOW] == [1] * WINDOW  # the one look below, as without a load

@@ -40,7 +40,10 @@ THREAD_WAITS = (
     ("spin", "spin"),
 )
 """`Settings.thread_wait` choices, as shown."""
-ADAPT = (("yes: fewer threads while they are slower", True), ("no: always the count above", False))
+ADAPT = (
+    ("yes: fewer threads while other programs hold cores", True),
+    ("no: always the count above", False),
+)
 """`Settings.thread_adapt` choices, as shown."""
 
 
