@@ -180,7 +180,7 @@ def run_streaming(
     try:
         prompt = bench_prompt(info)
         tokens = engine.tokenize(prompt)
-        raw = engine.call(lambda: _load_raw(info, engine.n_ctx, engine.n_threads))
+        raw = engine.call(lambda: _load_raw(info, engine.n_ctx, engine.threads.most))
         app_runs: list[Run] = []
         raw_runs: list[Run] = []
         try:

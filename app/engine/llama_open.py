@@ -57,16 +57,6 @@ def open_llama(path: Path, *, n_ctx: int, n_threads: int, n_threads_batch: int) 
     return llm
 
 
-def token_piece(lib: Any, vocab: Any, token: int) -> bytes:
-    """A token's bytes, special tokens as their text."""
-    buf = ctypes.create_string_buffer(64)
-    n = lib.llama_token_to_piece(vocab, token, buf, 64, 0, True)
-    if n < 0:
-        buf = ctypes.create_string_buffer(-n)
-        n = lib.llama_token_to_piece(vocab, token, buf, -n, 0, True)
-    return buf.raw[: max(n, 0)]
-
-
 class AbortSwitch:
     """llama.cpp asks the abort callback between compute steps, which is what lets a cancel
     stop a long prompt evaluation. It runs ~1000 times per token, so it is on only for prefill."""

@@ -9,7 +9,6 @@ which halves tokens/s here (see `call`).
 
 from __future__ import annotations
 
-import codecs
 import secrets
 import threading
 import time
@@ -22,12 +21,10 @@ from app.engine import kvcache, kvstate, recurrent, threads
 from app.engine.adapters import Adapter, LoadedAdapters
 from app.engine.adapters import key as adapters_key
 from app.engine.base import Sampling
-from app.engine.cpu_load import OtherLoad
 from app.engine.generation import QueuedGeneration
-from app.engine.llama_open import AbortSwitch, open_llama, token_piece
-from app.engine.stops import StopMatcher
-from app.engine.thread_tuner import ThreadTuner
-from app.engine.tokens import SegmentTokenizer
+from app.engine.llama_open import AbortSwitch, open_llama
+from app.engine.stops import TextOut
+from app.engine.tokens import ModelVocab
 from app.engine.worker import Worker
 from app.errors import LoreweaverError
 from app.models import MemoryKind, ModelInfo
@@ -49,24 +46,8 @@ class LlamaEngine:
     ) -> None:
         self.info = info
         self._n_ctx = n_ctx
-        self.n_threads = n_threads
-        """Threads per generated token (decode); with `thread_adapt`, the most it uses."""
-        self.n_threads_batch = n_threads_batch or n_threads
-        """Threads for prompt evaluation (many tokens per step)."""
-        self._cpu = OtherLoad().start() if thread_adapt and n_threads > 1 else None
-        """Other programs' CPU use, which the tuner reads first (`cpu_load`)."""
-        self._tuner = (
-            ThreadTuner(n_threads, self._cpu.others if self._cpu else None)
-            if thread_adapt
-            else None
-        )
-        """Decode threads from other programs' CPU use and step times (`thread_tuner`); None:
-        always `n_threads`."""
-        self._decode_threads = n_threads
-        self._ended = time.perf_counter()
-        """When the last generation ended (the tuner counts the pause since)."""
+        self.threads = threads.DecodeThreads(n_threads, n_threads_batch, thread_adapt)
         self._llm: Any = None
-        self._pieces: dict[int, bytes] = {}
         self._active_cancel: threading.Event | None = None
         self._closing = threading.Event()
         self._closed = False
@@ -101,14 +82,13 @@ class LlamaEngine:
         llm = open_llama(
             self.info.path,
             n_ctx=self._n_ctx,
-            n_threads=self.n_threads,
-            n_threads_batch=self.n_threads_batch,
+            n_threads=self.threads.most,
+            n_threads_batch=self.threads.batch,
         )
         self._llm = llm
         self._lib = llama_cpp
-        self._vocab = llm._model.vocab
-        self._bos = llm.token_bos()
-        self._add_bos = bool(llm._model.add_bos_token())
+        self.threads.attach(lambda n, batch: llama_cpp.llama_set_n_threads(llm._ctx.ctx, n, batch))
+        self._vocab = ModelVocab(llama_cpp, llm)
         memory = self.info.memory
         if memory == "attention" and llama_cpp.llama_model_is_recurrent(llm._model.model):
             memory = "recurrent"
@@ -120,41 +100,11 @@ class LlamaEngine:
         self._can_shift = not self._recurrent and bool(
             llama_cpp.llama_memory_can_shift(llm._ctx.memory)
         )
-        ends = (self._bos, llm.token_eos(), llama_cpp.llama_vocab_eot(self._vocab))
-        self._tokens = SegmentTokenizer(
-            lambda data, special: llm.tokenize(data, add_bos=False, special=special),
-            lambda token: int(llama_cpp.llama_vocab_get_attr(self._vocab, token)),
-            self._piece,
-            reserved={t for t in ends if t >= 0},
-        )
         self._abort = AbortSwitch(llama_cpp, llm, self._should_abort)
 
     def _should_abort(self) -> bool:
         active = self._active_cancel
         return self._closing.is_set() or (active is not None and active.is_set())
-
-    def _use_threads(self, n_threads: int) -> None:
-        """Decode with `n_threads` from the next evaluation on (llama.cpp reads the counts at
-        each one), and read prompts with as many fewer than `n_threads_batch`: a prompt read
-        on a core another program holds stalls for seconds on a loaded machine."""
-        if n_threads != self._decode_threads:
-            batch = max(1, self.n_threads_batch - (self.n_threads - n_threads))
-            self._lib.llama_set_n_threads(self._llm._ctx.ctx, n_threads, batch)
-            self._decode_threads = n_threads
-
-    def _piece(self, token: int) -> bytes:
-        """A token's bytes (special tokens as their text), cached: each id is converted once."""
-        cached = self._pieces.get(token)
-        if cached is None:
-            cached = self._pieces[token] = token_piece(self._lib, self._vocab, token)
-        return cached
-
-    def _tokenize(self, text: str) -> list[int]:
-        """A `Prompt`'s markup with control tokens, all other text as plain text (`tokens`)."""
-        tokens = self._tokens.tokens(text)
-        if self._add_bos and self._bos >= 0 and not (tokens and tokens[0] == self._bos):
-            tokens.insert(0, self._bos)
-        return tokens
 
     def _check_fits(self, prompt_tokens: int, max_tokens: int) -> None:
         if prompt_tokens + max_tokens <= self._n_ctx:
@@ -175,23 +125,20 @@ class LlamaEngine:
     ) -> None:
         llm = self._llm
         stats = gen.stats
-        tokens = self._tokenize(prompt)
+        tokens = self._vocab.prompt(prompt)
         stats.prompt_tokens = len(tokens)
         self._check_fits(len(tokens), sampling.max_tokens)
         if gen.cancelled or self._closing.is_set():
             stats.finish_reason = "cancelled"
             return
         if grammar is not None:
-            gbnf.check(self._lib, self._vocab, grammar)
+            gbnf.check(self._lib, self._vocab.handle, grammar)
         llm.set_seed(sampling.seed if sampling.seed is not None else secrets.randbits(31))
-        matcher = StopMatcher(stops)
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        out = TextOut(stops)
         stats.finish_reason = "length"
         self._active_cancel = gen.cancel_event
         self._abort.set(True)
-        tuner = self._tuner
-        if tuner is not None:
-            self._use_threads(tuner.start(time.perf_counter() - self._ended))
+        self.threads.started()
         stream = None
         last = 0.0
         try:
@@ -228,24 +175,24 @@ class LlamaEngine:
                 if stats.completion_tokens == 0:
                     self._abort.set(False)  # prefill is over; between tokens the loop checks
                     gen._set_progress(len(tokens) - reused, len(tokens) - reused)
-                elif tuner is not None:  # the time since the last token: one decode step
-                    self._use_threads(tuner.step(now - last))
+                else:  # the time since the last token: one decode step
+                    self.threads.stepped(now - last)
                 last = now
                 if gen.cancelled or self._closing.is_set():
                     stats.finish_reason = "cancelled"
                     break
-                if self._lib.llama_vocab_is_eog(self._vocab, token):
+                if self._vocab.ends(token):
                     stats.finish_reason = "eos"
                     break
                 stats.completion_tokens += 1
-                shown = matcher.feed(decoder.decode(self._piece(token)))
+                shown = out.feed(self._vocab.piece(token))
                 if shown:
                     if stats.first_token_s is None:
                         stats.first_token_s = time.perf_counter() - started
                     gen._put(shown)
-                if matcher.stopped_by is not None:
+                if out.stopped_by is not None:
                     stats.finish_reason = "stop"
-                    stats.stopped_by = matcher.stopped_by
+                    stats.stopped_by = out.stopped_by
                     break
                 if stats.completion_tokens >= sampling.max_tokens:
                     break
@@ -259,16 +206,15 @@ class LlamaEngine:
             self._abort.set(False)
             self._active_cancel = None
         if stats.finish_reason != "cancelled":
-            tail = matcher.feed(decoder.decode(b"", final=True)) + matcher.flush()
+            tail = out.finish()
             if tail:
                 gen._put(tail)
-            if matcher.stopped_by is not None:  # held-back text turned out to hold a stop
+            if out.stopped_by is not None:  # held-back text turned out to hold a stop
                 stats.finish_reason = "stop"
-                stats.stopped_by = matcher.stopped_by
+                stats.stopped_by = out.stopped_by
         if stats.first_token_s is None and stats.completion_tokens:
             stats.first_token_s = time.perf_counter() - started
-        self._ended = time.perf_counter()
-        stats.total_s = self._ended - started
+        stats.total_s = self.threads.ended() - started
 
     # -- public interface (any thread) ------------------------------------------------------
 
@@ -277,7 +223,7 @@ class LlamaEngine:
         return self._n_ctx
 
     def tokenize(self, text: str) -> list[int]:
-        return self.call(lambda: self._tokenize(text))
+        return self.call(lambda: self._vocab.prompt(text))
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenize(text))
@@ -313,9 +259,8 @@ class LlamaEngine:
         """Whether `grammar` lets the model produce exactly `text` and then stop."""
 
         def run() -> bool:
-            tokens = self._tokens.tokens(text)
-            end = int(self._llm.token_eos())
-            return gbnf.accepts(self._lib, self._vocab, grammar, tokens, end)
+            tokens = self._vocab.segments.tokens(text)
+            return gbnf.accepts(self._lib, self._vocab.handle, grammar, tokens, self._vocab.eos)
 
         return self.call(run)
 
@@ -414,7 +359,7 @@ class LlamaEngine:
         (see `kvcache.load_sequence`). A prompt extending them then evaluates only the rest."""
 
         def run() -> list[int] | None:
-            new = self._tokenize(prompt) if prompt is not None else None
+            new = self._vocab.prompt(prompt) if prompt is not None else None
             reusable = recurrent.reusable if self._recurrent else kvcache.reusable_by_plan
             return kvcache.load_sequence(
                 self._llm, self._lib, path, self._identity(), self._n_ctx, new, reusable
@@ -429,8 +374,7 @@ class LlamaEngine:
         self._closed = True
         self._closing.set()
         self._worker.stop(timeout=30)
-        if self._cpu is not None:
-            self._cpu.stop()
+        self.threads.close()
 
     def __enter__(self) -> LlamaEngine:
         return self

@@ -7,6 +7,7 @@ stop that starts earliest whatever the token boundaries were.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Sequence
 
 
@@ -59,3 +60,23 @@ class StopMatcher:
             if any(stop.startswith(tail) for stop in self.stops):
                 return size
         return 0
+
+
+class TextOut:
+    """A reply's token bytes as the text to show: UTF-8 decoded across token boundaries (a
+    character split between tokens waits for its end), stop strings held back (`StopMatcher`)."""
+
+    def __init__(self, stops: Sequence[str]) -> None:
+        self._matcher = StopMatcher(stops)
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    @property
+    def stopped_by(self) -> str | None:
+        return self._matcher.stopped_by
+
+    def feed(self, data: bytes) -> str:
+        return self._matcher.feed(self._decoder.decode(data))
+
+    def finish(self) -> str:
+        """At the end of the reply: what was held back, up to a stop it completes."""
+        return self._matcher.feed(self._decoder.decode(b"", final=True)) + self._matcher.flush()

@@ -1,10 +1,16 @@
-"""How llama.cpp's worker threads wait for each other: OpenMP's wait policy, set from
-`Settings.thread_wait` before the library loads (see `loreweaver bench --busy`)."""
+"""llama.cpp's worker threads: how they wait for each other (OpenMP's wait policy, set from
+`Settings.thread_wait` before the library loads) and how many run (`DecodeThreads`); see
+`loreweaver bench --busy`."""
 
 from __future__ import annotations
 
 import os
 import sys
+import time
+from collections.abc import Callable
+
+from app.engine.cpu_load import OtherLoad
+from app.engine.thread_tuner import ThreadTuner
 
 THREAD_ADAPT = True
 """Whether decode threads follow the machine by default (`Settings.thread_adapt`, any engine
@@ -26,3 +32,58 @@ def set_thread_wait(wait: str) -> None:
     policy = WAIT_POLICIES.get(wait)
     if policy is not None and "llama_cpp" not in sys.modules:
         os.environ.setdefault("OMP_WAIT_POLICY", policy)
+
+
+class DecodeThreads:
+    """How many threads one engine's context runs with: fixed, or following the machine
+    (`thread_adapt`: `cpu_load` and `thread_tuner` decide between tokens).
+
+    Decode takes `level` threads; prompts are read with as many fewer than `batch`, since a
+    prompt read on a core another program holds stalls for seconds on a loaded machine.
+    """
+
+    def __init__(self, most: int, batch: int | None = None, adapt: bool = False) -> None:
+        self.most = most
+        """Threads per generated token; with `adapt`, the most it uses."""
+        self.batch = batch or most
+        """Threads reading a prompt (many tokens per step) at `most` decode threads."""
+        self._load = OtherLoad().start() if adapt and most > 1 else None
+        self.tuner = (
+            ThreadTuner(most, self._load.others if self._load is not None else None)
+            if adapt
+            else None
+        )
+        """Decode threads from other programs' CPU use and step times; None: always `most`."""
+        self.level = most
+        self._apply: Callable[[int, int], None] | None = None
+        self._ended = time.perf_counter()
+        """When the last generation ended (the tuner counts the pause since)."""
+
+    def attach(self, apply: Callable[[int, int], None]) -> None:
+        """Where counts go: `apply(decode, batch)` sets them on the live context (llama.cpp
+        reads them at each evaluation)."""
+        self._apply = apply
+
+    def use(self, level: int) -> None:
+        if level != self.level and self._apply is not None:
+            self._apply(level, max(1, self.batch - (self.most - level)))
+            self.level = level
+
+    def started(self) -> None:
+        """A generation begins: the count its prompt and first token get."""
+        if self.tuner is not None:
+            self.use(self.tuner.start(time.perf_counter() - self._ended))
+
+    def stepped(self, seconds: float) -> None:
+        """One decode step took `seconds`: the count for the next."""
+        if self.tuner is not None:
+            self.use(self.tuner.step(seconds))
+
+    def ended(self) -> float:
+        """A generation ended: when (the pause before the next one counts from here)."""
+        self._ended = time.perf_counter()
+        return self._ended
+
+    def close(self) -> None:
+        if self._load is not None:
+            self._load.stop()

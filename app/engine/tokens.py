@@ -14,7 +14,9 @@ end-of-generation token, or BOS: such a token is spelt out in two plain pieces i
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from app.prompts.segments import segments_of
 
@@ -126,3 +128,47 @@ class SegmentTokenizer:
             if piece
             for token in self._tokenize(piece.encode("utf-8"), False)
         ]
+
+
+class ModelVocab:
+    """A loaded model's vocabulary as the engine uses it: prompts to ids (with BOS when the file
+    asks for it), ids to bytes (each id converted once), the ends of a generation."""
+
+    def __init__(self, lib: Any, llm: Any) -> None:
+        self._lib = lib
+        self.handle = llm._model.vocab
+        """llama.cpp's vocabulary pointer (grammars are built against it)."""
+        self.bos = int(llm.token_bos())
+        self.eos = int(llm.token_eos())
+        self._add_bos = bool(llm._model.add_bos_token())
+        self._pieces: dict[int, bytes] = {}
+        ends = (self.bos, self.eos, lib.llama_vocab_eot(self.handle))
+        self.segments = SegmentTokenizer(
+            lambda data, special: llm.tokenize(data, add_bos=False, special=special),
+            lambda token: int(lib.llama_vocab_get_attr(self.handle, token)),
+            self.piece,
+            reserved={t for t in ends if t >= 0},
+        )
+
+    def piece(self, token: int) -> bytes:
+        """A token's bytes, special tokens as their text."""
+        cached = self._pieces.get(token)
+        if cached is None:
+            buf = ctypes.create_string_buffer(64)
+            n = self._lib.llama_token_to_piece(self.handle, token, buf, 64, 0, True)
+            if n < 0:
+                buf = ctypes.create_string_buffer(-n)
+                n = self._lib.llama_token_to_piece(self.handle, token, buf, -n, 0, True)
+            cached = self._pieces[token] = buf.raw[: max(n, 0)]
+        return cached
+
+    def prompt(self, text: str) -> list[int]:
+        """A `Prompt`'s markup with control tokens, all other text as plain text."""
+        tokens = self.segments.tokens(text)
+        if self._add_bos and self.bos >= 0 and not (tokens and tokens[0] == self.bos):
+            tokens.insert(0, self.bos)
+        return tokens
+
+    def ends(self, token: int) -> bool:
+        """Whether `token` ends a generation (EOS, EOT and the like)."""
+        return bool(self._lib.llama_vocab_is_eog(self.handle, token))

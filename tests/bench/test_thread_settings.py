@@ -27,7 +27,7 @@ def test_thread_counts_from_the_settings_file_reach_the_context(lw_home: Home) -
             )
         )
         assert counts == (1, 2)
-        assert engine._tuner is not None and engine._tuner.most == 1  # type: ignore[attr-defined]
+        assert engine.threads.tuner is not None and engine.threads.tuner.most == 1  # type: ignore[attr-defined]
     finally:
         engine.close()  # type: ignore[attr-defined]
 
@@ -37,7 +37,7 @@ def test_thread_adapt_off_in_the_settings_file_keeps_the_count_fixed(lw_home: Ho
     save_settings(lw_home, Settings(n_threads=2, thread_adapt=False))
     session = open_session(lw_home, load_settings(lw_home), character="brenna")
     try:
-        assert session.engine._tuner is None  # type: ignore[attr-defined]
+        assert session.engine.threads.tuner is None  # type: ignore[attr-defined]
     finally:
         session.engine.close()  # type: ignore[attr-defined]
 

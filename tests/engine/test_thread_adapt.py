@@ -25,7 +25,7 @@ class ScriptedTuner(ThreadTuner):
     context held at each step (it runs on the engine's worker, between tokens)."""
 
     def __init__(self, engine: LlamaEngine, script: Iterator[int], first: int = 2) -> None:
-        super().__init__(engine.n_threads)
+        super().__init__(engine.threads.most)
         self.engine = engine
         self.script = script
         self.first = first
@@ -49,8 +49,8 @@ class ScriptedTuner(ThreadTuner):
 
 def _reply(engine: LlamaEngine, tuner: ThreadTuner | None, sampling: Sampling) -> list[int]:
     """The reply's tokens, from a cold cache, with `tuner` deciding the decode threads."""
-    kept = engine._tuner
-    engine._tuner = tuner
+    kept = engine.threads.tuner
+    engine.threads.tuner = tuner
     try:
         engine.reset_cache()
         prompt_tokens = engine.count_tokens(PROMPT)
@@ -59,13 +59,13 @@ def _reply(engine: LlamaEngine, tuner: ThreadTuner | None, sampling: Sampling) -
         assert generation.stats.completion_tokens > 8
         return engine.cached_tokens()[prompt_tokens:]
     finally:
-        engine._tuner = kept
+        engine.threads.tuner = kept
 
 
 def test_decode_threads_change_on_the_live_context_and_never_change_the_reply(
     engine: LlamaEngine,
 ) -> None:
-    assert engine.n_threads == 2
+    assert engine.threads.most == 2
     greedy = Sampling(temperature=0.0, max_tokens=12)
     two = _reply(engine, ScriptedTuner(engine, itertools.repeat(2)), greedy)
     alone = ScriptedTuner(engine, itertools.repeat(1), first=1)
@@ -79,7 +79,7 @@ def test_decode_threads_change_on_the_live_context_and_never_change_the_reply(
     assert switching.seen == [2, *switching.asked[:-1]]
     assert set(switching.seen) == {1, 2}
     assert switching.seen_batch == switching.seen  # prompts read with as many fewer (2/2)
-    engine.call(lambda: engine._use_threads(engine.n_threads))  # as the other tests expect
+    engine.call(lambda: engine.threads.use(engine.threads.most))  # as the other tests expect
     assert engine.call(lambda: llama_cpp.llama_n_threads(engine._llm._ctx.ctx)) == 2
 
 
@@ -90,7 +90,7 @@ def test_the_load_sampler_lives_with_an_adaptive_engine(bundled_info) -> None:  
     before = samplers()
     with load_engine(bundled_info, n_threads=2, thread_adapt=True, n_ctx_cap=512) as engine:
         assert samplers() == before + 1
-        assert engine._tuner is not None and engine._tuner.start() in (1, 2)
+        assert engine.threads.tuner is not None and engine.threads.tuner.start() in (1, 2)
     assert samplers() == before  # stopped with the engine
     with load_engine(bundled_info, n_threads=1, thread_adapt=True, n_ctx_cap=512):
         assert samplers() == before  # one thread: nothing to adapt, nothing sampled
