@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from app.errors import LoreweaverError
 from app.export import canonical, godot, ink, renpy, screenplay, strings_csv, twee, yarn
-from app.export.graph import Dialogue, Line, Variant, load_dialogue, stamp_namespace
+from app.export.graph import Dialogue, Line, Variant, load_dialogue, stamp_dialogue
 from app.memory.store import ChatStore
 
 FORMATS: dict[str, tuple[str, Callable[[Dialogue], str]]] = {
@@ -24,11 +24,11 @@ FORMATS: dict[str, tuple[str, Callable[[Dialogue], str]]] = {
 
 
 def export_chat(store: ChatStore, chat_id: int, form: str) -> str:
-    """The whole tree of a chat in one format (same tree ⇒ the same text, byte for byte)."""
+    """The whole tree of a chat in one format (same tree ⇒ the same text, byte for byte); its
+    line keys are kept in the store from now on, so its ids outlive later edits (`keys`)."""
     if form not in FORMATS:
         raise LoreweaverError(f"unknown export format {form!r} (known: {', '.join(FORMATS)})")
-    stamp_namespace(store, chat_id)
-    return FORMATS[form][1](load_dialogue(store, chat_id))
+    return FORMATS[form][1](stamp_dialogue(store, chat_id))
 
 
 __all__ = ["Dialogue", "FORMATS", "Line", "Variant", "export_chat", "load_dialogue"]

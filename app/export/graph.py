@@ -3,19 +3,24 @@
 Lines are the tree's nodes: a player message is one line; an NPC message and its swipes (siblings
 with the same parent, role and speaker) are one line with variants. A line with several children is
 a fork: every exporter turns it into a choice. Each line's id is derived from the chat and the
-line's position in the tree (child indexes, ordered by creation), never from its text, so a
-regenerated line keeps its id and every other line keeps its own.
+line's place in the tree (its parent line's id and its key among its siblings, kept in the store
+from the first export on: `keys`), never from its text, so a regenerated line keeps its id and
+every other line keeps its own, whatever is deleted or added around them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.export.keys import LINE_KEY as LINE_KEY  # scene runs write it
+from app.export.keys import Group, Keys, without_stamp
 from app.memory.store import (
     MESSAGE_COLUMNS,
+    Chat,
     ChatStore,
     StoredMessage,
     dump_json,
@@ -26,9 +31,6 @@ from app.text import safe_line
 DIALOGUE_ID = "dialogue_id"
 """The chat-metadata key of the chat's id namespace (a scene run's scene id; for other chats
 their number, stamped at the first export so a re-imported copy keeps its ids)."""
-LINE_KEY = "line_key"
-"""The message-metadata key of a line's place among its siblings (a scene run writes the
-script position), used instead of the sibling index so deleting a sibling moves no id."""
 
 _SKIPPED = ("failed", "streaming")
 """A failed reply has no text and a streaming one is not final: neither is a line, nor is a blank
@@ -44,6 +46,9 @@ class Variant:
     meta: dict[str, Any]
     emotion: str | None = None
     action: str | None = None
+    number: int = 0
+    """Its place among the line's swipes when it was first exported (kept when an earlier one is
+    deleted; a new swipe takes a number never used on the line)."""
 
 
 @dataclass(frozen=True)
@@ -63,8 +68,9 @@ class Line:
         return self.variants[0].text
 
     def variant_id(self, index: int) -> str:
-        """The id of one variant: the line's own id for the first, a suffix for the others."""
-        return self.id if index == 0 else f"{self.id}_{index}"
+        """The id of one variant: the line's own id for number 0, a suffix for the others."""
+        number = self.variants[index].number
+        return self.id if number == 0 else f"{self.id}_{number}"
 
 
 @dataclass(frozen=True)
@@ -100,16 +106,24 @@ def line_id(namespace: str, parent_id: str, key: str) -> str:
     return f"L{digest[:16]}"
 
 
-def stamp_namespace(store: ChatStore, chat_id: int) -> None:
-    """Keep the chat's namespace in its metadata from its first export on, so a copy exported
-    to a chat file and imported again (metadata travels) keeps its line ids. The chat's
-    `updated_at` is left alone: an export is not a visit (the chats list keeps its order)."""
-    chat = store.get_chat(chat_id)
-    if DIALOGUE_ID in chat.meta:
-        return
-    meta = dump_json({**chat.meta, DIALOGUE_ID: str(chat_id)})
+def stamp_dialogue(store: ChatStore, chat_id: int) -> Dialogue:
+    """The chat's dialogue, its namespace and line keys kept in the store (one transaction), so
+    later exports, and copies exported to a chat file and imported again (metadata travels),
+    keep its ids. Only what changed is written (nothing, for an unchanged chat), and no
+    `updated_at` moves: an export is not a visit (the chats list keeps its order)."""
     with store.transaction() as conn:
-        conn.execute("UPDATE chats SET meta = ? WHERE id = ?", (meta, chat_id))
+        chat = store.get_chat(chat_id)
+        meta = chat.meta if DIALOGUE_ID in chat.meta else {**chat.meta, DIALOGUE_ID: str(chat_id)}
+        dialogue, keys = _build(chat, meta, _messages(conn, chat_id))
+        changes = keys.changes()
+        chat_meta = next((stamped for row, stamped in changes if row is None), meta)
+        if chat_meta != chat.meta:
+            conn.execute("UPDATE chats SET meta = ? WHERE id = ?", (dump_json(chat_meta), chat_id))
+        conn.executemany(
+            "UPDATE messages SET meta = ? WHERE id = ?",
+            [(dump_json(stamped), row) for row, stamped in changes if row is not None],
+        )
+    return dialogue
 
 
 def namespace_of(meta: dict[str, Any], chat_id: int) -> str:
@@ -142,10 +156,11 @@ class _Builder:
     a chat can be thousands of messages deep)."""
 
     def __init__(
-        self, namespace: str, messages: list[StoredMessage], names: dict[str, str]
+        self, namespace: str, messages: list[StoredMessage], names: dict[str, str], keys: Keys
     ) -> None:
         self.namespace = namespace
         self.names = names
+        self.keys = keys
         self.below: dict[int | None, list[StoredMessage]] = {}
         for message in messages:
             self.below.setdefault(message.parent_id, []).append(message)
@@ -165,68 +180,81 @@ class _Builder:
     def speaker(self, message: StoredMessage) -> str:
         return message.name or self.names.get(message.role, message.role)
 
-    def groups(self, parents: list[int | None]) -> list[list[StoredMessage]]:
-        """The lines below some messages: each player message alone, NPC swipes together."""
-        found: dict[tuple[Any, ...], list[StoredMessage]] = {}
+    def groups(self, parents: list[int | None]) -> list[Group]:
+        """The lines below some messages: each player message alone, NPC swipes together (one
+        speaker's replies to one message)."""
+        found: dict[tuple[Any, ...], Group] = {}
         for parent in parents:
             for message in self.kept_children(parent):
-                key: tuple[Any, ...] = (
-                    ("user", message.id)
-                    if message.role == "user"
-                    else (parent, message.role, self.speaker(message))
-                )
-                found.setdefault(key, []).append(message)
-        return sorted(found.values(), key=lambda group: group[0].id)
+                slot = "" if message.role == "user" else f"{message.role}:{self.speaker(message)}"
+                key = (message.id,) if not slot else (parent, slot)
+                found.setdefault(key, (parent, slot, []))[2].append(message)
+        return sorted(found.values(), key=lambda group: group[2][0].id)
 
     def roots(self) -> tuple[Line, ...]:
-        # (group, id, parent slot) in top-down order; children filled in bottom-up.
-        order: list[tuple[list[StoredMessage], str, int]] = []
+        # (messages, swipe numbers, id, parent slot) top-down; children filled in bottom-up.
+        order: list[tuple[list[StoredMessage], list[int], str, int]] = []
         stack: list[tuple[list[int | None], str, int]] = [([None], "", -1)]
         while stack:
             parents, above, slot = stack.pop()
-            for index, group in enumerate(self.groups(parents)):
-                key = group[0].meta.get(LINE_KEY)
-                ident = line_id(self.namespace, above, key if isinstance(key, str) else str(index))
-                order.append((group, ident, slot))
+            groups = self.groups(parents)
+            for (_, _, group), (key, numbers) in zip(
+                groups, self.keys.siblings(groups), strict=True
+            ):
+                ident = line_id(self.namespace, above, key)
+                order.append((group, numbers, ident, slot))
                 stack.append(([m.id for m in group], ident, len(order) - 1))
         children: dict[int, list[Line]] = {}
         for position in range(len(order) - 1, -1, -1):
-            group, ident, slot = order[position]
+            group, numbers, ident, slot = order[position]
             line = Line(
                 id=ident,
                 role=group[0].role,
                 speaker=self.speaker(group[0]),
-                variants=tuple(_variant(m) for m in group),
+                variants=tuple(map(_variant, group, numbers)),
                 children=tuple(reversed(children.pop(position, []))),
             )
             children.setdefault(slot, []).append(line)
         return tuple(reversed(children.get(-1, [])))
 
 
-def _variant(message: StoredMessage) -> Variant:
-    meta = message.meta
-    return Variant(message.id, message.content, meta, _tag(meta, "emotion"), _tag(meta, "action"))
+def _variant(message: StoredMessage, number: int) -> Variant:
+    meta = without_stamp(message.meta)
+    emotion, action = _tag(meta, "emotion"), _tag(meta, "action")
+    return Variant(message.id, message.content, meta, emotion, action, number)
 
 
-def load_dialogue(store: ChatStore, chat_id: int) -> Dialogue:
-    """The whole tree of `chat_id` (every branch and swipe), not just the active path."""
-    with store.reading() as conn:
-        chat = store.get_chat(chat_id)
-        rows = conn.execute(
-            f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE chat_id = ? ORDER BY id", (chat_id,)
-        ).fetchall()
-    messages = [message_from_row(row) for row in rows]
+def _messages(conn: sqlite3.Connection, chat_id: int) -> list[StoredMessage]:
+    rows = conn.execute(
+        f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE chat_id = ? ORDER BY id", (chat_id,)
+    ).fetchall()
+    return [message_from_row(row) for row in rows]
+
+
+def _build(
+    chat: Chat, meta: dict[str, Any], messages: list[StoredMessage]
+) -> tuple[Dialogue, Keys]:
     names = {"user": chat.user_name, "assistant": chat.character_id, "system": "Narrator"}
-    namespace = namespace_of(chat.meta, chat.id)
-    builder = _Builder(namespace, messages, names)
-    return Dialogue(
+    namespace = namespace_of(meta, chat.id)
+    keys = Keys(meta, messages)
+    dialogue = Dialogue(
         namespace=namespace,
         title=chat.title or chat.character_id,
         character_id=chat.character_id,
         user_name=chat.user_name,
-        meta=chat.meta,
-        roots=builder.roots(),
+        meta=without_stamp(meta),
+        roots=_Builder(namespace, messages, names, keys).roots(),
     )
+    return dialogue, keys
+
+
+def load_dialogue(store: ChatStore, chat_id: int) -> Dialogue:
+    """The whole tree of `chat_id` (every branch and swipe, not just the active path), its
+    ids as `stamp_dialogue` would keep them, nothing written."""
+    with store.reading() as conn:
+        chat = store.get_chat(chat_id)
+        messages = _messages(conn, chat_id)
+    return _build(chat, chat.meta, messages)[0]
 
 
 def one_line(text: str) -> str:
