@@ -229,9 +229,11 @@ def _character_name(home: Home, character_id: str) -> str | None:
 
 
 def _export(store: ChatStore, home: Home, chat_id: int, output: str) -> int:
+    from app.export import stamp_dialogue
     from app.memory.sillytavern import export_chat, write_chat_file
 
     chat = store.get_chat(chat_id)
+    stamp_dialogue(store, chat_id)  # the file carries the line keys: a copy keeps its line ids
     name = _character_name(home, chat.character_id)
     if isinstance(chat.meta.get("group"), dict):  # a group scene: SillyTavern's group format
         from app.fsutil import write_text_atomic

@@ -31,4 +31,12 @@ def export_chat(store: ChatStore, chat_id: int, form: str) -> str:
     return FORMATS[form][1](stamp_dialogue(store, chat_id))
 
 
-__all__ = ["Dialogue", "FORMATS", "Line", "Variant", "export_chat", "load_dialogue"]
+__all__ = [
+    "Dialogue",
+    "FORMATS",
+    "Line",
+    "Variant",
+    "export_chat",
+    "load_dialogue",
+    "stamp_dialogue",
+]

@@ -21,7 +21,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label
 
 from app.errors import LoreweaverError
-from app.export import export_chat
+from app.export import export_chat, stamp_dialogue
 from app.fsutil import write_text_atomic
 from app.memory.recall import search
 from app.memory.sillytavern import NoCharacter, import_chat, write_chat_file
@@ -241,10 +241,14 @@ class ChatsScreen(ModalScreen[Choice | None]):
             return
         default = self.exports / f"chat-{chat_id}.jsonl"
 
+        def write(target: Path) -> None:
+            stamp_dialogue(self.store, chat_id)  # the file carries the line keys (`app.export`)
+            write_chat_file(self.store, chat_id, target)
+
         def chosen(path: str | None) -> None:
             if path is not None:
                 target = Path(path).expanduser()
-                if self._try(lambda: write_chat_file(self.store, chat_id, target)):
+                if self._try(lambda: write(target)):
                     self.notify(f"Chat {chat_id} exported to {target}.")
 
         self.app.push_screen(
