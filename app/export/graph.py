@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.export.keys import LINE_KEY as LINE_KEY  # scene runs write it
-from app.export.keys import Group, Keys, without_stamp
+from app.export.keys import STAMP, Group, Keys, without_stamp
 from app.memory.store import (
     MESSAGE_COLUMNS,
     Chat,
@@ -109,21 +109,33 @@ def line_id(namespace: str, parent_id: str, key: str) -> str:
 def stamp_dialogue(store: ChatStore, chat_id: int) -> Dialogue:
     """The chat's dialogue, its namespace and line keys kept in the store (one transaction), so
     later exports, and copies exported to a chat file and imported again (metadata travels),
-    keep its ids. Only what changed is written (nothing, for an unchanged chat), and no
+    keep its ids. Only what changed is written (nothing, for an unchanged chat), each key set
+    inside the stored metadata (unreadable metadata is left as it is, never replaced), and no
     `updated_at` moves: an export is not a visit (the chats list keeps its order)."""
     with store.transaction() as conn:
         chat = store.get_chat(chat_id)
         meta = chat.meta if DIALOGUE_ID in chat.meta else {**chat.meta, DIALOGUE_ID: str(chat_id)}
         dialogue, keys = _build(chat, meta, _messages(conn, chat_id))
-        changes = keys.changes()
-        chat_meta = next((stamped for row, stamped in changes if row is None), meta)
-        if chat_meta != chat.meta:
-            conn.execute("UPDATE chats SET meta = ? WHERE id = ?", (dump_json(chat_meta), chat_id))
+        changes = dict(keys.changes())
+        sets: dict[str, Any] = {STAMP: changes.pop(None)} if None in changes else {}
+        if meta is not chat.meta:
+            sets[DIALOGUE_ID] = meta[DIALOGUE_ID]
+        if sets:
+            paths = ", ".join(f"'$.{key}', json(?)" for key in sets)
+            conn.execute(
+                f"UPDATE chats SET meta = json_set(meta, {paths}) WHERE id = ? AND {_AN_OBJECT}",
+                (*map(dump_json, sets.values()), chat_id),
+            )
         conn.executemany(
-            "UPDATE messages SET meta = ? WHERE id = ?",
-            [(dump_json(stamped), row) for row, stamped in changes if row is not None],
+            f"UPDATE messages SET meta = json_set(meta, '$.{STAMP}', json(?)) "
+            f"WHERE id = ? AND {_AN_OBJECT}",
+            [(dump_json(stamp), row) for row, stamp in changes.items()],
         )
     return dialogue
+
+
+_AN_OBJECT = "CASE WHEN json_valid(meta) THEN json_type(meta) = 'object' END"
+"""SQL: the row's stored metadata is a JSON object (keys are set in it, never over it)."""
 
 
 def namespace_of(meta: dict[str, Any], chat_id: int) -> str:

@@ -144,9 +144,6 @@ class Keys:
         return numbers
 
     def changes(self) -> list[tuple[int | None, dict[str, Any]]]:
-        """(row id, or None for the chat; its metadata with the keys kept), for every row whose
-        kept keys change: nothing once a chat is stamped and unchanged."""
-        return [
-            (row, {**self.metas[row], STAMP: self.stamp_of(row)})
-            for row in sorted(self.changed, key=lambda row: -1 if row is None else row)
-        ]
+        """(row id, or None for the chat; its new `STAMP` value) for every row whose kept keys
+        change: none once a chat is stamped and unchanged."""
+        return [(row, self.stamp_of(row)) for row in self.changed]
