@@ -236,19 +236,25 @@ def _variant(message: StoredMessage, number: int) -> Variant:
     return Variant(message.id, message.content, meta, emotion, action, number)
 
 
-def _messages(conn: sqlite3.Connection, chat_id: int) -> list[StoredMessage]:
+def _messages(conn: sqlite3.Connection, chat_id: int) -> tuple[list[StoredMessage], frozenset[int]]:
+    """The chat's messages, and those whose stored metadata is no JSON object (no key is kept
+    in them: `Keys.unkept`)."""
     rows = conn.execute(
-        f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE chat_id = ? ORDER BY id", (chat_id,)
+        f"SELECT {MESSAGE_COLUMNS}, COALESCE({_AN_OBJECT}, 0) AS readable FROM messages "
+        "WHERE chat_id = ? ORDER BY id",
+        (chat_id,),
     ).fetchall()
-    return [message_from_row(row) for row in rows]
+    unkept = frozenset(int(row["id"]) for row in rows if not row["readable"])
+    return [message_from_row(row) for row in rows], unkept
 
 
 def _build(
-    chat: Chat, meta: dict[str, Any], messages: list[StoredMessage]
+    chat: Chat, meta: dict[str, Any], read: tuple[list[StoredMessage], frozenset[int]]
 ) -> tuple[Dialogue, Keys]:
+    messages, unkept = read
     names = {"user": chat.user_name, "assistant": chat.character_id, "system": "Narrator"}
     namespace = namespace_of(meta, chat.id)
-    keys = Keys(meta, messages)
+    keys = Keys(meta, messages, unkept)
     dialogue = Dialogue(
         namespace=namespace,
         title=chat.title or chat.character_id,
@@ -265,8 +271,8 @@ def load_dialogue(store: ChatStore, chat_id: int) -> Dialogue:
     ids as `stamp_dialogue` would keep them, nothing written."""
     with store.reading() as conn:
         chat = store.get_chat(chat_id)
-        messages = _messages(conn, chat_id)
-    return _build(chat, chat.meta, messages)[0]
+        read = _messages(conn, chat_id)
+    return _build(chat, chat.meta, read)[0]
 
 
 def one_line(text: str) -> str:

@@ -44,7 +44,10 @@ def _stamp(meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def _number(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+    """A kept swipe number; anything else (a hand-edited or damaged stamp) is none."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31:
+        return value
+    return None
 
 
 def without_stamp(meta: dict[str, Any]) -> dict[str, Any]:
@@ -56,8 +59,17 @@ class Keys:
     """Decides every line's key and every swipe's number while the graph is built, and collects
     the stamps that keep them (`changes`): the same tree and stamps give the same decisions."""
 
-    def __init__(self, chat_meta: dict[str, Any], messages: Iterable[StoredMessage]) -> None:
+    def __init__(
+        self,
+        chat_meta: dict[str, Any],
+        messages: Iterable[StoredMessage],
+        unkept: frozenset[int] = frozenset(),
+    ) -> None:
         self.first = not isinstance(chat_meta.get(STAMP), dict)
+        self.unkept = unkept
+        """Rows whose stored metadata is no JSON object (damaged or hand-edited): nothing is
+        kept in them, so their swipes are numbered after the kept ones, and the line's next
+        free number does not count them (the same decisions at every export)."""
         self.metas: dict[int | None, dict[str, Any]] = {None: chat_meta}
         self.metas.update((message.id, message.meta) for message in messages)
         self.stamps: dict[int | None, dict[str, Any]] = {}
@@ -104,7 +116,9 @@ class Keys:
         out: list[tuple[str, list[int]]] = []
         for index, ((holder, slot, group), key) in enumerate(zip(groups, kept, strict=True)):
             if key is None:
-                key = str(index) if self.first else f"m{group[0].id}"
+                home = holder if slot else group[0].id  # where the key is kept
+                kept_there = home is None or home not in self.unkept
+                key = str(index) if self.first and kept_there else f"m{group[0].id}"
                 while key in claimed:  # only a copied or hand-made key can be in the way
                     key = f"m{group[0].id}" if key.isdigit() else f"{key}_"
                 claimed.add(key)
@@ -126,22 +140,28 @@ class Keys:
             if number is not None:
                 claimed.add(number)
         free = max([_number(entry.get("next")) or 0, *(n + 1 for n in claimed)])
-        numbers: list[int] = []
+        numbers: dict[int, int] = {}
         for index, (message, number) in enumerate(zip(group, kept, strict=True)):
-            if number is None:
+            if number is None and message.id not in self.unkept:
                 number = index if self.first and index not in claimed else free
                 while number in claimed:
                     number += 1
                 claimed.add(number)
                 free = max(free, number + 1)
-            self._set(message.id, "variant", number)
-            numbers.append(number)
+            if number is not None:
+                self._set(message.id, "variant", number)
+                numbers[message.id] = number
+        after = free
+        for message in group:
+            if message.id not in numbers:
+                numbers[message.id] = after
+                after += 1
         found = self.stamp_of(holder).get("replies")
         replies = dict(found) if isinstance(found, dict) else {}
         if replies.get(slot) != {"key": key, "next": free}:
             replies[slot] = {"key": key, "next": free}
             self._set(holder, "replies", replies)
-        return numbers
+        return [numbers[message.id] for message in group]
 
     def changes(self) -> list[tuple[int | None, dict[str, Any]]]:
         """(row id, or None for the chat; its new `STAMP` value) for every row whose kept keys
