@@ -15,8 +15,8 @@ speaker's replies under one message, swipes that come and go, so on that message
 a root line) under `replies`, by speaker, with the line's next free variant number; each swipe
 keeps its own number. All of it is one metadata key, `STAMP`, on messages and on the chat: no
 export shows it, and the chat file (`chats export` / `chats import`) and a branch's copy carry
-it, so a copy keeps its ids. A scene run's lines have keys of their own (`LINE_KEY`, their script
-position), which win.
+it, so a copy keeps its ids. A scene run's lines come with keys of their own (`LINE_KEY`, their
+script position), which the first export keeps.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from app.memory.store import StoredMessage
 
 LINE_KEY = "line_key"
 """The message-metadata key of a line's key given by its writer (a scene run writes the script
-position); it wins over a kept one."""
+position): the line's key until one is kept."""
 STAMP = "dialogue_keys"
 """The metadata key (on messages and on the chat) of the keys the exports keep; on the chat its
 presence also says the chat's keys were kept once (new lines then get new keys, not indexes)."""
@@ -38,16 +38,35 @@ Group = tuple[int | None, str, list[StoredMessage]]
 (`role:speaker`, empty for a player line), its messages in creation order."""
 
 
-def _stamp(meta: dict[str, Any]) -> dict[str, Any]:
-    found = meta.get(STAMP)
-    return dict(found) if isinstance(found, dict) else {}
-
-
 def _number(value: Any) -> int | None:
     """A kept swipe number; anything else (a hand-edited or damaged stamp) is none."""
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31:
         return value
     return None
+
+
+def _fields(found: dict[str, Any], number: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"key": found["key"]} if isinstance(found.get("key"), str) else {}
+    if _number(found.get(number)) is not None:
+        out[number] = found[number]
+    return out
+
+
+def _stamp(meta: dict[str, Any]) -> dict[str, Any]:
+    """Only the fields of a kept stamp that hold what they should: the rest of a damaged or
+    hand-edited one is dropped (and rewritten clean if anything changes)."""
+    found = meta.get(STAMP)
+    if not isinstance(found, dict):
+        return {}
+    out = _fields(found, "variant")
+    replies = found.get("replies")
+    if isinstance(replies, dict):
+        out["replies"] = {
+            slot: _fields(entry, "next")
+            for slot, entry in replies.items()
+            if isinstance(entry, dict)
+        }
+    return out
 
 
 def without_stamp(meta: dict[str, Any]) -> dict[str, Any]:
@@ -92,16 +111,17 @@ class Keys:
         return entry if isinstance(entry, dict) else {}
 
     def _kept(self, holder: int | None, slot: str, group: list[StoredMessage]) -> str | None:
-        for message in group:
-            given = message.meta.get(LINE_KEY)
-            if isinstance(given, str):
-                return given
+        """The key kept for this line, else the one its writer gave (a scene's, which the
+        first export keeps: once kept, a key stays, whatever a copied or edited one says)."""
         kept = (
             self.stamp_of(group[0].id).get("key")
             if not slot
             else self._reply(holder, slot).get("key")
         )
-        return kept if isinstance(kept, str) else None
+        if isinstance(kept, str):
+            return kept
+        given = (message.meta.get(LINE_KEY) for message in group)
+        return next((key for key in given if isinstance(key, str)), None)
 
     def siblings(self, groups: list[Group]) -> list[tuple[str, list[int]]]:
         """The key and swipe numbers of each line below one parent line (in creation order): a
