@@ -71,7 +71,11 @@ def _stamp(meta: dict[str, Any]) -> dict[str, Any]:
 
 def without_stamp(meta: dict[str, Any]) -> dict[str, Any]:
     """Metadata as the exports show it (the keys are bookkeeping, not content)."""
-    return {key: value for key, value in meta.items() if key != STAMP} if STAMP in meta else meta
+    if STAMP not in meta:
+        return meta
+    shown = dict(meta)
+    del shown[STAMP]
+    return shown
 
 
 class Keys:
@@ -95,9 +99,11 @@ class Keys:
         self.changed: set[int | None] = {None} if self.first else set()
 
     def stamp_of(self, row: int | None) -> dict[str, Any]:
-        if row not in self.stamps:
-            self.stamps[row] = _stamp(self.metas[row])
-        return self.stamps[row]
+        try:
+            return self.stamps[row]
+        except KeyError:
+            stamp = self.stamps[row] = _stamp(self.metas[row])
+            return stamp
 
     def _set(self, row: int | None, field: str, value: Any) -> None:
         stamp = self.stamp_of(row)
@@ -176,9 +182,8 @@ class Keys:
             if message.id not in numbers:
                 numbers[message.id] = after
                 after += 1
-        found = self.stamp_of(holder).get("replies")
-        replies = dict(found) if isinstance(found, dict) else {}
-        if replies.get(slot) != {"key": key, "next": free}:
+        if entry != {"key": key, "next": free}:
+            replies = dict(self.stamp_of(holder).get("replies") or {})
             replies[slot] = {"key": key, "next": free}
             self._set(holder, "replies", replies)
         return [numbers[message.id] for message in group]
