@@ -169,3 +169,17 @@ def test_ids_survive_the_chat_file_round_trip_on_the_cli(store: ChatStore, tmp_p
     original = ids(store, chat)
     assert {text: original[text] for text in kept} == {text: first[text] for text in kept}
     assert rows == [f"line:{original[text]}" for text in (*kept, "One more thing.")]
+
+
+def test_a_branch_keeps_the_ids_of_the_path_it_copies(store: ChatStore) -> None:
+    made = sample_chat(store)
+    chat = made["chat"]
+    first = ids(store, chat)
+    copy = store.branch(made["no"])  # through the second player branch and the first swipe
+    copied = ids(store, copy.id)
+    path = ("Back again?", "I need a blade.", "Coin first.", "Ask about the bandits.")
+    assert {text: copied[text] for text in path} == {text: first[text] for text in path}
+    added = store.add_message(copy.id, "user", "And the road?", parent_id=copy.active_leaf_id)
+    again = store.add_message(chat, "user", "And the road?", parent_id=made["no"])
+    assert added.id != again.id
+    assert ids(store, copy.id)["And the road?"] != ids(store, chat)["And the road?"]
