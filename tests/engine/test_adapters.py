@@ -95,7 +95,7 @@ def test_a_saved_state_belongs_to_its_adapter_set(
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("qwen", "an adapter for 'qwen2' models; the loaded model is 'llama'"),
+        ("qwen", "an adapter for 'qwen2' models; the model is 'llama'"),
         ("narrow", "incorrect shape"),
         ("model", "not an adapter"),
     ],

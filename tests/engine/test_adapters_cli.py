@@ -24,7 +24,7 @@ def test_a_sheets_adapter_is_applied_and_shown(lw_home: Home, bundled_info) -> N
     sheet(lw_home, "  - file: voice.gguf\n    scale: 0.5\n")
     explained = run_cli("prompt", "vox", "--explain")
     assert explained.returncode == 0, explained.stderr
-    assert "adapters: LoRA voice.gguf×0.5\n" in explained.stdout
+    assert "adapters: LoRA voice.gguf×0.5 (sheet)\n" in explained.stdout
     assert "model SmolLM2-135M-Instruct.Q4_1 + LoRA voice.gguf×0.5]" in explained.stderr
     listed = json.loads(run_cli("models", "--json").stdout)
     voice = next(m for m in listed if m["id"] == "voice")
