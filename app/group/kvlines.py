@@ -91,7 +91,7 @@ class SpeakerLines:
             self._use(speaker)
             return
         assert self._take is not None and self._put is not None
-        if previous is not None:
+        if previous is not None and self._holds_set_of(previous):
             self._saved[previous] = self._take()  # under previous's set, before any change
             self._saved.move_to_end(previous)
         line = self._saved.pop(speaker, None)
@@ -114,6 +114,11 @@ class SpeakerLines:
         return speaker is not None and tuple(self.adapters_for(speaker)) == tuple(
             self.adapters_for(other)
         )
+
+    def _holds_set_of(self, speaker: str) -> bool:
+        """Whether the engine still has `speaker`'s set: if a caller outside the scene applied
+        another since, the cache is not `speaker`'s line (a re-read, never a wrong line)."""
+        return tuple(self.engine.adapters) == tuple(self.adapters_for(speaker))
 
     def _push_out(self) -> bool:
         """Past the limit, the least recently used lines go to their files (or are dropped);

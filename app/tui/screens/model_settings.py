@@ -7,6 +7,7 @@ model, its format or the context size changed); nothing is applied until Ctrl+S.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,11 +18,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, Select
 
+from app.engine.adapters import Adapter, label
 from app.errors import LoreweaverError
 from app.models import ModelInfo
 from app.prompts.formats import FAMILIES
 from app.settings import Settings, save_preset
 from app.sheets.validation import describe
+from app.text import safe_line
 
 BUNDLED = "(bundled)"
 STOP_SEPARATOR = " | "
@@ -65,6 +68,7 @@ class ModelSettingsScreen(ModalScreen[Settings | None]):
         with Vertical(classes="dialog wide"):
             yield Label("Model and sampling — Enter picks a model, Ctrl+S saves, Esc cancels")
             yield DataTable(id="models", cursor_type="row", zebra_stripes=True)
+            yield Label("", id="model-adapters", markup=False)
             with VerticalScroll(id="sampler"):
                 with Horizontal(classes="field"):
                     yield Label("prompt format", classes="name")
@@ -146,6 +150,31 @@ class ModelSettingsScreen(ModalScreen[Settings | None]):
             )
         table.focus()
 
+    def _info(self, key: str | None) -> ModelInfo | None:
+        """The model of a table row (by its key)."""
+        key = key or BUNDLED
+        return next(
+            (m for m in self.models if (BUNDLED if m.source == "bundled" else str(m.path)) == key),
+            None,
+        )
+
+    @on(DataTable.RowHighlighted, "#models")
+    def _show_adapters(self, event: DataTable.RowHighlighted) -> None:
+        """The highlighted model's entry: LoRA adapters applied under every character."""
+        info = self._info(event.row_key.value)
+        if info is None:
+            return
+        named = [
+            Adapter(Path(r.file), r.scale) for r in self.settings.model_adapters.get(info.id, [])
+        ]
+        if named:
+            text = f"LoRA on {info.id}, under every character: {label(named)}"
+        elif info.remote is not None:
+            text = f"LoRA on {info.id}: the server's own (it applies those it was started with)"
+        else:
+            text = f"LoRA on {info.id}: none (loreweaver models adapters {info.id} FILE[:SCALE]…)"
+        self.query_one("#model-adapters", Label).update(safe_line(text))
+
     def _is_chosen(self, info: ModelInfo) -> bool:
         if self.chosen in (None, ""):
             return info.source == "bundled"
@@ -154,9 +183,8 @@ class ModelSettingsScreen(ModalScreen[Settings | None]):
     @on(DataTable.RowSelected, "#models")
     def _pick(self, event: DataTable.RowSelected) -> None:
         key = event.row_key.value or BUNDLED
-        info = next(
-            m for m in self.models if (BUNDLED if m.source == "bundled" else str(m.path)) == key
-        )
+        info = self._info(key)
+        assert info is not None
         if not info.usable:
             self.notify(f"{info.name} cannot be used: {info.problem}", severity="error")
             return
