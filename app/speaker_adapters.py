@@ -8,8 +8,11 @@ first, then the sheet's; a file named in both is applied once, at the sheet's sc
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
+
+from pydantic import ValidationError
 
 from app.engine.adapters import MAX_ADAPTERS, Adapter, adapter_problem, resolve
 from app.errors import LoreweaverError
@@ -17,6 +20,7 @@ from app.home import Home, checkout_models_dir
 from app.models import ModelInfo
 from app.settings import Settings
 from app.sheets.sheet import AdapterRef, Sheet
+from app.sheets.validation import describe
 
 MODEL_ENTRY = "model entry"
 SHEET = "sheet"
@@ -65,7 +69,24 @@ def speaker_adapters(
     return chosen
 
 
-def check_entry(info: ModelInfo, refs: Sequence[AdapterRef], home: Home) -> list[Adapter]:
+def parse_ref(text: str) -> AdapterRef:
+    """`voice.gguf:0.5` as a reference (a bare name stays one; a path is made absolute, from
+    the current folder); a bad scale is one line."""
+    file, scale = text.strip(), 1.0
+    head, colon, tail = file.rpartition(":")
+    if colon:
+        with contextlib.suppress(ValueError):  # else the colon is in the file's own name
+            file, scale = head, float(tail)
+    path = Path(file).expanduser()
+    if len(path.parts) > 1 or file.startswith("~"):
+        file = str(path.absolute())
+    try:
+        return AdapterRef(file=file, scale=scale)
+    except ValidationError as exc:
+        raise LoreweaverError(f"adapter {text.strip()!r}: {describe(exc)}") from None
+
+
+def check_entry(info: ModelInfo, refs: Sequence[AdapterRef], home: Home | None) -> list[Adapter]:
     """A model entry's adapters, before it is saved: each file found, an adapter for the
     model's architecture, named once; the first problem is one error naming the file."""
     if info.remote is not None:

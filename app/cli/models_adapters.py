@@ -5,15 +5,10 @@ adapters come after them (`app.speaker_adapters`)."""
 from __future__ import annotations
 
 import argparse
-import contextlib
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from app.errors import LoreweaverError
 from app.text import safe_line
-
-if TYPE_CHECKING:
-    from app.sheets.sheet import AdapterRef
 
 
 def configure(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -34,28 +29,6 @@ def configure(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
     adapters.add_argument("--clear", action="store_true", help="remove the model's adapters")
 
 
-def parse_ref(text: str) -> AdapterRef:
-    """`voice.gguf:0.5` as a reference (a bare name stays one; a path is made absolute, from
-    the current folder); a bad scale is one line."""
-    from pydantic import ValidationError
-
-    from app.sheets.sheet import AdapterRef
-    from app.sheets.validation import describe
-
-    file, scale = text, 1.0
-    head, colon, tail = text.rpartition(":")
-    if colon:
-        with contextlib.suppress(ValueError):  # else the colon is in the file's own name
-            file, scale = head, float(tail)
-    path = Path(file).expanduser()
-    if len(path.parts) > 1 or file.startswith("~"):
-        file = str(path.absolute())
-    try:
-        return AdapterRef(file=file, scale=scale)
-    except ValidationError as exc:
-        raise LoreweaverError(f"adapter {text!r}: {describe(exc)}") from None
-
-
 def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
@@ -64,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from app.models import find_remote, resolve_model
     from app.settings import Settings, load_settings, save_settings
     from app.sheets.validation import describe
-    from app.speaker_adapters import adapter_folders, check_entry
+    from app.speaker_adapters import adapter_folders, check_entry, parse_ref
 
     if args.clear and args.files:
         raise LoreweaverError("give adapter files or --clear, not both")
