@@ -72,6 +72,13 @@ def test_a_model_entry_is_saved_shown_applied_before_the_sheets_and_cleared(
     explained = run_cli("prompt", "vox", "--explain")
     assert explained.returncode == 0, explained.stderr
     assert "adapters: LoRA voice.gguf×0.5 (model entry), style.gguf×1 (sheet)\n" in explained.stdout
+    (lw_home.characters / "kit.yaml").write_text("name: Kit\n", encoding="utf-8")
+    group = run_cli("prompt", "vox", "kit", "--explain")  # each member's own set
+    assert group.returncode == 0, group.stderr
+    assert [line for line in group.stdout.splitlines() if line.startswith("adapters:")] == [
+        "adapters: LoRA voice.gguf×0.5 (model entry), style.gguf×1 (sheet)",
+        "adapters: LoRA voice.gguf×0.5 (model entry)",
+    ]
     listed = json.loads(run_cli("models", "--json").stdout)
     assert next(m for m in listed if m["id"] == MODEL)["adapters"] == [
         {"file": "voice.gguf", "scale": 0.5}
