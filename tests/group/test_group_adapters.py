@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from group_turns import SLACK, turn
+from group_turns import SLACK, kv_scene, turn
 from tinygguf import write_lora
 
 from app.engine.base import Sampling
@@ -14,7 +14,6 @@ from app.group import GroupScene, give_adapters, load_cast
 from app.home import Home
 from app.memory.store import ChatStore
 from app.models import bundled_model_path, read_model_info
-from app.prompts.formats import choose_format
 from app.settings import Settings
 
 SAMPLING = Sampling(temperature=0.8, seed=7, max_tokens=12)
@@ -24,17 +23,7 @@ def _scene(home: Home, engine, store: ChatStore, **how) -> GroupScene:  # type: 
     info = read_model_info(bundled_model_path(), "bundled")  # type: ignore[arg-type]
     cast = load_cast(home, ["mira", "oskar"])
     give_adapters(cast, info, Settings(), home)
-    return GroupScene(
-        cast,
-        choose_format(None, info),
-        engine,
-        user="Wren",
-        description="The village square of Dunmore at dusk.",
-        store=store,
-        order="round-robin",
-        cache_dir=home.root / "kv-cache",
-        **how,
-    )
+    return kv_scene(home, cast, engine, store, **how)
 
 
 def _alone(engine, adapters, prompt: str, stops: list[str]) -> str:  # type: ignore[no-untyped-def]

@@ -5,31 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from group_turns import SLACK, turn
+from group_turns import SLACK, kv_scene, turn
 
 from app.engine.base import Sampling
 from app.group import GroupScene, load_cast
 from app.home import Home
 from app.memory.store import ChatStore
-from app.models import bundled_model_path, read_model_info
-from app.prompts.formats import choose_format
 
 SAMPLING = Sampling(temperature=0.8, seed=2, max_tokens=12)
 
 
 def _scene(home: Home, ids: list[str], engine, store: ChatStore, **how) -> GroupScene:  # type: ignore[no-untyped-def]
-    info = read_model_info(bundled_model_path(), "bundled")  # type: ignore[arg-type]
-    return GroupScene(
-        load_cast(home, ids),
-        choose_format(None, info),
-        engine,
-        user="Wren",
-        description="The village square of Dunmore at dusk.",
-        store=store,
-        order="round-robin",
-        cache_dir=home.root / "kv-cache",
-        **how,
-    )
+    return kv_scene(home, load_cast(home, ids), engine, store, **how)
 
 
 def test_a_resumed_scene_reads_only_new_tokens_per_speaker(lw_home: Home, cast_ids, engine) -> None:  # type: ignore[no-untyped-def]
