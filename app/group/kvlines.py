@@ -135,7 +135,10 @@ class SpeakerLines:
         path = self.path_for(speaker) if self.path_for is not None else None
         if path is None or self._put is None:
             return False
-        self._use(speaker)
+        try:
+            self._use(speaker)
+        except LoreweaverError:  # its set cannot be applied now (a file gone): not saved
+            return False
         if not self._put(line):
             return True
         try:
