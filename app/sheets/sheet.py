@@ -86,7 +86,7 @@ class AdapterRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     file: str = Field(min_length=1, max_length=4096)
-    scale: float = Field(1.0, ge=-4.0, le=4.0)
+    scale: float = Field(1.0, ge=-4.0, le=4.0, allow_inf_nan=False)
     """1 is the strength it was trained at; 0 switches it off."""
 
     @model_validator(mode="before")
