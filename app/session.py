@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from app import session_meta, session_tree
+from app.engine.adapters import Adapter
 from app.engine.base import Engine, Generation, Sampling
 from app.errors import LoreweaverError
 from app.memory.assembly import Assembly, TurnNotes
@@ -90,6 +91,9 @@ class ChatSession:
     """The settings' stop strings, for every chat."""
     notices: list[str] = field(default_factory=list)
     """Warnings about the setup for the user (a prompt format the model was not tuned on)."""
+    adapters: tuple[Adapter, ...] = ()
+    """The LoRA set the character speaks with (`app.speaker_adapters`), applied before each
+    generation: a group scene or another character may have used the engine since."""
 
     def __post_init__(self) -> None:
         self.count_tokens = lru_cache(maxsize=4096)(self.engine.count_tokens)
@@ -277,6 +281,7 @@ class ChatSession:
         to start leaves no empty `streaming` row. Background summaries keep off the model
         while the reply holds it; once it is kept, the `evicted` turns go to the summariser."""
         self.last_prompt = prompt
+        self.engine.use_adapters(self.adapters)  # nothing to do when it is the set applied
         with ExitStack() as hold:
             if self.summariser is not None:
                 hold.enter_context(self.summariser.replying())
@@ -370,6 +375,7 @@ class ChatSession:
         instruction = substitute(IMPERSONATE, char=self.sheet.name, user=self.user)
         self.reserve = sampling.max_tokens
         prompt = self.prompt(instruction)
+        self.engine.use_adapters(self.adapters)
         return self.engine.generate(
             prompt, sampling, stop=role_play_stops(self.fmt, self.sheet.name)
         )

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from app.engine.adapters import resolve as resolve_adapters
 from app.engine.base import Engine, Sampling
 from app.errors import LoreweaverError
-from app.home import Home, checkout_models_dir
+from app.home import Home
 from app.memory.authors_note import load_note
 from app.memory.history import PathHistory
 from app.memory.store import Chat, ChatStore
@@ -21,6 +20,7 @@ from app.session_chat import find_chat, greetings, store_new_chat, visible_path
 from app.settings import Settings, engine_threads
 from app.sheets import library
 from app.sheets.sheet import Sheet
+from app.speaker_adapters import speaker_adapters
 
 
 def sampling_from(settings: Settings, *, seed: int | None, max_tokens: int | None) -> Sampling:
@@ -137,9 +137,9 @@ def start_session(
         name, description = choose_persona(home, settings, character_id, name=persona)
     elif persona is not None:
         raise LoreweaverError("saved personas need a Loreweaver home")
-    folders = [home.models if home is not None else None, checkout_models_dir()]
-    # the character's voice, on the loaded model (an empty set takes the last one off)
-    engine.use_adapters(resolve_adapters([(a.file, a.scale) for a in sheet.adapters], folders))
+    # the character's voice on this model (an empty set takes the last one off)
+    adapters = tuple(speaker_adapters(info, sheet, settings, home))
+    engine.use_adapters(adapters)
     if home is not None:
         books = [book for _, book in library.world_books(home, sheet)]
     else:
@@ -156,6 +156,7 @@ def start_session(
         books=books,
         world_info=settings.world_info,
         extra_stops=list(settings.stop),
+        adapters=adapters,
     )
     warning = format_warning(fmt.id, info)
     session.notices = [warning] if warning is not None else []

@@ -15,6 +15,7 @@ from app.fsutil import write_text_atomic
 from app.home import Home
 from app.memory.lore import WorldInfoSettings
 from app.sheets.cards.reader import read_yaml_file
+from app.sheets.sheet import MAX_ADAPTERS, AdapterRef
 from app.sheets.validation import describe
 
 M = TypeVar("M", bound=BaseModel)
@@ -73,6 +74,8 @@ SAMPLING_PRESETS: dict[str, SamplingSettings] = {
 
 
 StopString = Annotated[str, Field(min_length=1, max_length=200)]
+ModelId = Annotated[str, Field(min_length=1, max_length=200)]
+ModelAdapters = Annotated[list[AdapterRef], Field(max_length=MAX_ADAPTERS)]
 ThreadWait = Literal["sleep", "spin", "library"]
 MAX_STOPS = 50
 
@@ -113,6 +116,10 @@ class Settings(BaseModel):
     world_info: WorldInfoSettings = Field(default_factory=WorldInfoSettings)
     """What lorebooks that do not say get: budget (% of the window), budget_cap, recursive,
     match_whole_words, case_sensitive (SillyTavern's shipped settings by default)."""
+    model_adapters: dict[ModelId, ModelAdapters] = Field(default_factory=dict, max_length=200)
+    """LoRA adapters applied whenever a model is loaded, under every character, by the id
+    typed for `--model` (the file stem); a sheet's own adapters come after them
+    (`app.speaker_adapters`). Set with `loreweaver models adapters`."""
 
     @field_validator("presets")
     @classmethod

@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from app.session_start import resolve_setup, sampling_from
     from app.settings import engine_threads, load_settings
+    from app.speaker_adapters import speaker_adapters
 
     if not 8 <= args.max_chars <= 1000:
         raise LoreweaverError(f"--max-chars: give 8–1000, got {args.max_chars}")
@@ -90,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
     stored = load_barks(where, character_id)  # a bad barks file fails before any generation
     seed = args.seed if args.seed is not None else secrets.randbelow(SEED_RANGE)
     sampling = sampling_from(settings, seed=seed, max_tokens=None)
-    job = BarkJob(sheet, fmt, trigger, args.max_chars, sampling, info.path.name)
+    adapters = tuple(speaker_adapters(info, sheet, settings, where))
+    job = BarkJob(sheet, fmt, trigger, args.max_chars, sampling, info.path.name, adapters=adapters)
     parallel = args.parallel
     if parallel > 1 and info.remote is None:
         sys.stderr.write("[--parallel is for a remote model's server: one bark at a time here]\n")

@@ -14,6 +14,7 @@ def run_group(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from app.cli.prompt import explain_table
+    from app.engine.adapters import label as adapter_label
     from app.errors import LoreweaverError
     from app.group import state
     from app.group.open import open_scene
@@ -72,6 +73,10 @@ def run_group(args: argparse.Namespace) -> int:
                         annotation_text(last) if last else "-",
                     )
                 )
+                if member.adapters:
+                    print(
+                        safe_line(f"adapters: LoRA {adapter_label(member.adapters, sources=True)}")
+                    )
             sys.stdout.flush()
             if scene.fmt.note:
                 sys.stderr.write(f"note: {safe_line(scene.fmt.note)}\n")

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.cli import models_remote
+from app.cli import models_adapters, models_remote
 from app.text import safe_line
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     sub = parser.add_subparsers(dest="action", metavar="ACTION", parser_class=type(parser))
     models_remote.configure(sub)
+    models_adapters.configure(sub)
 
 
 def _size(n: int) -> str:
@@ -39,12 +40,17 @@ def _size(n: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.engine.adapters import Adapter, label
     from app.home import home
     from app.models import discover
     from app.prompts.formats import format_note
+    from app.settings import load_settings
 
+    if args.action == "adapters":
+        return models_adapters.run(args)
     if args.action is not None:
         return models_remote.run(args)
+    entries = load_settings(home()).model_adapters
     remotes = models_remote.rows(home())
     models = discover(home(), [Path(p) for p in args.model])
     notes = {m.path: format_note(m) for m in models}
@@ -70,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
                 "usable": m.usable,
                 "problem": m.problem,
                 "format_note": notes[m.path] or None,
+                "adapters": [ref.model_dump() for ref in entries.get(m.id, [])],
             }
             for m in models
         ]
@@ -82,7 +89,10 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     table = Table(title="Models", title_justify="left")
-    for column in ("id", "name", "arch", "size", "quant", "file", "context", "format", "status"):
+    columns = ["id", "name", "arch", "size", "quant", "file", "context", "format", "status"]
+    if entries:  # adapters named on a model (`models adapters`), applied under every character
+        columns.append("LoRA")
+    for column in columns:
         table.add_column(column, overflow="fold")
     for m in models:
         template = f"gguf ({m.family})" if m.chat_template else (m.family or "unknown")
@@ -97,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
             status = "[green]usable[/]"
         else:
             status = f"[red]unusable: {escape(safe_line(m.problem or ''))}[/]"
-        table.add_row(
+        row = [
             escape(safe_line(m.id)),
             escape(safe_line(m.name)),
             escape(safe_line(arch)),
@@ -107,7 +117,11 @@ def run(args: argparse.Namespace) -> int:
             str(m.context_length or "-"),
             template if m.usable else "-",
             status,
-        )
+        ]
+        if entries:
+            named = [Adapter(Path(ref.file), ref.scale) for ref in entries.get(m.id, [])]
+            row.append(escape(safe_line(label(named))) if named else "-")
+        table.add_row(*row)
     console = Console()
     console.print(table)
     if remotes:

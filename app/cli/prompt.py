@@ -97,8 +97,10 @@ def run(args: argparse.Namespace) -> int:
                 model += f" + LoRA {adapter_label(engine.adapters)}"
             if args.explain:
                 _explain(session, args.say, total, engine.n_ctx, fmt.id, info.id)
-                if engine.adapters:
-                    print(safe_line(f"adapters: LoRA {adapter_label(engine.adapters)}"))
+                if engine.adapters:  # each with where it was named: the model entry, the sheet
+                    print(
+                        safe_line(f"adapters: LoRA {adapter_label(engine.adapters, sources=True)}")
+                    )
             else:
                 sys.stdout.write(safe_text(text))
                 sys.stdout.flush()

@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from app.engine import quiet
 from app.errors import LoreweaverError
 from app.models import GGUFError, read_header
+from app.sheets.sheet import MAX_ADAPTERS
 
-MAX_ADAPTERS = 8
-"""More than a few adapters at once is a mistake, not a voice."""
 LORA_TYPES = {0: "f32", 1: "f16", 8: "q8_0", 30: "bf16"}
 """The tensor types LoRA converters write; llama.cpp crashes (SIGSEGV) applying some others,
 such as integer tensors, instead of refusing them."""
@@ -40,6 +39,8 @@ class Adapter:
 
     path: Path
     scale: float = 1.0
+    source: str = field(default="", compare=False)
+    """Who named it ("model entry", "sheet"), for `prompt --explain`; not part of the set."""
 
     @property
     def label(self) -> str:
@@ -47,9 +48,11 @@ class Adapter:
         return f"{self.path.name}×{self.scale:g}"
 
 
-def label(adapters: Sequence[Adapter]) -> str:
-    """The adapter set for a status line or a table title: "none" when empty."""
-    return ", ".join(a.label for a in adapters) or "none"
+def label(adapters: Sequence[Adapter], *, sources: bool = False) -> str:
+    """The adapter set for a status line or a table title: "none" when empty; with `sources`,
+    each says who named it (`voice.gguf×0.5 (sheet)`)."""
+    shown = [f"{a.label} ({a.source})" if sources and a.source else a.label for a in adapters]
+    return ", ".join(shown) or "none"
 
 
 def key(adapters: Sequence[Adapter]) -> str:
@@ -100,7 +103,7 @@ def adapter_problem(path: Path, architecture: str | None) -> str | None:
         return f"{ALPHA} is not a 32-bit float"
     arch = meta.get("general.architecture")
     if architecture is not None and arch != architecture:
-        return f"an adapter for {arch!r} models; the loaded model is {architecture!r}"
+        return f"an adapter for {arch!r} models; the model is {architecture!r}"
     for name, (shape, kind) in header.tensors.items():
         if not name.endswith((".lora_a", ".lora_b")):
             continue  # norm vectors, which llama.cpp skips
@@ -152,6 +155,7 @@ class LoadedAdapters:
         changes. Every file is loaded before it does, so a bad one leaves the previous set."""
         wanted = tuple(adapters)
         if wanted == self.applied and all(self._current(a) for a in wanted):
+            self.applied = wanted  # the same set, perhaps named by another source
             return
         handles = [self._load(llm, lib, a.path) for a in wanted]
         lib.llama_clear_adapter_lora(llm._ctx.ctx)

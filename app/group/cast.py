@@ -5,11 +5,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from app.engine.adapters import Adapter
 from app.errors import LoreweaverError
 from app.home import Home
+from app.models import ModelInfo
+from app.settings import Settings
 from app.sheets import library
 from app.sheets.lorebook import Lorebook
 from app.sheets.sheet import Sheet
+from app.speaker_adapters import speaker_adapters
 
 MIN_CAST = 2
 MAX_CAST = 8
@@ -27,6 +31,8 @@ class Member:
     sheet: Sheet
     world: list[Lorebook] = field(default_factory=list)
     own_book: Lorebook | None = None
+    adapters: tuple[Adapter, ...] = ()
+    """The LoRA set it speaks with on the scene's model (`give_adapters`)."""
 
     @property
     def name(self) -> str:
@@ -83,3 +89,10 @@ def load_cast(home: Home, ids: list[str], minimum: int = MIN_CAST) -> list[Membe
             f"cast: two characters are called {twice!r}; lines would be ambiguous"
         )
     return members
+
+
+def give_adapters(cast: list[Member], info: ModelInfo, settings: Settings, home: Home) -> None:
+    """Give each member the adapters it speaks with on `info`'s model (`speaker_adapters`):
+    every file is found before the engine loads."""
+    for member in cast:
+        member.adapters = tuple(speaker_adapters(info, member.sheet, settings, home))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from app.engine.loading import load_engine, resolve_model
 from app.errors import LoreweaverError
-from app.group.cast import load_cast
+from app.group.cast import give_adapters, load_cast
 from app.group.order import Order
 from app.group.scene import GROUP_META, GroupScene, scene_id
 from app.home import Home
@@ -37,6 +37,7 @@ def open_scene(
         name, about = choose_persona(home, settings, cast[0].id, name=persona)
     info = resolve_model(home, model if model is not None else settings.model)
     fmt = choose_format(template if template is not None else settings.template, info)
+    give_adapters(cast, info, settings, home)
     chat = None
     if store is not None and resume not in (None, False):
         chat = store.get_chat(resume) if isinstance(resume, int) and resume is not True else None

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from app import session_tree
+from app.engine.adapters import Adapter
 from app.engine.base import Engine, Generation, GenerationStats, Sampling
 from app.errors import LoreweaverError
 from app.group import state
@@ -62,11 +63,19 @@ class GroupScene:
     def __post_init__(self) -> None:
         self.count_tokens = lru_cache(maxsize=4096)(self.engine.count_tokens)
         self.speakers = SpeakerLines(
-            self.engine, self.kv, limit=self.held_lines, path_for=self.line_path
+            self.engine,
+            self.kv,
+            limit=self.held_lines,
+            path_for=self.line_path,
+            adapters_for=self.adapters_of,
         )
 
     def member(self, ref: str) -> Member:
         return pick(self.cast, ref)
+
+    def adapters_of(self, speaker: str) -> tuple[Adapter, ...]:
+        """The LoRA set `speaker` (a member id) speaks with (`give_adapters`)."""
+        return next((m.adapters for m in self.cast if m.id == speaker), ())
 
     @property
     def chat_meta(self) -> dict[str, Any]:

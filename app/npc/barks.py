@@ -16,6 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.engine.adapters import Adapter
 from app.engine.base import Engine, Sampling
 from app.engine.remote.parallel import Request, generate_all
 from app.errors import LoreweaverError
@@ -115,6 +116,8 @@ class BarkJob:
     sampling: Sampling
     model: str
     user: str = "User"
+    adapters: tuple[Adapter, ...] = ()
+    """The LoRA set the character speaks with on this model (`app.speaker_adapters`)."""
 
     def request(self, seed: int) -> Request:
         """What the bark of `seed` is generated from."""
@@ -127,6 +130,7 @@ class BarkJob:
     def make(self, engine: Engine, seed: int) -> Bark | None:
         """The bark of `seed` (None when the model said nothing usable)."""
         request = self.request(seed)
+        engine.use_adapters(self.adapters)
         fresh_cache(engine)
         generation = engine.generate(request.prompt, request.sampling, grammar=request.grammar)
         return self.bark(seed, "".join(generation))
@@ -209,6 +213,7 @@ def _made(engine: Engine, job: BarkJob, seeds: list[int], parallel: int) -> list
     """The barks of `seeds`, in their order: one at a time, or side by side on a server."""
     if parallel == 1:
         return [job.make(engine, s) for s in seeds]
+    engine.use_adapters(job.adapters)  # a server refuses any: one clear line
     fresh_cache(engine)
     results = generate_all(engine, [job.request(s) for s in seeds], parallel)
     failed = next((r.error for r in results if r.error is not None), None)

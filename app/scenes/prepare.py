@@ -8,9 +8,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.engine.adapters import label as adapters_label
 from app.engine.loading import resolve_model
 from app.errors import LoreweaverError
-from app.group.cast import Member, load_cast
+from app.group.cast import Member, give_adapters, load_cast
 from app.home import Home
 from app.memory.chat_state import state_entries
 from app.models import ModelInfo
@@ -33,9 +34,14 @@ class Prepared:
 
     @property
     def fingerprint(self) -> str:
-        """What a stored run must share to be resumed: script, id, model and format."""
+        """What a stored run must share to be resumed: script, id, model, format and the
+        speakers' adapters by name and scale, as the model goes by its name (only when some
+        have any: older runs keep their fingerprint)."""
         what = {"script": self.script.model_dump(mode="json"), "id": self.id,
                 "model": self.info.name, "template": self.fmt.id}  # fmt: skip
+        voices = {m.id: adapters_label(m.adapters) for m in self.cast if m.adapters}
+        if voices:
+            what["adapters"] = voices
         return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -78,4 +84,5 @@ def prepare(home: Home, settings: Settings, path: Path, model: str | None = None
     script, ident, cast, program = check_scene(home, path)
     info = resolve_model(home, model or script.model or settings.model)
     fmt = choose_format(script.template or settings.template, info)
+    give_adapters(cast, info, settings, home)
     return Prepared(path, script, ident, cast, program, info, fmt)

@@ -99,6 +99,8 @@ def run_scene(
             note(f"note: no stored run of scene {prepared.id!r} to resume: starting one")
         engine = load_engine(prepared.info, **engine_threads(settings), n_ctx_cap=settings.n_ctx)
         try:
+            for member in prepared.cast:  # every adapter read (or refused) before any storing
+                engine.use_adapters(member.adapters)
             chat = chat or new_run(store, prepared)
             count = 0
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from app.engine.adapters import Adapter
 from app.engine.base import Engine, Sampling
 from app.engine.remote.parallel import Request, Result, generate_all
 from app.errors import LoreweaverError
@@ -116,7 +117,8 @@ class SceneRunner:
         while cursors:
             jobs = [(cursor, slot) for cursor in cursors for slot in self._task(cursor).open()]
             requests = [self.request(cursor, slot) for cursor, slot in jobs]
-            results = self.generate(requests)
+            voices = [self._task(cursor).member.adapters for cursor, _ in jobs]
+            results = self.generate(requests, voices)
             for (cursor, slot), result in zip(jobs, results, strict=True):
                 if result.error is not None:
                     raise LoreweaverError(
@@ -133,20 +135,25 @@ class SceneRunner:
                     following += self.advance(cursor)
             cursors = following
 
-    def generate(self, requests: list[Request]) -> list[Result]:
+    def generate(self, requests: list[Request], voices: list[tuple[Adapter, ...]]) -> list[Result]:
         """The requests' results in order, each read whole: llama.cpp's numbers depend on how
         a prompt was split into batches, so a line read after a cached prefix could differ
         from the same line read from scratch, and a line's text would depend on the line
         generated before it (run order, resume). The local engine forgets its cache before
-        each line, one at a time; a server is asked to evaluate every prompt whole
-        (`reset_cache` turns its prompt cache off) and takes up to `parallel` at once."""
+        each line, one at a time, under the speaker's adapters (`voices`); a server is asked
+        to evaluate every prompt whole (`reset_cache` turns its prompt cache off) and takes up
+        to `parallel` at once."""
         reset = getattr(self.engine, "reset_cache", None)
         if reset is None or not self.engine.keeps_state:
+            refused = next((voice for voice in voices if voice), None)
+            if refused is not None:  # a server cannot take them: one clear line
+                self.engine.use_adapters(refused)
             if reset is not None:
                 reset()
             return generate_all(self.engine, requests, self.parallel) if requests else []
         out: list[Result] = []
-        for request in requests:
+        for request, voice in zip(requests, voices, strict=True):
+            self.engine.use_adapters(voice)
             reset()
             out += generate_all(self.engine, [request], 1)
         return out

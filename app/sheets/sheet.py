@@ -75,6 +75,10 @@ class Asset(BaseModel):
     ext: str = "png"
 
 
+MAX_ADAPTERS = 8
+"""LoRA adapters applied at once, at most: more than a few is a mistake, not a voice."""
+
+
 class AdapterRef(BaseModel):
     """A LoRA adapter that gives the character its voice: a GGUF adapter file for the model in
     use (a bare name is looked up in the models folders) and how strongly it applies."""
@@ -82,7 +86,7 @@ class AdapterRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     file: str = Field(min_length=1, max_length=4096)
-    scale: float = Field(1.0, ge=-4.0, le=4.0)
+    scale: float = Field(1.0, ge=-4.0, le=4.0, allow_inf_nan=False)
     """1 is the strength it was trained at; 0 switches it off."""
 
     @model_validator(mode="before")
@@ -152,7 +156,7 @@ class Sheet(BaseModel):
     catchphrases: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
     refusals: list[Refusal] = Field(default_factory=list, max_length=MAX_ITEMS)
     state: list[StateVar] = Field(default_factory=list, max_length=200)
-    adapters: list[AdapterRef] = Field(default_factory=list, max_length=8)
+    adapters: list[AdapterRef] = Field(default_factory=list, max_length=MAX_ADAPTERS)
     """LoRA adapters applied while this character speaks (`app.engine.adapters`)."""
 
     @model_validator(mode="before")

@@ -271,11 +271,14 @@ class LoreweaverApp(App[None]):
                 previous = self.engine
                 self.chat.use_engine(None, None)
                 self.load_model(previous)
+            elif old.model_adapters != settings.model_adapters:  # the chat reopens under them
+                engine, model = self.chat.engine, self.chat.model
+                self.chat_screen.attempt(lambda: self.chat.use_engine(engine, model))
             self.chat_screen.show_status()
             self.notify("Settings saved.")
 
         models = discover(self.where) + listed_remotes(self.where)
-        self.push_screen(ModelSettingsScreen(self.settings, models), chosen)
+        self.push_screen(ModelSettingsScreen(self.settings, models, self.where), chosen)
 
     async def action_quit(self) -> None:
         """Quit, unless an editor holds unsaved changes: then it asks first."""

@@ -4,6 +4,7 @@ back restores the base model, and the KV cache is reused only under the same ada
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -14,7 +15,14 @@ from app.engine.adapters import Adapter, resolve
 from app.engine.base import Sampling
 from app.engine.llamacpp import LlamaEngine
 from app.errors import LoreweaverError
+from app.home import Home
+from app.models import RemoteModel
+from app.npc.barks import BarkJob, generate_barks
+from app.prompts.formats import choose_format
 from app.prompts.segments import Prompt
+from app.settings import Settings
+from app.sheets.sheet import AdapterRef, Sheet
+from app.speaker_adapters import speaker_adapters
 
 SEEDED = Sampling(temperature=0.9, top_k=50, top_p=0.95, min_p=0.0, max_tokens=8, seed=11)
 ONE = Sampling(temperature=0.0, max_tokens=1, seed=1)
@@ -95,7 +103,7 @@ def test_a_saved_state_belongs_to_its_adapter_set(
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("qwen", "an adapter for 'qwen2' models; the loaded model is 'llama'"),
+        ("qwen", "an adapter for 'qwen2' models; the model is 'llama'"),
         ("narrow", "incorrect shape"),
         ("model", "not an adapter"),
     ],
@@ -140,4 +148,74 @@ def test_an_adapter_file_edited_while_applied_is_read_again(
     edited.write_bytes(loras["other"].read_bytes())  # the designer exports a new version
     os.utime(edited, ns=(edited.stat().st_atime_ns, edited.stat().st_mtime_ns + 10**9))
     assert fresh(engine, [Adapter(edited)]) != before
+    engine.use_adapters([])
+
+
+def test_a_model_entrys_adapters_speak_under_every_character_the_sheets_scale_winning(
+    engine: LlamaEngine,
+    loras: dict[str, Path],
+    bundled_info,  # type: ignore[no-untyped-def]
+    lw_home: Home,
+) -> None:
+    def voice(entry: list[tuple[str, float]], own: list[tuple[str, float]] = []) -> str:  # noqa: B006
+        settings = Settings(model_adapters={bundled_info.id: [ref(n, s) for n, s in entry]})
+        sheet = Sheet(name="Brenna", adapters=[ref(n, s) for n, s in own])
+        return fresh(engine, speaker_adapters(bundled_info, sheet, settings, lw_home))
+
+    def ref(name: str, scale: float) -> AdapterRef:
+        return AdapterRef(file=str(loras[name]), scale=scale)
+
+    base = fresh(engine, [])
+    assert voice([("zero", 1.0)]) == base
+    voiced = voice([("voice", 1.0)])
+    assert voiced != base
+    assert voice([("voice", 1.0)], [("other", 0.0)]) == voiced  # reproducible, the sheet's after
+    assert voice([("voice", 1.0)], [("voice", 0.0)]) == base  # the same file: the sheet's scale
+    settings = Settings(model_adapters={bundled_info.id: [ref("zero", 1.0), ref("voice", 1.0)]})
+    both = speaker_adapters(
+        bundled_info, Sheet(name="Brenna", adapters=[ref("voice", 0.5)]), settings, lw_home
+    )
+    assert [(a.path.name, a.scale, a.source) for a in both] == [
+        ("zero.gguf", 1.0, "model entry"),
+        ("voice.gguf", 0.5, "sheet"),
+    ]
+    engine.use_adapters([])
+
+
+def test_too_many_adapters_or_a_remote_models_entry_is_one_clear_error(
+    tmp_path: Path,
+    bundled_info,  # type: ignore[no-untyped-def]
+) -> None:
+    names = [f"a{n}.gguf" for n in range(9)]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    refs = [AdapterRef(file=str(tmp_path / name)) for name in names]
+    settings = Settings(model_adapters={bundled_info.id: refs[:5], "gpu": refs[:1]})
+    with pytest.raises(LoreweaverError) as caught:
+        speaker_adapters(bundled_info, Sheet(name="Vox", adapters=refs[5:]), settings, None)
+    assert str(caught.value) == (
+        f"9 adapters for Vox on {bundled_info.id} (5 from the model entry, 4 from the sheet); "
+        "at most 8 can be applied"
+    )
+    remote = dataclasses.replace(
+        bundled_info, path=Path("gpu"), remote=RemoteModel(name="gpu", base_url="http://x:1")
+    )
+    with pytest.raises(LoreweaverError, match="'gpu' is a remote model, whose server applies"):
+        speaker_adapters(remote, Sheet(name="Vox"), settings, None)
+
+
+def test_barks_speak_with_the_characters_adapters(
+    engine: LlamaEngine,
+    loras: dict[str, Path],
+    bundled_info,  # type: ignore[no-untyped-def]
+) -> None:
+    sampling = dataclasses.replace(SEEDED, temperature=1.0)
+    brenna = Sheet(name="Brenna", description="A blacksmith.")
+    job = BarkJob(brenna, choose_format(None, bundled_info), "greet", 40, sampling, "model")
+    voiced = dataclasses.replace(job, adapters=(Adapter(loras["voice"]),))
+    base = [b.text for b in generate_barks(engine, job, 2, 3)]
+    said = [b.text for b in generate_barks(engine, voiced, 2, 3)]
+    assert said != base
+    assert [b.text for b in generate_barks(engine, voiced, 2, 3)] == said  # the same seed
+    assert [b.text for b in generate_barks(engine, job, 2, 3)] == base
     engine.use_adapters([])

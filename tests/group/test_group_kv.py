@@ -5,50 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from group_turns import SLACK, kv_scene, turn
+
 from app.engine.base import Sampling
 from app.group import GroupScene, load_cast
 from app.home import Home
 from app.memory.store import ChatStore
-from app.models import bundled_model_path, read_model_info
-from app.prompts.formats import choose_format
 
-SLACK = 32
 SAMPLING = Sampling(temperature=0.8, seed=2, max_tokens=12)
 
 
 def _scene(home: Home, ids: list[str], engine, store: ChatStore, **how) -> GroupScene:  # type: ignore[no-untyped-def]
-    info = read_model_info(bundled_model_path(), "bundled")  # type: ignore[arg-type]
-    return GroupScene(
-        load_cast(home, ids),
-        choose_format(None, info),
-        engine,
-        user="Wren",
-        description="The village square of Dunmore at dusk.",
-        store=store,
-        order="round-robin",
-        cache_dir=home.root / "kv-cache",
-        **how,
-    )
-
-
-def _common(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
-def _turn(scene: GroupScene, engine, last: dict[str, list[int]]) -> tuple[int, int]:  # type: ignore[no-untyped-def]
-    """One NPC line by the turn order: (tokens evaluated, tokens new since its last line)."""
-    speaker = scene.next_speaker()
-    tokens = engine.tokenize(scene.prompt_for(speaker))
-    reply = scene.reply(speaker, SAMPLING)
-    reply.finish()
-    new = len(tokens) - _common(tokens, last.get(speaker.id, []))
-    last[speaker.id] = engine.cached_tokens()
-    return reply.stats.evaluated_tokens, new
+    return kv_scene(home, load_cast(home, ids), engine, store, **how)
 
 
 def test_a_resumed_scene_reads_only_new_tokens_per_speaker(lw_home: Home, cast_ids, engine) -> None:  # type: ignore[no-untyped-def]
@@ -57,7 +25,7 @@ def test_a_resumed_scene_reads_only_new_tokens_per_speaker(lw_home: Home, cast_i
     scene.say("Tell me about the well.")
     last: dict[str, list[int]] = {}
     for _ in range(2):
-        _turn(scene, engine, last)
+        turn(scene, engine, last, SAMPLING)
     scene.close()
     assert (
         sorted(p.name for p in (lw_home.root / "kv-cache").iterdir())
@@ -72,7 +40,7 @@ def test_a_resumed_scene_reads_only_new_tokens_per_speaker(lw_home: Home, cast_i
     resumed.reload()
     resumed.say("And the gold?")
     for _ in range(2):  # each speaker's first turn after resuming
-        evaluated, new = _turn(resumed, engine, last)
+        evaluated, new = turn(resumed, engine, last, SAMPLING)
         assert evaluated <= new + SLACK, (evaluated, new)
     store.close()
 
@@ -88,7 +56,7 @@ def test_lines_held_in_memory_are_bounded_and_pushed_out_to_files(
     last: dict[str, list[int]] = {}
     figures = []
     for _ in range(5):
-        figures.append(_turn(scene, engine, last))
+        figures.append(turn(scene, engine, last, SAMPLING))
         assert len(scene.speakers.held) <= 1
     for evaluated, new in figures[3:]:  # 2 of 3 lines come back from their files
         assert evaluated <= new + SLACK, figures

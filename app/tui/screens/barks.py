@@ -223,6 +223,13 @@ def open_barks(screen: ChatScreen) -> None:
         return
     sampling = sampling_from(screen.chat.settings, seed=None, max_tokens=None)
     job = BarkJob(
-        session.sheet, session.fmt, "greet", 80, sampling, session.model_name or "", session.user
+        session.sheet,
+        session.fmt,
+        "greet",
+        80,
+        sampling,
+        session.model_name or "",
+        session.user,
+        session.adapters,
     )
     screen.app.push_screen(BarksScreen(screen.chat.where, character, job, session.engine))

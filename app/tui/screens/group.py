@@ -22,7 +22,7 @@ from textual.widgets import Button, Footer, Input, Label, Select, SelectionList
 
 from app.engine.base import Engine
 from app.errors import LoreweaverError
-from app.group import GroupScene, Member, load_cast
+from app.group import GroupScene, Member, give_adapters, load_cast
 from app.group.scene import SceneReply
 from app.home import Home
 from app.memory.store import ChatStore
@@ -145,6 +145,7 @@ class GroupScreen(Screen[None]):
             if engine is None or model is None:
                 raise LoreweaverError("the model is still loading")
             cast = load_cast(self.where, ids)
+            give_adapters(cast, model, self.settings, self.where)
             self.scene = GroupScene(
                 cast,
                 choose_format(self.settings.template, model),

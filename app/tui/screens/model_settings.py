@@ -1,5 +1,5 @@
-"""Model and sampling settings: pick a model from the registry, a prompt format, sampler values,
-llama.cpp's threads.
+"""Model and sampling settings: pick a model from the registry, the LoRA adapters a model applies
+under every character, a prompt format, sampler values, llama.cpp's threads.
 
 Returns the edited `Settings` (the app saves them in the home and reloads the model if the
 model, its format or the context size changed); nothing is applied until Ctrl+S.
@@ -7,6 +7,7 @@ model, its format or the context size changed); nothing is applied until Ctrl+S.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,11 +18,15 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, Select
 
+from app.engine.adapters import Adapter, label
 from app.errors import LoreweaverError
+from app.home import Home
 from app.models import ModelInfo
 from app.prompts.formats import FAMILIES
 from app.settings import Settings, save_preset
 from app.sheets.validation import describe
+from app.speaker_adapters import check_entry, parse_ref
+from app.text import safe_line
 
 BUNDLED = "(bundled)"
 STOP_SEPARATOR = " | "
@@ -57,18 +62,33 @@ class ModelSettingsScreen(ModalScreen[Settings | None]):
         Binding("escape", "cancel", "Cancel"),
     ]
 
-    def __init__(self, settings: Settings, models: list[ModelInfo]) -> None:
+    def __init__(
+        self, settings: Settings, models: list[ModelInfo], home: Home | None = None
+    ) -> None:
         super().__init__()
         self.settings = settings
         self.models = models
+        self.home = home
+        """Where adapter files are looked up (its models folder)."""
         self.chosen: str | None = settings.model
+        self.entries = dict(settings.model_adapters)
+        """Each model's adapters as edited here (`Settings.model_adapters`), saved on Ctrl+S."""
+        self.highlighted: ModelInfo | None = None
 
     def compose(self) -> ComposeResult:
         sampling = self.settings.sampling
         with Vertical(classes="dialog wide"):
             yield Label("Model and sampling — Enter picks a model, Ctrl+S saves, Esc cancels")
             yield DataTable(id="models", cursor_type="row", zebra_stripes=True)
+            yield Label("", id="model-adapters", markup=False)
             with VerticalScroll(id="sampler"):
+                with Horizontal(classes="field"):
+                    yield Label("LoRA on this model", classes="name")
+                    yield Input(
+                        placeholder="file[:scale], … then Enter: under every character",
+                        id="adapters",
+                        compact=True,
+                    )
                 with Horizontal(classes="field"):
                     yield Label("prompt format", classes="name")
                     yield Select(
@@ -149,6 +169,55 @@ class ModelSettingsScreen(ModalScreen[Settings | None]):
             )
         table.focus()
 
+    def _info(self, key: str | None) -> ModelInfo | None:
+        """The model of a table row (by its key)."""
+        key = key or BUNDLED
+        return next(
+            (m for m in self.models if (BUNDLED if m.source == "bundled" else str(m.path)) == key),
+            None,
+        )
+
+    @on(DataTable.RowHighlighted, "#models")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """The highlighted model's adapters, shown and in the field to edit."""
+        self.highlighted = self._info(event.row_key.value)
+        if self.highlighted is not None:
+            refs = self.entries.get(self.highlighted.id, [])
+            field = self.query_one("#adapters", Input)
+            field.value = ", ".join(f"{ref.file}:{ref.scale:g}" for ref in refs)
+            self._show_adapters(self.highlighted)
+
+    def _show_adapters(self, info: ModelInfo) -> None:
+        named = [Adapter(Path(r.file), r.scale) for r in self.entries.get(info.id, [])]
+        if named:
+            text = f"LoRA on {info.id}, under every character: {label(named)}"
+        elif info.remote is not None:
+            text = f"LoRA on {info.id}: the server's own (it applies those it was started with)"
+        else:
+            text = f"LoRA on {info.id}: none"
+        self.query_one("#model-adapters", Label).update(safe_line(text))
+
+    @on(Input.Submitted, "#adapters")
+    def _set_adapters(self, event: Input.Submitted) -> None:
+        """Keep the typed adapters for the highlighted model, every file checked first (as
+        `loreweaver models adapters` does); a problem leaves its entry as it was."""
+        info = self.highlighted
+        if info is None:
+            self.notify("Highlight a model first.", severity="warning")
+            return
+        try:
+            refs = [parse_ref(part) for part in event.value.split(",") if part.strip()]
+            check_entry(info, refs, self.home)
+        except LoreweaverError as exc:
+            self.notify(safe_line(str(exc)), severity="error", timeout=8)
+            return
+        if refs:
+            self.entries[info.id] = refs
+        else:
+            self.entries.pop(info.id, None)
+        self._show_adapters(info)
+        self.notify(f"LoRA on {info.id} kept; Ctrl+S saves it with the settings.")
+
     def _is_chosen(self, info: ModelInfo) -> bool:
         if self.chosen in (None, ""):
             return info.source == "bundled"
@@ -157,9 +226,8 @@ class ModelSettingsScreen(ModalScreen[Settings | None]):
     @on(DataTable.RowSelected, "#models")
     def _pick(self, event: DataTable.RowSelected) -> None:
         key = event.row_key.value or BUNDLED
-        info = next(
-            m for m in self.models if (BUNDLED if m.source == "bundled" else str(m.path)) == key
-        )
+        info = self._info(key)
+        assert info is not None
         if not info.usable:
             self.notify(f"{info.name} cannot be used: {info.problem}", severity="error")
             return
@@ -201,6 +269,7 @@ class ModelSettingsScreen(ModalScreen[Settings | None]):
             thread_wait=self.settings.thread_wait if wait is Select.NULL else wait,
             sampling={k: v for k, v in sampling.items() if v is not None or k == "seed"},
             stop=[s.strip() for s in stops if s.strip()],
+            model_adapters=self.entries,
         )
         return Settings.model_validate(data)
 
