@@ -61,6 +61,8 @@ class GroupScene:
     """KV lines kept in memory besides the live cache (see `app.group.kvlines`)."""
 
     def __post_init__(self) -> None:
+        self._silent: tuple[int, str] | None = None
+        """(lines then, member id) of the last turn that came out empty."""
         self.count_tokens = lru_cache(maxsize=4096)(self.engine.count_tokens)
         self.speakers = SpeakerLines(
             self.engine,
@@ -121,13 +123,18 @@ class GroupScene:
         return scene_stops(self.fmt, self.cast, self.user)
 
     def next_speaker(self) -> Member:
-        """Who answers the last line, by the scene's turn order."""
+        """Who answers the last line, by the scene's turn order. A member whose turn came out
+        empty (nothing kept) still had its turn: the order goes on after it, or "let them
+        talk" would ask the same silent member again and again."""
         last = self.lines[-1] if self.lines else None
+        speaker = last.speaker if last else None
+        if self._silent is not None and self._silent[0] == len(self.lines):
+            speaker = self._silent[1]
         return next_speaker(
             self.cast,
             self.order,
             last_text=last.text if last else "",
-            last_speaker=last.speaker if last else None,
+            last_speaker=speaker,
             rng=self.rng,
         )
 
@@ -369,5 +376,7 @@ class SceneReply:
         if text:
             line = self.scene._keep(line, self.parent)
             self.scene.lines.append(line)
+        else:
+            self.scene._silent = (len(self.scene.lines), self.member.id)
         self.line = line
         return line
