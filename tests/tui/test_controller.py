@@ -37,7 +37,7 @@ class Harness:
         work()
 
     def ready(self) -> ChatController:
-        self.chat.use_engine(self.engine, self.info)  # type: ignore[arg-type]
+        self.chat.use_engine(self.engine, self.info)
         return self.chat
 
 
@@ -207,5 +207,5 @@ def test_the_status_names_the_characters_lora_adapters(harness: Harness) -> None
     chat = harness.ready()
     chat.open("brenna")
     assert "LoRA" not in chat.status(120)
-    chat.engine.adapters = (Adapter(Path("/models/brenna-voice.gguf"), 0.8),)  # type: ignore[union-attr]
+    harness.engine.adapters = (Adapter(Path("/models/brenna-voice.gguf"), 0.8),)
     assert "LoRA brenna-voice.gguf×0.8" in chat.status(120)
