@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.engine.base import Sampling
+from app.engine.base import GenerationStats, Sampling
 from app.engine.llamacpp import LlamaEngine, load_engine
 from app.prompts.segments import Prompt
 
@@ -32,7 +32,7 @@ def prompt(first: int, last: int) -> Prompt:
     )
 
 
-def run(engine: LlamaEngine, text: str) -> tuple[str, int, object]:
+def run(engine: LlamaEngine, text: str) -> tuple[str, int, GenerationStats]:
     before = engine.decoded_tokens()
     generation = engine.generate(text, GREEDY)
     out = "".join(generation)

@@ -68,7 +68,7 @@ def from_scratch(engine: LlamaEngine, prompt: str) -> str:
 def test_recurrent_and_hybrid_models_are_told_from_their_metadata(
     ssm_info: ModelInfo, bundled_info: ModelInfo
 ) -> None:
-    assert ssm_info.usable
+    assert ssm_info.usable and ssm_info.architecture is not None
     assert ssm_info.memory == {"mamba": "recurrent", "jamba": "hybrid"}[ssm_info.architecture]
     assert bundled_info.memory == "attention"
     rwkv = {"rwkv6.wkv.head_size": 64, "rwkv6.attention.head_count": 0}

@@ -106,8 +106,8 @@ def _prompt(engine: VocabEngine, store: ChatStore, fmt: PromptFormat, field: str
     session = ChatSession(
         sheet,
         fmt,
-        engine,
-        user="Ann",  # type: ignore[arg-type]
+        engine,  # type: ignore[arg-type]  # only the vocabulary: nothing is generated here
+        user="Ann",
         user_description=f"A traveller. {text}" if field == "persona" else "A traveller.",
         history=[Message("assistant", sheet.first_message)],
         books=[book],

@@ -66,7 +66,7 @@ def test_each_prompt_extends_the_previous_one_until_an_eviction(engine, lw_home:
         last_first, last_cut = assembly.first_kept, assembly.examples_cut
         last_notes = next(s.tokens for s in assembly.sections if s.name == "per-turn notes")
         previous = tokens
-        session.history += [Message("user", line), Message("assistant", REPLY)]
+        session.history = [*session.history, Message("user", line), Message("assistant", REPLY)]
     assert evictions >= 1, "the window (2048) should have filled"
     assert stable >= 3 * evictions
 
@@ -79,7 +79,11 @@ def test_every_builtin_family_keeps_prefix_stability_with_the_session(
     for family in FAMILIES:
         session = _session(engine, lw_home, family)
         first = session.fmt.render(session.messages("Hello there."))
-        session.history += [Message("user", "Hello there."), Message("assistant", "Well met.")]
+        session.history = [
+            *session.history,
+            Message("user", "Hello there."),
+            Message("assistant", "Well met."),
+        ]
         second = session.fmt.render(session.messages("How much?"))
         common = len(first) - len(first.split("Hello there.")[-1])
         assert second[:common] == first[:common], family

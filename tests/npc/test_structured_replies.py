@@ -123,6 +123,7 @@ def test_replies_store_their_annotations_and_a_swipe_has_its_own_state(
     shown = "".join(first)
     first.finish()
     stored = store.get_message(session.ids[-1])
+    assert stored.meta is not None and npc.model_extra is not None
     note = stored.meta[NPC_META]
     assert stored.content == shown.strip() == json.loads(note["raw"])["line"].strip()
     assert note["emotion"] in npc.model_extra["structured"].get("emotions", []) or note["emotion"]
@@ -142,6 +143,7 @@ def test_replies_store_their_annotations_and_a_swipe_has_its_own_state(
     assert {e.key: e.value for e in session.state()}["mood"] == "swipe-a"
     session.swipe(1)
     assert {e.key: e.value for e in session.state()}["mood"] == mood_b
+    assert session.chat is not None
     assert store.get_chat(session.chat.id).meta.get("state", {}).get("mood") is None
 
 

@@ -6,7 +6,7 @@ Most use a scripted engine for speed and exact texts; the last flows run the rea
 from __future__ import annotations
 
 from support import wait_until
-from textual.widgets import Input, TextArea
+from textual.widgets import DataTable, Input, TextArea
 from tui.chat_support import scripted_app, typed
 
 from app.home import Home
@@ -162,11 +162,8 @@ async def test_persona_and_context_view(lw_home: Home) -> None:
         assert app.store.get_chat(app.session.chat.id).user_name == "Wren"
         await pilot.press("f4")
         await wait_until(pilot, lambda: isinstance(app.screen, ContextScreen))
-        rows = [
-            str(cell)
-            for row in app.screen.query_one("DataTable").rows
-            for cell in app.screen.query_one("DataTable").get_row(row)
-        ]  # type: ignore[attr-defined]
+        table = app.screen.query_one("DataTable", DataTable)
+        rows = [str(cell) for row in table.rows for cell in table.get_row(row)]
         assert any("persona" in cell.lower() or "system" in cell.lower() for cell in rows)
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, ContextScreen))
@@ -179,7 +176,7 @@ async def test_model_settings_are_validated_and_saved(lw_home: Home) -> None:
         await pilot.press("f2")
         await wait_until(pilot, lambda: isinstance(app.screen, ModelSettingsScreen))
         screen = app.screen
-        assert screen.query_one("#models").row_count >= 1  # type: ignore[attr-defined]
+        assert screen.query_one("#models", DataTable).row_count >= 1
         screen.query_one("#s-temperature", Input).value = "hot"
         await pilot.press("ctrl+s")
         await pilot.pause()

@@ -132,12 +132,14 @@ async def test_first_run_welcomes_by_name_and_a_relaunch_returns_to_the_last_cha
         await wait_until(pilot, lambda: app.current_id == "kestrel" and app.session is not None)
         assert not welcome.display
         await say(app, pilot, "Hello.")
-        chat_id = app.session.chat.id  # type: ignore[union-attr]
+        assert app.session is not None and app.session.chat is not None
+        chat_id = app.session.chat.id
     again = scripted_app(lw_home)
     async with again.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: again.session is not None)
         assert again.current_id == "kestrel"
-        assert again.session.chat is not None and again.session.chat.id == chat_id
+        assert again.session is not None and again.session.chat is not None
+        assert again.session.chat.id == chat_id
         assert not again.screen.query_one("#welcome", Static).display
         assert [b.text for b in blocks(again)][-2:] == ["Hello.", "Aye."]
 

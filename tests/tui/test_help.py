@@ -57,7 +57,7 @@ async def test_question_mark_on_the_library_lists_its_own_keys(lw_home: Home) ->
         library = app.screen
         await pilot.press("question_mark")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
-        assert app.screen.heading == "Keys — Library"
+        assert isinstance(app.screen, HelpScreen) and app.screen.heading == "Keys — Library"
         rows = _rows(app)
         assert rows["Import"] == "i" and rows["Delete"] == "del / x" and rows["Back"] == "esc"
         assert rows["Help"] == "f1 / ?"

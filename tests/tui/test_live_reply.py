@@ -140,7 +140,7 @@ async def test_the_cropping_compositor_draws_what_textual_draws() -> None:
         for crop in crops:
             rows = set(crop.line_range)
             ours = compositor._render_chops(crop, rows.__contains__)
-            compositor.__class__ = Compositor
+            compositor.__class__ = Compositor  # type: ignore[assignment]  # the original, on purpose
             try:
                 theirs = compositor._render_chops(crop, rows.__contains__)
             finally:

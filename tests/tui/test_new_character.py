@@ -6,7 +6,7 @@ from __future__ import annotations
 from support import wait_until
 from textual.widgets import Input
 from tui.chat_support import scripted_app
-from tui.editor_support import box, open_editor, settle
+from tui.editor_support import box, line, open_editor, settle
 
 from app.home import Home
 from app.sheets import library
@@ -71,7 +71,7 @@ async def test_new_character_from_the_editor_asks_about_unsaved_edits_first(
     app = scripted_app(lw_home)
     async with app.run_test(size=(120, 40)) as pilot:
         editor = await open_editor(app, pilot, "brenna")
-        box(editor, "role").control.value = "Retired smith"
+        line(editor, "role").value = "Retired smith"
         await pilot.press("ctrl+p")
         await pilot.press(*"New character")
         await pilot.pause(0.3)
@@ -82,8 +82,8 @@ async def test_new_character_from_the_editor_asks_about_unsaved_edits_first(
         await pilot.press("escape")  # cancel: the edits stay
         await wait_until(pilot, lambda: app.screen is editor)
         assert editor.dirty
-        box(editor, "role").control.value = ""
-        box(editor, "role").control.value = library.load(lw_home, "brenna")[1].role
+        line(editor, "role").value = ""
+        line(editor, "role").value = library.load(lw_home, "brenna")[1].role
         await settle(pilot, editor)
         assert not editor.dirty
         await editor.run_action("new_character")

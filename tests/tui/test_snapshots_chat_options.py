@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from textual.app import App
@@ -45,7 +46,7 @@ class _Host(App[None]):
     CSS_PATH = LoreweaverApp.CSS_PATH
     """The app's own styles (dialog width and frame), as the dialogs appear in it."""
 
-    def __init__(self, make: Callable[[], Screen[object]]) -> None:
+    def __init__(self, make: Callable[[], Screen[Any]]) -> None:
         super().__init__()
         self.make = make
 
