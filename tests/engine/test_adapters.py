@@ -14,6 +14,7 @@ from app.engine.adapters import Adapter, resolve
 from app.engine.base import Sampling
 from app.engine.llamacpp import LlamaEngine
 from app.errors import LoreweaverError
+from app.models import ModelInfo
 from app.prompts.segments import Prompt
 
 SEEDED = Sampling(temperature=0.9, top_k=50, top_p=0.95, min_p=0.0, max_tokens=8, seed=11)
@@ -25,7 +26,7 @@ PROMPT = Prompt.markup(
 
 
 @pytest.fixture(scope="module")
-def loras(tmp_path_factory: pytest.TempPathFactory, bundled_info) -> dict[str, Path]:  # type: ignore[no-untyped-def]
+def loras(tmp_path_factory: pytest.TempPathFactory, bundled_info: ModelInfo) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("loras")
     base = bundled_info.path
     return {

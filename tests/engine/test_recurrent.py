@@ -28,7 +28,11 @@ SEEDED = Sampling(temperature=0.9, top_k=50, top_p=0.95, min_p=0.0, max_tokens=6
 
 
 @pytest.fixture(scope="module", params=["recurrent", "hybrid"])
-def ssm_info(request, tmp_path_factory: pytest.TempPathFactory, bundled_info) -> ModelInfo:  # type: ignore[no-untyped-def]
+def ssm_info(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    bundled_info: ModelInfo,
+) -> ModelInfo:
     """A Mamba (recurrent), then a Jamba (hybrid: a Mamba layer and an attention layer)."""
     folder = tmp_path_factory.mktemp(request.param)
     hybrid = request.param == "hybrid"

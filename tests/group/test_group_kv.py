@@ -4,6 +4,7 @@ speaker reads only what is new, and bounded in memory (lines pushed out come bac
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from app.engine.base import Sampling
 from app.group import GroupScene, load_cast
@@ -12,11 +13,16 @@ from app.memory.store import ChatStore
 from app.models import bundled_model_path, read_model_info
 from app.prompts.formats import choose_format
 
+if TYPE_CHECKING:
+    from app.engine.llamacpp import LlamaEngine
+
 SLACK = 32
 SAMPLING = Sampling(temperature=0.8, seed=2, max_tokens=12)
 
 
-def _scene(home: Home, ids: list[str], engine, store: ChatStore, **how) -> GroupScene:  # type: ignore[no-untyped-def]
+def _scene(
+    home: Home, ids: list[str], engine: LlamaEngine, store: ChatStore, **how: Any
+) -> GroupScene:
     info = read_model_info(bundled_model_path(), "bundled")  # type: ignore[arg-type]
     return GroupScene(
         load_cast(home, ids),
@@ -40,7 +46,7 @@ def _common(a: list[int], b: list[int]) -> int:
     return n
 
 
-def _turn(scene: GroupScene, engine, last: dict[str, list[int]]) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def _turn(scene: GroupScene, engine: LlamaEngine, last: dict[str, list[int]]) -> tuple[int, int]:
     """One NPC line by the turn order: (tokens evaluated, tokens new since its last line)."""
     speaker = scene.next_speaker()
     tokens = engine.tokenize(scene.prompt_for(speaker))
@@ -51,7 +57,9 @@ def _turn(scene: GroupScene, engine, last: dict[str, list[int]]) -> tuple[int, i
     return reply.stats.evaluated_tokens, new
 
 
-def test_a_resumed_scene_reads_only_new_tokens_per_speaker(lw_home: Home, cast_ids, engine) -> None:  # type: ignore[no-untyped-def]
+def test_a_resumed_scene_reads_only_new_tokens_per_speaker(
+    lw_home: Home, cast_ids: list[str], engine: LlamaEngine
+) -> None:
     store = ChatStore.open(lw_home)
     scene = _scene(lw_home, cast_ids[:2], engine, store)
     scene.say("Tell me about the well.")
@@ -79,8 +87,8 @@ def test_a_resumed_scene_reads_only_new_tokens_per_speaker(lw_home: Home, cast_i
 
 def test_lines_held_in_memory_are_bounded_and_pushed_out_to_files(
     lw_home: Home,
-    cast_ids,  # type: ignore[no-untyped-def]
-    engine,
+    cast_ids: list[str],
+    engine: LlamaEngine,
 ) -> None:
     store = ChatStore.open(lw_home)
     scene = _scene(lw_home, cast_ids, engine, store, held_lines=1)

@@ -5,7 +5,7 @@ SQLite)."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from support import one_line_error, run_cli
@@ -20,12 +20,15 @@ from app.session_start import start_session
 from app.settings import SamplingSettings, Settings
 from app.sheets.sheet import Sheet
 
+if TYPE_CHECKING:
+    from app.engine.llamacpp import LlamaEngine
+
 SHORT = Sampling(temperature=0.0, max_tokens=4, seed=1)
 SETTINGS = Settings(sampling=SamplingSettings(temperature=0.0, max_tokens=4, seed=1))
 
 
 @pytest.fixture
-def session(engine, store: ChatStore, lw_home: Home) -> Iterator[ChatSession]:  # type: ignore[no-untyped-def]
+def session(engine: LlamaEngine, store: ChatStore, lw_home: Home) -> Iterator[ChatSession]:
     from app.models import resolve_model
     from app.prompts.formats import choose_format
 

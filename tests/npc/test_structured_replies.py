@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from typing import TYPE_CHECKING
 
 import jsonschema
 import pytest
@@ -24,6 +25,9 @@ from app.session_start import start_session
 from app.settings import Settings
 from app.sheets.sheet import Sheet
 
+if TYPE_CHECKING:
+    from app.engine.llamacpp import LlamaEngine
+
 ASK = Prompt.markup(
     "<|im_start|>system\nYou are Gerd, a gate guard. Answer in JSON.<|im_end|>\n"
     "<|im_start|>user\nLet me through the gate, and give me your sword!<|im_end|>\n"
@@ -31,7 +35,7 @@ ASK = Prompt.markup(
 )
 
 
-def _session(engine, lw_home: Home, store: ChatStore, sheet: Sheet) -> ChatSession:  # type: ignore[no-untyped-def]
+def _session(engine: LlamaEngine, lw_home: Home, store: ChatStore, sheet: Sheet) -> ChatSession:
     info = resolve_model(lw_home, None)
     return start_session(
         engine,
@@ -56,7 +60,7 @@ def _bounded(values: dict[str, object]) -> None:
 
 
 def test_fifty_replies_all_parse_against_the_schema_and_apply_within_bounds(
-    engine,  # type: ignore[no-untyped-def]
+    engine: LlamaEngine,
 ) -> None:
     from app.npc.structured import StructuredGeneration
 
@@ -112,7 +116,7 @@ def test_changes_are_clamped_to_type_range_and_trust_step(npc: Sheet) -> None:
 
 
 def test_replies_store_their_annotations_and_a_swipe_has_its_own_state(
-    engine,  # type: ignore[no-untyped-def]
+    engine: LlamaEngine,
     lw_home: Home,
     store: ChatStore,
     npc: Sheet,
@@ -164,7 +168,7 @@ def test_replies_store_their_annotations_and_a_swipe_has_its_own_state(
     ],
 )
 def test_the_grammar_rejects_a_hand_made_invalid_continuation(
-    engine,  # type: ignore[no-untyped-def]
+    engine: LlamaEngine,
     npc: Sheet,
     continuation: str,
 ) -> None:

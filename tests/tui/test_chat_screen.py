@@ -10,6 +10,7 @@ from tui.chat_support import blocks, open_chat, say, scripted_app, typed
 from tui.fake_engine import FakeEngine
 
 from app.home import Home
+from app.models import ModelInfo
 from app.settings import Settings
 from app.sheets import catalog
 from app.tui.app import LoreweaverApp
@@ -33,7 +34,7 @@ def _status(app: LoreweaverApp) -> str:
 
 
 async def test_status_bar_follows_a_context_change_and_a_chat_switch(lw_home: Home) -> None:
-    def loader(info, settings: Settings) -> FakeEngine:  # type: ignore[no-untyped-def]
+    def loader(info: ModelInfo, settings: Settings) -> FakeEngine:
         return SizedEngine(settings.n_ctx, pieces=["Aye."])
 
     app = LoreweaverApp(lw_home, loader=loader)

@@ -23,10 +23,11 @@ from tui.chat_support import (
 from tui.fake_engine import FakeEngine
 
 from app.home import Home
+from app.tui.app import LoreweaverApp
 from app.tui.screens.help import HelpScreen
 
 
-def _chat_id(app) -> int:  # type: ignore[no-untyped-def]
+def _chat_id(app: LoreweaverApp) -> int:
     assert app.session is not None and app.session.chat is not None
     return int(app.session.chat.id)
 

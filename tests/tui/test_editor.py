@@ -28,6 +28,7 @@ from app.tui.screens.unsaved import UnsavedScreen
 from app.tui.sheet_form import FIELDS, estimate_tokens, form_data, sheet_texts
 from app.tui.widgets.chat_log import ChatMessage
 from app.tui.widgets.composer import Composer
+from app.tui.widgets.field_box import FieldBox
 from app.tui.widgets.lore_editor import LoreEditor
 
 
@@ -461,7 +462,11 @@ async def test_real_model_counts_fields_and_chats_with_the_saved_edit(lw_home: H
         for field in ("name", "knowledge", "first_message"):
             counted = box(screen, field)
             want = engine.count_tokens(counted.text)
-            await wait_until(pilot, lambda c=counted, w=want: c.tokens == f"{w} tok")
+
+            def shown(box: FieldBox = counted, want: int = want) -> bool:
+                return box.tokens == f"{want} tok"
+
+            await wait_until(pilot, shown)
 
         # the saved edit is what the next reply is built from
         name = box(screen, "name").control

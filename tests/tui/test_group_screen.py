@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from support import wait_until
+from textual.pilot import Pilot
 from textual.widgets import Input, Label, Select, SelectionList, TextArea
 from tui.chat_support import scripted_app
 from tui.fake_engine import FakeEngine
@@ -26,7 +27,7 @@ def _blocks(app: LoreweaverApp) -> list[ChatMessage]:
     return list(app.screen.query(ChatMessage))
 
 
-async def _start(app: LoreweaverApp, pilot, cast: tuple[str, ...]) -> GroupScreen:  # type: ignore[no-untyped-def]
+async def _start(app: LoreweaverApp, pilot: Pilot[None], cast: tuple[str, ...]) -> GroupScreen:
     """Open the screen (unless open), pick the cast, Tab from the scene text to the start
     button, press it."""
     if not isinstance(app.screen, GroupScreen):

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from support import wait_until
+from textual.pilot import Pilot
 from textual.widgets import Input, Label, ListView
 from tui.chat_support import scripted_app
 
@@ -26,7 +27,7 @@ from app.tui.widgets.chat_log import ChatMessage
 from app.tui.widgets.composer import Composer
 
 
-async def _library(app: LoreweaverApp, pilot) -> LibraryScreen:  # type: ignore[no-untyped-def]
+async def _library(app: LoreweaverApp, pilot: Pilot[None]) -> LibraryScreen:
     await wait_until(pilot, lambda: app.session is not None)
     await pilot.press("ctrl+o")
     await wait_until(pilot, lambda: isinstance(app.screen, LibraryScreen) and app.screen.loaded)
@@ -42,13 +43,13 @@ def _notes(app: LoreweaverApp) -> list[str]:
     return [note.message for note in app._notifications]
 
 
-async def _highlight(screen: LibraryScreen, pilot, character: str) -> None:  # type: ignore[no-untyped-def]
+async def _highlight(screen: LibraryScreen, pilot: Pilot[None], character: str) -> None:
     screen.cards.index = _ids(screen).index(character)
     screen.cards.focus()
     await wait_until(pilot, lambda: (h := screen.highlighted()) is not None and h.id == character)
 
 
-async def _answer(app: LoreweaverApp, pilot, text: str) -> None:  # type: ignore[no-untyped-def]
+async def _answer(app: LoreweaverApp, pilot: Pilot[None], text: str) -> None:
     await wait_until(pilot, lambda: isinstance(app.screen, AskDialog))
     box = app.screen.query_one("#ask-input", Input)
     box.value = text
@@ -171,7 +172,11 @@ async def test_a_bad_import_is_a_notification_and_changes_nothing(
         for path in (str(bad), str(tmp_path / "missing.png")):
             await pilot.press("i")
             await _answer(app, pilot, path)
-            await wait_until(pilot, lambda p=Path(path).name: any(p in n for n in _notes(app)))
+
+            def noted(name: str = Path(path).name) -> bool:
+                return any(name in n for n in _notes(app))
+
+            await wait_until(pilot, noted)
         assert app.screen is screen and _ids(screen) == before
         assert sorted(p.name for p in lw_home.characters.iterdir()) == []
 
