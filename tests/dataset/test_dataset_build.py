@@ -74,7 +74,7 @@ def _chat(home: Home, lines: list[tuple[str, str]], *, edit: int | None = None) 
     entry, sheet = library.load(home, "brenna")
     with ChatStore.open(home) as store:
         chat = store_new_chat(store, entry.id, sheet, user="Ada")
-        ids = [store.add_message(chat.id, role, text).id for role, text in lines]  # type: ignore[arg-type]
+        ids = [store.add_message(chat.id, role, text).id for role, text in lines]
         if edit is not None:
             store.edit(ids[edit], lines[edit][1] + " (edited by the designer)")
         return chat.id

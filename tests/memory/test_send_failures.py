@@ -82,7 +82,7 @@ def test_a_failure_after_send_keeps_the_line_and_marks_the_reply_failed(
     elif fault == "template":
         session.fmt = _BrokenTemplate(session.fmt)  # type: ignore[assignment]
     else:
-        session.engine = _RefusingEngine(session.engine)  # type: ignore[assignment]
+        session.engine = _RefusingEngine(session.engine)
     with pytest.raises(LoreweaverError) as caught:
         session.send("Where is the ledger?", SHORT)
     message = str(caught.value)
@@ -122,7 +122,7 @@ def test_after_a_failure_the_next_line_replies_and_regenerate_retries(
     session: ChatSession, store: ChatStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real = session.engine
-    session.engine = _RefusingEngine(real)  # type: ignore[assignment]
+    session.engine = _RefusingEngine(real)
     with pytest.raises(LoreweaverError):
         session.send("First try.", SHORT)
     session.engine = real

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -105,13 +106,13 @@ SETTINGS = settings(
 
 @SETTINGS
 @given(card=cards, spec=st.sampled_from(["v2", "v3"]))
-def test_card_dict_round_trip(card: dict, spec: str) -> None:  # type: ignore[type-arg]
+def test_card_dict_round_trip(card: dict[str, Any], spec: str) -> None:
     sheet = sheet_from_card(card)
     again = sheet_from_card(json.loads(json.dumps(sheet_to_card(sheet, spec))))
     assert again == sheet
 
 
-def _roundtrip_through(home: Home, tmp: Path, card: dict, fmt: str) -> None:  # type: ignore[type-arg]
+def _roundtrip_through(home: Home, tmp: Path, card: dict[str, Any], fmt: str) -> None:
     for path in list(home.characters.iterdir()):
         if path.is_file():
             path.unlink()
@@ -128,13 +129,13 @@ def _roundtrip_through(home: Home, tmp: Path, card: dict, fmt: str) -> None:  # 
 
 @SETTINGS
 @given(card=cards)
-def test_png_round_trip(card: dict, lw_home: Home, tmp_path: Path) -> None:  # type: ignore[type-arg]
+def test_png_round_trip(card: dict[str, Any], lw_home: Home, tmp_path: Path) -> None:
     _roundtrip_through(lw_home, tmp_path, card, "png")
 
 
 @SETTINGS
 @given(card=cards)
-def test_charx_round_trip(card: dict, lw_home: Home, tmp_path: Path) -> None:  # type: ignore[type-arg]
+def test_charx_round_trip(card: dict[str, Any], lw_home: Home, tmp_path: Path) -> None:
     _roundtrip_through(lw_home, tmp_path, card, "charx")
 
 

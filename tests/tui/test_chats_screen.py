@@ -134,7 +134,7 @@ async def test_bookmarks_jump_back_and_branch(store: ChatStore, tmp_path: Path) 
         await wait_until(pilot, lambda: bool(app.results))
     branch = app.results[0]
     assert branch is not None and branch.chat_id not in (None, one)
-    assert [m.content for m in store.active_path(branch.chat_id)][-1] == "The anvil please."  # type: ignore[arg-type]
+    assert [m.content for m in store.active_path(branch.chat_id)][-1] == "The anvil please."
 
     again = _Host(store, tmp_path)
     async with again.run_test(size=(80, 24)) as pilot:

@@ -93,6 +93,6 @@ async def test_new_character_from_the_editor_asks_about_unsaved_edits_first(
         await wait_until(
             pilot, lambda: isinstance(app.screen, EditorScreen) and app.screen is not editor
         )
-        assert box(app.screen, "name").text == "Ione"  # type: ignore[arg-type]
+        assert box(app.screen, "name").text == "Ione"
     assert library.load_sheet(lw_home.characters / "ione.yaml").name == "Ione"
     assert not (lw_home.characters / "brenna.yaml").exists()

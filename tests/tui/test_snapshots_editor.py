@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from support import SnapCompare, wait_until
 from textual.pilot import Pilot
+from textual.widgets import TabbedContent
 from tui.chat_support import scripted_app
 from tui.editor_support import open_editor, settle, write_aria
 
@@ -65,13 +66,13 @@ def test_editor(snap_compare: SnapCompare, lw_home: Home, size: tuple[int, int])
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_editor_lorebook(snap_compare: SnapCompare, lw_home: Home, size: tuple[int, int]) -> None:
     def shown(screen: EditorScreen) -> bool:
-        return screen.query_one("#editor-tabs").active == "tab-lorebook"  # type: ignore[attr-defined,no-any-return]
+        return screen.query_one("#editor-tabs", TabbedContent).active == "tab-lorebook"
 
     async def run_before(pilot: Pilot[None]) -> None:
         await _editor(then=lambda screen: True)(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, EditorScreen)
-        screen.query_one("#editor-tabs").active = "tab-lorebook"  # type: ignore[attr-defined]
+        screen.query_one("#editor-tabs", TabbedContent).active = "tab-lorebook"
         await wait_until(pilot, lambda: shown(screen))
         screen.query_one("#lore-entries").focus()
         await pilot.pause(0.2)

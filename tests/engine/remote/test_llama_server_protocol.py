@@ -36,7 +36,7 @@ def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _remote(stub: ProtocolStub, **extra: object) -> RemoteModel:
-    return RemoteModel(name="stub", base_url=stub.url, **extra)  # type: ignore[arg-type]
+    return RemoteModel(name="stub", base_url=stub.url, **extra)
 
 
 def _engine(stub: ProtocolStub, **extra: object) -> RemoteEngine:
@@ -237,7 +237,7 @@ def test_the_api_key_comes_from_the_environment_only(
     monkeypatch.setenv("LW_STUB_KEY", "sk-very-secret")
     info = resolve_model(lw_home, "stub")
     assert info.remote == load_remotes(lw_home)[0]
-    "".join(RemoteEngine(info, info.remote).generate(PROMPT, SAMPLING))  # type: ignore[arg-type]
+    "".join(RemoteEngine(info, info.remote).generate(PROMPT, SAMPLING))
     assert {s.headers.get("Authorization") for s in stub.seen} == {"Bearer sk-very-secret"}
     assert "sk-very-secret" not in (lw_home.root / "remotes.yaml").read_text()
 
