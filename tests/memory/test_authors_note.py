@@ -24,7 +24,8 @@ def test_a_note_is_kept_per_chat_and_survives_reopening(store: ChatStore) -> Non
     )
     assert load_note(store, second.id) is None
     save_note(store, first.id, make_note("Now longer.", depth=0))
-    assert load_note(store, first.id).text == "Now longer."  # type: ignore[union-attr]
+    note = load_note(store, first.id)
+    assert note is not None and note.text == "Now longer."
     save_note(store, first.id, None)
     assert load_note(store, first.id) is None
 

@@ -14,7 +14,9 @@ from app.engine.base import Sampling
 from app.errors import LoreweaverError
 from app.home import Home
 from app.memory.store import ChatStore
+from app.prompts.formats import PromptFormat
 from app.prompts.messages import Message
+from app.prompts.segments import Prompt
 from app.session import ChatSession
 from app.session_start import start_session
 from app.settings import SamplingSettings, Settings
@@ -44,10 +46,10 @@ def session(engine: LlamaEngine, store: ChatStore, lw_home: Home) -> Iterator[Ch
 class _BrokenTemplate:
     """A prompt format whose render fails, as a bad chat template would."""
 
-    def __init__(self, real: Any) -> None:
-        self.id, self.stop = real.id, real.stop
+    def __init__(self, real: PromptFormat) -> None:
+        self.id, self.stop, self.note = real.id, real.stop, real.note
 
-    def render(self, messages: Sequence[Message], *, add_generation_prompt: bool = True) -> str:
+    def render(self, messages: Sequence[Message], *, add_generation_prompt: bool = True) -> Prompt:
         raise ValueError("template exploded")
 
 
@@ -80,7 +82,7 @@ def test_a_failure_after_send_keeps_the_line_and_marks_the_reply_failed(
     if fault == "lore":
         monkeypatch.setattr("app.session_prompt.scan_lore", _boom)
     elif fault == "template":
-        session.fmt = _BrokenTemplate(session.fmt)  # type: ignore[assignment]
+        session.fmt = _BrokenTemplate(session.fmt)
     else:
         session.engine = _RefusingEngine(session.engine)
     with pytest.raises(LoreweaverError) as caught:

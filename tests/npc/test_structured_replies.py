@@ -51,12 +51,14 @@ def _session(engine: LlamaEngine, lw_home: Home, store: ChatStore, sheet: Sheet)
 
 
 def _bounded(values: dict[str, object]) -> None:
-    assert 0 <= values["gold"] <= 50 and isinstance(values["gold"], int)  # type: ignore[operator]
-    assert 0 <= values["alert"] <= 1  # type: ignore[operator]
+    gold, alert = values["gold"], values["alert"]
+    assert isinstance(gold, int) and 0 <= gold <= 50
+    assert isinstance(alert, int | float) and 0 <= alert <= 1
     assert isinstance(values["gate_open"], bool)
     assert isinstance(values["mood"], str)
     for key in ("trust:Ann", "trust:Old Tam"):
-        assert TRUST_RANGE[0] <= values[key] <= TRUST_RANGE[1]  # type: ignore[operator]
+        trust = values[key]
+        assert isinstance(trust, int | float) and TRUST_RANGE[0] <= trust <= TRUST_RANGE[1]
 
 
 def test_fifty_replies_all_parse_against_the_schema_and_apply_within_bounds(
@@ -103,7 +105,7 @@ def test_changes_are_clamped_to_type_range_and_trust_step(npc: Sheet) -> None:
         reply,
         {},
         trust_step=10,
-        relation_of={"Ann": "{{user}}", "Old Tam": "Old Tam"}.get,  # type: ignore[arg-type]
+        relation_of={"Ann": "{{user}}", "Old Tam": "Old Tam"}.__getitem__,
         effects={"gate_open": True},
     )
     got = {c["key"]: c["to"] for c in changes}

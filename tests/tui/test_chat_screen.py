@@ -4,6 +4,8 @@ action, PageUp/PageDown from the box, the multi-line box, the welcome, relaunch 
 
 from __future__ import annotations
 
+from typing import Any
+
 from support import wait_until
 from textual.widgets import Input, ListItem, ListView, Static
 from tui.chat_support import blocks, open_chat, say, scripted_app, typed
@@ -20,8 +22,8 @@ from app.tui.screens.model_settings import ModelSettingsScreen
 class SizedEngine(FakeEngine):
     """A scripted engine whose context is the one the settings ask for."""
 
-    def __init__(self, n_ctx: int, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, n_ctx: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self._n_ctx = n_ctx
 
     @property

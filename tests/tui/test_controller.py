@@ -123,9 +123,11 @@ def test_branch_moves_to_the_new_chat_and_it_is_remembered(harness: Harness, lw_
     chat = harness.ready()
     chat.open("brenna")
     chat.send("Price of nails?")
-    first = chat.session.chat.id  # type: ignore[union-attr]
+    assert chat.session is not None and chat.session.chat is not None
+    first = chat.session.chat.id
     chat.act_on(-1, "branch")
-    branched = chat.session.chat.id  # type: ignore[union-attr]
+    assert chat.session is not None and chat.session.chat is not None
+    branched = chat.session.chat.id
     assert branched != first
     assert load_settings(lw_home).last_chat == branched
     # relaunch: the next controller opens there

@@ -65,7 +65,8 @@ async def test_1_delete_asks_naming_what_goes_and_ctrl_z_restores_it(lw_home: Ho
         blocks(app)[1].focus()  # the first line the user sent
         await pilot.press("delete")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
-        assert "this message and the 3 after it" in app.screen.question  # type: ignore[attr-defined]
+        assert isinstance(app.screen, ConfirmDialog)
+        assert "this message and the 3 after it" in app.screen.question
         await pilot.press("n")  # no: nothing goes
         await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmDialog))
         assert stored_path(lw_home, chat) == before

@@ -120,7 +120,8 @@ async def test_a_line_streams_stops_on_esc_and_its_takes_are_swiped_edited_and_d
         _blocks(app)[0].focus()
         await pilot.press("enter", *"branch", "enter")
         await wait_until(pilot, lambda: len(_lines(app)) == 1)
-        assert _lines(app) == [f"{screen.scene.user}: Old Tam, tell me everything."]  # type: ignore[union-attr]
+        assert screen.scene is not None
+        assert _lines(app) == [f"{screen.scene.user}: Old Tam, tell me everything."]
         await pilot.press("escape")  # nothing streaming: Esc leaves
         await wait_until(pilot, lambda: not isinstance(app.screen, GroupScreen))
     store = ChatStore.open(lw_home)

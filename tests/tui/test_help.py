@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from support import wait_until
+from textual.binding import Binding
 from textual.widgets import Static
 from tui.chat_support import scripted_app
 
@@ -33,7 +34,7 @@ async def test_f1_on_the_chat_lists_the_app_keys_and_escape_closes(lw_home: Home
         assert rows["Edit"] == "f5"  # not ^e: the chat box keeps it for end-of-line
         # every chat and app binding is listed: one missing is shadowed by the box's own keys
         for binding in [*ChatScreen.BINDINGS, *LoreweaverApp.BINDINGS]:
-            assert binding.description in rows  # type: ignore[union-attr]
+            assert isinstance(binding, Binding) and binding.description in rows
         # the keys of a focused message too, and the chat's dialogs
         assert rows["Actions (on a message)"] == "⏎"
         assert rows["Delete (on a message)"] == "del"

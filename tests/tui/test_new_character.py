@@ -22,7 +22,8 @@ async def test_new_character_from_the_library_is_filled_in_saved_and_listed(lw_h
         await wait_until(pilot, lambda: app.session is not None)
         await pilot.press("ctrl+o")
         await wait_until(pilot, lambda: isinstance(app.screen, LibraryScreen) and app.screen.loaded)
-        library_screen = app.screen
+        assert isinstance(app.screen, LibraryScreen)
+        library_screen: LibraryScreen = app.screen
         await pilot.press("a")
         await wait_until(pilot, lambda: isinstance(app.screen, AskDialog))
         await pilot.press("escape")  # changed their mind: nothing is written
@@ -47,7 +48,7 @@ async def test_new_character_from_the_library_is_filled_in_saved_and_listed(lw_h
         await wait_until(pilot, lambda: app.screen is library_screen)
 
         def highlighted() -> str | None:
-            summary = library_screen.highlighted()  # type: ignore[attr-defined]
+            summary = library_screen.highlighted()
             return summary.id if summary is not None else None
 
         await wait_until(pilot, lambda: highlighted() == "mira_quill")
