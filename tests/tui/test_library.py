@@ -147,7 +147,8 @@ async def test_import_a_card_then_keep_both_under_a_new_id(lw_home: Home, tmp_pa
         await _answer(app, pilot, str(card))
         await wait_until(pilot, lambda: "ione" in _ids(screen))
         assert library.load(lw_home, "ione")[1].description == "A ferrywoman."
-        assert screen.highlighted() is not None and screen.highlighted().id == "ione"  # type: ignore[union-attr]
+        highlighted = screen.highlighted()
+        assert highlighted is not None and highlighted.id == "ione"
         assert "Imported character 'ione'." in _notes(app)
 
         await pilot.press("i")
@@ -196,7 +197,8 @@ async def test_duplicate_a_sample_and_refuse_a_taken_id(lw_home: Home) -> None:
         await wait_until(
             pilot, lambda: (h := screen.highlighted()) is not None and h.id == "brenna_copy"
         )
-        assert not screen.highlighted().sample  # type: ignore[union-attr]
+        highlighted = screen.highlighted()
+        assert highlighted is not None and not highlighted.sample
 
         await pilot.press("c")
         await _answer(app, pilot, "hobb")
@@ -261,7 +263,8 @@ async def test_open_a_character_and_resume_or_start_chats(lw_home: Home) -> None
         assert app.session.chat.id == older.id
 
         screen = await _library(app, pilot)
-        assert screen.highlighted() is not None and screen.highlighted().id == "kestrel"  # type: ignore[union-attr]
+        highlighted = screen.highlighted()
+        assert highlighted is not None and highlighted.id == "kestrel"
         await pilot.press("n")
         await wait_until(
             pilot,
@@ -271,7 +274,7 @@ async def test_open_a_character_and_resume_or_start_chats(lw_home: Home) -> None
                 and len(app.session.history) == 1
             ),
         )  # new: stored at its first line
-        assert len(app.store.list_chats("kestrel")) == 2  # type: ignore[union-attr]
+        assert app.store is not None and len(app.store.list_chats("kestrel")) == 2
 
         screen = await _library(app, pilot)
         await _highlight(screen, pilot, "old_tam")

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from support import SnapCompare, wait_until
 from textual.pilot import Pilot
-from textual.widgets import TabbedContent
+from textual.widgets import Input, TabbedContent, TextArea
 from tui.chat_support import scripted_app
 from tui.editor_support import open_editor, settle, write_aria
 
@@ -47,8 +47,8 @@ def _editor(
                 not box.tokens.startswith("~") for box in screen.query(FieldBox) if box.counted
             ),
         )
-        for control in screen.query("Input, TextArea"):
-            control.cursor_blink = False  # type: ignore[attr-defined]  # a blink phase is no change
+        for control in (*screen.query(Input), *screen.query(TextArea)):
+            control.cursor_blink = False  # a blink phase is no change
         await pilot.press(*keys)
         await settle(pilot, screen)
         if then is not None:

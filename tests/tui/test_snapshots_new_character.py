@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from support import SnapCompare, wait_until
 from textual.pilot import Pilot
+from textual.widgets import Input, TextArea
 from tui.chat_support import driven, scripted_app
 from tui.editor_support import settle
 
@@ -28,8 +29,8 @@ async def _blank_sheet(pilot: Pilot[None]) -> None:
     await wait_until(pilot, lambda: isinstance(app.screen, EditorScreen))
     assert isinstance(app.screen, EditorScreen)
     await settle(pilot, app.screen)
-    for control in app.screen.query("Input, TextArea"):
-        control.cursor_blink = False  # type: ignore[attr-defined]  # a blink phase is no change
+    for control in (*app.screen.query(Input), *app.screen.query(TextArea)):
+        control.cursor_blink = False  # a blink phase is no change
     app.clear_notifications()
     await pilot.pause()
 
