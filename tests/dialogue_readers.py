@@ -294,7 +294,9 @@ def read_twee(story: dict[str, Any]) -> Read:
                 assert arrow and "->" not in text and "|" not in text, row
                 offered.append((html.unescape(text), target))
                 continue
-            row, ident = re.fullmatch(r"(.*) /\* (\w+) \*/", row).groups()  # type: ignore[union-attr]
+            marked = re.fullmatch(r"(.*) /\* (\w+) \*/", row)
+            assert marked is not None, row
+            row, ident = marked.groups()
             who, _, body = row.partition(": ")
             either = re.fullmatch(r'<<print either\(((?:"[^"]*",?)+)\)>>', body)
             raw = re.findall(r'"([^"]*)"', either.group(1)) if either else [body]

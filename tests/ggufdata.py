@@ -7,7 +7,9 @@ with one u32 metadata value changed in place, so llama.cpp itself gets to read t
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 U8, I8, U16, I16, U32, I32, F32, BOOL, STRING, ARRAY, U64, I64, F64 = range(13)
 _FORMATS = {
@@ -33,9 +35,9 @@ def string(text: str | bytes) -> bytes:
 def value(kind: int, item: object) -> bytes:
     """The bytes of one typed value; an array is `(item_type, [items])`."""
     if kind == STRING:
-        return string(item)  # type: ignore[arg-type]
+        return string(cast("str | bytes", item))
     if kind == ARRAY:
-        item_type, items = item  # type: ignore[misc]
+        item_type, items = cast("tuple[int, Sequence[object]]", item)
         return struct.pack("<IQ", item_type, len(items)) + b"".join(
             value(item_type, x) for x in items
         )
@@ -55,7 +57,7 @@ def tensor(name: str, shape: list[int], ggml_type: int = 0, offset: int = 0) -> 
     )
 
 
-def model_kvs(arch: str = "llama", **overrides: tuple[int, object] | None) -> list[bytes]:
+def model_kvs(arch: str = "llama", /, **overrides: tuple[int, object] | None) -> list[bytes]:
     """The metadata a small llama-like model needs; `overrides` replace (or with None drop)
     entries, keyed by the name with dots as double underscores (`llama__block_count`)."""
     entries: dict[str, tuple[int, object]] = {

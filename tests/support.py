@@ -5,11 +5,25 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import warm_cli
 
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
+
+    from app.engine.base import Engine
+    from app.home import Home
+    from app.memory.store import ChatStore
+    from app.session import ChatSession
+
 REPO = Path(__file__).resolve().parent.parent
+
+SnapCompare = Callable[..., bool]
+"""pytest-textual-snapshot's `snap_compare` fixture: `(app, press=…, terminal_size=…,
+run_before=…) -> bool` (the plugin declares it as taking the app alone)."""
 
 
 def run_cli(
@@ -42,7 +56,9 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-async def wait_until(pilot, condition, *, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+async def wait_until(
+    pilot: Pilot[Any], condition: Callable[[], object], *, timeout: float = 30.0
+) -> None:
     """Let a Textual app run until `condition()` holds; fail with a clear message on timeout."""
     import asyncio
     import time
@@ -55,7 +71,9 @@ async def wait_until(pilot, condition, *, timeout: float = 30.0) -> None:  # typ
         await asyncio.sleep(0)
 
 
-def start_brenna(engine, home, /, store=None, **options):  # type: ignore[no-untyped-def]
+def start_brenna(
+    engine: Engine, home: Home, /, store: ChatStore | None = None, **options: Any
+) -> ChatSession:
     """A session with the bundled sample Brenna on `engine`, in the model's own prompt format with
     default settings; `options` go to `start_session` (user, resume, summaries, home…)."""
     from app.models import resolve_model

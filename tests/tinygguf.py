@@ -39,8 +39,9 @@ def write_lora(
     `arch` and `width` override the base model's, to make mismatched adapters."""
     meta = read_header(base).metadata
     base_arch = str(meta["general.architecture"])
-    n_embd = width or int(meta[f"{base_arch}.embedding_length"])  # type: ignore[call-overload]
-    layers = int(meta[f"{base_arch}.block_count"])  # type: ignore[call-overload]
+    embedding, layers = meta[f"{base_arch}.embedding_length"], meta[f"{base_arch}.block_count"]
+    assert isinstance(embedding, int) and isinstance(layers, int), (embedding, layers)
+    n_embd = width or embedding
     writer = gguf.GGUFWriter(str(path), arch or base_arch)
     writer.add_string("general.type", general_type)
     writer.add_string("adapter.type", "lora")

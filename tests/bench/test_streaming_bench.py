@@ -58,7 +58,7 @@ def test_a_benchmark_module_plugs_in_with_its_own_flag(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     module = types.ModuleType("lw_fake_bench")
-    module.run = _FakeReport  # type: ignore[attr-defined]
+    monkeypatch.setattr(module, "run", _FakeReport, raising=False)
     monkeypatch.setitem(sys.modules, "lw_fake_bench", module)
     monkeypatch.setattr(
         app.bench,

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+from app.engine.llamacpp import LlamaEngine
 from app.engine.threads import THREAD_ADAPT
 from app.home import Home
 from app.session_start import open_session
@@ -20,16 +21,17 @@ def test_thread_counts_from_the_settings_file_reach_the_context(lw_home: Home) -
     session = open_session(lw_home, load_settings(lw_home), character="brenna")
     engine = session.engine
     try:
-        counts = engine.call(  # type: ignore[attr-defined]
+        assert isinstance(engine, LlamaEngine)
+        counts = engine.call(
             lambda: (
-                llama_cpp.llama_n_threads(engine._llm._ctx.ctx),  # type: ignore[attr-defined]
-                llama_cpp.llama_n_threads_batch(engine._llm._ctx.ctx),  # type: ignore[attr-defined]
+                llama_cpp.llama_n_threads(engine._llm._ctx.ctx),
+                llama_cpp.llama_n_threads_batch(engine._llm._ctx.ctx),
             )
         )
         assert counts == (1, 2)
-        assert engine.threads.tuner is not None and engine.threads.tuner.most == 1  # type: ignore[attr-defined]
+        assert engine.threads.tuner is not None and engine.threads.tuner.most == 1
     finally:
-        engine.close()  # type: ignore[attr-defined]
+        engine.close()
 
 
 def test_thread_adapt_off_in_the_settings_file_keeps_the_count_fixed(lw_home: Home) -> None:
@@ -37,9 +39,9 @@ def test_thread_adapt_off_in_the_settings_file_keeps_the_count_fixed(lw_home: Ho
     save_settings(lw_home, Settings(n_threads=2, thread_adapt=False))
     session = open_session(lw_home, load_settings(lw_home), character="brenna")
     try:
-        assert session.engine.threads.tuner is None  # type: ignore[attr-defined]
+        assert isinstance(session.engine, LlamaEngine) and session.engine.threads.tuner is None
     finally:
-        session.engine.close()  # type: ignore[attr-defined]
+        session.engine.close()
 
 
 LOAD = (

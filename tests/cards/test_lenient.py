@@ -109,7 +109,11 @@ def test_odd_fields_are_fitted_or_kept_with_one_warning(tmp_path: Path) -> None:
 
 
 def test_what_cannot_be_a_card_is_refused() -> None:
-    card = {"spec": "chara_card_v2", "spec_version": "2.0", "data": {"extensions": {}}}
+    card: dict[str, Any] = {
+        "spec": "chara_card_v2",
+        "spec_version": "2.0",
+        "data": {"extensions": {}},
+    }
     with pytest.raises(LoreweaverError, match="no name"):
         sheet_from_card(card)
     card["data"]["name"] = {"first": "Sera"}

@@ -23,6 +23,7 @@ from cards.cardkit import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from PIL.PngImagePlugin import PngImageFile
 
 from app.errors import LoreweaverError
 from app.sheets.cards import png
@@ -235,7 +236,8 @@ def test_written_card_decodes_as_an_image_in_pillow(
         picture.load()
         assert picture.size == (64, 64)
         assert picture.getpixel((0, 0)) == avatar_colours("Brenna")[0]
-        text = picture.text  # type: ignore[attr-defined]
+        assert isinstance(picture, PngImageFile)
+        text = picture.text
     assert json.loads(base64.b64decode(text["ccv3"])) == v3_card
     assert json.loads(base64.b64decode(text["chara"])) == v2_card
 

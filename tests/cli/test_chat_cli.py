@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from support import REPO, one_line_error, run_cli
 
+from app.home import Home
+
 
 def test_single_turn_streams_a_reply() -> None:
     result = run_cli(
@@ -39,7 +41,7 @@ def test_fixed_seed_gives_the_same_reply() -> None:
     assert first.stdout.strip()
 
 
-def test_piped_stdin_gives_one_reply_per_line(lw_home) -> None:  # type: ignore[no-untyped-def]
+def test_piped_stdin_gives_one_reply_per_line(lw_home: Home) -> None:
     result = run_cli(
         "chat",
         "kestrel",

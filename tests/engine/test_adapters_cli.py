@@ -11,6 +11,7 @@ from support import one_line_error, run_cli
 from tinygguf import write_lora
 
 from app.home import Home
+from app.models import ModelInfo
 
 
 def sheet(home: Home, adapters: str) -> None:
@@ -19,7 +20,7 @@ def sheet(home: Home, adapters: str) -> None:
     )
 
 
-def test_a_sheets_adapter_is_applied_and_shown(lw_home: Home, bundled_info) -> None:  # type: ignore[no-untyped-def]
+def test_a_sheets_adapter_is_applied_and_shown(lw_home: Home, bundled_info: ModelInfo) -> None:
     write_lora(lw_home.models / "voice.gguf", bundled_info.path, std=0.05)
     sheet(lw_home, "  - file: voice.gguf\n    scale: 0.5\n")
     explained = run_cli("prompt", "vox", "--explain")
@@ -42,7 +43,7 @@ def test_a_sheets_adapter_is_applied_and_shown(lw_home: Home, bundled_info) -> N
 )
 def test_a_bad_adapter_is_one_clear_line(
     lw_home: Home,
-    bundled_info,  # type: ignore[no-untyped-def]
+    bundled_info: ModelInfo,
     entry: str,
     expected: str,
 ) -> None:
@@ -59,7 +60,7 @@ MODEL = "SmolLM2-135M-Instruct.Q4_1"
 
 def test_a_model_entry_is_saved_shown_applied_before_the_sheets_and_cleared(
     lw_home: Home,
-    bundled_info,  # type: ignore[no-untyped-def]
+    bundled_info: ModelInfo,
 ) -> None:
     write_lora(lw_home.models / "voice.gguf", bundled_info.path, std=0.05)
     write_lora(lw_home.models / "style.gguf", bundled_info.path, std=0.05, seed=3)
@@ -91,7 +92,7 @@ def test_a_model_entry_is_saved_shown_applied_before_the_sheets_and_cleared(
 
 def test_a_bad_model_entry_is_one_line_and_changes_no_setting(
     lw_home: Home,
-    bundled_info,  # type: ignore[no-untyped-def]
+    bundled_info: ModelInfo,
 ) -> None:
     write_lora(lw_home.models / "voice.gguf", bundled_info.path, std=0.05)
     write_lora(lw_home.models / "qwen.gguf", bundled_info.path, arch="qwen2")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Generator
 
 import pytest
 
@@ -46,6 +47,7 @@ def test_the_first_batch_comes_as_soon_as_there_is_text() -> None:
     batches = gen.batches(30.0)
     assert next(batches) == "Aye"
     assert time.monotonic() - started < 5  # not held for the period
+    assert isinstance(batches, Generator)
     batches.close()  # reading on would wait out the 30 s before the next batch
 
 

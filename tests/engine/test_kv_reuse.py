@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from app.engine.base import Sampling
+from app.engine.base import GenerationStats, Sampling
 from app.engine.llamacpp import LlamaEngine, load_engine
+from app.models import ModelInfo
 from app.prompts.segments import Prompt
 
 GREEDY = Sampling(temperature=0.0, max_tokens=4, seed=1)
@@ -32,7 +33,7 @@ def prompt(first: int, last: int) -> Prompt:
     )
 
 
-def run(engine: LlamaEngine, text: str) -> tuple[str, int, object]:
+def run(engine: LlamaEngine, text: str) -> tuple[str, int, GenerationStats]:
     before = engine.decoded_tokens()
     generation = engine.generate(text, GREEDY)
     out = "".join(generation)
@@ -68,8 +69,8 @@ def test_dropping_old_turns_shifts_the_cache_instead_of_re_reading(engine: Llama
 
 def test_a_saved_kv_state_restores_a_chat_in_another_engine(
     engine: LlamaEngine,
-    bundled_info,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    bundled_info: ModelInfo,
+    tmp_path: Path,
 ) -> None:
     engine.reset_cache()
     history = prompt(0, 25)

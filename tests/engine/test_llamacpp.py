@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
@@ -130,6 +131,7 @@ def test_cancel_mid_prefill_returns_fast_and_leaves_the_engine_usable(
     progress = gen.prompt_progress(0.0)
     evaluated, _ = next(progress)  # the prefill has begun: its first batch is under way
     cancel.set()  # the abort callback stops that batch midway
+    assert isinstance(progress, Generator)
     progress.close()
     assert list(gen) == []
     assert gen.stats.finish_reason == "cancelled" and gen.stats.completion_tokens == 0

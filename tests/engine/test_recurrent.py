@@ -28,7 +28,11 @@ SEEDED = Sampling(temperature=0.9, top_k=50, top_p=0.95, min_p=0.0, max_tokens=6
 
 
 @pytest.fixture(scope="module", params=["recurrent", "hybrid"])
-def ssm_info(request, tmp_path_factory: pytest.TempPathFactory, bundled_info) -> ModelInfo:  # type: ignore[no-untyped-def]
+def ssm_info(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    bundled_info: ModelInfo,
+) -> ModelInfo:
     """A Mamba (recurrent), then a Jamba (hybrid: a Mamba layer and an attention layer)."""
     folder = tmp_path_factory.mktemp(request.param)
     hybrid = request.param == "hybrid"
@@ -68,7 +72,7 @@ def from_scratch(engine: LlamaEngine, prompt: str) -> str:
 def test_recurrent_and_hybrid_models_are_told_from_their_metadata(
     ssm_info: ModelInfo, bundled_info: ModelInfo
 ) -> None:
-    assert ssm_info.usable
+    assert ssm_info.usable and ssm_info.architecture is not None
     assert ssm_info.memory == {"mamba": "recurrent", "jamba": "hybrid"}[ssm_info.architecture]
     assert bundled_info.memory == "attention"
     rwkv = {"rwkv6.wkv.head_size": 64, "rwkv6.attention.head_count": 0}

@@ -12,6 +12,7 @@ import llama_cpp
 from app.engine.base import Sampling
 from app.engine.llamacpp import LlamaEngine, load_engine
 from app.engine.thread_tuner import ThreadTuner
+from app.models import ModelInfo
 from app.prompts.segments import Prompt
 
 PROMPT = Prompt.markup(
@@ -83,7 +84,7 @@ def test_decode_threads_change_on_the_live_context_and_never_change_the_reply(
     assert engine.call(lambda: llama_cpp.llama_n_threads(engine._llm._ctx.ctx)) == 2
 
 
-def test_the_load_sampler_lives_with_an_adaptive_engine(bundled_info) -> None:  # type: ignore[no-untyped-def]
+def test_the_load_sampler_lives_with_an_adaptive_engine(bundled_info: ModelInfo) -> None:
     def samplers() -> int:
         return sum(t.name == "cpu-load" and t.is_alive() for t in threading.enumerate())
 

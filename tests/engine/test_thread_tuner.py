@@ -78,7 +78,11 @@ def test_trials_of_more_threads_take_a_tenth_of_the_time_however_slow_a_stall() 
     for stall in (30.0, 5000.0):  # ms per step at 2 threads: a core taken; a loaded machine
         tuner = ThreadTuner(2)
         run(tuner, 30, busy_between(0, 0))
-        levels = run(tuner, 3000, lambda index, level, stall=stall: {2: stall, 1: 12.8}[level])
+
+        def stalled(index: int, level: int, stall: float = stall) -> float:
+            return {2: stall, 1: 12.8}[level]
+
+        levels = run(tuner, 3000, stalled)
         spent = [(stall if level == 2 else 12.8) for level in levels]
         at_two = sum(t for t, level in zip(spent, levels, strict=True) if level == 2)
         assert at_two <= sum(spent) / SPEND * 1.5 + 3 * stall  # the first window, then ≤ ~10 %

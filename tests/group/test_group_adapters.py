@@ -10,6 +10,7 @@ from group_turns import SLACK, kv_scene, turn
 from tinygguf import write_lora
 
 from app.engine.base import Sampling
+from app.engine.llamacpp import LlamaEngine
 from app.group import GroupScene, give_adapters, load_cast
 from app.home import Home
 from app.memory.store import ChatStore
@@ -35,8 +36,8 @@ def _alone(engine, adapters, prompt: str, stops: list[str]) -> str:  # type: ign
 
 def test_each_speaker_speaks_with_its_own_adapters_and_keeps_its_kv_line(
     lw_home: Home,
-    cast_ids,  # type: ignore[no-untyped-def]
-    engine,
+    cast_ids: list[str],
+    engine: LlamaEngine,
 ) -> None:
     write_lora(lw_home.models / "voice.gguf", bundled_model_path(), std=0.1, seed=1)  # type: ignore[arg-type]
     mira = lw_home.characters / "mira.yaml"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from support import one_line_error, run_cli
 
@@ -28,7 +30,9 @@ def test_several_ids_play_a_scene(lw_home: Home) -> None:
     ("cast", "named"),
     [(["brenna", "nobody"], "nobody"), (["brenna", "kestrel", "brenna"], "brenna")],
 )
-def test_a_bad_cast_is_one_line_and_stores_nothing(lw_home: Home, cast, named) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_cast_is_one_line_and_stores_nothing(
+    lw_home: Home, cast: list[str], named: str
+) -> None:
     line = one_line_error(run_cli("chat", *cast, "--say", "hello"))
     assert named in line
     store = ChatStore.open(lw_home)
@@ -36,7 +40,7 @@ def test_a_bad_cast_is_one_line_and_stores_nothing(lw_home: Home, cast, named) -
     store.close()
 
 
-def test_chats_export_and_import_a_scene_as_a_group_chat(lw_home: Home, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_chats_export_and_import_a_scene_as_a_group_chat(lw_home: Home, tmp_path: Path) -> None:
     played = run_cli(
         "chat", "brenna", "old_tam", "--say", "Tam, a drink?", "--seed", "2", "--max-tokens", "12"
     )
@@ -90,7 +94,7 @@ def test_piped_swipes_edit_delete_and_branch_mean_what_they_do_in_a_chat(lw_home
     store.close()
 
 
-def test_prompt_explain_shows_each_members_own_prompt(lw_home: Home, cast_ids) -> None:  # type: ignore[no-untyped-def]
+def test_prompt_explain_shows_each_members_own_prompt(lw_home: Home, cast_ids: list[str]) -> None:
     import yaml
     from npc.npc_sheet import npc_data
 

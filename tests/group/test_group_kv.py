@@ -4,6 +4,7 @@ speaker reads only what is new, and bounded in memory (lines pushed out come bac
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from group_turns import SLACK, kv_scene, turn
 
@@ -12,14 +13,21 @@ from app.group import GroupScene, load_cast
 from app.home import Home
 from app.memory.store import ChatStore
 
+if TYPE_CHECKING:
+    from app.engine.llamacpp import LlamaEngine
+
 SAMPLING = Sampling(temperature=0.8, seed=2, max_tokens=12)
 
 
-def _scene(home: Home, ids: list[str], engine, store: ChatStore, **how) -> GroupScene:  # type: ignore[no-untyped-def]
+def _scene(
+    home: Home, ids: list[str], engine: LlamaEngine, store: ChatStore, **how: Any
+) -> GroupScene:
     return kv_scene(home, load_cast(home, ids), engine, store, **how)
 
 
-def test_a_resumed_scene_reads_only_new_tokens_per_speaker(lw_home: Home, cast_ids, engine) -> None:  # type: ignore[no-untyped-def]
+def test_a_resumed_scene_reads_only_new_tokens_per_speaker(
+    lw_home: Home, cast_ids: list[str], engine: LlamaEngine
+) -> None:
     store = ChatStore.open(lw_home)
     scene = _scene(lw_home, cast_ids[:2], engine, store)
     scene.say("Tell me about the well.")
@@ -47,8 +55,8 @@ def test_a_resumed_scene_reads_only_new_tokens_per_speaker(lw_home: Home, cast_i
 
 def test_lines_held_in_memory_are_bounded_and_pushed_out_to_files(
     lw_home: Home,
-    cast_ids,  # type: ignore[no-untyped-def]
-    engine,
+    cast_ids: list[str],
+    engine: LlamaEngine,
 ) -> None:
     store = ChatStore.open(lw_home)
     scene = _scene(lw_home, cast_ids, engine, store, held_lines=1)

@@ -4,6 +4,7 @@ one chat tree in the store."""
 from __future__ import annotations
 
 import random
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,10 +17,15 @@ from app.memory.store import ChatStore
 from app.models import bundled_model_path, read_model_info
 from app.prompts.formats import choose_format
 
+if TYPE_CHECKING:
+    from app.engine.llamacpp import LlamaEngine
+
 SAMPLING = Sampling(temperature=0.9, seed=7, max_tokens=40)
 
 
-def _scene(home: Home, ids: list[str], engine, store=None) -> GroupScene:  # type: ignore[no-untyped-def]
+def _scene(
+    home: Home, ids: list[str], engine: LlamaEngine, store: ChatStore | None = None
+) -> GroupScene:
     info = read_model_info(bundled_model_path(), "bundled")  # type: ignore[arg-type]
     cast = load_cast(home, ids)
     return GroupScene(
@@ -33,7 +39,9 @@ def _scene(home: Home, ids: list[str], engine, store=None) -> GroupScene:  # typ
     )
 
 
-def test_each_prompt_holds_only_its_own_secret(lw_home: Home, cast_ids, engine, secrets) -> None:  # type: ignore[no-untyped-def]
+def test_each_prompt_holds_only_its_own_secret(
+    lw_home: Home, cast_ids: list[str], engine: LlamaEngine, secrets: dict[str, str]
+) -> None:
     scene = _scene(lw_home, cast_ids, engine)
     scene.say("Good evening, everyone.")
     for member in scene.cast:
@@ -43,7 +51,9 @@ def test_each_prompt_holds_only_its_own_secret(lw_home: Home, cast_ids, engine, 
         assert "Wren: Good evening, everyone." in prompt
 
 
-def test_thirty_turns_never_speak_for_another(lw_home: Home, cast_ids, engine, names) -> None:  # type: ignore[no-untyped-def]
+def test_thirty_turns_never_speak_for_another(
+    lw_home: Home, cast_ids: list[str], engine: LlamaEngine, names: dict[str, str]
+) -> None:
     store = ChatStore.open(lw_home)
     scene = _scene(lw_home, cast_ids, engine, store)
     scene.order = "round-robin"
@@ -62,7 +72,9 @@ def test_thirty_turns_never_speak_for_another(lw_home: Home, cast_ids, engine, n
     store.close()
 
 
-def test_mention_picks_the_addressed_npc(lw_home: Home, cast_ids, engine, names) -> None:  # type: ignore[no-untyped-def]
+def test_mention_picks_the_addressed_npc(
+    lw_home: Home, cast_ids: list[str], engine: LlamaEngine, names: dict[str, str]
+) -> None:
     scene = _scene(lw_home, cast_ids, engine)
     for ref, name in names.items():
         scene.say(f"What do you think, {name}?")
@@ -72,14 +84,16 @@ def test_mention_picks_the_addressed_npc(lw_home: Home, cast_ids, engine, names)
     assert mentioned("nobody here", scene.cast) is None
 
 
-def test_talkativeness_weights_the_draw(lw_home: Home, cast_ids) -> None:  # type: ignore[no-untyped-def]
+def test_talkativeness_weights_the_draw(lw_home: Home, cast_ids: list[str]) -> None:
     cast = load_cast(lw_home, cast_ids)
     rng = random.Random(1)
     picks = [next_speaker(cast, "talkative", rng=rng).id for _ in range(300)]
     assert picks.count("talia") > picks.count("mira") + picks.count("oskar")
 
 
-def test_regenerate_keeps_a_swipe_in_one_tree(lw_home: Home, cast_ids, engine) -> None:  # type: ignore[no-untyped-def]
+def test_regenerate_keeps_a_swipe_in_one_tree(
+    lw_home: Home, cast_ids: list[str], engine: LlamaEngine
+) -> None:
     store = ChatStore.open(lw_home)
     scene = _scene(lw_home, cast_ids, engine, store)
     scene.say("Oskar, where is the gold?")
@@ -94,6 +108,8 @@ def test_regenerate_keeps_a_swipe_in_one_tree(lw_home: Home, cast_ids, engine) -
 @pytest.mark.parametrize(
     ("ids", "named"), [(["mira", "ghost"], "ghost"), (["mira", "oskar", "mira"], "mira")]
 )
-def test_a_bad_cast_names_the_character(lw_home: Home, cast_ids, ids, named) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_cast_names_the_character(
+    lw_home: Home, cast_ids: list[str], ids: list[str], named: str
+) -> None:
     with pytest.raises(LoreweaverError, match=named):
         load_cast(lw_home, ids)

@@ -18,10 +18,12 @@ from app.prompts.formats import choose_format
 
 @pytest.mark.parametrize("order", ["round-robin", "mention"])
 def test_a_silent_turn_passes_the_word_on(lw_home: Home, cast_ids: list[str], order: Order) -> None:
+    bundled = bundled_model_path()
+    assert bundled is not None
     replies = [["Fine."], [], ["Quiet here."], [], [], ["Well then."]]
     scene = GroupScene(
         load_cast(lw_home, cast_ids),
-        choose_format(None, read_model_info(bundled_model_path(), "bundled")),
+        choose_format(None, read_model_info(bundled, "bundled")),
         FakeEngine(replies=replies),
         user="Wren",
         order=order,

@@ -3,6 +3,8 @@ real model where a line is generated)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import yaml
 from npc.npc_sheet import npc_data
 
@@ -12,20 +14,25 @@ from app.home import Home
 from app.memory.store import ChatStore
 from app.models import bundled_model_path, read_model_info
 from app.npc.state import NPC_META, OVERLAY
-from app.prompts.formats import choose_format
+from app.prompts.formats import PromptFormat, choose_format
 from app.sheets.lorebook import Lorebook
 from app.sheets.sheet import Sheet
 
+if TYPE_CHECKING:
+    from app.engine.llamacpp import LlamaEngine
 
-def _fmt():  # type: ignore[no-untyped-def]
+
+def _fmt() -> PromptFormat:
     return choose_format(None, read_model_info(bundled_model_path(), "bundled"))  # type: ignore[arg-type]
 
 
-def _write(home: Home, ref: str, data: dict) -> None:  # type: ignore[type-arg]
+def _write(home: Home, ref: str, data: dict[str, Any]) -> None:
     (home.characters / f"{ref}.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
 
 
-def test_each_structured_npc_keeps_its_own_state_per_line(lw_home: Home, engine) -> None:  # type: ignore[no-untyped-def]
+def test_each_structured_npc_keeps_its_own_state_per_line(
+    lw_home: Home, engine: LlamaEngine
+) -> None:
     _write(lw_home, "gerd", npc_data(line_max_chars=24, text_max_chars=8))
     other = {
         "name": "Ilse",
@@ -64,7 +71,7 @@ def _member(ref: str, name: str, world: list[Lorebook], own: Lorebook | None = N
     return Member(ref, Sheet(name=name, description=f"{name} of Dunmore."), world, own)
 
 
-def test_lore_timers_count_on_in_scene_turns(lw_home: Home, engine) -> None:  # type: ignore[no-untyped-def]
+def test_lore_timers_count_on_in_scene_turns(lw_home: Home, engine: LlamaEngine) -> None:
     shared = Lorebook.model_validate(
         {"entries": [{"keys": ["zorbleflax"], "content": "The mill burned down.", "sticky": 3}]}
     )
@@ -87,7 +94,7 @@ def test_lore_timers_count_on_in_scene_turns(lw_home: Home, engine) -> None:  # 
     assert "The mill burned down." not in scene.prompt_for(bo)  # turn 5: the span is over
 
 
-def test_a_new_scene_opens_with_the_group_greetings(lw_home: Home, engine) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_scene_opens_with_the_group_greetings(lw_home: Home, engine: LlamaEngine) -> None:
     _write(lw_home, "ada", {"name": "Ada", "group_only_greetings": ["Hail, {{user}}.", "Ho!"]})
     _write(lw_home, "bo", {"name": "Bo", "first_message": "Just for one-to-one chats."})
     store = ChatStore.open(lw_home)

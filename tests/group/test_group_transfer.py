@@ -25,8 +25,8 @@ def _scene_chat(store: ChatStore) -> int:
 
 
 def test_export_writes_each_speaker_and_imports_back(
-    lw_home: Home, cast_ids, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    lw_home: Home, cast_ids: list[str], tmp_path: Path
+) -> None:
     store = ChatStore.open(lw_home)
     text = export_scene(store, _scene_chat(store))
     rows = [json.loads(line) for line in text.splitlines()]
@@ -43,7 +43,9 @@ def test_export_writes_each_speaker_and_imports_back(
     store.close()
 
 
-def test_a_sillytavern_file_finds_its_cast_by_card(lw_home: Home, cast_ids, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_sillytavern_file_finds_its_cast_by_card(
+    lw_home: Home, cast_ids: list[str], tmp_path: Path
+) -> None:
     lines = [
         {"user_name": "unused", "character_name": "unused", "chat_metadata": {}},
         {"name": "You", "is_user": True, "mes": "Hello?", "send_date": "2024-01-01T00:00:00Z"},
@@ -59,8 +61,8 @@ def test_a_sillytavern_file_finds_its_cast_by_card(lw_home: Home, cast_ids, tmp_
 
 
 def test_a_file_naming_an_unknown_character_stores_nothing(
-    lw_home: Home, cast_ids, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    lw_home: Home, cast_ids: list[str], tmp_path: Path
+) -> None:
     lines = [
         {"user_name": "unused", "character_name": "unused", "chat_metadata": {}},
         {"name": "Talia", "is_user": False, "mes": "Yes.", "original_avatar": "talia.png"},

@@ -83,7 +83,9 @@ def _adapter(
     return g.gguf(meta + (extra or []), index, data=data)
 
 
-def _pair(kind_a: int = 0, kind_b: int = 0, layer: int = 0, width: int = 576) -> list:  # type: ignore[type-arg]
+def _pair(
+    kind_a: int = 0, kind_b: int = 0, layer: int = 0, width: int = 576
+) -> list[tuple[str, list[int], int]]:
     name = f"blk.{layer}.attn_q.weight"
     return [
         (f"{name}.lora_a", [width, RANK], kind_a),

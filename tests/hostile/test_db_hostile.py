@@ -24,7 +24,7 @@ from app.home import Home
 from app.memory.store import ChatStore
 
 PAGE = 4096
-Damage = Callable[[Path], None]
+Damage = Callable[[Path], object]
 
 
 def _zero(page: int) -> Damage:
@@ -191,7 +191,7 @@ def test_damaged_databases(tmp_path: Path) -> None:
     repaired = run_batch(second, timeout=300)
     counts = _count("repair, check, list", repaired)
     assert counts["ok"] == len(second), "repair always succeeds and leaves a healthy database"
-    salvaged = Counter()
+    salvaged: Counter[str] = Counter()
     for (label, home), repair in zip(homes.items(), repaired[::3], strict=True):
         kept = [p for p in home.iterdir() if ".damaged-" in p.name]
         assert kept, f"{label}: the damaged file was not kept"

@@ -39,8 +39,8 @@ def _claimed_string(n: int) -> bytes:
     return struct.pack("<Q", n) + b"abc"
 
 
-def _with(extra: list[bytes], **kw: object) -> bytes:
-    return g.gguf(g.model_kvs() + extra, **kw)  # type: ignore[arg-type]
+def _with(extra: list[bytes]) -> bytes:
+    return g.gguf(g.model_kvs() + extra)
 
 
 _STRING_KEYS = {"general__architecture", "tokenizer__ggml__model"}
@@ -55,10 +55,10 @@ def _classes() -> dict[str, dict[str, bytes]]:
         f"v{v}": good[:4] + struct.pack("<I", v) + good[8:]
         for v in (0, 1, 4, 7, 2**16, 2**31, 2**32 - 1)
     }
+    counts = (*BIG, 2, 2**16, 2**20)
     cls["counts"] = {
-        f"{what}{n}": g.gguf(g.model_kvs(), **{what: n})  # type: ignore[arg-type]
-        for what in ("tensor_count", "kv_count")
-        for n in (*BIG, 2, 2**16, 2**20)
+        **{f"tensor_count{n}": g.gguf(g.model_kvs(), tensor_count=n) for n in counts},
+        **{f"kv_count{n}": g.gguf(g.model_kvs(), kv_count=n) for n in counts},
     }
     cls["nested"] = {
         f"depth{d}_{t}": _with([_nested(d, t)])

@@ -106,8 +106,8 @@ def _prompt(engine: VocabEngine, store: ChatStore, fmt: PromptFormat, field: str
     session = ChatSession(
         sheet,
         fmt,
-        engine,
-        user="Ann",  # type: ignore[arg-type]
+        engine,  # type: ignore[arg-type]  # only the vocabulary: nothing is generated here
+        user="Ann",
         user_description=f"A traveller. {text}" if field == "persona" else "A traveller.",
         history=[Message("assistant", sheet.first_message)],
         books=[book],
@@ -125,7 +125,9 @@ def _prompt(engine: VocabEngine, store: ChatStore, fmt: PromptFormat, field: str
 def test_no_marker_in_any_field_becomes_a_control_token_in_any_format(
     engine: VocabEngine, store: ChatStore
 ) -> None:
-    info = read_model_info(bundled_model_path(), "bundled")  # type: ignore[arg-type]
+    path = bundled_model_path()
+    assert path is not None
+    info = read_model_info(path, "bundled")
     formats = [*BUILTINS.values(), choose_format(None, info)]
     counts: Counter[str] = Counter()
     for fmt in formats:

@@ -99,7 +99,13 @@ def tamper(
                 counts["scene key"] += 1
             conn.execute("UPDATE messages SET meta = ? WHERE id = ?", (json.dumps(meta), row))
             counts["stamp"] += 1
-        chat_meta = rng.choice(({}, {STAMP: garbage(rng)}, {STAMP: {}}, {"dialogue_id": 7}))
+        metas: tuple[dict[str, object], ...] = (
+            {},
+            {STAMP: garbage(rng)},
+            {STAMP: {}},
+            {"dialogue_id": 7},
+        )
+        chat_meta = rng.choice(metas)
         column = rng.choice(RAW_COLUMNS) if raw and rng.random() < 0.2 else json.dumps(chat_meta)
         conn.execute("UPDATE chats SET meta = ? WHERE id = ?", (column, chat))
         counts["chat"] += 1

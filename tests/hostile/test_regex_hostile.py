@@ -164,7 +164,7 @@ def _corpus() -> dict[str, list[str]]:
 
 
 def _write_sheet(folder: Path, corpus: dict[str, list[str]]) -> Path:
-    entries = [
+    entries: list[dict[str, object]] = [
         {"name": f"{name} {i}", "keys": [key], "content": f"Lore of {name} {i}."}
         for name, keys in corpus.items()
         for i, key in enumerate(keys)

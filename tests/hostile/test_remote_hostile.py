@@ -109,7 +109,7 @@ def test_no_server_reply_escapes_or_hangs(api: str, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(remote_engine, "BACKOFF_S", 0.001)
     stub = ProtocolStub()
     try:
-        remote = RemoteModel(name="hostile", base_url=stub.url, api=api, template="chatml")  # type: ignore[arg-type]
+        remote = RemoteModel(name="hostile", base_url=stub.url, api=api, template="chatml")
         engine = RemoteEngine(remote_info(remote), remote)
         engine.server = replace(engine.server, read_timeout=2.0)
         counts: dict[str, Counter[str]] = {}

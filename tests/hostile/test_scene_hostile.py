@@ -46,7 +46,9 @@ TEXT = [5, 2.5, True, [], {}, "", " ", "x" * 5000, ["a"], {"a": "b"}]
 COUNT = ["many", -1, 0, 10**9, 1.5, [], {}, "", True]
 NUMBER = ["hot", -3, 10**9, [], {}]
 LIST = ["brenna", 5, {}, [[]], [{}], [""], [5], ["x" * 5000]]
-SHAPES = {  # path → the wrong values it is given (all invalid for that field)
+SHAPES: dict[
+    tuple[Any, ...], list[Any]
+] = {  # path → the wrong values it is given (all invalid for that field)
     ("title",): TEXT,
     ("id",): [5, [], "", "Has Spaces", "../x", "x" * 200, "UPPER"],
     ("cast",): [*LIST, [], ["brenna"] * 2, [f"c{n}" for n in range(9)]],
@@ -73,7 +75,7 @@ SHAPES = {  # path → the wrong values it is given (all invalid for that field)
     ("beats", 4, "speaker"): [5, [], ""],
 }
 
-MEANING = {  # path → well-formed values whose meaning is wrong
+MEANING: dict[tuple[Any, ...], list[Any]] = {  # path → well-formed values whose meaning is wrong
     ("cast", 1): ["nobody", "../brenna"],
     ("beats", 1, "npc"): ["nobody", "old_tam"],
     ("beats", 4, "speaker"): ["nobody"],
@@ -173,7 +175,9 @@ def test_bad_scripts_are_refused_naming_file_and_place(
 def test_bad_scripts_on_the_cli_are_one_line_and_store_nothing(
     lw_home: Home, written: list[tuple[str, str, Path]], tmp_path: Path
 ) -> None:
-    cases = [(["run", str(path), "-o", str(tmp_path / "out")], {}) for _, _, path in written]
+    cases: list[tuple[list[str], dict[str, str]]] = [
+        (["run", str(path), "-o", str(tmp_path / "out")], {}) for _, _, path in written
+    ]
     outcomes = run_batch(cases)
     for (_, _, path), outcome in zip(written, outcomes, strict=True):
         line = assert_clean_failure(outcome)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from app.home import Home
 from app.memory.store import ChatStore
 from app.prompts.segments import Prompt
+
+if TYPE_CHECKING:
+    from app.engine.llamacpp import LlamaEngine
 
 STORY_PROMPT = Prompt.markup(
     "<|im_start|>system\nYou are Brenna, a blacksmith who loves telling long stories.<|im_end|>\n"
@@ -32,7 +36,7 @@ def store(lw_home: Home) -> Iterator[ChatStore]:
 
 
 @pytest.fixture(scope="session")
-def engine(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaEngine]:
     """The bundled SmolLM2 loaded once for every test that generates."""
     from app.engine.llamacpp import load_engine
     from app.models import resolve_model

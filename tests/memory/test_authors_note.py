@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 from support import start_brenna
 
@@ -9,6 +11,9 @@ from app.errors import LoreweaverError
 from app.home import Home
 from app.memory.authors_note import AuthorsNote, load_note, make_note, save_note
 from app.memory.store import ChatStore
+
+if TYPE_CHECKING:
+    from app.engine.llamacpp import LlamaEngine
 
 
 def test_a_note_is_kept_per_chat_and_survives_reopening(store: ChatStore) -> None:
@@ -19,7 +24,8 @@ def test_a_note_is_kept_per_chat_and_survives_reopening(store: ChatStore) -> Non
     )
     assert load_note(store, second.id) is None
     save_note(store, first.id, make_note("Now longer.", depth=0))
-    assert load_note(store, first.id).text == "Now longer."  # type: ignore[union-attr]
+    note = load_note(store, first.id)
+    assert note is not None and note.text == "Now longer."
     save_note(store, first.id, None)
     assert load_note(store, first.id) is None
 
@@ -56,7 +62,7 @@ def test_frequency_counts_user_turns(frequency: int, turns: list[int]) -> None:
     assert [t for t in range(1, 7) if note.applies(t)] == turns
 
 
-def test_depth_zero_rides_in_the_per_turn_notes(engine, lw_home: Home) -> None:  # type: ignore[no-untyped-def]
+def test_depth_zero_rides_in_the_per_turn_notes(engine: LlamaEngine, lw_home: Home) -> None:
     session = start_brenna(engine, lw_home, user="Ann", summaries=False)
     session.set_authors_note(make_note("{{char}} is tired and curt with {{user}}."))
     messages = session.messages("Hello.")
@@ -68,11 +74,12 @@ def test_depth_zero_rides_in_the_per_turn_notes(engine, lw_home: Home) -> None: 
     assert any("author's note (in the per-turn notes, every turn)" in line for line in notes.lines)
 
 
-def test_a_depth_puts_the_note_as_its_own_message(engine, lw_home: Home) -> None:  # type: ignore[no-untyped-def]
+def test_a_depth_puts_the_note_as_its_own_message(engine: LlamaEngine, lw_home: Home) -> None:
     from app.prompts.messages import Message
 
     session = start_brenna(engine, lw_home, user="Ann", summaries=False)
-    session.history += [
+    session.history = [
+        *session.history,
         Message("user", "One."),
         Message("assistant", "Two."),
         Message("user", "Three."),
@@ -90,15 +97,17 @@ def test_a_depth_puts_the_note_as_its_own_message(engine, lw_home: Home) -> None
 
 
 def test_a_depth_larger_than_the_history_goes_right_after_the_system_prompt(
-    engine, lw_home: Home
-) -> None:  # type: ignore[no-untyped-def]
+    engine: LlamaEngine, lw_home: Home
+) -> None:
     session = start_brenna(engine, lw_home, user="Ann", summaries=False)
     session.set_authors_note(make_note("NOTE", depth=50))
     messages = session.messages("Hi.")
     assert messages[0].role == "system" and messages[1].content == "NOTE"
 
 
-def test_a_note_every_second_turn_is_absent_on_odd_turns(engine, lw_home: Home) -> None:  # type: ignore[no-untyped-def]
+def test_a_note_every_second_turn_is_absent_on_odd_turns(
+    engine: LlamaEngine, lw_home: Home
+) -> None:
     from app.prompts.messages import Message
 
     session = start_brenna(engine, lw_home, user="Ann", summaries=False)
@@ -106,13 +115,13 @@ def test_a_note_every_second_turn_is_absent_on_odd_turns(engine, lw_home: Home) 
     assert "NOTE-TEXT" not in session.prompt("first")
     notes = next(s for s in session.assembly("first").sections if s.name == "per-turn notes")
     assert any("not on turn 1" in line for line in notes.lines)
-    session.history += [Message("user", "first"), Message("assistant", "ok")]
+    session.history = [*session.history, Message("user", "first"), Message("assistant", "ok")]
     assert "NOTE-TEXT" in session.prompt("second")
 
 
 def test_a_saved_chat_reopens_with_its_note_and_branches_keep_it(
-    engine, lw_home: Home, store: ChatStore
-) -> None:  # type: ignore[no-untyped-def]
+    engine: LlamaEngine, lw_home: Home, store: ChatStore
+) -> None:
     session = start_brenna(engine, lw_home, store, user="Ann", summaries=False)
     assert session.saved_chat() is not None and session.chat is not None
     session.set_authors_note(make_note("Remember the debt.", depth=1))

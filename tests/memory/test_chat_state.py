@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from app.errors import LoreweaverError
@@ -14,6 +16,9 @@ from app.session_start import start_session
 from app.settings import Settings
 from app.sheets import library
 from app.sheets.sheet import Sheet
+
+if TYPE_CHECKING:
+    from app.engine.llamacpp import LlamaEngine
 
 
 def _sheet() -> Sheet:
@@ -100,9 +105,9 @@ def test_values_the_sheet_no_longer_allows_read_as_the_default() -> None:
 
 
 def test_state_and_moved_trust_reach_the_prompt_and_are_kept_per_chat(
-    engine,
+    engine: LlamaEngine,
     lw_home: Home,
-    store: ChatStore,  # type: ignore[no-untyped-def]
+    store: ChatStore,
 ) -> None:
     info = resolve_model(lw_home, None)
     _, sheet = library.load(lw_home, "brenna")

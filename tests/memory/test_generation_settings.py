@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 from pydantic import ValidationError
 
@@ -16,6 +18,9 @@ from app.settings import (
     save_preset,
     save_settings,
 )
+
+if TYPE_CHECKING:
+    from app.engine.llamacpp import LlamaEngine
 
 
 def test_presets_are_kept_in_the_settings_file_beside_the_built_ins(lw_home: Home) -> None:
@@ -51,7 +56,9 @@ def test_stop_strings_must_be_non_empty() -> None:
         Settings(stop=["x"] * 51)
 
 
-def test_a_chat_stop_string_reaches_the_engine_and_ends_the_reply(engine, lw_home: Home) -> None:  # type: ignore[no-untyped-def]
+def test_a_chat_stop_string_reaches_the_engine_and_ends_the_reply(
+    engine: LlamaEngine, lw_home: Home
+) -> None:
     from app.engine.base import Sampling
     from app.memory.store import ChatStore
     from app.models import resolve_model

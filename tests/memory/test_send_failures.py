@@ -5,7 +5,7 @@ SQLite)."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from support import one_line_error, run_cli
@@ -14,18 +14,23 @@ from app.engine.base import Sampling
 from app.errors import LoreweaverError
 from app.home import Home
 from app.memory.store import ChatStore
+from app.prompts.formats import PromptFormat
 from app.prompts.messages import Message
+from app.prompts.segments import Prompt
 from app.session import ChatSession
 from app.session_start import start_session
 from app.settings import SamplingSettings, Settings
 from app.sheets.sheet import Sheet
+
+if TYPE_CHECKING:
+    from app.engine.llamacpp import LlamaEngine
 
 SHORT = Sampling(temperature=0.0, max_tokens=4, seed=1)
 SETTINGS = Settings(sampling=SamplingSettings(temperature=0.0, max_tokens=4, seed=1))
 
 
 @pytest.fixture
-def session(engine, store: ChatStore, lw_home: Home) -> Iterator[ChatSession]:  # type: ignore[no-untyped-def]
+def session(engine: LlamaEngine, store: ChatStore, lw_home: Home) -> Iterator[ChatSession]:
     from app.models import resolve_model
     from app.prompts.formats import choose_format
 
@@ -41,10 +46,10 @@ def session(engine, store: ChatStore, lw_home: Home) -> Iterator[ChatSession]:  
 class _BrokenTemplate:
     """A prompt format whose render fails, as a bad chat template would."""
 
-    def __init__(self, real: Any) -> None:
-        self.id, self.stop = real.id, real.stop
+    def __init__(self, real: PromptFormat) -> None:
+        self.id, self.stop, self.note = real.id, real.stop, real.note
 
-    def render(self, messages: Sequence[Message], *, add_generation_prompt: bool = True) -> str:
+    def render(self, messages: Sequence[Message], *, add_generation_prompt: bool = True) -> Prompt:
         raise ValueError("template exploded")
 
 
@@ -77,9 +82,9 @@ def test_a_failure_after_send_keeps_the_line_and_marks_the_reply_failed(
     if fault == "lore":
         monkeypatch.setattr("app.session_prompt.scan_lore", _boom)
     elif fault == "template":
-        session.fmt = _BrokenTemplate(session.fmt)  # type: ignore[assignment]
+        session.fmt = _BrokenTemplate(session.fmt)
     else:
-        session.engine = _RefusingEngine(session.engine)  # type: ignore[assignment]
+        session.engine = _RefusingEngine(session.engine)
     with pytest.raises(LoreweaverError) as caught:
         session.send("Where is the ledger?", SHORT)
     message = str(caught.value)
@@ -119,7 +124,7 @@ def test_after_a_failure_the_next_line_replies_and_regenerate_retries(
     session: ChatSession, store: ChatStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real = session.engine
-    session.engine = _RefusingEngine(real)  # type: ignore[assignment]
+    session.engine = _RefusingEngine(real)
     with pytest.raises(LoreweaverError):
         session.send("First try.", SHORT)
     session.engine = real

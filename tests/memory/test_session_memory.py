@@ -3,6 +3,8 @@ a real SQLite store, real files."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from app.engine.base import Sampling
 from app.home import Home
 from app.memory.store import ChatStore
@@ -12,6 +14,9 @@ from app.session_start import start_session
 from app.settings import SamplingSettings, Settings
 from app.sheets.lorebook import Lorebook, LoreEntry
 from app.sheets.sheet import Sheet
+
+if TYPE_CHECKING:
+    from app.engine.llamacpp import LlamaEngine
 
 SHORT = Sampling(temperature=0.0, max_tokens=4, seed=1)
 SETTINGS = Settings(sampling=SamplingSettings(temperature=0.0, max_tokens=4, seed=1))
@@ -38,7 +43,9 @@ def _sheet() -> Sheet:
     )
 
 
-def _session(engine, store: ChatStore, home: Home, resume: int | None = None) -> ChatSession:  # type: ignore[no-untyped-def]
+def _session(
+    engine: LlamaEngine, store: ChatStore, home: Home, resume: int | None = None
+) -> ChatSession:
     from app.models import resolve_model
     from app.prompts.formats import choose_format
 
@@ -64,8 +71,8 @@ def _say(session: ChatSession, text: str) -> None:
 
 
 def test_sticky_lore_keeps_firing_across_turns_and_a_reopened_chat(
-    engine, store: ChatStore, lw_home: Home
-) -> None:  # type: ignore[no-untyped-def]
+    engine: LlamaEngine, store: ChatStore, lw_home: Home
+) -> None:
     session = _session(engine, store, lw_home)
     try:
         assembly = session.assembly("Do you hear the bell?")
@@ -114,8 +121,8 @@ def _fill(store: ChatStore, chat_id: int, turns: int) -> None:
 
 
 def test_evicted_turns_are_summarised_and_recalled_when_relevant(
-    engine, store: ChatStore, lw_home: Home
-) -> None:  # type: ignore[no-untyped-def]
+    engine: LlamaEngine, store: ChatStore, lw_home: Home
+) -> None:
     session = _session(engine, store, lw_home)
     try:
         assert session.saved_chat() is not None and session.summariser is not None
@@ -146,8 +153,8 @@ def test_evicted_turns_are_summarised_and_recalled_when_relevant(
 
 
 def test_closing_saves_the_kv_cache_and_resuming_restores_it(
-    engine, store: ChatStore, lw_home: Home
-) -> None:  # type: ignore[no-untyped-def]
+    engine: LlamaEngine, store: ChatStore, lw_home: Home
+) -> None:
     session = _session(engine, store, lw_home)
     session.saved_chat()
     assert session.chat is not None
@@ -170,8 +177,8 @@ def test_closing_saves_the_kv_cache_and_resuming_restores_it(
 
 
 def test_state_variables_ride_in_the_per_turn_notes(
-    engine, store: ChatStore, lw_home: Home
-) -> None:  # type: ignore[no-untyped-def]
+    engine: LlamaEngine, store: ChatStore, lw_home: Home
+) -> None:
     from app.models import resolve_model
     from app.prompts.formats import choose_format
     from app.sheets.sheet import StateVar

@@ -4,6 +4,7 @@ deliberate evictions; chats persist and resume."""
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from app.home import Home
 from app.memory.store import ChatStore
@@ -13,6 +14,9 @@ from app.session import ChatSession
 from app.session_start import open_chat
 from app.sheets import library
 
+if TYPE_CHECKING:
+    from app.engine.llamacpp import LlamaEngine
+
 USER_LINES = [f"Line {i}: tell me about the forge and the {i}th sword you made." for i in range(40)]
 REPLY = "Aye. " + "The steel was good and the quench was clean. " * 6
 
@@ -21,7 +25,7 @@ def _prefix_len(a: list[int], b: list[int]) -> int:
     return len(os.path.commonprefix([a, b]))
 
 
-def _session(engine, home: Home, family: str | None = None) -> ChatSession:  # type: ignore[no-untyped-def]
+def _session(engine: LlamaEngine, home: Home, family: str | None = None) -> ChatSession:
     _, sheet = library.load(home, "brenna")
     fmt = (
         get_format(family)
@@ -42,7 +46,9 @@ def _session(engine, home: Home, family: str | None = None) -> ChatSession:  # t
     )
 
 
-def test_each_prompt_extends_the_previous_one_until_an_eviction(engine, lw_home: Home) -> None:  # type: ignore[no-untyped-def]
+def test_each_prompt_extends_the_previous_one_until_an_eviction(
+    engine: LlamaEngine, lw_home: Home
+) -> None:
     from app.prompts.messages import Message
 
     session = _session(engine, lw_home)
@@ -66,26 +72,30 @@ def test_each_prompt_extends_the_previous_one_until_an_eviction(engine, lw_home:
         last_first, last_cut = assembly.first_kept, assembly.examples_cut
         last_notes = next(s.tokens for s in assembly.sections if s.name == "per-turn notes")
         previous = tokens
-        session.history += [Message("user", line), Message("assistant", REPLY)]
+        session.history = [*session.history, Message("user", line), Message("assistant", REPLY)]
     assert evictions >= 1, "the window (2048) should have filled"
     assert stable >= 3 * evictions
 
 
 def test_every_builtin_family_keeps_prefix_stability_with_the_session(
-    engine, lw_home: Home
-) -> None:  # type: ignore[no-untyped-def]
+    engine: LlamaEngine, lw_home: Home
+) -> None:
     from app.prompts.messages import Message
 
     for family in FAMILIES:
         session = _session(engine, lw_home, family)
         first = session.fmt.render(session.messages("Hello there."))
-        session.history += [Message("user", "Hello there."), Message("assistant", "Well met.")]
+        session.history = [
+            *session.history,
+            Message("user", "Hello there."),
+            Message("assistant", "Well met."),
+        ]
         second = session.fmt.render(session.messages("How much?"))
         common = len(first) - len(first.split("Hello there.")[-1])
         assert second[:common] == first[:common], family
 
 
-def test_chats_persist_and_resume(engine, lw_home: Home) -> None:  # type: ignore[no-untyped-def]
+def test_chats_persist_and_resume(engine: LlamaEngine, lw_home: Home) -> None:
     from app.engine.base import Sampling
 
     _, sheet = library.load(lw_home, "old_tam")

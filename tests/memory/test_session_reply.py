@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -20,12 +20,15 @@ from app.settings import SamplingSettings, Settings
 from app.sheets.lorebook import Lorebook, LoreEntry
 from app.sheets.sheet import Sheet
 
+if TYPE_CHECKING:
+    from app.engine.llamacpp import LlamaEngine
+
 SHORT = Sampling(temperature=0.0, max_tokens=4, seed=1)
 SETTINGS = Settings(sampling=SamplingSettings(temperature=0.0, max_tokens=4, seed=1))
 
 
 @pytest.fixture
-def session(engine, store: ChatStore, lw_home: Home) -> Iterator[ChatSession]:  # type: ignore[no-untyped-def]
+def session(engine: LlamaEngine, store: ChatStore, lw_home: Home) -> Iterator[ChatSession]:
     from app.models import resolve_model
     from app.prompts.formats import choose_format
 

@@ -3,20 +3,28 @@ as swipes, regenerate, swipe, continue, edit, delete, branch, impersonate, perso
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 from support import run_cli, start_brenna
 
 from app.engine.base import Sampling
 from app.errors import LoreweaverError
 from app.home import Home
+from app.memory.store import ChatStore
 from app.sheets import library
+
+if TYPE_CHECKING:
+    from app.engine.llamacpp import LlamaEngine
 
 
 def _greedy(seed: int = 1, max_tokens: int = 24) -> Sampling:
     return Sampling(temperature=0.9, seed=seed, max_tokens=max_tokens)
 
 
-def test_alternate_greetings_are_the_first_messages_swipes(engine, lw_home, store) -> None:  # type: ignore[no-untyped-def]
+def test_alternate_greetings_are_the_first_messages_swipes(
+    engine: LlamaEngine, lw_home: Home, store: ChatStore
+) -> None:
     session = start_brenna(engine, lw_home, store, user="Ann")
     _, sheet = library.load(lw_home, "brenna")
     assert session.swipe_position(0) == (1, 2)
@@ -29,7 +37,9 @@ def test_alternate_greetings_are_the_first_messages_swipes(engine, lw_home, stor
         session.regenerate(_greedy())
 
 
-def test_a_reply_read_in_frames_is_stored_whole(engine, lw_home, store) -> None:  # type: ignore[no-untyped-def]
+def test_a_reply_read_in_frames_is_stored_whole(
+    engine: LlamaEngine, lw_home: Home, store: ChatStore
+) -> None:
     session = start_brenna(engine, lw_home, store)
     reply = session.send("How much for a dagger?", _greedy(1, 40))
     frames = list(reply.frames(0.05))
@@ -41,7 +51,9 @@ def test_a_reply_read_in_frames_is_stored_whole(engine, lw_home, store) -> None:
     assert len(frames) < reply.stats.completion_tokens
 
 
-def test_regenerate_keeps_both_replies_as_swipes(engine, lw_home, store) -> None:  # type: ignore[no-untyped-def]
+def test_regenerate_keeps_both_replies_as_swipes(
+    engine: LlamaEngine, lw_home: Home, store: ChatStore
+) -> None:
     session = start_brenna(engine, lw_home, store)
     first = session.send("How much for a dagger?", _greedy(1)).finish()
     assert session.history[-1].content == first
@@ -58,7 +70,9 @@ def test_regenerate_keeps_both_replies_as_swipes(engine, lw_home, store) -> None
     assert {r.meta["seed"] for r in replies} == {1, 2}
 
 
-def test_continue_extends_the_same_message(engine, lw_home, store) -> None:  # type: ignore[no-untyped-def]
+def test_continue_extends_the_same_message(
+    engine: LlamaEngine, lw_home: Home, store: ChatStore
+) -> None:
     session = start_brenna(engine, lw_home, store)
     start = session.send("Tell me about your forge.", _greedy(3, 12)).finish()
     message_id = session.ids[-1]
@@ -69,7 +83,9 @@ def test_continue_extends_the_same_message(engine, lw_home, store) -> None:  # t
     assert len(session.history) == 3
 
 
-def test_edit_delete_and_reply_to_the_users_line(engine, lw_home, store) -> None:  # type: ignore[no-untyped-def]
+def test_edit_delete_and_reply_to_the_users_line(
+    engine: LlamaEngine, lw_home: Home, store: ChatStore
+) -> None:
     session = start_brenna(engine, lw_home, store)
     session.send("Do you sell horseshoes?", _greedy(5)).finish()
     user_id = session.ids[-2]
@@ -85,7 +101,9 @@ def test_edit_delete_and_reply_to_the_users_line(engine, lw_home, store) -> None
     assert store.get_message(session.ids[-1]).parent_id == user_id
 
 
-def test_branch_starts_a_new_chat_and_leaves_the_old_one(engine, lw_home, store) -> None:  # type: ignore[no-untyped-def]
+def test_branch_starts_a_new_chat_and_leaves_the_old_one(
+    engine: LlamaEngine, lw_home: Home, store: ChatStore
+) -> None:
     session = start_brenna(engine, lw_home, store)
     session.send("First question.", _greedy(7)).finish()
     original = session.chat
@@ -98,7 +116,9 @@ def test_branch_starts_a_new_chat_and_leaves_the_old_one(engine, lw_home, store)
     assert [m.content for m in store.active_path(original.id)] == before
 
 
-def test_impersonate_drafts_without_storing(engine, lw_home, store) -> None:  # type: ignore[no-untyped-def]
+def test_impersonate_drafts_without_storing(
+    engine: LlamaEngine, lw_home: Home, store: ChatStore
+) -> None:
     session = start_brenna(engine, lw_home, store)
     assert session.chat is None  # a new chat is stored at its first line, not before
     draft = session.impersonate(_greedy(9, 20))
@@ -109,7 +129,9 @@ def test_impersonate_drafts_without_storing(engine, lw_home, store) -> None:  # 
     assert len(session.history) == 1
 
 
-def test_persona_is_kept_with_the_chat(engine, lw_home, store) -> None:  # type: ignore[no-untyped-def]
+def test_persona_is_kept_with_the_chat(
+    engine: LlamaEngine, lw_home: Home, store: ChatStore
+) -> None:
     session = start_brenna(engine, lw_home, store)
     session.set_persona("Wren", "A travelling tinker with a limp.")
     assert "Wren" in session.prompt("Hello.")

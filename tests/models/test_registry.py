@@ -6,6 +6,7 @@ import json
 import os
 import struct
 from pathlib import Path
+from typing import IO, Any
 
 import ggufdata
 import pytest
@@ -79,11 +80,11 @@ def _bytes_read(path: Path) -> int:
     reads = []
     original = Path.open
 
-    def counting_open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def counting_open(self: Path, *args: Any, **kwargs: Any) -> IO[Any]:
         handle = original(self, *args, **kwargs)
         real_read = handle.read
 
-        def read(n=-1):  # type: ignore[no-untyped-def]
+        def read(n: int = -1) -> Any:
             data = real_read(n)
             reads.append(len(data))
             return data
@@ -91,7 +92,7 @@ def _bytes_read(path: Path) -> int:
         handle.read = read
         return handle
 
-    Path.open = counting_open  # type: ignore[method-assign]
+    Path.open = counting_open  # type: ignore[method-assign,assignment]
     try:
         read_header(path)
     except GGUFError:

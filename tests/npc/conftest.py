@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from npc.npc_sheet import npc_data
@@ -12,6 +13,9 @@ from npc.npc_sheet import npc_data
 from app.home import Home
 from app.memory.store import ChatStore
 from app.sheets.sheet import Sheet
+
+if TYPE_CHECKING:
+    from app.engine.llamacpp import LlamaEngine
 
 
 @pytest.fixture
@@ -22,7 +26,7 @@ def store(lw_home: Home) -> Iterator[ChatStore]:
 
 
 @pytest.fixture(scope="session")
-def engine(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaEngine]:
     """The bundled SmolLM2, loaded once for every test that generates."""
     from app.engine.llamacpp import load_engine
     from app.models import resolve_model

@@ -10,6 +10,7 @@ import io
 import json
 import random
 from itertools import combinations
+from typing import TYPE_CHECKING
 
 import pytest
 import yaml
@@ -22,6 +23,9 @@ from app.npc.barks import BarkJob, generate_barks, remake, replace_one
 from app.npc.dedupe import NEAR, DistinctLines, normalise, similarity
 from app.prompts.formats import choose_format
 from app.sheets import library
+
+if TYPE_CHECKING:
+    from app.engine.llamacpp import LlamaEngine
 
 
 def test_exact_and_near_duplicates_are_dropped() -> None:
@@ -65,7 +69,7 @@ def job(lw_home: Home) -> BarkJob:
 
 
 def test_count_met_distinct_limited_and_the_same_seed_gives_the_same_set(
-    engine,  # type: ignore[no-untyped-def]
+    engine: LlamaEngine,
     job: BarkJob,
 ) -> None:
     barks = generate_barks(engine, job, 5, seed=11)

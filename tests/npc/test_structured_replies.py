@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from typing import TYPE_CHECKING
 
 import jsonschema
 import pytest
@@ -24,6 +25,9 @@ from app.session_start import start_session
 from app.settings import Settings
 from app.sheets.sheet import Sheet
 
+if TYPE_CHECKING:
+    from app.engine.llamacpp import LlamaEngine
+
 ASK = Prompt.markup(
     "<|im_start|>system\nYou are Gerd, a gate guard. Answer in JSON.<|im_end|>\n"
     "<|im_start|>user\nLet me through the gate, and give me your sword!<|im_end|>\n"
@@ -31,7 +35,7 @@ ASK = Prompt.markup(
 )
 
 
-def _session(engine, lw_home: Home, store: ChatStore, sheet: Sheet) -> ChatSession:  # type: ignore[no-untyped-def]
+def _session(engine: LlamaEngine, lw_home: Home, store: ChatStore, sheet: Sheet) -> ChatSession:
     info = resolve_model(lw_home, None)
     return start_session(
         engine,
@@ -47,16 +51,18 @@ def _session(engine, lw_home: Home, store: ChatStore, sheet: Sheet) -> ChatSessi
 
 
 def _bounded(values: dict[str, object]) -> None:
-    assert 0 <= values["gold"] <= 50 and isinstance(values["gold"], int)  # type: ignore[operator]
-    assert 0 <= values["alert"] <= 1  # type: ignore[operator]
+    gold, alert = values["gold"], values["alert"]
+    assert isinstance(gold, int) and 0 <= gold <= 50
+    assert isinstance(alert, int | float) and 0 <= alert <= 1
     assert isinstance(values["gate_open"], bool)
     assert isinstance(values["mood"], str)
     for key in ("trust:Ann", "trust:Old Tam"):
-        assert TRUST_RANGE[0] <= values[key] <= TRUST_RANGE[1]  # type: ignore[operator]
+        trust = values[key]
+        assert isinstance(trust, int | float) and TRUST_RANGE[0] <= trust <= TRUST_RANGE[1]
 
 
 def test_fifty_replies_all_parse_against_the_schema_and_apply_within_bounds(
-    engine,  # type: ignore[no-untyped-def]
+    engine: LlamaEngine,
 ) -> None:
     from app.npc.structured import StructuredGeneration
 
@@ -99,7 +105,7 @@ def test_changes_are_clamped_to_type_range_and_trust_step(npc: Sheet) -> None:
         reply,
         {},
         trust_step=10,
-        relation_of={"Ann": "{{user}}", "Old Tam": "Old Tam"}.get,  # type: ignore[arg-type]
+        relation_of={"Ann": "{{user}}", "Old Tam": "Old Tam"}.__getitem__,
         effects={"gate_open": True},
     )
     got = {c["key"]: c["to"] for c in changes}
@@ -112,7 +118,7 @@ def test_changes_are_clamped_to_type_range_and_trust_step(npc: Sheet) -> None:
 
 
 def test_replies_store_their_annotations_and_a_swipe_has_its_own_state(
-    engine,  # type: ignore[no-untyped-def]
+    engine: LlamaEngine,
     lw_home: Home,
     store: ChatStore,
     npc: Sheet,
@@ -123,6 +129,7 @@ def test_replies_store_their_annotations_and_a_swipe_has_its_own_state(
     shown = "".join(first)
     first.finish()
     stored = store.get_message(session.ids[-1])
+    assert stored.meta is not None and npc.model_extra is not None
     note = stored.meta[NPC_META]
     assert stored.content == shown.strip() == json.loads(note["raw"])["line"].strip()
     assert note["emotion"] in npc.model_extra["structured"].get("emotions", []) or note["emotion"]
@@ -142,6 +149,7 @@ def test_replies_store_their_annotations_and_a_swipe_has_its_own_state(
     assert {e.key: e.value for e in session.state()}["mood"] == "swipe-a"
     session.swipe(1)
     assert {e.key: e.value for e in session.state()}["mood"] == mood_b
+    assert session.chat is not None
     assert store.get_chat(session.chat.id).meta.get("state", {}).get("mood") is None
 
 
@@ -162,7 +170,7 @@ def test_replies_store_their_annotations_and_a_swipe_has_its_own_state(
     ],
 )
 def test_the_grammar_rejects_a_hand_made_invalid_continuation(
-    engine,  # type: ignore[no-untyped-def]
+    engine: LlamaEngine,
     npc: Sheet,
     continuation: str,
 ) -> None:

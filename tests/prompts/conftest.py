@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from app.models import ModelInfo
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +22,7 @@ def smollm2_path() -> Path:
 
 
 @pytest.fixture(scope="session")
-def smollm2_vocab(smollm2_path: Path):  # type: ignore[no-untyped-def]
+def smollm2_vocab(smollm2_path: Path) -> Llama:
     """The model's vocabulary and metadata only (no weights): a few tenths of a second."""
     import llama_cpp
 
@@ -26,7 +30,7 @@ def smollm2_vocab(smollm2_path: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def smollm2_info(smollm2_path: Path, smollm2_vocab) -> ModelInfo:  # type: ignore[no-untyped-def]
+def smollm2_info(smollm2_path: Path, smollm2_vocab: Llama) -> ModelInfo:
     """What the GGUF reader reports for the bundled file, assembled here from llama.cpp's view."""
     metadata = smollm2_vocab.metadata
     return ModelInfo(

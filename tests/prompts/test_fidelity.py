@@ -14,7 +14,7 @@ from prompts.chat_templates import LLAMA_3_0, LLAMA_3_1, PHI3_5_MINI, PHI3_MINI_
 from support import run_cli
 
 from app.errors import LoreweaverError
-from app.models import bundled_model_path, read_model_info
+from app.models import ModelInfo, bundled_model_path, read_model_info
 from app.prompts.families import BUILTINS
 from app.prompts.formats import choose_format, format_note
 from app.prompts.messages import Message
@@ -53,14 +53,16 @@ def phi3_file(tmp_path: Path, template: str = PHI3_MINI_2024_04) -> Path:
 
 
 @pytest.fixture
-def phi3(tmp_path: Path):  # type: ignore[no-untyped-def]
+def phi3(tmp_path: Path) -> ModelInfo:
     info = read_model_info(phi3_file(tmp_path), "path")
     assert info.usable and (info.family, info.bos_token) == ("phi3", "<s>"), info
     return info
 
 
 @pytest.mark.parametrize("requested", [None, "gguf"])
-def test_phi3_april_keeps_the_persona_in_the_first_user_turn(phi3, requested) -> None:  # type: ignore[no-untyped-def]
+def test_phi3_april_keeps_the_persona_in_the_first_user_turn(
+    phi3: ModelInfo, requested: str | None
+) -> None:
     fmt = choose_format(requested, phi3)
     assert fmt.id == "gguf"  # still the file's own template, fed the folded conversation
     assert fmt.render(USER_FIRST) == (
@@ -74,7 +76,7 @@ def test_phi3_april_keeps_the_persona_in_the_first_user_turn(phi3, requested) ->
     )
 
 
-def test_phi3_april_gives_the_opening_greeting_its_role_header(phi3) -> None:  # type: ignore[no-untyped-def]
+def test_phi3_april_gives_the_opening_greeting_its_role_header(phi3: ModelInfo) -> None:
     fmt = choose_format(None, phi3)
     assert fmt.render(GREETING_FIRST) == (
         "<s><|user|>\nYou are Brenna, the village blacksmith.<|end|>\n"
@@ -86,7 +88,7 @@ def test_phi3_april_gives_the_opening_greeting_its_role_header(phi3) -> None:  #
     assert no_persona.startswith(f"<s><|user|>\n<|end|>\n<|assistant|>\n{GREETING}<|end|>\n")
 
 
-def test_what_the_unchecked_template_would_have_sent(phi3) -> None:  # type: ignore[no-untyped-def]
+def test_what_the_unchecked_template_would_have_sent(phi3: ModelInfo) -> None:
     """The loss is real: rendered as given, the persona is gone and the greeting is bare."""
     from app.prompts.template_worker import WORKER
 
@@ -101,7 +103,9 @@ def test_what_the_unchecked_template_would_have_sent(phi3) -> None:  # type: ign
     assert raw.startswith(f"<s>{GREETING}<|end|>")
 
 
-def test_the_note_is_said_once_and_only_for_a_lossy_template(phi3, smollm2_info) -> None:  # type: ignore[no-untyped-def]
+def test_the_note_is_said_once_and_only_for_a_lossy_template(
+    phi3: ModelInfo, smollm2_info: ModelInfo
+) -> None:
     fmt = choose_format(None, phi3)
     first = fmt.note
     for chat in (USER_FIRST, GREETING_FIRST, [*USER_FIRST, Message("system", "Be brief.")]):
@@ -189,7 +193,9 @@ DROPS_USERS = (
 )
 
 
-def test_a_template_that_loses_text_even_folded_hands_over_or_fails(smollm2_info) -> None:  # type: ignore[no-untyped-def]
+def test_a_template_that_loses_text_even_folded_hands_over_or_fails(
+    smollm2_info: ModelInfo,
+) -> None:
     import dataclasses
 
     info = dataclasses.replace(smollm2_info, chat_template=DROPS_USERS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,10 +18,10 @@ from app.prompts.messages import Message
 ALL_IDS = "nemotron, phi3, gemma, llama3, llama31, chatml, mistral"
 
 
-def bare_model(**fields: object) -> ModelInfo:
+def bare_model(**fields: Any) -> ModelInfo:
     """A model file without a chat template (fields as the GGUF reader would report them)."""
     base = ModelInfo(path=Path("/models/mystery.gguf"), name="mystery", source="path", file_size=1)
-    return replace(base, **fields)  # type: ignore[arg-type]
+    return replace(base, **fields)
 
 
 def test_the_family_ids_in_order() -> None:

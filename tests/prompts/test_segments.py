@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import llama_cpp
 import pytest
+from llama_cpp import Llama
 
 from app.engine.tokens import ATTR_CONTROL, ATTR_USER_DEFINED, SegmentTokenizer
 from app.models import ModelInfo
@@ -47,7 +48,7 @@ def formats(info: ModelInfo) -> list[PromptFormat]:
 
 
 @pytest.fixture(scope="module")
-def tokenizer(smollm2_vocab) -> SegmentTokenizer:  # type: ignore[no-untyped-def]
+def tokenizer(smollm2_vocab: Llama) -> SegmentTokenizer:
     """The engine's segment tokenizer on the bundled model's real vocabulary."""
     vocab = smollm2_vocab._model.vocab
     return SegmentTokenizer(
@@ -58,7 +59,7 @@ def tokenizer(smollm2_vocab) -> SegmentTokenizer:  # type: ignore[no-untyped-def
     )
 
 
-def _controls(tokenizer: SegmentTokenizer, vocab, prompt: str) -> list[int]:  # type: ignore[no-untyped-def]  # noqa: E501
+def _controls(tokenizer: SegmentTokenizer, vocab: Llama, prompt: str) -> list[int]:
     model = vocab._model.vocab
     return [
         t
@@ -90,7 +91,7 @@ def test_injected_markers_never_become_markup_in_any_format(
 
 def test_the_real_vocabulary_makes_no_control_token_from_text_in_any_format(
     smollm2_info: ModelInfo,
-    smollm2_vocab,  # type: ignore[no-untyped-def]
+    smollm2_vocab: Llama,
     tokenizer: SegmentTokenizer,
 ) -> None:
     for fmt in formats(smollm2_info):
@@ -104,7 +105,7 @@ def test_the_real_vocabulary_makes_no_control_token_from_text_in_any_format(
 
 def test_chatml_markup_is_real_control_tokens_and_text_matches_whole_string_tokenization(
     smollm2_info: ModelInfo,
-    smollm2_vocab,  # type: ignore[no-untyped-def]
+    smollm2_vocab: Llama,
     tokenizer: SegmentTokenizer,
 ) -> None:
     """Without marker strings in the text, segments tokenize exactly as the whole prompt did."""
@@ -117,8 +118,8 @@ def test_chatml_markup_is_real_control_tokens_and_text_matches_whole_string_toke
 
 
 def test_a_plain_string_is_all_text_and_joining_keeps_segments(
-    smollm2_vocab,
-    tokenizer: SegmentTokenizer,  # type: ignore[no-untyped-def]
+    smollm2_vocab: Llama,
+    tokenizer: SegmentTokenizer,
 ) -> None:
     assert _controls(tokenizer, smollm2_vocab, "<|im_start|>user\nhi<|im_end|>") == []
     prompt = Prompt.markup("<|im_start|>assistant\n") + "<|im_end|>"

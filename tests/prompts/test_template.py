@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -13,6 +14,9 @@ from app.prompts.formats import choose_format
 from app.prompts.messages import Message
 from app.prompts.sandbox import MAX_CHARS
 from app.prompts.template import MAX_TEMPLATE_CHARS, GgufTemplateFormat
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
 
 PERSONA = "You are Brenna, the village blacksmith."
 CHAT = [
@@ -54,7 +58,7 @@ def test_gguf_stops_are_the_family_markers_plus_the_file_eos(smollm2_info: Model
 
 def test_the_rendered_markers_are_single_special_tokens_of_the_real_vocabulary(
     smollm2_info: ModelInfo,
-    smollm2_vocab,  # type: ignore[no-untyped-def]
+    smollm2_vocab: Llama,
 ) -> None:
     prompt = choose_format(None, smollm2_info).render(CHAT)
     tokens = smollm2_vocab.tokenize(prompt.encode(), add_bos=False, special=True)

@@ -108,7 +108,8 @@ def test_v3_every_field_survives_charx_with_assets(tmp_path: Path, lw_home: Home
     assert sheet.nickname == "Cor" and sheet.group_only_greetings == ["Couriers, gather."]
     assert sheet.creator_notes_multilingual == {"fr": "notes fr"}
     assert (lw_home.characters / f"{imported.id}.png").read_bytes() == icon
-    entry = sheet.character_book.entries[0]  # type: ignore[union-attr]
+    assert sheet.character_book is not None
+    entry = sheet.character_book.entries[0]
     assert entry.selective_logic == "not_all" and entry.sticky == 2 and entry.use_regex
     assert [(d.name, d.value, d.fallback) for d in entry.decorators()] == [
         ("depth", "3", False),

@@ -4,6 +4,7 @@ composer's text, and the screen as plain text (what a person sees)."""
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from rich.console import Console
 from support import wait_until
@@ -19,6 +20,13 @@ from app.tui.widgets.chat_log import ChatMessage
 def scripted_app(home: Home, *replies: str, engine: FakeEngine | None = None) -> LoreweaverApp:
     engine = engine or FakeEngine(replies=[[text] for text in replies])
     return LoreweaverApp(home, loader=lambda info, settings: engine)
+
+
+def driven(pilot: Pilot[Any]) -> LoreweaverApp:
+    """The app a snapshot's `run_before` drives (snap_compare hands it a plain `Pilot`)."""
+    app = pilot.app
+    assert isinstance(app, LoreweaverApp)
+    return app
 
 
 def blocks(app: LoreweaverApp) -> list[ChatMessage]:

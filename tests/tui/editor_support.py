@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from support import wait_until
 from textual.pilot import Pilot
+from textual.widgets import Input, TextArea
 
 from app.home import Home
 from app.tui.app import LoreweaverApp
@@ -48,6 +49,20 @@ async def open_editor(app: LoreweaverApp, pilot: Pilot[None], character: str) ->
 
 def box(screen: EditorScreen, field: str) -> FieldBox:
     return next(b for b in screen.query(FieldBox) if b.field == field)
+
+
+def line(screen: EditorScreen, field: str) -> Input:
+    """The one-line input of `field` (a test typing into it knows which kind of field it is)."""
+    control = box(screen, field).control
+    assert isinstance(control, Input), f"{field} is not a one-line field"
+    return control
+
+
+def area(screen: EditorScreen, field: str) -> TextArea:
+    """The multi-line text area of `field`."""
+    control = box(screen, field).control
+    assert isinstance(control, TextArea), f"{field} is not a multi-line field"
+    return control
 
 
 async def settle(pilot: Pilot[None], screen: EditorScreen) -> None:

@@ -8,8 +8,12 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.engine.base import Engine, GenerationStats, Sampling
+
+if TYPE_CHECKING:
+    from app.engine.adapters import Adapter
 
 
 class FakeGeneration:
@@ -111,7 +115,7 @@ class FakeEngine:
         self.replies = list(replies)
         self.prompts: queue.Queue[str] = queue.Queue()
         self.closed = False
-        self.adapters: tuple[object, ...] = ()
+        self.adapters: tuple[Adapter, ...] = ()
 
     @property
     def n_ctx(self) -> int:
@@ -139,7 +143,7 @@ class FakeEngine:
     def notes(self) -> list[str]:
         return []
 
-    def use_adapters(self, adapters: Sequence[object]) -> None:
+    def use_adapters(self, adapters: Sequence[Adapter]) -> None:
         assert not adapters, "the fake engine takes no adapters"
 
     @property

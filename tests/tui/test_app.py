@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from support import wait_until
+from textual.pilot import Pilot
 from tui.fake_engine import FakeEngine
 
 from app.home import Home
@@ -16,7 +17,7 @@ def _messages(app: LoreweaverApp) -> list[ChatMessage]:
     return list(app.query(ChatMessage))
 
 
-async def _say(app: LoreweaverApp, pilot, text: str) -> None:  # type: ignore[no-untyped-def]
+async def _say(app: LoreweaverApp, pilot: Pilot[None], text: str) -> None:
     box = app.query_one("#say", Composer)
     box.focus()
     box.text = text

@@ -6,6 +6,7 @@ from support import wait_until
 from textual.app import App
 from textual.widgets import DataTable, Input, TextArea
 
+from app.home import Home
 from app.memory.authors_note import AuthorsNote
 from app.tui.screens.authors_note import AuthorsNoteScreen
 from app.tui.screens.context import ContextScreen
@@ -61,7 +62,7 @@ async def test_escape_cancels_even_after_typing() -> None:
     assert app.results == [None]
 
 
-async def test_f6_in_the_app_sets_the_chat_note_used_by_the_next_prompt(lw_home) -> None:  # type: ignore[no-untyped-def]
+async def test_f6_in_the_app_sets_the_chat_note_used_by_the_next_prompt(lw_home: Home) -> None:
     from tui.fake_engine import FakeEngine
 
     from app.memory.authors_note import load_note

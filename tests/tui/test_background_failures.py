@@ -14,14 +14,16 @@ from tui.fake_engine import FakeEngine
 from app.home import Home
 from app.memory.store import ChatStore
 from app.models import resolve_model
+from app.session import ChatSession
 from app.settings import Settings
+from app.tui.app import LoreweaverApp
 from app.tui.chat_events import BackgroundFailed, ChatEventKind
 from app.tui.controller import ChatController
 
 
-def _summarise_all(session) -> None:  # type: ignore[no-untyped-def]
+def _summarise_all(session: ChatSession | None) -> None:
     """Hand the chat's stored turns to its summariser, as an evicting window would."""
-    assert session.summariser is not None and session.chat is not None
+    assert session is not None and session.summariser is not None and session.chat is not None
     session.summariser.submit(session.chat.id, list(session.ids))
 
 
@@ -53,7 +55,7 @@ def test_the_controller_tells_the_screen_and_the_status_keeps_a_note(lw_home: Ho
         store.close()
 
 
-def _status(app) -> str:  # type: ignore[no-untyped-def]
+def _status(app: LoreweaverApp) -> str:
     return str(app.screen.query_one("#status", Static).render())
 
 

@@ -36,8 +36,8 @@ async def test_generate_keep_reject_and_regenerate_one(lw_home: Home) -> None:
         await open_chat(app, pilot)
         await pilot.press("f9")
         await wait_until(pilot, lambda: isinstance(app.screen, BarksScreen))
-        screen = app.screen
-        assert isinstance(screen, BarksScreen)
+        assert isinstance(app.screen, BarksScreen)
+        screen: BarksScreen = app.screen
         trigger = screen.query_one("#bark-trigger", Input)
         trigger.focus()
         await pilot.press("ctrl+a", "ctrl+k", *"the gate is stormed")

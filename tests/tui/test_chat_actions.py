@@ -6,7 +6,8 @@ Most use a scripted engine for speed and exact texts; the last flows run the rea
 from __future__ import annotations
 
 from support import wait_until
-from textual.widgets import Input, TextArea
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, TextArea
 from tui.chat_support import scripted_app, typed
 
 from app.home import Home
@@ -22,7 +23,7 @@ def _blocks(app: LoreweaverApp) -> list[ChatMessage]:
     return list(app.query(ChatMessage))
 
 
-async def _open(app: LoreweaverApp, pilot, character: str = "brenna") -> None:  # type: ignore[no-untyped-def]
+async def _open(app: LoreweaverApp, pilot: Pilot[None], character: str = "brenna") -> None:
     await wait_until(pilot, lambda: app.session is not None, timeout=120)
     app.open_character(character)
     await wait_until(
@@ -30,7 +31,7 @@ async def _open(app: LoreweaverApp, pilot, character: str = "brenna") -> None:  
     )
 
 
-async def _say(app: LoreweaverApp, pilot, text: str) -> None:  # type: ignore[no-untyped-def]
+async def _say(app: LoreweaverApp, pilot: Pilot[None], text: str) -> None:
     box = app.query_one("#say", Composer)
     box.focus()
     box.text = text
@@ -82,7 +83,7 @@ async def test_continue_extends_the_last_reply(lw_home: Home) -> None:
         assert len(_blocks(app)) == 3
 
 
-async def _choose(app: LoreweaverApp, pilot, block: ChatMessage, action: str) -> None:  # type: ignore[no-untyped-def]
+async def _choose(app: LoreweaverApp, pilot: Pilot[None], block: ChatMessage, action: str) -> None:
     """Enter on a focused message, then the action picked from its menu by typing."""
     block.focus()
     await pilot.press("enter")
@@ -110,8 +111,13 @@ async def test_edit_delete_and_branch_a_focused_message(lw_home: Home) -> None:
         assert first_chat is not None
         await _choose(app, pilot, _blocks(app)[1], "branch")
         await wait_until(
-            pilot, lambda: app.session.chat is not None and app.session.chat.id != first_chat.id
-        )  # type: ignore[union-attr]
+            pilot,
+            lambda: (
+                app.session is not None
+                and app.session.chat is not None
+                and app.session.chat.id != first_chat.id
+            ),
+        )
         assert [b.text for b in _blocks(app)][-1] == "Price of horseshoes?"
         _blocks(app)[-1].focus()
         await pilot.press("delete")
@@ -162,11 +168,8 @@ async def test_persona_and_context_view(lw_home: Home) -> None:
         assert app.store.get_chat(app.session.chat.id).user_name == "Wren"
         await pilot.press("f4")
         await wait_until(pilot, lambda: isinstance(app.screen, ContextScreen))
-        rows = [
-            str(cell)
-            for row in app.screen.query_one("DataTable").rows
-            for cell in app.screen.query_one("DataTable").get_row(row)
-        ]  # type: ignore[attr-defined]
+        table = app.screen.query_one("DataTable", DataTable)
+        rows = [str(cell) for row in table.rows for cell in table.get_row(row)]
         assert any("persona" in cell.lower() or "system" in cell.lower() for cell in rows)
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, ContextScreen))
@@ -179,7 +182,7 @@ async def test_model_settings_are_validated_and_saved(lw_home: Home) -> None:
         await pilot.press("f2")
         await wait_until(pilot, lambda: isinstance(app.screen, ModelSettingsScreen))
         screen = app.screen
-        assert screen.query_one("#models").row_count >= 1  # type: ignore[attr-defined]
+        assert screen.query_one("#models", DataTable).row_count >= 1
         screen.query_one("#s-temperature", Input).value = "hot"
         await pilot.press("ctrl+s")
         await pilot.pause()

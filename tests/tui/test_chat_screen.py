@@ -4,12 +4,15 @@ action, PageUp/PageDown from the box, the multi-line box, the welcome, relaunch 
 
 from __future__ import annotations
 
+from typing import Any
+
 from support import wait_until
 from textual.widgets import Input, ListItem, ListView, Static
 from tui.chat_support import blocks, open_chat, say, scripted_app, typed
 from tui.fake_engine import FakeEngine
 
 from app.home import Home
+from app.models import ModelInfo
 from app.settings import Settings
 from app.sheets import catalog
 from app.tui.app import LoreweaverApp
@@ -19,8 +22,8 @@ from app.tui.screens.model_settings import ModelSettingsScreen
 class SizedEngine(FakeEngine):
     """A scripted engine whose context is the one the settings ask for."""
 
-    def __init__(self, n_ctx: int, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, n_ctx: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self._n_ctx = n_ctx
 
     @property
@@ -33,7 +36,7 @@ def _status(app: LoreweaverApp) -> str:
 
 
 async def test_status_bar_follows_a_context_change_and_a_chat_switch(lw_home: Home) -> None:
-    def loader(info, settings: Settings) -> FakeEngine:  # type: ignore[no-untyped-def]
+    def loader(info: ModelInfo, settings: Settings) -> FakeEngine:
         return SizedEngine(settings.n_ctx, pieces=["Aye."])
 
     app = LoreweaverApp(lw_home, loader=loader)
@@ -132,12 +135,14 @@ async def test_first_run_welcomes_by_name_and_a_relaunch_returns_to_the_last_cha
         await wait_until(pilot, lambda: app.current_id == "kestrel" and app.session is not None)
         assert not welcome.display
         await say(app, pilot, "Hello.")
-        chat_id = app.session.chat.id  # type: ignore[union-attr]
+        assert app.session is not None and app.session.chat is not None
+        chat_id = app.session.chat.id
     again = scripted_app(lw_home)
     async with again.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: again.session is not None)
         assert again.current_id == "kestrel"
-        assert again.session.chat is not None and again.session.chat.id == chat_id
+        assert again.session is not None and again.session.chat is not None
+        assert again.session.chat.id == chat_id
         assert not again.screen.query_one("#welcome", Static).display
         assert [b.text for b in blocks(again)][-2:] == ["Hello.", "Aye."]
 

@@ -134,7 +134,7 @@ async def test_bookmarks_jump_back_and_branch(store: ChatStore, tmp_path: Path) 
         await wait_until(pilot, lambda: bool(app.results))
     branch = app.results[0]
     assert branch is not None and branch.chat_id not in (None, one)
-    assert [m.content for m in store.active_path(branch.chat_id)][-1] == "The anvil please."  # type: ignore[arg-type]
+    assert [m.content for m in store.active_path(branch.chat_id)][-1] == "The anvil please."
 
     again = _Host(store, tmp_path)
     async with again.run_test(size=(80, 24)) as pilot:
@@ -221,9 +221,10 @@ async def test_f8_and_ctrl_b_in_the_app(lw_home: Home) -> None:
         await pilot.press("ctrl+b")
         await wait_until(pilot, lambda: isinstance(app.screen, AskDialog))
         await pilot.press(*"first", "enter")
-        chat = app.session.chat  # type: ignore[union-attr]
+        assert app.session is not None and app.store is not None
+        chat, store = app.session.chat, app.store
         assert chat is not None
-        await wait_until(pilot, lambda: bool(list_bookmarks(app.store, chat.id)))  # type: ignore[arg-type]
+        await wait_until(pilot, lambda: bool(list_bookmarks(store, chat.id)))
         await pilot.press("f8")
         await wait_until(pilot, lambda: isinstance(app.screen, ChatsScreen))
         assert _rows(app)[0][0] == f"● {chat.id}"

@@ -37,7 +37,7 @@ class Harness:
         work()
 
     def ready(self) -> ChatController:
-        self.chat.use_engine(self.engine, self.info)  # type: ignore[arg-type]
+        self.chat.use_engine(self.engine, self.info)
         return self.chat
 
 
@@ -123,9 +123,11 @@ def test_branch_moves_to_the_new_chat_and_it_is_remembered(harness: Harness, lw_
     chat = harness.ready()
     chat.open("brenna")
     chat.send("Price of nails?")
-    first = chat.session.chat.id  # type: ignore[union-attr]
+    assert chat.session is not None and chat.session.chat is not None
+    first = chat.session.chat.id
     chat.act_on(-1, "branch")
-    branched = chat.session.chat.id  # type: ignore[union-attr]
+    assert chat.session is not None and chat.session.chat is not None
+    branched = chat.session.chat.id
     assert branched != first
     assert load_settings(lw_home).last_chat == branched
     # relaunch: the next controller opens there
@@ -207,5 +209,5 @@ def test_the_status_names_the_characters_lora_adapters(harness: Harness) -> None
     chat = harness.ready()
     chat.open("brenna")
     assert "LoRA" not in chat.status(120)
-    chat.engine.adapters = (Adapter(Path("/models/brenna-voice.gguf"), 0.8),)  # type: ignore[union-attr]
+    harness.engine.adapters = (Adapter(Path("/models/brenna-voice.gguf"), 0.8),)
     assert "LoRA brenna-voice.gguf×0.8" in chat.status(120)

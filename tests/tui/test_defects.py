@@ -23,10 +23,11 @@ from tui.chat_support import (
 from tui.fake_engine import FakeEngine
 
 from app.home import Home
+from app.tui.app import LoreweaverApp
 from app.tui.screens.help import HelpScreen
 
 
-def _chat_id(app) -> int:  # type: ignore[no-untyped-def]
+def _chat_id(app: LoreweaverApp) -> int:
     assert app.session is not None and app.session.chat is not None
     return int(app.session.chat.id)
 
@@ -64,7 +65,8 @@ async def test_1_delete_asks_naming_what_goes_and_ctrl_z_restores_it(lw_home: Ho
         blocks(app)[1].focus()  # the first line the user sent
         await pilot.press("delete")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
-        assert "this message and the 3 after it" in app.screen.question  # type: ignore[attr-defined]
+        assert isinstance(app.screen, ConfirmDialog)
+        assert "this message and the 3 after it" in app.screen.question
         await pilot.press("n")  # no: nothing goes
         await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmDialog))
         assert stored_path(lw_home, chat) == before

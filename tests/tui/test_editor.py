@@ -10,10 +10,10 @@ from pathlib import Path
 
 import yaml
 from support import wait_until
-from textual.widgets import Checkbox, Input, Select, TextArea
+from textual.widgets import Checkbox, Input, OptionList, Select, TextArea
 from textual.widgets._footer import FooterKey
 from tui.chat_support import scripted_app
-from tui.editor_support import box, open_editor, settle, write_aria
+from tui.editor_support import area, box, line, open_editor, settle, write_aria
 from tui.fake_engine import FakeEngine
 
 from app.errors import LoreweaverError
@@ -28,6 +28,7 @@ from app.tui.screens.unsaved import UnsavedScreen
 from app.tui.sheet_form import FIELDS, estimate_tokens, form_data, sheet_texts
 from app.tui.widgets.chat_log import ChatMessage
 from app.tui.widgets.composer import Composer
+from app.tui.widgets.field_box import FieldBox
 from app.tui.widgets.lore_editor import LoreEditor
 
 
@@ -90,7 +91,7 @@ async def test_editing_a_sample_saves_a_copy_atomically(lw_home: Home) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_editor(app, pilot, "brenna")
         assert not screen.dirty
-        name = box(screen, "nickname").control
+        name = line(screen, "nickname")
         name.focus()
         name.value = ""
         await pilot.press(*"Smithy")
@@ -123,7 +124,7 @@ async def test_editing_an_imported_card_keeps_what_the_card_held(lw_home: Home) 
     app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_editor(app, pilot, "brenna")
-        name = box(screen, "nickname").control
+        name = line(screen, "nickname")
         name.focus()
         name.value = ""
         await pilot.press(*"Smithy")
@@ -138,16 +139,16 @@ async def test_validation_is_live_and_names_the_field(lw_home: Home) -> None:
     app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_editor(app, pilot, "brenna")
-        box(screen, "name").control.value = "   "
+        line(screen, "name").value = "   "
         await settle(pilot, screen)
-        assert box(screen, "name").error is not None
-        assert box(screen, "name").error.startswith("name:")
+        error = box(screen, "name").error
+        assert error is not None and error.startswith("name:")
         assert screen.problem == box(screen, "name").error
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert not (lw_home.characters / "brenna.yaml").exists()
 
-        box(screen, "name").control.value = "Brenna"
+        line(screen, "name").value = "Brenna"
         relationships = box(screen, "relationships").control
         assert isinstance(relationships, TextArea)
         relationships.load_text("- name: Old Tam\n  trust: 500\n")
@@ -161,7 +162,7 @@ async def test_validation_is_live_and_names_the_field(lw_home: Home) -> None:
         assert error is not None and error.startswith("relationships: invalid YAML at line")
 
         relationships.load_text("- name: Old Tam\n  trust: 50\n")
-        box(screen, "creation_date").control.value = "1700000000"
+        line(screen, "creation_date").value = "1700000000"
         await settle(pilot, screen)
         assert screen.problem is None
         assert str(screen.query_one("#editor-problem").render()) == "✓ valid"
@@ -179,7 +180,7 @@ async def test_token_counts_come_from_the_engine_once_loaded(lw_home: Home) -> N
         screen = await open_editor(app, pilot, "brenna")
         description = box(screen, "description")
         await wait_until(pilot, lambda: description.tokens == f"{len(description.text)} tok")
-        description.control.load_text("Short now.")
+        area(screen, "description").load_text("Short now.")
         await wait_until(pilot, lambda: description.tokens == "10 tok")
         assert box(screen, "tags").tokens == f"{len(box(screen, 'tags').text)} tok"
 
@@ -191,7 +192,7 @@ async def test_token_counts_are_estimated_without_a_model(lw_home: Home) -> None
         await settle(pilot, screen)
         description = box(screen, "description")
         assert description.tokens == f"~{estimate_tokens(description.text)} tok"
-        description.control.load_text("one two three four five six seven eight nine ten")
+        area(screen, "description").load_text("one two three four five six seven eight nine ten")
         await settle(pilot, screen)
         assert description.tokens == "~13 tok"
 
@@ -203,7 +204,7 @@ async def test_quit_with_unsaved_changes_asks_and_cancel_keeps_them(lw_home: Hom
     app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_editor(app, pilot, "brenna")
-        box(screen, "role").control.value = "Retired"
+        line(screen, "role").value = "Retired"
         await pilot.press("ctrl+q")
         await wait_until(pilot, lambda: isinstance(app.screen, UnsavedScreen))
         await pilot.press("ctrl+q")  # again, over the question: it stays and says why
@@ -226,7 +227,7 @@ async def test_quit_and_save_writes_before_leaving(lw_home: Home) -> None:
     app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_editor(app, pilot, "brenna")
-        box(screen, "role").control.value = "Retired"
+        line(screen, "role").value = "Retired"
         await pilot.press("ctrl+q")
         await wait_until(pilot, lambda: isinstance(app.screen, UnsavedScreen))
         await pilot.press("s")
@@ -238,7 +239,7 @@ async def test_leaving_the_editor_asks_and_discard_drops_the_edits(lw_home: Home
     app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_editor(app, pilot, "brenna")
-        box(screen, "goals").control.load_text("Retire.")
+        area(screen, "goals").load_text("Retire.")
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, UnsavedScreen))
         await pilot.press("d")
@@ -266,12 +267,15 @@ async def test_lorebook_entries_are_edited_added_removed_and_saved(lw_home: Home
         screen.query_one("#lore-name", Input).value = "Pass"
         screen.query_one("#lore-content", TextArea).load_text("The pass is the only road north.")
         screen.query_one("#lore-secondary", TextArea).load_text("winter")
-        screen.query_one("#lore-selective").value = True
+        screen.query_one("#lore-selective", Checkbox).value = True
         screen.query_one("#lore-logic", Select).value = "not_any"
         screen.query_one("#lore-position", Select).value = "at_depth"
         await settle(pilot, screen)
         assert screen.problem is None
-        assert str(screen.query_one("#lore-entries").get_option_at_index(2).prompt) == "3. Pass"
+        assert (
+            str(screen.query_one("#lore-entries", OptionList).get_option_at_index(2).prompt)
+            == "3. Pass"
+        )
 
         lore.select(1)
         await pilot.pause()
@@ -389,7 +393,7 @@ async def test_a_failed_save_is_a_notification_and_keeps_the_edits(lw_home: Home
         target = lw_home.characters / "aria.yaml"
         target.unlink()
         target.mkdir()  # the rename onto it must fail
-        box(screen, "role").control.value = "Mapmaker"
+        line(screen, "role").value = "Mapmaker"
         await pilot.press("ctrl+s")
         await wait_until(
             pilot, lambda: any("cannot write" in n.message for n in app._notifications)
@@ -409,14 +413,14 @@ async def test_markup_in_a_sheet_is_shown_as_typed(lw_home: Home) -> None:
     app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_editor(app, pilot, "odd")
-        box(screen, "name").control.value = "[/nope] still odd"
+        line(screen, "name").value = "[/nope] still odd"
         await settle(pilot, screen)
         await pilot.press("ctrl+t", *"a [x appears")
         result = screen.query_one("#lore-test-result")
         await wait_until(pilot, lambda: str(result.render()).startswith("1 of 2"))
         assert "'[x' matched" in str(result.render())
         assert "no key found in the text: '[red]'" in str(result.render())
-        box(screen, "name").control.value = ""
+        line(screen, "name").value = ""
         await settle(pilot, screen)
         assert str(screen.query_one("#editor-problem").render()).startswith("✗ name:")
         assert app.return_code is None
@@ -429,7 +433,7 @@ async def test_editor_actions_are_in_the_command_palette(lw_home: Home) -> None:
     app = scripted_app(lw_home)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_editor(app, pilot, "brenna")
-        box(screen, "role").control.value = "Retired"
+        line(screen, "role").value = "Retired"
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"save character")
@@ -458,7 +462,11 @@ async def test_real_model_counts_fields_and_chats_with_the_saved_edit(lw_home: H
         for field in ("name", "knowledge", "first_message"):
             counted = box(screen, field)
             want = engine.count_tokens(counted.text)
-            await wait_until(pilot, lambda c=counted, w=want: c.tokens == f"{w} tok")
+
+            def shown(box: FieldBox = counted, want: int = want) -> bool:
+                return box.tokens == f"{want} tok"
+
+            await wait_until(pilot, shown)
 
         # the saved edit is what the next reply is built from
         name = box(screen, "name").control

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from support import wait_until
+from textual.pilot import Pilot
 from textual.widgets import Input, Label, Select, SelectionList, TextArea
 from tui.chat_support import scripted_app
 from tui.fake_engine import FakeEngine
@@ -26,7 +27,7 @@ def _blocks(app: LoreweaverApp) -> list[ChatMessage]:
     return list(app.screen.query(ChatMessage))
 
 
-async def _start(app: LoreweaverApp, pilot, cast: tuple[str, ...]) -> GroupScreen:  # type: ignore[no-untyped-def]
+async def _start(app: LoreweaverApp, pilot: Pilot[None], cast: tuple[str, ...]) -> GroupScreen:
     """Open the screen (unless open), pick the cast, Tab from the scene text to the start
     button, press it."""
     if not isinstance(app.screen, GroupScreen):
@@ -119,7 +120,8 @@ async def test_a_line_streams_stops_on_esc_and_its_takes_are_swiped_edited_and_d
         _blocks(app)[0].focus()
         await pilot.press("enter", *"branch", "enter")
         await wait_until(pilot, lambda: len(_lines(app)) == 1)
-        assert _lines(app) == [f"{screen.scene.user}: Old Tam, tell me everything."]  # type: ignore[union-attr]
+        assert screen.scene is not None
+        assert _lines(app) == [f"{screen.scene.user}: Old Tam, tell me everything."]
         await pilot.press("escape")  # nothing streaming: Esc leaves
         await wait_until(pilot, lambda: not isinstance(app.screen, GroupScreen))
     store = ChatStore.open(lw_home)

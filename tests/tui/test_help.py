@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from support import wait_until
+from textual.binding import Binding
 from textual.widgets import Static
 from tui.chat_support import scripted_app
 
@@ -33,7 +34,7 @@ async def test_f1_on_the_chat_lists_the_app_keys_and_escape_closes(lw_home: Home
         assert rows["Edit"] == "f5"  # not ^e: the chat box keeps it for end-of-line
         # every chat and app binding is listed: one missing is shadowed by the box's own keys
         for binding in [*ChatScreen.BINDINGS, *LoreweaverApp.BINDINGS]:
-            assert binding.description in rows  # type: ignore[union-attr]
+            assert isinstance(binding, Binding) and binding.description in rows
         # the keys of a focused message too, and the chat's dialogs
         assert rows["Actions (on a message)"] == "⏎"
         assert rows["Delete (on a message)"] == "del"
@@ -57,7 +58,7 @@ async def test_question_mark_on_the_library_lists_its_own_keys(lw_home: Home) ->
         library = app.screen
         await pilot.press("question_mark")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
-        assert app.screen.heading == "Keys — Library"
+        assert isinstance(app.screen, HelpScreen) and app.screen.heading == "Keys — Library"
         rows = _rows(app)
         assert rows["Import"] == "i" and rows["Delete"] == "del / x" and rows["Back"] == "esc"
         assert rows["Help"] == "f1 / ?"

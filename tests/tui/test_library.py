@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from support import wait_until
+from textual.pilot import Pilot
 from textual.widgets import Input, Label, ListView
 from tui.chat_support import scripted_app
 
@@ -26,7 +27,7 @@ from app.tui.widgets.chat_log import ChatMessage
 from app.tui.widgets.composer import Composer
 
 
-async def _library(app: LoreweaverApp, pilot) -> LibraryScreen:  # type: ignore[no-untyped-def]
+async def _library(app: LoreweaverApp, pilot: Pilot[None]) -> LibraryScreen:
     await wait_until(pilot, lambda: app.session is not None)
     await pilot.press("ctrl+o")
     await wait_until(pilot, lambda: isinstance(app.screen, LibraryScreen) and app.screen.loaded)
@@ -42,13 +43,13 @@ def _notes(app: LoreweaverApp) -> list[str]:
     return [note.message for note in app._notifications]
 
 
-async def _highlight(screen: LibraryScreen, pilot, character: str) -> None:  # type: ignore[no-untyped-def]
+async def _highlight(screen: LibraryScreen, pilot: Pilot[None], character: str) -> None:
     screen.cards.index = _ids(screen).index(character)
     screen.cards.focus()
     await wait_until(pilot, lambda: (h := screen.highlighted()) is not None and h.id == character)
 
 
-async def _answer(app: LoreweaverApp, pilot, text: str) -> None:  # type: ignore[no-untyped-def]
+async def _answer(app: LoreweaverApp, pilot: Pilot[None], text: str) -> None:
     await wait_until(pilot, lambda: isinstance(app.screen, AskDialog))
     box = app.screen.query_one("#ask-input", Input)
     box.value = text
@@ -146,7 +147,8 @@ async def test_import_a_card_then_keep_both_under_a_new_id(lw_home: Home, tmp_pa
         await _answer(app, pilot, str(card))
         await wait_until(pilot, lambda: "ione" in _ids(screen))
         assert library.load(lw_home, "ione")[1].description == "A ferrywoman."
-        assert screen.highlighted() is not None and screen.highlighted().id == "ione"  # type: ignore[union-attr]
+        highlighted = screen.highlighted()
+        assert highlighted is not None and highlighted.id == "ione"
         assert "Imported character 'ione'." in _notes(app)
 
         await pilot.press("i")
@@ -171,7 +173,11 @@ async def test_a_bad_import_is_a_notification_and_changes_nothing(
         for path in (str(bad), str(tmp_path / "missing.png")):
             await pilot.press("i")
             await _answer(app, pilot, path)
-            await wait_until(pilot, lambda p=Path(path).name: any(p in n for n in _notes(app)))
+
+            def noted(name: str = Path(path).name) -> bool:
+                return any(name in n for n in _notes(app))
+
+            await wait_until(pilot, noted)
         assert app.screen is screen and _ids(screen) == before
         assert sorted(p.name for p in lw_home.characters.iterdir()) == []
 
@@ -191,7 +197,8 @@ async def test_duplicate_a_sample_and_refuse_a_taken_id(lw_home: Home) -> None:
         await wait_until(
             pilot, lambda: (h := screen.highlighted()) is not None and h.id == "brenna_copy"
         )
-        assert not screen.highlighted().sample  # type: ignore[union-attr]
+        highlighted = screen.highlighted()
+        assert highlighted is not None and not highlighted.sample
 
         await pilot.press("c")
         await _answer(app, pilot, "hobb")
@@ -256,7 +263,8 @@ async def test_open_a_character_and_resume_or_start_chats(lw_home: Home) -> None
         assert app.session.chat.id == older.id
 
         screen = await _library(app, pilot)
-        assert screen.highlighted() is not None and screen.highlighted().id == "kestrel"  # type: ignore[union-attr]
+        highlighted = screen.highlighted()
+        assert highlighted is not None and highlighted.id == "kestrel"
         await pilot.press("n")
         await wait_until(
             pilot,
@@ -266,7 +274,7 @@ async def test_open_a_character_and_resume_or_start_chats(lw_home: Home) -> None
                 and len(app.session.history) == 1
             ),
         )  # new: stored at its first line
-        assert len(app.store.list_chats("kestrel")) == 2  # type: ignore[union-attr]
+        assert app.store is not None and len(app.store.list_chats("kestrel")) == 2
 
         screen = await _library(app, pilot)
         await _highlight(screen, pilot, "old_tam")

@@ -13,6 +13,7 @@ from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 from textual.geometry import Region
 from textual.screen import Screen
+from textual.strip import Strip
 from textual.widgets import Footer, Header, Static
 
 from app.tui.compositor import CroppingCompositor
@@ -84,7 +85,7 @@ async def test_new_words_repaint_only_the_last_lines() -> None:
     painted: list[int] = []
 
     class Counted(LiveReply):
-        def render_line(self, y: int):  # type: ignore[no-untyped-def]
+        def render_line(self, y: int) -> Strip:
             painted.append(y)
             return super().render_line(y)
 
@@ -140,7 +141,7 @@ async def test_the_cropping_compositor_draws_what_textual_draws() -> None:
         for crop in crops:
             rows = set(crop.line_range)
             ours = compositor._render_chops(crop, rows.__contains__)
-            compositor.__class__ = Compositor
+            compositor.__class__ = Compositor  # type: ignore[assignment]  # the original, on purpose
             try:
                 theirs = compositor._render_chops(crop, rows.__contains__)
             finally:

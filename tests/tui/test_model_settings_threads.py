@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from support import wait_until
 from textual.app import App
+from textual.pilot import Pilot
 from textual.widgets import Input, Select
 
 from app.settings import Settings
@@ -20,7 +21,7 @@ class _Host(App[None]):
         self.push_screen(ModelSettingsScreen(self.settings, []), self.results.append)
 
 
-async def _focus(pilot, widget_id: str) -> None:  # type: ignore[no-untyped-def]
+async def _focus(pilot: Pilot[None], widget_id: str) -> None:
     """Tab until `widget_id` has focus, as a person would (at most once round the form)."""
     for _ in range(30):
         focused = pilot.app.focused

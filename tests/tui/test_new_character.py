@@ -6,7 +6,7 @@ from __future__ import annotations
 from support import wait_until
 from textual.widgets import Input
 from tui.chat_support import scripted_app
-from tui.editor_support import box, open_editor, settle
+from tui.editor_support import box, line, open_editor, settle
 
 from app.home import Home
 from app.sheets import library
@@ -22,7 +22,8 @@ async def test_new_character_from_the_library_is_filled_in_saved_and_listed(lw_h
         await wait_until(pilot, lambda: app.session is not None)
         await pilot.press("ctrl+o")
         await wait_until(pilot, lambda: isinstance(app.screen, LibraryScreen) and app.screen.loaded)
-        library_screen = app.screen
+        assert isinstance(app.screen, LibraryScreen)
+        library_screen: LibraryScreen = app.screen
         await pilot.press("a")
         await wait_until(pilot, lambda: isinstance(app.screen, AskDialog))
         await pilot.press("escape")  # changed their mind: nothing is written
@@ -47,7 +48,7 @@ async def test_new_character_from_the_library_is_filled_in_saved_and_listed(lw_h
         await wait_until(pilot, lambda: app.screen is library_screen)
 
         def highlighted() -> str | None:
-            summary = library_screen.highlighted()  # type: ignore[attr-defined]
+            summary = library_screen.highlighted()
             return summary.id if summary is not None else None
 
         await wait_until(pilot, lambda: highlighted() == "mira_quill")
@@ -71,7 +72,7 @@ async def test_new_character_from_the_editor_asks_about_unsaved_edits_first(
     app = scripted_app(lw_home)
     async with app.run_test(size=(120, 40)) as pilot:
         editor = await open_editor(app, pilot, "brenna")
-        box(editor, "role").control.value = "Retired smith"
+        line(editor, "role").value = "Retired smith"
         await pilot.press("ctrl+p")
         await pilot.press(*"New character")
         await pilot.pause(0.3)
@@ -82,8 +83,8 @@ async def test_new_character_from_the_editor_asks_about_unsaved_edits_first(
         await pilot.press("escape")  # cancel: the edits stay
         await wait_until(pilot, lambda: app.screen is editor)
         assert editor.dirty
-        box(editor, "role").control.value = ""
-        box(editor, "role").control.value = library.load(lw_home, "brenna")[1].role
+        line(editor, "role").value = ""
+        line(editor, "role").value = library.load(lw_home, "brenna")[1].role
         await settle(pilot, editor)
         assert not editor.dirty
         await editor.run_action("new_character")
@@ -93,6 +94,6 @@ async def test_new_character_from_the_editor_asks_about_unsaved_edits_first(
         await wait_until(
             pilot, lambda: isinstance(app.screen, EditorScreen) and app.screen is not editor
         )
-        assert box(app.screen, "name").text == "Ione"  # type: ignore[arg-type]
+        assert box(app.screen, "name").text == "Ione"
     assert library.load_sheet(lw_home.characters / "ione.yaml").name == "Ione"
     assert not (lw_home.characters / "brenna.yaml").exists()

@@ -50,7 +50,8 @@ async def test_typing_a_new_persona_and_locking_it_to_the_character() -> None:
         await wait_until(pilot, lambda: bool(app.results))
     choice = app.results[0]
     assert choice is not None and (choice.name, choice.description) == ("Ann", "A baker.")
-    assert choice.personas.for_character("brenna").name == "Ann"  # type: ignore[union-attr]
+    locked = choice.personas.for_character("brenna")
+    assert locked is not None and locked.name == "Ann"
     assert choice.personas.default == "Wren"
 
 

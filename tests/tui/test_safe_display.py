@@ -32,9 +32,10 @@ class Host(App[None]):
 
 
 def _screen_bytes(app: App[None]) -> str:
-    out = Console(file=io.StringIO(), force_terminal=True, color_system="truecolor", width=100)
+    written = io.StringIO()
+    out = Console(file=written, force_terminal=True, color_system="truecolor", width=100)
     out.print(app.screen._compositor.render_update(full=True))
-    return out.file.getvalue()  # type: ignore[attr-defined]
+    return written.getvalue()
 
 
 async def test_hostile_text_never_reaches_the_terminal() -> None:

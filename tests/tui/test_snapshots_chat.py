@@ -5,14 +5,16 @@ scripted timings, so every figure on screen is fixed)."""
 from __future__ import annotations
 
 import pytest
-from support import wait_until
+from support import SnapCompare, wait_until
+from textual.pilot import Pilot
 from textual.widgets import Input
-from tui.chat_support import scripted_app
+from tui.chat_support import driven, scripted_app
 from tui.fake_engine import FakeEngine
 
 from app.home import Home
 from app.tui.app import LoreweaverApp
 from app.tui.widgets.composer import Composer
+from app.tui.widgets.side_list import CharacterList
 
 SIZES = [(80, 24), (120, 40)]
 REPLY = [
@@ -27,7 +29,7 @@ def _app(home: Home) -> LoreweaverApp:
     return scripted_app(home, engine=engine)
 
 
-async def _chatted(app: LoreweaverApp, pilot) -> None:  # type: ignore[no-untyped-def]
+async def _chatted(app: LoreweaverApp, pilot: Pilot[None]) -> None:
     await wait_until(pilot, lambda: app.session is not None)
     app.open_character("brenna")
     await wait_until(pilot, lambda: app.current_id == "brenna" and app.session is not None)
@@ -40,16 +42,19 @@ async def _chatted(app: LoreweaverApp, pilot) -> None:  # type: ignore[no-untype
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_chat_screen(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+def test_chat_screen(snap_compare: SnapCompare, lw_home: Home, size: tuple[int, int]) -> None:
     assert snap_compare(
-        _app(lw_home), terminal_size=size, run_before=lambda pilot: _chatted(pilot.app, pilot)
+        _app(lw_home), terminal_size=size, run_before=lambda pilot: _chatted(driven(pilot), pilot)
     )
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_model_settings_dialog(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
-    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
-        await wait_until(pilot, lambda: pilot.app.session is not None)
+def test_model_settings_dialog(
+    snap_compare: SnapCompare, lw_home: Home, size: tuple[int, int]
+) -> None:
+    async def before(pilot: Pilot[None]) -> None:
+        app = driven(pilot)
+        await wait_until(pilot, lambda: app.session is not None)
         await pilot.press("f2")
         await pilot.pause()
 
@@ -60,15 +65,16 @@ def test_model_settings_dialog(snap_compare, lw_home: Home, size: tuple[int, int
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_welcome(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
-    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
-        screen = pilot.app.screen
+def test_welcome(snap_compare: SnapCompare, lw_home: Home, size: tuple[int, int]) -> None:
+    async def before(pilot: Pilot[None]) -> None:
+        app = driven(pilot)
+        screen = app.screen
         await wait_until(
             pilot,
             lambda: (
-                pilot.app.session is not None
+                app.session is not None
                 and screen.query_one("#welcome").display
-                and screen.query_one("#characters").index is not None
+                and screen.query_one("#characters", CharacterList).index is not None
             ),
         )
         screen.query_one("#say", Composer).cursor_blink = False  # a blink phase is no change
@@ -79,10 +85,10 @@ def test_welcome(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  #
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_focused_message_and_its_actions(
-    snap_compare, lw_home: Home, size: tuple[int, int]
-) -> None:  # type: ignore[no-untyped-def]
-    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
-        await _chatted(pilot.app, pilot)
+    snap_compare: SnapCompare, lw_home: Home, size: tuple[int, int]
+) -> None:
+    async def before(pilot: Pilot[None]) -> None:
+        await _chatted(driven(pilot), pilot)
         await pilot.press("shift+tab", "shift+tab", "enter")
         await wait_until(pilot, lambda: pilot.app.screen.id == "message-actions")
         pilot.app.screen.query_one("#actions-filter", Input).cursor_blink = False

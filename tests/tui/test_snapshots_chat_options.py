@@ -11,8 +11,10 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from support import SnapCompare
 from textual.app import App
 from textual.screen import Screen
 
@@ -45,7 +47,7 @@ class _Host(App[None]):
     CSS_PATH = LoreweaverApp.CSS_PATH
     """The app's own styles (dialog width and frame), as the dialogs appear in it."""
 
-    def __init__(self, make: Callable[[], Screen[object]]) -> None:
+    def __init__(self, make: Callable[[], Screen[Any]]) -> None:
         super().__init__()
         self.make = make
 
@@ -54,7 +56,7 @@ class _Host(App[None]):
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_authors_note_dialog(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+def test_authors_note_dialog(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
     note = AuthorsNote(
         text="{{char}} is tired after a long day at the forge.", depth=2, frequency=3, role="user"
     )
@@ -62,14 +64,14 @@ def test_authors_note_dialog(snap_compare, size: tuple[int, int]) -> None:  # ty
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_state_panel(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+def test_state_panel(snap_compare: SnapCompare, lw_home: Home, size: tuple[int, int]) -> None:
     _, sheet = library.load(lw_home, "brenna")
     entries = state_entries(sheet, {"state": {"trust": 3}, "trust": {"{{user}}": 20}}, user="Ann")
     assert snap_compare(_Host(lambda: StatePanel(entries)), terminal_size=size)
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_persona_dialog(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+def test_persona_dialog(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
     saved = with_default(
         add_persona(
             add_persona(Personas(), "Wren", "A courier."),
@@ -85,7 +87,7 @@ def test_persona_dialog(snap_compare, size: tuple[int, int]) -> None:  # type: i
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_chats_manager(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+def test_chats_manager(snap_compare: SnapCompare, lw_home: Home, size: tuple[int, int]) -> None:
     store = ChatStore.open(lw_home)
     one = store.create_chat("brenna", title="Market day")
     for role, text in [

@@ -5,8 +5,9 @@ long prompt is evaluated (tokens evaluated / total)."""
 from __future__ import annotations
 
 import pytest
-from support import wait_until
-from tui.chat_support import scripted_app
+from support import SnapCompare, wait_until
+from textual.pilot import Pilot
+from tui.chat_support import driven, scripted_app
 from tui.fake_engine import FakeEngine
 
 from app.home import Home
@@ -25,8 +26,8 @@ def _app(home: Home) -> LoreweaverApp:
     return scripted_app(home, engine=engine)
 
 
-async def _context(pilot) -> None:  # type: ignore[no-untyped-def]
-    app = pilot.app
+async def _context(pilot: Pilot[None]) -> None:
+    app = driven(pilot)
     await wait_until(pilot, lambda: app.session is not None)
     app.open_character("brenna")
     await wait_until(pilot, lambda: app.current_id == "brenna" and app.session is not None)
@@ -41,7 +42,7 @@ async def _context(pilot) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_context_view(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+def test_context_view(snap_compare: SnapCompare, lw_home: Home, size: tuple[int, int]) -> None:
     assert snap_compare(_app(lw_home), terminal_size=size, run_before=_context)
 
 
@@ -67,8 +68,8 @@ async def test_every_reason_is_shown_in_full_within_the_table(
         assert table.virtual_size.width > size[0] - 10
 
 
-async def _reading_the_prompt(pilot) -> None:  # type: ignore[no-untyped-def]
-    app = pilot.app
+async def _reading_the_prompt(pilot: Pilot[None]) -> None:
+    app = driven(pilot)
     await wait_until(pilot, lambda: app.session is not None)
     app.open_character("brenna")
     await wait_until(pilot, lambda: app.current_id == "brenna" and app.session is not None)
@@ -84,7 +85,9 @@ async def _reading_the_prompt(pilot) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_reply_waiting_for_the_prompt(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+def test_reply_waiting_for_the_prompt(
+    snap_compare: SnapCompare, lw_home: Home, size: tuple[int, int]
+) -> None:
     """The reply's place while a long prompt is evaluated: tokens evaluated / total."""
     engine = FakeEngine(
         replies=[["Aye."]], clock=(0.42, 0.01), prefill=[512, 1400], prefill_delay=[0.0, 8.0]

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import pytest
-from support import wait_until
+from support import SnapCompare, wait_until
 from textual.pilot import Pilot
+from textual.widgets import Input, TabbedContent, TextArea
 from tui.chat_support import scripted_app
 from tui.editor_support import open_editor, settle, write_aria
 
@@ -46,8 +47,8 @@ def _editor(
                 not box.tokens.startswith("~") for box in screen.query(FieldBox) if box.counted
             ),
         )
-        for control in screen.query("Input, TextArea"):
-            control.cursor_blink = False  # type: ignore[attr-defined]  # a blink phase is no change
+        for control in (*screen.query(Input), *screen.query(TextArea)):
+            control.cursor_blink = False  # a blink phase is no change
         await pilot.press(*keys)
         await settle(pilot, screen)
         if then is not None:
@@ -58,20 +59,20 @@ def _editor(
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_editor(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+def test_editor(snap_compare: SnapCompare, lw_home: Home, size: tuple[int, int]) -> None:
     assert snap_compare(_app(lw_home), terminal_size=size, run_before=_editor())
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_editor_lorebook(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+def test_editor_lorebook(snap_compare: SnapCompare, lw_home: Home, size: tuple[int, int]) -> None:
     def shown(screen: EditorScreen) -> bool:
-        return screen.query_one("#editor-tabs").active == "tab-lorebook"  # type: ignore[attr-defined,no-any-return]
+        return screen.query_one("#editor-tabs", TabbedContent).active == "tab-lorebook"
 
     async def run_before(pilot: Pilot[None]) -> None:
         await _editor(then=lambda screen: True)(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, EditorScreen)
-        screen.query_one("#editor-tabs").active = "tab-lorebook"  # type: ignore[attr-defined]
+        screen.query_one("#editor-tabs", TabbedContent).active = "tab-lorebook"
         await wait_until(pilot, lambda: shown(screen))
         screen.query_one("#lore-entries").focus()
         await pilot.pause(0.2)
@@ -80,7 +81,7 @@ def test_editor_lorebook(snap_compare, lw_home: Home, size: tuple[int, int]) -> 
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_editor_lore_test(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+def test_editor_lore_test(snap_compare: SnapCompare, lw_home: Home, size: tuple[int, int]) -> None:
     def answered(screen: EditorScreen) -> bool:
         return str(screen.query_one("#lore-test-result").render()).startswith("1 of 2")
 
@@ -88,7 +89,7 @@ def test_editor_lore_test(snap_compare, lw_home: Home, size: tuple[int, int]) ->
     assert snap_compare(_app(lw_home), terminal_size=size, run_before=run_before)
 
 
-def test_editor_unsaved_question(snap_compare, lw_home: Home) -> None:  # type: ignore[no-untyped-def]
+def test_editor_unsaved_question(snap_compare: SnapCompare, lw_home: Home) -> None:
     async def run_before(pilot: Pilot[None]) -> None:
         await _editor("end", *" the Bold")(pilot)
         await pilot.press("escape")

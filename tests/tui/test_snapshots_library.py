@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
-from support import wait_until
+from support import SnapCompare, wait_until
 from textual.pilot import Pilot
 from tui.chat_support import scripted_app
 
@@ -51,7 +51,7 @@ def _open_library(home: Home, *keys: str) -> Callable[[Pilot[None]], Awaitable[N
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_library(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+def test_library(snap_compare: SnapCompare, lw_home: Home, size: tuple[int, int]) -> None:
     (lw_home.characters / "mira.yaml").write_text(
         "name: Mira\ntags: [healer, fantasy]\ndescription: '{{char}} mends bones.'\n",
         encoding="utf-8",
@@ -61,17 +61,17 @@ def test_library(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  #
     )
 
 
-def test_library_filtered(snap_compare, lw_home: Home) -> None:  # type: ignore[no-untyped-def]
+def test_library_filtered(snap_compare: SnapCompare, lw_home: Home) -> None:
     keys = ("slash", *"smith", "enter")
     assert snap_compare(scripted_app(lw_home), run_before=_open_library(lw_home, *keys))
 
 
-def test_library_no_match(snap_compare, lw_home: Home) -> None:  # type: ignore[no-untyped-def]
+def test_library_no_match(snap_compare: SnapCompare, lw_home: Home) -> None:
     keys = ("slash", *"dragon", "enter")
     assert snap_compare(scripted_app(lw_home), run_before=_open_library(lw_home, *keys))
 
 
-def test_delete_confirm(snap_compare, lw_home: Home) -> None:  # type: ignore[no-untyped-def]
+def test_delete_confirm(snap_compare: SnapCompare, lw_home: Home) -> None:
     (lw_home.characters / "mira.yaml").write_text("name: Mira\n", encoding="utf-8")
 
     async def run_before(pilot: Pilot[None]) -> None:
@@ -82,7 +82,7 @@ def test_delete_confirm(snap_compare, lw_home: Home) -> None:  # type: ignore[no
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_help_on_library(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+def test_help_on_library(snap_compare: SnapCompare, lw_home: Home, size: tuple[int, int]) -> None:
     async def run_before(pilot: Pilot[None]) -> None:
         await _open_library(lw_home, "f1")(pilot)
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, HelpScreen))
@@ -91,6 +91,8 @@ def test_help_on_library(snap_compare, lw_home: Home, size: tuple[int, int]) -> 
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_new_character_name(snap_compare, lw_home: Home, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+def test_new_character_name(
+    snap_compare: SnapCompare, lw_home: Home, size: tuple[int, int]
+) -> None:
     before = _open_library(lw_home, "a", *"Mira Quill")
     assert snap_compare(scripted_app(lw_home), terminal_size=size, run_before=before)

@@ -7,6 +7,7 @@ from textual.app import App
 from textual.widgets import Input, Switch
 from tui.fake_engine import FakeEngine
 
+from app.home import Home
 from app.memory.chat_state import state_entries
 from app.sheets.sheet import Sheet
 from app.tui.screens.state_panel import StatePanel
@@ -59,7 +60,7 @@ async def test_an_out_of_range_value_is_one_error_and_the_panel_stays() -> None:
     assert app.results == [None]
 
 
-async def test_f7_in_the_app_changes_the_chat_state(lw_home) -> None:  # type: ignore[no-untyped-def]
+async def test_f7_in_the_app_changes_the_chat_state(lw_home: Home) -> None:
     from app.tui.app import LoreweaverApp
 
     engine = FakeEngine()

@@ -26,6 +26,9 @@ class ChatOnlyProxy:
         self.seen: list[Passed] = []
         self.client_left = threading.Event()
         target = urlsplit(upstream)
+        assert target.hostname is not None, upstream
+        host: str = target.hostname
+        port = target.port
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -51,7 +54,7 @@ class ChatOnlyProxy:
                 self._forward("POST", raw)
 
             def _forward(self, method: str, raw: bytes | None) -> None:
-                conn = http.client.HTTPConnection(target.hostname, target.port, timeout=120)
+                conn = http.client.HTTPConnection(host, port, timeout=120)
                 try:
                     conn.request(method, self.path, body=raw, headers=dict(self.headers))
                     response = conn.getresponse()

@@ -161,7 +161,8 @@ def test_cli_chat_and_a_server_killed_mid_stream(
                     dying.process.kill()
         reply.finish()
         assert "server 'dying'" in str(raised.value) and "\n" not in str(raised.value)
-        stored = store.active_path(session.chat.id)[-1]  # type: ignore[union-attr]
+        assert session.chat is not None
+        stored = store.active_path(session.chat.id)[-1]
         assert stored.status == "interrupted" and stored.content == reply.text.strip()
     finally:
         store.close()

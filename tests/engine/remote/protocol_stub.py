@@ -208,8 +208,8 @@ class ProtocolStub:
                 elif b.end == "malformed":
                     self._event("{this is not json")
                 elif b.end == "error":
-                    error = {"code": 500, "message": "stub failed", "type": "server_error"}
-                    self.wfile.write(f"error: {json.dumps(error)}\n\n".encode())
+                    failure = {"code": 500, "message": "stub failed", "type": "server_error"}
+                    self.wfile.write(f"error: {json.dumps(failure)}\n\n".encode())
                 elif b.end == "stall":
                     time.sleep(b.stall_s)
                 elif b.end == "die":  # reset, as a killed process's socket is

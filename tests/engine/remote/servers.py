@@ -34,7 +34,7 @@ class RunningServer:
         return new
 
     def remote(self, name: str = "smol", **extra: object) -> RemoteModel:
-        return RemoteModel(name=name, base_url=self.url, api="openai", template="chatml", **extra)  # type: ignore[arg-type]
+        return RemoteModel(name=name, base_url=self.url, api="openai", template="chatml", **extra)
 
     def stop(self) -> None:
         if self.process.poll() is None:

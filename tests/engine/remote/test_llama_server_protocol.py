@@ -13,7 +13,7 @@ from engine.remote.protocol_stub import Behaviour, ProtocolStub
 from engine.remote.servers import free_port
 from support import one_line_error, run_cli
 
-from app.engine.base import Sampling
+from app.engine.base import Engine, Sampling
 from app.engine.loading import resolve_model
 from app.engine.remote import engine as remote_engine
 from app.engine.remote.engine import RemoteEngine
@@ -36,7 +36,7 @@ def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _remote(stub: ProtocolStub, **extra: object) -> RemoteModel:
-    return RemoteModel(name="stub", base_url=stub.url, **extra)  # type: ignore[arg-type]
+    return RemoteModel(name="stub", base_url=stub.url, **extra)
 
 
 def _engine(stub: ProtocolStub, **extra: object) -> RemoteEngine:
@@ -115,7 +115,7 @@ def test_a_stop_split_across_events_is_never_shown_and_ends_the_stream(
 def test_the_server_keeps_the_kv_cache_so_the_engine_saves_none(
     stub: ProtocolStub, tmp_path: Path
 ) -> None:
-    engine = _engine(stub)
+    engine: Engine = _engine(stub)  # as the session sees it
     state = tmp_path / "chat.lwkv"
     assert not engine.keeps_state
     assert engine.save_state() is None and engine.save_state_file(state) == 0
@@ -237,7 +237,7 @@ def test_the_api_key_comes_from_the_environment_only(
     monkeypatch.setenv("LW_STUB_KEY", "sk-very-secret")
     info = resolve_model(lw_home, "stub")
     assert info.remote == load_remotes(lw_home)[0]
-    "".join(RemoteEngine(info, info.remote).generate(PROMPT, SAMPLING))  # type: ignore[arg-type]
+    "".join(RemoteEngine(info, info.remote).generate(PROMPT, SAMPLING))
     assert {s.headers.get("Authorization") for s in stub.seen} == {"Bearer sk-very-secret"}
     assert "sk-very-secret" not in (lw_home.root / "remotes.yaml").read_text()
 

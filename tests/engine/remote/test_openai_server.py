@@ -198,7 +198,8 @@ def test_a_server_killed_mid_reply_keeps_the_partial_reply(tmp_path: Path, lw_ho
                     server.process.kill()
         reply.finish()
         assert "server 'dying'" in str(raised.value) and "\n" not in str(raised.value)
-        stored = store.active_path(session.chat.id)[-1]  # type: ignore[union-attr]
+        assert session.chat is not None
+        stored = store.active_path(session.chat.id)[-1]
         assert stored.status == "interrupted"
         assert stored.content and stored.content == reply.text.strip()
     finally:

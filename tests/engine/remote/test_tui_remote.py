@@ -47,9 +47,11 @@ async def test_pick_a_remote_model_and_chat_through_it(
             timeout=120,
         )
         block = blocks()[-1]
+        message_id = block.shown.message_id
+        assert message_id is not None
     store = ChatStore.open(lw_home)
     try:
-        stored = store.get_message(block.shown.message_id)  # type: ignore[arg-type]
+        stored = store.get_message(message_id)
     finally:
         store.close()
     assert stored.role == "assistant" and stored.status == "complete"

@@ -17,12 +17,12 @@ from hypothesis import strategies as st
 from app.memory.sillytavern import NoCharacter, export_chat, import_chat
 from app.memory.store import ChatStore
 
-HEADER = {
+HEADER: dict[str, Any] = {
     "chat_metadata": {"integrity": "5f1c2d", "chat_id_hash": 8812, "note_prompt": ""},
     "user_name": "unused",
     "character_name": "unused",
 }
-GREETING = {
+GREETING: dict[str, Any] = {
     "name": "Seraphina",
     "is_user": False,
     "is_system": False,
@@ -30,7 +30,7 @@ GREETING = {
     "mes": "Welcome to the glade.",
     "extra": {},
 }
-QUESTION = {
+QUESTION: dict[str, Any] = {
     "name": "Ash",
     "is_user": True,
     "is_system": False,
@@ -40,7 +40,7 @@ QUESTION = {
     "force_avatar": "User Avatars/ash.png",
 }
 # The author is at UTC-7: "2:32pm" there is 21:32 UTC, which the exact times say.
-REPLY = {
+REPLY: dict[str, Any] = {
     "name": "Seraphina",
     "is_user": False,
     "is_system": False,

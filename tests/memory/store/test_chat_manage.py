@@ -3,6 +3,8 @@ new chats stored only at their first line."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 from support import start_brenna
 
@@ -18,6 +20,9 @@ from app.memory.store import (
     list_bookmarks,
     remove_bookmark,
 )
+
+if TYPE_CHECKING:
+    from app.engine.llamacpp import LlamaEngine
 
 
 def _chat(store: ChatStore, lines: list[str], title: str | None = None) -> tuple[int, list[int]]:
@@ -105,8 +110,8 @@ def test_search_across_chats_and_within_one(store: ChatStore) -> None:
 
 
 def test_a_new_chat_is_stored_only_at_its_first_line(
-    engine, lw_home: Home, store: ChatStore
-) -> None:  # type: ignore[no-untyped-def]
+    engine: LlamaEngine, lw_home: Home, store: ChatStore
+) -> None:
     from app.memory.authors_note import load_note, make_note
 
     session = start_brenna(engine, lw_home, store, user="Ann", home=lw_home, summaries=False)
@@ -131,8 +136,8 @@ def test_a_new_chat_is_stored_only_at_its_first_line(
 
 
 def test_branch_here_on_the_users_own_line_includes_it(
-    engine, lw_home: Home, store: ChatStore
-) -> None:  # type: ignore[no-untyped-def]
+    engine: LlamaEngine, lw_home: Home, store: ChatStore
+) -> None:
     session = start_brenna(engine, lw_home, store, user="Ann", home=lw_home, summaries=False)
     reply = session.send("My own line.", Sampling(max_tokens=2, seed=1))
     for _ in reply:

@@ -11,6 +11,7 @@ import sys
 import textwrap
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import pytest
 from support import REPO
@@ -20,9 +21,12 @@ from app.errors import Cancelled
 from app.home import Home
 from app.memory.store import ChatStore, ReplyWriter, process_token, writer_alive
 
+if TYPE_CHECKING:
+    from app.engine.llamacpp import LlamaEngine
 
-def test_a_reply_is_checkpointed_while_it_streams(  # type: ignore[no-untyped-def]
-    engine, story_prompt: str, store: ChatStore, lw_home: Home
+
+def test_a_reply_is_checkpointed_while_it_streams(
+    engine: LlamaEngine, story_prompt: str, store: ChatStore, lw_home: Home
 ) -> None:
     chat = store.create_chat("brenna")
     user = store.add_message(chat.id, "user", "Tell me a very long story.")
@@ -62,8 +66,8 @@ def test_a_reply_is_checkpointed_while_it_streams(  # type: ignore[no-untyped-de
     assert store.get_message(done.id) == done
 
 
-def test_a_regenerated_reply_is_a_swipe(  # type: ignore[no-untyped-def]
-    engine, story_prompt: str, store: ChatStore
+def test_a_regenerated_reply_is_a_swipe(
+    engine: LlamaEngine, story_prompt: str, store: ChatStore
 ) -> None:
     chat = store.create_chat("brenna")
     user = store.add_message(chat.id, "user", "Hello.")

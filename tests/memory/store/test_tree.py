@@ -225,7 +225,7 @@ def test_bad_references_are_one_line_errors(store: ChatStore) -> None:
     with pytest.raises(LoreweaverError, match="no chat with id 999"):
         store.add_message(999, "user", "Hi.")
     with pytest.raises(LoreweaverError, match="unknown message role"):
-        store.add_message(chat.id, "narrator", "Hi.")  # type: ignore[arg-type]
+        store.add_message(chat.id, "narrator", "Hi.")
     with pytest.raises(LoreweaverError, match="no message with id 999"):
         store.select(999)
     with pytest.raises(LoreweaverError, match="character id"):

@@ -87,7 +87,7 @@ def test_store_summary_rejects_bad_input(store: ChatStore) -> None:
     other = store.create_chat("kestrel")
     for args in (([], "text", 0), (messages, "  ", 0), (messages, "text", -1)):
         with pytest.raises(LoreweaverError):
-            store_summary(store, chat_id, *args)  # type: ignore[arg-type]
+            store_summary(store, chat_id, *args)
     with pytest.raises(LoreweaverError, match=f"not in chat {other.id}"):
         store_summary(store, other.id, messages, "text", 0)
     assert current_summary(store, chat_id) == []

@@ -5,6 +5,8 @@ refusing (patched), so it happens every time."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 from support import run_cli
 
@@ -15,6 +17,9 @@ from app.memory.summaries import SUMMARY_FAILED, Summariser
 from app.models import resolve_model
 from app.prompts.formats import choose_format
 
+if TYPE_CHECKING:
+    from app.engine.llamacpp import LlamaEngine
+
 REFUSAL = "the model ran out of memory"
 
 
@@ -22,7 +27,9 @@ def _refuse(*args: object, **kwargs: object) -> str:
     raise LoreweaverError(REFUSAL)
 
 
-def _failed_summary(engine, store: ChatStore, home: Home) -> tuple[int, Summariser, list[str]]:  # type: ignore[no-untyped-def]
+def _failed_summary(
+    engine: LlamaEngine, store: ChatStore, home: Home
+) -> tuple[int, Summariser, list[str]]:
     """A brenna chat whose summary of two turns has just failed; the summariser and what its
     `on_error` was told."""
     chat = store.create_chat("brenna")
@@ -40,8 +47,8 @@ def _failed_summary(engine, store: ChatStore, home: Home) -> tuple[int, Summaris
 
 
 def test_a_failed_summary_is_told_and_kept_until_one_succeeds(
-    engine, store: ChatStore, lw_home: Home, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+    engine: LlamaEngine, store: ChatStore, lw_home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("app.memory.summaries.summariser.summarise", _refuse)
     chat_id, summariser, told = _failed_summary(engine, store, lw_home)
     try:
@@ -58,8 +65,8 @@ def test_a_failed_summary_is_told_and_kept_until_one_succeeds(
 
 
 def test_chat_warns_and_prompt_explain_shows_a_failed_summary(
-    engine, store: ChatStore, lw_home: Home, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+    engine: LlamaEngine, store: ChatStore, lw_home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("app.memory.summaries.summariser.summarise", _refuse)
     chat_id, summariser, _ = _failed_summary(engine, store, lw_home)
     summariser.close()
