@@ -9,14 +9,16 @@ import sys
 import time
 from collections.abc import Callable
 
-from app.engine.cpu_load import OtherLoad
+from app.engine.cpu_load import STAT, OtherLoad
 from app.engine.thread_tuner import ThreadTuner
 
-THREAD_ADAPT = True
+THREAD_ADAPT = STAT.is_file()
 """Whether decode threads follow the machine by default (`Settings.thread_adapt`, any engine
-loaded without settings). On: on a quiet 2-core machine (`bench --busy`, see the README) the
-adaptive count decoded idle at 1.06-1.13x the fixed count's rate and kept 0.56-0.58 of it with
-a core taken, where the fixed count kept 0.01-0.12."""
+loaded without settings): where other programs' CPU use can be read (`cpu_load`, Linux). There,
+on a quiet 2-core machine (`bench --busy`, see the README), the adaptive count decoded idle at
+1.06-1.13x the fixed count's rate and kept 0.56-0.58 of it with a core taken, where the fixed
+count kept 0.01-0.12. Elsewhere only step times are left, which after a busy spell ran idle at
+0.56x in the same bench: the fixed count stays the default there."""
 WAIT_POLICIES = {"sleep": "PASSIVE", "spin": "ACTIVE"}
 """`thread_wait` → OMP_WAIT_POLICY (`library`: unset, OpenMP's own default)."""
 
