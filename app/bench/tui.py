@@ -205,7 +205,7 @@ async def _through_ui(
 
     def loader(info: ModelInfo, settings: Settings) -> Engine:
         gate.wait(timeout=30)  # held until the first screen is painted
-        return _Borrowed(engine)  # type: ignore[return-value]
+        return _Borrowed(engine)
 
     class MeasuredApp(LoreweaverApp):
         # Textual calls the handler of each class up the MRO: these add to the app's own.

@@ -11,7 +11,7 @@ from app.errors import LoreweaverError
 from app.text import safe_line
 
 
-def configure(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def configure(sub: argparse._SubParsersAction) -> None:
     adapters = sub.add_parser(
         "adapters",
         help="LoRA adapters applied whenever a model is loaded, under every character",

@@ -20,7 +20,7 @@ LIST_TIMEOUT_S = 3.0
 """How long a listing waits for each server."""
 
 
-def configure(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def configure(sub: argparse._SubParsersAction) -> None:
     add = sub.add_parser(
         "add-remote",
         help="use a model on an inference server (llama-server, vLLM, Ollama, OpenAI-compatible)",

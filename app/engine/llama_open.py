@@ -62,7 +62,7 @@ class AbortSwitch:
     stop a long prompt evaluation. It runs ~1000 times per token, so it is on only for prefill."""
 
     def __init__(self, lib: Any, llm: Any, should_abort: Callable[[], bool]) -> None:
-        @lib.ggml_abort_callback  # type: ignore[misc]
+        @lib.ggml_abort_callback
         def _should_abort(_data: ctypes.c_void_p) -> bool:
             return should_abort()
 

@@ -32,7 +32,7 @@ def install_log_callback() -> None:
     if _callback is not None:
         return
 
-    @llama_cpp.llama_log_callback  # type: ignore[misc]
+    @llama_cpp.llama_log_callback
     def _log(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
         if level == _GGML_LOG_LEVEL_ERROR:
             line = text.decode("utf-8", "replace").strip()
@@ -82,7 +82,7 @@ def drop_this_threads_stderr() -> Iterator[None]:
     """
     original = sys.stderr
     wrapper = _ThreadFilter(original, threading.current_thread())
-    sys.stderr = wrapper  # type: ignore[assignment]
+    sys.stderr = wrapper
     try:
         yield
     finally:

@@ -47,7 +47,7 @@ class Prompt(str):
         """Trusted format text only (a hand-written prompt in a tool or test), parsed whole."""
         return cls([Segment(text, True)])
 
-    def __add__(self, other: str) -> Prompt:  # type: ignore[override]
+    def __add__(self, other: str) -> Prompt:
         return Prompt((*self.segments, *segments_of(other)))
 
     def __radd__(self, other: str) -> Prompt:

@@ -92,7 +92,7 @@ class Nodes:
         self, parent: int | None, key: str, role: str, text: str, name: str, meta: dict[str, Any]
     ) -> StoredMessage:
         stored = self.store.add_message(
-            self.chat.id, role, text, parent_id=parent, name=name,  # type: ignore[arg-type]
+            self.chat.id, role, text, parent_id=parent, name=name,
             meta={LINE_KEY: key, **meta},
         )  # fmt: skip
         self.found.setdefault((parent, key), []).append(stored)

@@ -51,7 +51,7 @@ def test_each_structured_npc_keeps_its_own_state_per_line(
     assert note["emotion"] and OVERLAY in note
     # a state of Gerd's own at this line: only Gerd's prompt states it
     kept = {**note, OVERLAY: {"state": {"gold": 42, "mood": "grim"}, "trust": {}}}
-    store.update_reply(line.id, line.text, meta={NPC_META: kept})  # type: ignore[arg-type]
+    store.update_reply(line.id, line.text, meta={NPC_META: kept})
     scene.reload()
     gerd_prompt, ilse_prompt = scene.prompt_for(gerd), scene.prompt_for(ilse)
     assert "gold = 42" in gerd_prompt and "mood = grim" in gerd_prompt

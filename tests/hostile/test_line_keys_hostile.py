@@ -75,7 +75,7 @@ def build(store: ChatStore, rng: random.Random, size: int) -> tuple[int, list[in
                 parent_id=parent,
                 name=name,
                 meta=meta,
-                status=status,  # type: ignore[arg-type]
+                status=status,
             ).id
         )
     return chat.id, ids

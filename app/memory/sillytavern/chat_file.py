@@ -177,7 +177,7 @@ def _keep_dates(variant: Variant, key: str, dates: dict[str, Any], *, generated:
 def _role(line: _Line) -> Role:
     ours = (line.extra or {}).get(OUR_KEY)
     if isinstance(ours, dict) and ours.get("role") in ROLES:
-        return ours["role"]  # type: ignore[no-any-return]
+        return ours["role"]
     if line.is_user:
         return "user"
     if (line.extra or {}).get("type") == "narrator":

@@ -146,12 +146,12 @@ class _BoundedLoader(yaml.SafeLoader):
     def fetch_flow_collection_start(self, TokenClass: Any) -> None:  # noqa: N803 (PyYAML's name)
         if self.flow_level >= MAX_DEPTH:
             raise _TooDeep
-        super().fetch_flow_collection_start(TokenClass)  # type: ignore[misc]
+        super().fetch_flow_collection_start(TokenClass)
 
     def add_indent(self, column: int) -> bool:
         if len(self.indents) >= MAX_DEPTH:
             raise _TooDeep
-        return bool(super().add_indent(column))  # type: ignore[misc]
+        return bool(super().add_indent(column))
 
 
 class _Recursive(Exception):

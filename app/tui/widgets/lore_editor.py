@@ -116,7 +116,10 @@ class LoreEditor(Horizontal):
     def _read_form(self) -> EntryDraft:
         def text(box_id: str) -> str:
             widget = self.query_one(box_id)
-            return widget.value if isinstance(widget, Input) else widget.text  # type: ignore[attr-defined,no-any-return]
+            if isinstance(widget, Input):
+                return widget.value
+            assert isinstance(widget, TextArea), box_id
+            return widget.text
 
         return EntryDraft(
             name=text("#lore-name"),
