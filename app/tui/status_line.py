@@ -31,8 +31,9 @@ def status(controller: ChatController, width: int) -> str:
             name = name[: MODEL_NAME_CHARS - 1] + "…"
         if width >= WIDE:
             parts.append(name)
-            adapters = controller.engine.adapters
-            if adapters:  # the character's voice (app.engine.adapters)
+            session = controller.session  # the set its next reply applies: a group scene
+            adapters = session.adapters if session is not None else controller.engine.adapters
+            if adapters:  # the character's voice (app.speaker_adapters)
                 parts.append(f"LoRA {adapter_label(adapters)}")
         parts.append(controller.session.fmt.id if controller.session is not None else "?")
     if controller.session is not None and controller.session.user:

@@ -209,5 +209,10 @@ def test_the_status_names_the_characters_lora_adapters(harness: Harness) -> None
     chat = harness.ready()
     chat.open("brenna")
     assert "LoRA" not in chat.status(120)
-    harness.engine.adapters = (Adapter(Path("/models/brenna-voice.gguf"), 0.8),)
+    # a group scene's last speaker left its set on the engine: the chat's next reply takes
+    # that off again, so the status names the chat's own set, not the engine's of the moment
+    harness.engine.adapters = (Adapter(Path("/models/tam-voice.gguf"), 1.0),)
+    assert "LoRA" not in chat.status(120)
+    assert chat.session is not None
+    chat.session.adapters = (Adapter(Path("/models/brenna-voice.gguf"), 0.8),)
     assert "LoRA brenna-voice.gguf×0.8" in chat.status(120)
