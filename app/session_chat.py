@@ -12,7 +12,7 @@ from typing import Any
 from app.errors import LoreweaverError
 from app.memory.history import PathHistory
 from app.memory.message_cap import marker
-from app.memory.store import Chat, ChatStore
+from app.memory.store import Chat, ChatStore, heals_search_index
 from app.prompts.messages import Message
 from app.sheets.macros import substitute
 from app.sheets.sheet import Sheet
@@ -57,6 +57,7 @@ def shown_page(
     return list(zip(shown, known, strict=True))
 
 
+@heals_search_index
 def store_new_chat(
     store: ChatStore,
     character_id: str,

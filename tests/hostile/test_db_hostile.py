@@ -275,3 +275,23 @@ def test_a_damaged_table_claiming_a_huge_rowid_is_repaired_in_bounded_time(tmp_p
     assert outcome.verdict() == "ok", outcome.describe()
     assert "180 messages" in outcome.stdout
     assert any(".damaged-" in p.name for p in home.root.iterdir())
+
+
+def test_a_search_index_that_reads_as_out_of_memory_is_damage_to_repair(tmp_path: Path) -> None:
+    """A file this module's random damage left behind (kept as data): a scrambled search-index
+    block claims a huge size, and SQLite reports reading it as running out of memory, with no
+    code saying where. That is damage to name, with the way out, and the user's line is kept."""
+    home = Home(tmp_path / "home").ensure()
+    shutil.copyfile(Path(__file__).parent / "data" / "search_index_nomem.sqlite3", home.database)
+    env = {"LOREWEAVER_HOME": str(home.root)}
+    say = ["chat", "brenna", "--say", "a line that must survive", "--max-tokens", "1"]
+    check, chat = run_batch([(["chats", "check"], env), (say, env)], timeout=300)
+    assert check.verdict() == "error", check.describe()
+    assert "search index" in check.stdout and "chats repair" in check.error_lines[0]
+    assert chat.verdict() == "error", chat.describe()
+    assert len(chat.error_lines) == 1 and "search index is damaged" in chat.error_lines[0]
+    assert "out of memory" not in chat.error_lines[0].split("(")[0]
+    assert _line_stored(home.root, "a line that must survive")
+    repair, again = run_batch([(["chats", "repair"], env), (say, env)], timeout=300)
+    assert repair.verdict() == "ok" and "180 messages" in repair.stdout, repair.describe()
+    assert again.verdict() == "ok", again.describe()

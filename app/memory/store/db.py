@@ -209,7 +209,29 @@ def heals_search_index(method: Callable[..., T]) -> Callable[..., T]:
         except SearchIndexDamaged:
             if self._db.in_write:
                 raise
+        except MemoryError:
+            if self._db.in_write or not _index_damaged(self._db):
+                raise
+        try:
             self._db.rebuild_search_index()
-            return method(self, *args, **kwargs)
+        except MemoryError:  # too damaged for SQLite to rebuild in place: repair copies it anew
+            raise SearchIndexDamaged(
+                f"chat search index is damaged (SQLite runs out of memory reading it); "
+                f"{REPAIR_HINT}",
+                path=self._db.path,
+            ) from None
+        return method(self, *args, **kwargs)
 
     return healing
+
+
+def _index_damaged(db: Database) -> bool:
+    """Whether the full-text index fails its own check. SQLite reports some index damage (a
+    scrambled block claiming a huge size) as running out of memory, with no code saying where:
+    the check tells that from a real shortage."""
+    try:
+        with db.read() as conn:
+            conn.execute("INSERT INTO message_search(message_search) VALUES ('integrity-check')")
+    except (ChatDatabaseError, MemoryError):
+        return True
+    return False

@@ -42,6 +42,16 @@ class CheckReport:
         return not self.problems
 
 
+DAMAGED = (sqlite3.DatabaseError, MemoryError)
+"""What reading a damaged file raises. SQLite reports some damage as running out of memory (a
+scrambled record or search-index block claiming a huge size: SQLITE_NOMEM, which Python raises
+as MemoryError), and that is damage to report and repair, not a reason to stop."""
+
+
+def _why(exc: BaseException) -> str:
+    return str(exc) or "SQLite ran out of memory reading it (a damaged record claims a huge size)"
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=10.0, isolation_level=None)
     conn.row_factory = sqlite3.Row
@@ -71,8 +81,8 @@ def _check_into(conn: sqlite3.Connection, problems: list[str]) -> None:
         rows = conn.execute(f"PRAGMA integrity_check({MAX_PROBLEMS})").fetchall()
         problems.extend(str(row[0]) for row in rows if row[0] != "ok")
         names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-    except sqlite3.DatabaseError as exc:
-        problems.append(str(exc))
+    except DAMAGED as exc:
+        problems.append(_why(exc))
         return
     if version > SCHEMA_VERSION:
         problems.append(f"schema version {version} is newer than this Loreweaver knows")
@@ -83,8 +93,8 @@ def _check_into(conn: sqlite3.Connection, problems: list[str]) -> None:
         try:
             conn.execute("BEGIN")
             conn.execute("INSERT INTO message_search(message_search) VALUES ('integrity-check')")
-        except sqlite3.DatabaseError as exc:
-            problems.append(f"search index: {exc}")
+        except DAMAGED as exc:
+            problems.append(f"search index: {_why(exc)}")
         finally:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -117,13 +127,13 @@ def _rows(conn: sqlite3.Connection, table: str, report: RepairReport) -> Iterato
     query = f"SELECT rowid AS _rowid, * FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT {BATCH}"
     try:
         top = conn.execute(f"SELECT max(rowid) FROM {table}").fetchone()[0]
-    except sqlite3.DatabaseError:
+    except DAMAGED:
         top = None
     last, step, probes = 0, BATCH, 0
     while True:
         try:
             batch = conn.execute(query, (last,)).fetchall()
-        except sqlite3.DatabaseError:
+        except DAMAGED:
             if top is None or last >= top:
                 report.broken.append(table)
                 return
@@ -137,7 +147,7 @@ def _rows(conn: sqlite3.Connection, table: str, report: RepairReport) -> Iterato
                     row = conn.execute(
                         f"SELECT rowid AS _rowid, * FROM {table} WHERE rowid = ?", (rowid,)
                     ).fetchone()
-                except sqlite3.DatabaseError:
+                except DAMAGED:
                     report.unreadable[table] = report.unreadable.get(table, 0) + 1
                     continue
                 if row is not None:
